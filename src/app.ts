@@ -1,0 +1,41 @@
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Config } from "./config";
+import type { Logger } from "./http/logger";
+import { requestLog } from "./http/request-log";
+import { scimRouter } from "./scim/router";
+import type { Services } from "./services";
+import { isDatabaseReachable, type Database } from "./storage/connection";
+
+export interface AppDependencies {
+  config: Config;
+  db: Database;
+  services: Services;
+  logger: Logger;
+}
+
+/** The HTTP application, without listen(): main.ts serves it, tests drive it through supertest. */
+export function buildApp({ config, db, services, logger }: AppDependencies): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use(requestLog(logger));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    const reachable = await isDatabaseReachable(db);
+    res.status(reachable ? 200 : 503).json({ status: reachable ? "ready" : "database unreachable" });
+  });
+
+  app.use("/scim/v2", scimRouter(services, config, logger));
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: "not_found", message: "No such endpoint" } });
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ err: error, requestId: req.id }, "request failed");
+    if (!res.headersSent) res.status(500).json({ error: { code: "internal", message: "Internal server error" } });
+  });
+  return app;
+}

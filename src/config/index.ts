@@ -1,0 +1,83 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Gatehouse's configuration, read once from the environment at start-up. Every problem is listed
+ * at once so an operator fixes them in one go; nothing else in the code reads process.env.
+ */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** A real MongoDB; when absent the embedded FerretDB serves GATEHOUSE_DATA_DIR. */
+  readonly mongodbUri?: string;
+  readonly dataDir: string;
+  /** Public origin used in meta.location and $ref (behind a proxy this is the proxy's URL). */
+  readonly publicBaseUrl: string;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  readonly scim: {
+    readonly maxPayloadBytes: number;
+    readonly maxResults: number;
+    readonly maxBulkOperations: number;
+  };
+  readonly authFailures: { readonly limit: number; readonly windowSeconds: number };
+  /** Upper bound on any one database operation, so an outage answers 503 instead of hanging. */
+  readonly databaseTimeoutMs: number;
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const environment = z.object({
+  PORT: integer(0, 65535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/\S+$/, "must be a mongodb:// or mongodb+srv:// URI")
+    .optional(),
+  GATEHOUSE_DATA_DIR: z.string().min(1).default("./data"),
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" })
+    .optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SCIM_MAX_PAYLOAD_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  SCIM_MAX_RESULTS: integer(1, 10_000).default(1000),
+  SCIM_BULK_MAX_OPERATIONS: integer(1, 10_000).default(1000),
+  AUTH_FAILURE_LIMIT: integer(1, 1_000_000).default(20),
+  AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(300),
+  DATABASE_TIMEOUT_MS: integer(100, 600_000).default(5000),
+});
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+/** Parses the environment; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = environment.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    mongodbUri: e.MONGODB_URI,
+    dataDir: path.resolve(e.GATEHOUSE_DATA_DIR),
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    logLevel: e.LOG_LEVEL,
+    scim: Object.freeze({
+      maxPayloadBytes: e.SCIM_MAX_PAYLOAD_BYTES,
+      maxResults: e.SCIM_MAX_RESULTS,
+      maxBulkOperations: e.SCIM_BULK_MAX_OPERATIONS,
+    }),
+    authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS }),
+    databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
+  });
+}

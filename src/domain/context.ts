@@ -1,0 +1,20 @@
+/** Where a change came from; recorded with every audit event. */
+export type ChangeSource = "scim" | "saml" | "admin" | "cli" | "system";
+
+/** Who made a change: an identity provider's SCIM token, a person, or the operator at the CLI. */
+export interface Actor {
+  readonly type: "scim_token" | "user" | "operator" | "system";
+  readonly id: string;
+  readonly name: string;
+}
+
+/**
+ * What every write carries: the organization it happens in, who does it, through which channel,
+ * and the request that caused it, so the audit event needs no extra work at each call site.
+ */
+export interface RequestContext {
+  readonly organizationId: string;
+  readonly actor: Actor;
+  readonly source: ChangeSource;
+  readonly requestId: string;
+}

@@ -1,0 +1,38 @@
+/**
+ * A query over domain attributes, independent of SCIM syntax and of the storage engine: the SCIM
+ * layer parses filters into it (src/scim/filter.ts) and storage translates it
+ * (src/storage/criteria-query.ts), so neither knows the other.
+ *
+ * `path` is a domain attribute path, dot-separated (`userName`, `name.givenName`, `emails.value`,
+ * `enterprise.manager.value`, `created`, `id`).
+ */
+
+/** RFC 7644 §3.4.2.2 comparison operators; `pr` is the separate `present` criteria. */
+export type Comparison = "eq" | "ne" | "co" | "sw" | "ew" | "gt" | "ge" | "lt" | "le";
+
+/** RFC 7643 §2.3 attribute data types. */
+export type AttributeType =
+  | "string"
+  | "boolean"
+  | "decimal"
+  | "integer"
+  | "dateTime"
+  | "reference"
+  | "binary"
+  | "complex";
+
+export type Criteria =
+  | { kind: "and"; all: Criteria[] }
+  | { kind: "or"; any: Criteria[] }
+  | { kind: "not"; criteria: Criteria }
+  | { kind: "present"; path: string }
+  /**
+   * `value` is a JSON value as the client sent it; a dateTime is an ISO 8601 string in UTC.
+   * `caseExact` false means strings compare without regard to case (RFC 7643 §2.2).
+   */
+  | { kind: "compare"; path: string; op: Comparison; value: string | number | boolean | null; type: AttributeType; caseExact: boolean }
+  /**
+   * At least one element of the multi-valued attribute `path` satisfies `criteria` as a whole
+   * (RFC 7644 §3.4.2.2 "complex attribute filter grouping"); paths inside are relative to the element.
+   */
+  | { kind: "element"; path: string; criteria: Criteria };

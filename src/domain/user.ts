@@ -1,0 +1,89 @@
+/**
+ * A person in an organization, as the identity provider describes them. Attribute names follow
+ * RFC 7643 §4.1 because that is the vocabulary identity administrators already use; the enterprise
+ * extension (§4.3) lives under `enterprise`.
+ */
+export interface MultiValue {
+  value?: string;
+  display?: string;
+  type?: string;
+  primary?: boolean;
+}
+
+export interface Address {
+  formatted?: string;
+  streetAddress?: string;
+  locality?: string;
+  region?: string;
+  postalCode?: string;
+  country?: string;
+  type?: string;
+  primary?: boolean;
+}
+
+export interface PersonName {
+  formatted?: string;
+  familyName?: string;
+  givenName?: string;
+  middleName?: string;
+  honorificPrefix?: string;
+  honorificSuffix?: string;
+}
+
+export interface EnterpriseProfile {
+  employeeNumber?: string;
+  costCenter?: string;
+  organization?: string;
+  division?: string;
+  department?: string;
+  manager?: { value?: string; displayName?: string };
+}
+
+/** Everything about a user that the identity provider owns and may change. */
+export interface UserProfile {
+  userName: string;
+  externalId?: string;
+  active: boolean;
+  name?: PersonName;
+  displayName?: string;
+  nickName?: string;
+  profileUrl?: string;
+  title?: string;
+  userType?: string;
+  preferredLanguage?: string;
+  locale?: string;
+  timezone?: string;
+  emails?: MultiValue[];
+  phoneNumbers?: MultiValue[];
+  ims?: MultiValue[];
+  photos?: MultiValue[];
+  addresses?: Address[];
+  entitlements?: MultiValue[];
+  roles?: MultiValue[];
+  x509Certificates?: MultiValue[];
+  enterprise?: EnterpriseProfile;
+}
+
+/** Which system is the source of truth for a user: a local account or an identity provider. */
+export type UserManagement = "local" | "scim" | "saml";
+
+export interface User extends UserProfile {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly managedBy: UserManagement;
+  readonly created: Date;
+  readonly lastModified: Date;
+  /** Increases with every change; the SCIM ETag is derived from it (RFC 7644 §3.14). */
+  readonly version: number;
+}
+
+/** The profile attributes a user has, in a stable order, for audit before/after snapshots. */
+export function profileOf(user: User): UserProfile {
+  const { id: _id, organizationId: _org, managedBy: _m, created: _c, lastModified: _l, version: _v, ...profile } = user;
+  return profile;
+}
+
+/** userName is case-insensitive (RFC 7643 §4.1.1 caseExact false): this is its comparison key. */
+export function userNameKey(userName: string): string {
+  return userName.normalize("NFC").toLowerCase();
+}

@@ -1,0 +1,53 @@
+/**
+ * Domain errors. Services throw these; each edge (SCIM, admin API, CLI) translates them once into
+ * its own wire format. Anything else escaping a service is a bug and is reported as a 500.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly kind: "not_found" | "conflict" | "invalid" | "forbidden" | "unavailable" | "version_mismatch" | "unauthenticated" | "too_many_requests";
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly kind = "not_found";
+}
+
+/** A uniqueness rule was broken (RFC 7644 §3.12 "uniqueness"). */
+export class ConflictError extends DomainError {
+  readonly kind = "conflict";
+  constructor(message: string, readonly attribute?: string) {
+    super(message);
+  }
+}
+
+/** The request is understood but its content is not acceptable (RFC 7644 §3.12 "invalidValue"). */
+export class InvalidError extends DomainError {
+  readonly kind = "invalid";
+}
+
+export class ForbiddenError extends DomainError {
+  readonly kind = "forbidden";
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly kind = "unauthenticated";
+}
+
+export class TooManyRequestsError extends DomainError {
+  readonly kind = "too_many_requests";
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}
+
+/** The database cannot be reached or did not answer in time. */
+export class UnavailableError extends DomainError {
+  readonly kind = "unavailable";
+}
+
+/** A conditional write named a version that is no longer current (RFC 7644 §3.14, If-Match). */
+export class VersionMismatchError extends DomainError {
+  readonly kind = "version_mismatch";
+}

@@ -1,0 +1,19 @@
+import pino from "pino";
+
+export type Logger = pino.Logger;
+
+/**
+ * Structured JSON logs. Authorization headers, cookies, tokens and passwords are redacted by
+ * path as a second line of defence; request logging never includes bodies in the first place.
+ */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: "gatehouse" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: {
+      paths: ["*.authorization", "*.cookie", "*.token", "*.password", "*.secret", "*.scimToken", "headers.authorization"],
+      censor: "[redacted]",
+    },
+  });
+}

@@ -1,0 +1,52 @@
+import type { Server } from "node:http";
+import { buildApp } from "./app";
+import { ConfigError, loadConfig } from "./config";
+import { createLogger } from "./http/logger";
+import { createServices } from "./services";
+import { openConfiguredDatabase } from "./storage/open";
+
+/** The only place that reads configuration, connects, listens and exits. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+
+  const database = await openConfiguredDatabase(config);
+  const { db } = database;
+  if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
+  const services = createServices(db, { authFailureWindowSeconds: config.authFailures.windowSeconds });
+  const app = buildApp({ config, db, services, logger });
+
+  const server: Server = app.listen(config.port, config.host, () => {
+    logger.info({ scimBaseUrl: `${config.publicBaseUrl}/scim/v2`, port: config.port }, `SCIM base URL: ${config.publicBaseUrl}/scim/v2`);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const forced = setTimeout(() => process.exit(1), 15_000);
+    forced.unref();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await closed;
+    await database.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error) => {
+  process.stderr.write(`Gatehouse failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,171 @@
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import SCIMMY from "scimmy";
+import SCIMMYRouters from "scimmy-routers";
+import type { Config } from "../config";
+import type { Logger } from "../http/logger";
+import type { Services } from "../services";
+import { UnauthenticatedError } from "../errors";
+import { ScimStatusError, errorSchema, scimErrorBody, toScimError } from "./errors";
+import { declareUserResource, type ScimContext } from "./user-resource";
+import { versionFromEtag } from "./user-mapping";
+
+declare module "express-serve-static-core" {
+  interface Request {
+    scim?: ScimContext;
+  }
+}
+
+const scimMediaTypes = ["application/scim+json", "application/json"];
+
+function sendError(res: Response, status: number, detail: string, scimType?: string): void {
+  res.status(status).type("application/scim+json").json(scimErrorBody(status, detail, scimType));
+}
+
+/**
+ * scimmy's discovery documents are global; configure them once with what Gatehouse really serves
+ * (RFC 7643 §5). scimmy-routers forces patch, filter, sort and bulk on when it is constructed, and
+ * takes its body-size limit from bulk.maxPayloadSize at that moment.
+ */
+function configureServiceProvider(config: Config): void {
+  SCIMMY.Config.set({
+    patch: true,
+    filter: { supported: true, maxResults: config.scim.maxResults },
+    sort: true,
+    etag: true,
+    changePassword: false,
+    bulk: { supported: true, maxOperations: config.scim.maxBulkOperations, maxPayloadSize: config.scim.maxPayloadBytes },
+  } as never);
+}
+
+/**
+ * Reads the bearer token, counts failures per client in MongoDB (so every instance agrees) and
+ * answers 429 with Retry-After once a client has failed too often in the current window.
+ */
+function authenticate(services: Services, config: Config, baseUrl: string) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const client = req.ip ?? "unknown";
+    try {
+      const header = req.header("authorization") ?? "";
+      const [scheme, bearer] = header.split(/\s+/, 2);
+      const [failures, token] = await Promise.all([
+        services.authFailures.failures(client),
+        scheme?.toLowerCase() === "bearer" && bearer
+          ? services.scimTokens.authenticate(bearer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+          : Promise.resolve(new UnauthenticatedError("A bearer token is required")),
+      ]);
+      if (failures.count >= config.authFailures.limit) {
+        const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
+        res.setHeader("Retry-After", String(retryAfter));
+        return sendError(res, 429, "Too many failed authentication attempts; retry later");
+      }
+      if (token instanceof Error) {
+        if (!(token instanceof UnauthenticatedError)) throw token;
+        await services.authFailures.recordFailure(client);
+        res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse SCIM"');
+        return sendError(res, 401, token.message);
+      }
+      req.organizationId = token.organizationId;
+      req.scim = {
+        request: {
+          organizationId: token.organizationId,
+          actor: { type: "scim_token", id: token.id, name: token.name },
+          source: "scim",
+          requestId: req.id,
+        },
+        users: services.users,
+        baseUrl,
+        maxResults: config.scim.maxResults,
+      };
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+/** If-Match on writes (RFC 7644 §3.14): "*" matches any version; a tag we never issued matches none. */
+function conditionalWrites(req: Request, res: Response, next: NextFunction): void {
+  const ifMatch = req.header("if-match");
+  if (ifMatch && req.scim && ["PUT", "PATCH", "DELETE"].includes(req.method) && ifMatch.trim() !== "*") {
+    const version = versionFromEtag(ifMatch.split(",")[0]);
+    if (version === undefined) return sendError(res, 412, "If-Match does not name a version of this resource");
+    req.scim.expectedVersion = version;
+  }
+  next();
+}
+
+/**
+ * One place that shapes what scimmy-routers sends: the ETag header on single resources, 304 for a
+ * matching If-None-Match, Location on 201, and the real status of errors scimmy cannot express.
+ */
+function shapeResponses(req: Request, res: Response, next: NextFunction): void {
+  const json = res.json.bind(res);
+  res.json = (body: unknown) => {
+    if (body instanceof SCIMMY.Messages.Error || (body as { schemas?: string[] })?.schemas?.includes?.(errorSchema)) {
+      const cause = (body as { cause?: unknown }).cause;
+      if (cause instanceof ScimStatusError) {
+        res.status(cause.httpStatus);
+        if (cause.retryAfterSeconds) res.setHeader("Retry-After", String(cause.retryAfterSeconds));
+        return json(scimErrorBody(cause.httpStatus, cause.message));
+      }
+      return json(body);
+    }
+    const meta = (body as { meta?: { version?: string; location?: string } } | undefined)?.meta;
+    if (meta?.version && !(body as { Resources?: unknown }).Resources) {
+      res.setHeader("ETag", meta.version);
+      if (res.statusCode === 201 && meta.location) res.setHeader("Location", meta.location);
+      const ifNoneMatch = req.header("if-none-match");
+      if (req.method === "GET" && ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim() === meta.version || tag.trim() === "*")) {
+        res.status(304);
+        return res.end() as unknown as Response;
+      }
+    }
+    return json(body);
+  };
+  next();
+}
+
+/** Body parsing with SCIM-shaped errors: malformed JSON → 400 invalidSyntax, too large → 413. */
+function parseBody(config: Config) {
+  const parse = express.json({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false });
+  return (req: Request, res: Response, next: NextFunction): void => {
+    parse(req, res, (error?: unknown) => {
+      if (!error) return next();
+      const { type } = error as { type?: string };
+      if (type === "entity.too.large") return sendError(res, 413, `The request body exceeds the limit of ${config.scim.maxPayloadBytes} bytes`);
+      return sendError(res, 400, "The request body is not valid JSON", "invalidSyntax");
+    });
+  };
+}
+
+export function scimRouter(services: Services, config: Config, logger: Logger): Router {
+  const baseUrl = `${config.publicBaseUrl}/scim/v2`;
+  declareUserResource();
+  configureServiceProvider(config);
+
+  const router = express.Router();
+  router.use(parseBody(config));
+  router.use(authenticate(services, config, baseUrl));
+  router.use(conditionalWrites);
+  router.use(shapeResponses);
+  router.use(
+    new SCIMMYRouters({
+      type: "bearer",
+      handler: (req: Request) => {
+        if (!req.scim) throw new Error("Unauthenticated");
+        return req.scim.request.actor.id;
+      },
+      context: (req: Request) => req.scim,
+      baseUri: () => config.publicBaseUrl,
+    } as never) as unknown as Router,
+  );
+  // Errors scimmy-routers passes on after answering (5xx), and anything thrown before it.
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const scimError = toScimError(error);
+    const status = scimError instanceof ScimStatusError ? scimError.httpStatus : Number(scimError.status);
+    if (status >= 500) logger.error({ err: (scimError as { cause?: unknown }).cause ?? error, requestId: req.id }, "SCIM request failed");
+    if (res.headersSent) return;
+    sendError(res, status, scimError.message, (scimError as { scimType?: string }).scimType);
+  });
+  return router;
+}

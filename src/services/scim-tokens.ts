@@ -1,0 +1,103 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { AuditTrail } from "../audit/audit-trail";
+import type { RequestContext } from "../domain/context";
+import type { ScimToken } from "../domain/organization";
+import { NotFoundError, UnauthenticatedError } from "../errors";
+import type { ScimTokenStore } from "../storage/organizations";
+
+/** A token as shown to an administrator: never its secret or hash. */
+export interface ScimTokenSummary {
+  id: string;
+  organizationId: string;
+  name: string;
+  created: Date;
+  lastUsed?: Date;
+  expires?: Date;
+  revoked?: Date;
+}
+
+export interface IssuedScimToken extends ScimTokenSummary {
+  /** The bearer token itself; shown once and never stored. */
+  token: string;
+}
+
+const tokenPattern = /^gsc_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
+/** lastUsed is a hint for administrators; writing it on every request would double SCIM's writes. */
+const lastUsedResolutionMs = 60_000;
+
+function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+export function summarize(token: ScimToken): ScimTokenSummary {
+  const { secretHash: _hash, ...summary } = token;
+  return summary;
+}
+
+export class ScimTokens {
+  constructor(
+    private readonly store: ScimTokenStore,
+    private readonly audit: AuditTrail,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async issue(ctx: RequestContext, options: { name?: string; expires?: Date } = {}): Promise<IssuedScimToken> {
+    const id = randomBytes(12).toString("hex");
+    const secret = randomBytes(32).toString("base64url");
+    const token: ScimToken = {
+      id,
+      organizationId: ctx.organizationId,
+      name: options.name ?? "SCIM token",
+      secretHash: hashSecret(secret),
+      created: this.now(),
+      expires: options.expires,
+    };
+    await this.store.insert(token);
+    const summary = summarize(token);
+    await this.audit.record(ctx, { action: "scim_token.created", target: { type: "scim_token", id, display: token.name }, after: summary });
+    return { ...summary, token: `gsc_${id}_${secret}` };
+  }
+
+  /** A token by id, in any organization: the operator's CLI revokes by id alone. */
+  async find(tokenId: string): Promise<ScimTokenSummary | undefined> {
+    const token = await this.store.findById(tokenId);
+    return token && summarize(token);
+  }
+
+  async list(organizationId: string): Promise<ScimTokenSummary[]> {
+    return (await this.store.listForOrganization(organizationId)).map(summarize);
+  }
+
+  /** Revocation is checked on every request, so it takes effect on the very next one. */
+  async revoke(ctx: RequestContext, tokenId: string): Promise<ScimTokenSummary> {
+    const token = await this.store.findById(tokenId);
+    if (!token || token.organizationId !== ctx.organizationId) throw new NotFoundError(`No SCIM token ${tokenId}`);
+    if (token.revoked) return summarize(token);
+    const revoked = { ...token, revoked: this.now() };
+    await this.store.markRevoked(tokenId, revoked.revoked);
+    await this.audit.record(ctx, {
+      action: "scim_token.revoked",
+      target: { type: "scim_token", id: tokenId, display: token.name },
+      before: summarize(token),
+      after: summarize(revoked),
+    });
+    return summarize(revoked);
+  }
+
+  /** Finds the live token a bearer string stands for; UnauthenticatedError otherwise. */
+  async authenticate(bearer: string): Promise<ScimToken> {
+    const match = tokenPattern.exec(bearer);
+    if (!match) throw new UnauthenticatedError("The bearer token is not a Gatehouse SCIM token");
+    const token = await this.store.findById(match[1]);
+    const presented = Buffer.from(hashSecret(match[2]), "hex");
+    const expected = Buffer.from(token?.secretHash ?? "0".repeat(64), "hex");
+    if (!token || !timingSafeEqual(presented, expected)) throw new UnauthenticatedError("The bearer token is not valid");
+    const now = this.now();
+    if (token.revoked) throw new UnauthenticatedError("The bearer token has been revoked");
+    if (token.expires && token.expires <= now) throw new UnauthenticatedError("The bearer token has expired");
+    if (!token.lastUsed || now.getTime() - token.lastUsed.getTime() > lastUsedResolutionMs) {
+      await this.store.markUsed(token.id, now);
+    }
+    return token;
+  }
+}

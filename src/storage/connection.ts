@@ -1,0 +1,44 @@
+import mongoose from "mongoose";
+import { defineModels, type Models } from "./models";
+
+export interface Database {
+  readonly connection: mongoose.Connection;
+  readonly models: Models;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to MongoDB (or the embedded FerretDB). Commands are not buffered while disconnected and
+ * server selection is bounded, so an outage surfaces within `timeoutMs` as an error the edges turn
+ * into 503 — never a request that hangs.
+ */
+export async function connectDatabase(uri: string, options: { dbName?: string; timeoutMs: number }): Promise<Database> {
+  const connection = mongoose.createConnection(uri, {
+    dbName: options.dbName,
+    bufferCommands: false,
+    autoIndex: false,
+    autoCreate: false,
+    serverSelectionTimeoutMS: options.timeoutMs,
+    connectTimeoutMS: options.timeoutMs,
+    socketTimeoutMS: Math.max(options.timeoutMs * 6, 30_000),
+    maxPoolSize: 20,
+  });
+  await connection.asPromise();
+  const models = defineModels(connection);
+  await Promise.all(Object.values(models).map((model) => model.createIndexes()));
+  return {
+    connection,
+    models,
+    close: () => connection.close(),
+  };
+}
+
+/** The database answers a ping: used by /readyz. */
+export async function isDatabaseReachable(db: Database): Promise<boolean> {
+  try {
+    await db.connection.db!.admin().ping();
+    return true;
+  } catch {
+    return false;
+  }
+}

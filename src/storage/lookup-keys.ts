@@ -1,0 +1,52 @@
+import type { Models } from "./models";
+import { guarded, isDuplicateKey, translateDatabaseError } from "./database-errors";
+import { ConflictError } from "../errors";
+
+/**
+ * Lookup keys turn "find by value" and "value must be unique" into `_id` operations (see
+ * LookupKeyDocument). A unique key has one owner; an index key lists every owner of a value.
+ *
+ * Without transactions a key can outlive its owner (a crash between two writes); such a key is
+ * stale and is taken over by the next claimant after `isStale` confirms the owner no longer holds
+ * the value.
+ */
+export class LookupKeys {
+  constructor(private readonly models: Models) {}
+
+  static key(organizationId: string, kind: string, value: string): string {
+    return `${organizationId}/${kind}/${value}`;
+  }
+
+  async owners(key: string): Promise<string[]> {
+    const doc = await guarded(() => this.models.LookupKey.findById(key).lean());
+    return doc?.owners ?? [];
+  }
+
+  /** Claims a unique key for `owner`; ConflictError when another live owner holds it. */
+  async claim(key: string, owner: string, isStale: (currentOwner: string) => Promise<boolean>, conflictMessage: string): Promise<void> {
+    try {
+      await this.models.LookupKey.collection.insertOne({ _id: key, owners: [owner] } as never);
+      return;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw translateDatabaseError(error);
+    }
+    const [current] = await this.owners(key);
+    if (current === owner) return;
+    if (current !== undefined && !(await isStale(current))) throw new ConflictError(conflictMessage);
+    await guarded(() => this.models.LookupKey.updateOne({ _id: key }, { $set: { owners: [owner] } }, { upsert: true }));
+  }
+
+  /** Releases a unique key if `owner` still holds it. */
+  async release(key: string, owner: string): Promise<void> {
+    const owners = await this.owners(key);
+    if (owners.length === 1 && owners[0] === owner) await guarded(() => this.models.LookupKey.deleteOne({ _id: key }));
+  }
+
+  async addToIndex(key: string, owner: string): Promise<void> {
+    await guarded(() => this.models.LookupKey.updateOne({ _id: key }, { $addToSet: { owners: owner } }, { upsert: true }));
+  }
+
+  async removeFromIndex(key: string, owner: string): Promise<void> {
+    await guarded(() => this.models.LookupKey.updateOne({ _id: key }, { $pull: { owners: owner } }));
+  }
+}

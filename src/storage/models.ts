@@ -1,0 +1,164 @@
+import { Schema, type Connection } from "mongoose";
+
+/**
+ * Every mongoose model, in one place. Documents are read with lean() and mapped to domain types by
+ * the repositories; nothing outside storage/ sees a mongoose document.
+ *
+ * Keys that would contain "." or start with "$" (SCIM URNs, "$ref") never reach storage: the
+ * enterprise extension is stored under `enterprise` (../shared/MONGODB.md).
+ *
+ * `typeKey: "$type"` lets SCIM's own "type" sub-attribute be an ordinary field name.
+ */
+const options = { typeKey: "$type", versionKey: false, strict: "throw" } as const;
+
+export interface OrganizationDocument {
+  _id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface ScimTokenDocument {
+  _id: string;
+  organizationId: string;
+  name: string;
+  /** SHA-256 of the token's secret part: tokens are verifiers, never stored in the clear. */
+  secretHash: string;
+  createdAt: Date;
+  lastUsedAt?: Date;
+  expiresAt?: Date;
+  revokedAt?: Date;
+}
+
+export const profileAttributes = [
+  "name", "displayName", "nickName", "profileUrl", "title", "userType", "preferredLanguage", "locale",
+  "timezone", "emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles",
+  "x509Certificates", "enterprise",
+] as const;
+
+/**
+ * Field names are the domain's attribute names (RFC 7643 §4.1), so a filter's attribute path is a
+ * field path; only `id` (`_id`) and the lower-cased copy of userName differ.
+ */
+export interface UserDocument {
+  _id: string;
+  organizationId: string;
+  userName: string;
+  /** Case-insensitive comparisons (RFC 7643 §4.1.1 caseExact false) without collation. */
+  userNameLower: string;
+  externalId?: string;
+  active: boolean;
+  managedBy: "local" | "scim" | "saml";
+  created: Date;
+  lastModified: Date;
+  version: number;
+  [attribute: string]: unknown;
+}
+
+/**
+ * A key document makes a lookup or a uniqueness rule an `_id` operation: FerretDB's SQLite backend
+ * answers only `{_id: …}` filters from SQLite and scans for anything else, and in a sharded cluster
+ * a unique index must contain the shard key. `_id` is "<organization>/<kind>/<value>".
+ */
+export interface LookupKeyDocument {
+  _id: string;
+  owners: string[];
+}
+
+export interface AuditEventDocument {
+  _id: string;
+  organizationId: string;
+  at: Date;
+  actor: { type: string; id: string; name: string };
+  source: string;
+  action: string;
+  target: { type: string; id: string; display?: string };
+  before?: unknown;
+  after?: unknown;
+  requestId: string;
+  reason?: string;
+}
+
+export interface AuthFailureDocument {
+  _id: string;
+  count: number;
+  expiresAt: Date;
+}
+
+const organizationSchema = new Schema<OrganizationDocument>(
+  { _id: String, name: { $type: String, required: true }, createdAt: { $type: Date, required: true } },
+  options,
+);
+
+const scimTokenSchema = new Schema<ScimTokenDocument>(
+  {
+    _id: String,
+    organizationId: { $type: String, required: true, index: true },
+    name: { $type: String, required: true },
+    secretHash: { $type: String, required: true },
+    createdAt: { $type: Date, required: true },
+    lastUsedAt: Date,
+    expiresAt: Date,
+    revokedAt: Date,
+  },
+  options,
+);
+
+const userSchema = new Schema<UserDocument>(
+  {
+    _id: String,
+    organizationId: { $type: String, required: true },
+    userName: { $type: String, required: true },
+    userNameLower: { $type: String, required: true },
+    externalId: String,
+    active: { $type: Boolean, required: true },
+    managedBy: { $type: String, required: true },
+    created: { $type: Date, required: true },
+    lastModified: { $type: Date, required: true },
+    version: { $type: Number, required: true },
+    ...Object.fromEntries(profileAttributes.map((attribute) => [attribute, Schema.Types.Mixed])),
+  },
+  options,
+);
+// Uniqueness is enforced through lookup keys; this index backs it up on a single replica set and
+// serves filtered and sorted listings on MongoDB.
+userSchema.index({ organizationId: 1, userNameLower: 1 }, { unique: true });
+userSchema.index({ organizationId: 1, externalId: 1 });
+userSchema.index({ organizationId: 1, created: 1 });
+
+const lookupKeySchema = new Schema<LookupKeyDocument>({ _id: String, owners: { $type: [String], default: [] } }, options);
+
+const auditEventSchema = new Schema<AuditEventDocument>(
+  {
+    _id: String,
+    organizationId: { $type: String, required: true },
+    at: { $type: Date, required: true },
+    actor: { $type: Schema.Types.Mixed, required: true },
+    source: { $type: String, required: true },
+    action: { $type: String, required: true },
+    target: { $type: Schema.Types.Mixed, required: true },
+    before: Schema.Types.Mixed,
+    after: Schema.Types.Mixed,
+    requestId: { $type: String, required: true },
+    reason: String,
+  },
+  options,
+);
+auditEventSchema.index({ organizationId: 1, at: -1 });
+
+const authFailureSchema = new Schema<AuthFailureDocument>(
+  { _id: String, count: { $type: Number, required: true }, expiresAt: { $type: Date, required: true } },
+  options,
+);
+
+export function defineModels(connection: Connection) {
+  return {
+    Organization: connection.model<OrganizationDocument>("Organization", organizationSchema, "organizations"),
+    ScimToken: connection.model<ScimTokenDocument>("ScimToken", scimTokenSchema, "scim_tokens"),
+    User: connection.model<UserDocument>("User", userSchema, "users"),
+    LookupKey: connection.model<LookupKeyDocument>("LookupKey", lookupKeySchema, "lookup_keys"),
+    AuditEvent: connection.model<AuditEventDocument>("AuditEvent", auditEventSchema, "audit_events"),
+    AuthFailure: connection.model<AuthFailureDocument>("AuthFailure", authFailureSchema, "auth_failures"),
+  };
+}
+
+export type Models = ReturnType<typeof defineModels>;

@@ -1,0 +1,73 @@
+import type { Organization, ScimToken } from "../domain/organization";
+import { guarded } from "./database-errors";
+import type { Models, OrganizationDocument, ScimTokenDocument } from "./models";
+
+function toOrganization(doc: OrganizationDocument): Organization {
+  return { id: doc._id, name: doc.name, created: doc.createdAt };
+}
+
+function toScimToken(doc: ScimTokenDocument): ScimToken {
+  return {
+    id: doc._id,
+    organizationId: doc.organizationId,
+    name: doc.name,
+    secretHash: doc.secretHash,
+    created: doc.createdAt,
+    lastUsed: doc.lastUsedAt ?? undefined,
+    expires: doc.expiresAt ?? undefined,
+    revoked: doc.revokedAt ?? undefined,
+  };
+}
+
+export class OrganizationStore {
+  constructor(private readonly models: Models) {}
+
+  async insert(organization: Organization): Promise<void> {
+    await guarded(() => this.models.Organization.create({ _id: organization.id, name: organization.name, createdAt: organization.created }));
+  }
+
+  async findById(id: string): Promise<Organization | undefined> {
+    const doc = await guarded(() => this.models.Organization.findById(id).lean<OrganizationDocument>());
+    return doc ? toOrganization(doc) : undefined;
+  }
+
+  async list(): Promise<Organization[]> {
+    const docs = await guarded(() => this.models.Organization.find().sort({ createdAt: 1 }).lean<OrganizationDocument[]>());
+    return docs.map(toOrganization);
+  }
+}
+
+export class ScimTokenStore {
+  constructor(private readonly models: Models) {}
+
+  async insert(token: ScimToken): Promise<void> {
+    await guarded(() =>
+      this.models.ScimToken.create({
+        _id: token.id,
+        organizationId: token.organizationId,
+        name: token.name,
+        secretHash: token.secretHash,
+        createdAt: token.created,
+        expiresAt: token.expires,
+      }),
+    );
+  }
+
+  async findById(id: string): Promise<ScimToken | undefined> {
+    const doc = await guarded(() => this.models.ScimToken.findById(id).lean<ScimTokenDocument>());
+    return doc ? toScimToken(doc) : undefined;
+  }
+
+  async listForOrganization(organizationId: string): Promise<ScimToken[]> {
+    const docs = await guarded(() => this.models.ScimToken.find({ organizationId }).sort({ createdAt: 1 }).lean<ScimTokenDocument[]>());
+    return docs.map(toScimToken);
+  }
+
+  async markRevoked(id: string, at: Date): Promise<void> {
+    await guarded(() => this.models.ScimToken.updateOne({ _id: id }, { $set: { revokedAt: at } }));
+  }
+
+  async markUsed(id: string, at: Date): Promise<void> {
+    await guarded(() => this.models.ScimToken.updateOne({ _id: id }, { $set: { lastUsedAt: at } }));
+  }
+}

@@ -1,0 +1,211 @@
+import type { Criteria } from "../domain/criteria";
+import { type User, userNameKey } from "../domain/user";
+import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
+import { guarded } from "./database-errors";
+import { LookupKeys } from "./lookup-keys";
+import { profileAttributes, type Models, type UserDocument } from "./models";
+
+/** How a listing is ordered and cut (RFC 7644 §3.4.2.3–4), in domain attribute paths. */
+export interface UserListing {
+  criteria?: Criteria;
+  sortBy?: string;
+  descending?: boolean;
+  /** 1-based, as in SCIM. */
+  startIndex: number;
+  /** 0 asks for the total only. */
+  count: number;
+}
+
+export interface UserPage {
+  total: number;
+  users: User[];
+}
+
+const fieldMapping: Record<string, FieldMapping> = {
+  id: { field: "_id" },
+  userName: { lowerCaseField: "userNameLower" },
+};
+
+export const userNameKeyKind = "user.userName";
+export const externalIdKeyKind = "user.externalId";
+
+export function toUser(doc: UserDocument): User {
+  const user: Record<string, unknown> = {
+    id: doc._id,
+    organizationId: doc.organizationId,
+    managedBy: doc.managedBy,
+    userName: doc.userName,
+    active: doc.active,
+    created: doc.created,
+    lastModified: doc.lastModified,
+    version: doc.version,
+  };
+  if (doc.externalId !== undefined && doc.externalId !== null) user.externalId = doc.externalId;
+  for (const attribute of profileAttributes) {
+    if (doc[attribute] !== undefined && doc[attribute] !== null) user[attribute] = doc[attribute];
+  }
+  return user as unknown as User;
+}
+
+function toDocument(user: User): UserDocument {
+  const doc: UserDocument = {
+    _id: user.id,
+    organizationId: user.organizationId,
+    userName: user.userName,
+    userNameLower: userNameKey(user.userName),
+    active: user.active,
+    managedBy: user.managedBy,
+    created: user.created,
+    lastModified: user.lastModified,
+    version: user.version,
+  };
+  if (user.externalId !== undefined) doc.externalId = user.externalId;
+  for (const attribute of profileAttributes) {
+    const value = (user as unknown as Record<string, unknown>)[attribute];
+    if (value !== undefined) doc[attribute] = value;
+  }
+  return doc;
+}
+
+/**
+ * Users in MongoDB. Reads and writes by id are `_id` operations; the lookups identity providers
+ * send before every write (`userName eq`, `externalId eq`) go through lookup keys, so none of the
+ * hot paths scans a collection, on MongoDB or on FerretDB.
+ */
+export class UserStore {
+  private readonly keys: LookupKeys;
+
+  constructor(private readonly models: Models) {
+    this.keys = new LookupKeys(models);
+  }
+
+  userNameKey(organizationId: string, userName: string): string {
+    return LookupKeys.key(organizationId, userNameKeyKind, userNameKey(userName));
+  }
+
+  externalIdKey(organizationId: string, externalId: string): string {
+    return LookupKeys.key(organizationId, externalIdKeyKind, externalId);
+  }
+
+  async findById(organizationId: string, id: string): Promise<User | undefined> {
+    const doc = await guarded(() => this.models.User.findById(id).lean<UserDocument>());
+    // The organization is checked here, not in the filter: only an exact {_id} filter is served
+    // by FerretDB's SQLite backend without a scan.
+    return doc && doc.organizationId === organizationId ? toUser(doc) : undefined;
+  }
+
+  async findByUserName(organizationId: string, userName: string): Promise<User | undefined> {
+    const [owner] = await this.keys.owners(this.userNameKey(organizationId, userName));
+    if (!owner) return undefined;
+    const user = await this.findById(organizationId, owner);
+    return user && userNameKey(user.userName) === userNameKey(userName) ? user : undefined;
+  }
+
+  async findByExternalId(organizationId: string, externalId: string): Promise<User[]> {
+    const owners = await this.keys.owners(this.externalIdKey(organizationId, externalId));
+    const users = await Promise.all(owners.map((id) => this.findById(organizationId, id)));
+    return users.filter((u): u is User => u !== undefined && u.externalId === externalId);
+  }
+
+  /** Claims the userName for `id`; ConflictError when a live user of the organization holds it. */
+  async claimUserName(organizationId: string, userName: string, id: string): Promise<void> {
+    await this.keys.claim(
+      this.userNameKey(organizationId, userName),
+      id,
+      async (owner) => {
+        const holder = await this.findById(organizationId, owner);
+        return !holder || userNameKey(holder.userName) !== userNameKey(userName);
+      },
+      `A user with userName "${userName}" already exists`,
+    );
+  }
+
+  async releaseUserName(organizationId: string, userName: string, id: string): Promise<void> {
+    await this.keys.release(this.userNameKey(organizationId, userName), id);
+  }
+
+  async insert(user: User): Promise<void> {
+    await guarded(() => this.models.User.collection.insertOne(toDocument(user) as never), `A user with userName "${user.userName}" already exists`);
+    if (user.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(user.organizationId, user.externalId), user.id);
+  }
+
+  /** Replaces the stored user whole (a PUT or the result of a PATCH) and keeps its keys in step. */
+  async replace(before: User, after: User): Promise<void> {
+    await guarded(
+      () => this.models.User.collection.replaceOne({ _id: after.id } as never, toDocument(after)),
+      `A user with userName "${after.userName}" already exists`,
+    );
+    if (before.externalId !== after.externalId) {
+      if (after.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(after.organizationId, after.externalId), after.id);
+      if (before.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(before.organizationId, before.externalId), before.id);
+    }
+  }
+
+  async delete(user: User): Promise<void> {
+    await guarded(() => this.models.User.deleteOne({ _id: user.id }));
+    await this.releaseUserName(user.organizationId, user.userName, user.id);
+    if (user.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(user.organizationId, user.externalId), user.id);
+  }
+
+  /**
+   * A filtered, sorted page. `id`, `userName` and `externalId` equality (what identity providers
+   * send) are answered through `_id` reads; other filters are MongoDB queries, served by indexes
+   * on MongoDB (FerretDB evaluates them by scanning).
+   */
+  async list(organizationId: string, listing: UserListing): Promise<UserPage> {
+    const direct = await this.directLookup(organizationId, listing.criteria);
+    if (direct) {
+      const sorted = listing.sortBy ? sortInMemory(direct, listing.sortBy, listing.descending) : direct;
+      return { total: sorted.length, users: listing.count === 0 ? [] : sorted.slice(listing.startIndex - 1, listing.startIndex - 1 + listing.count) };
+    }
+
+    const filter = {
+      organizationId,
+      ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}),
+    };
+    const total = await guarded(() => this.models.User.countDocuments(filter));
+    if (listing.count === 0 || listing.startIndex > total) return { total, users: [] };
+
+    const direction = listing.descending ? -1 : 1;
+    const sortField = listing.sortBy ? storedField(listing.sortBy) : "created";
+    const sort: Record<string, 1 | -1> = { [sortField]: direction };
+    if (sortField !== "_id") sort._id = direction;
+    const docs = await guarded(() =>
+      this.models.User.find(filter).sort(sort).skip(listing.startIndex - 1).limit(listing.count).lean<UserDocument[]>(),
+    );
+    return { total, users: docs.map(toUser) };
+  }
+
+  private async directLookup(organizationId: string, criteria: Criteria | undefined): Promise<User[] | undefined> {
+    if (!criteria || criteria.kind !== "compare" || criteria.op !== "eq" || typeof criteria.value !== "string") return undefined;
+    switch (criteria.path) {
+      case "id": {
+        const user = await this.findById(organizationId, criteria.value);
+        return user ? [user] : [];
+      }
+      case "userName": {
+        const user = await this.findByUserName(organizationId, criteria.value);
+        return user ? [user] : [];
+      }
+      case "externalId":
+        return this.findByExternalId(organizationId, criteria.value);
+      default:
+        return undefined;
+    }
+  }
+}
+
+function storedField(domainPath: string): string {
+  const mapping = fieldMapping[domainPath];
+  return mapping?.lowerCaseField ?? mapping?.field ?? domainPath;
+}
+
+function sortInMemory(users: User[], path: string, descending = false): User[] {
+  const valueOf = (user: User) => path.split(".").reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], user);
+  return [...users].sort((a, b) => {
+    const [x, y] = [valueOf(a), valueOf(b)];
+    const order = x === y ? 0 : x === undefined ? 1 : y === undefined ? -1 : String(x) < String(y) ? -1 : 1;
+    return descending ? -order : order;
+  });
+}
+

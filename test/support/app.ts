@@ -1,0 +1,71 @@
+import type express from "express";
+import request from "supertest";
+import { buildApp } from "../../src/app";
+import { loadConfig, type Config } from "../../src/config";
+import { createLogger } from "../../src/http/logger";
+import { createServices, type Services } from "../../src/services";
+import { connectDatabase, type Database } from "../../src/storage/connection";
+import { testServerUri, uniqueDatabaseName } from "./database";
+
+export const operator = { actor: { type: "operator" as const, id: "test", name: "test operator" }, source: "cli" as const, requestId: "test" };
+
+export interface TestApp {
+  app: express.Express;
+  db: Database;
+  services: Services;
+  config: Config;
+  /** A new organization and a working SCIM bearer token for it. */
+  organization(name?: string): Promise<{ id: string; token: string; tokenId: string }>;
+  close(): Promise<void>;
+}
+
+/** The real application on a fresh database of its own; close() drops the database. */
+export async function startTestApp(environment: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({ PUBLIC_BASE_URL: "https://gatehouse.test", LOG_LEVEL: "silent", ...environment });
+  const db = await connectDatabase(testServerUri(), { dbName: uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
+  const services = createServices(db, { authFailureWindowSeconds: config.authFailures.windowSeconds });
+  const app = buildApp({ config, db, services, logger: createLogger("silent") });
+  return {
+    app,
+    db,
+    services,
+    config,
+    async organization(name = "Acme") {
+      const { organization, scimToken } = await services.organizations.create(name, operator);
+      return { id: organization.id, token: scimToken.token, tokenId: scimToken.id };
+    },
+    async close() {
+      await db.connection.dropDatabase();
+      await db.close();
+    },
+  };
+}
+
+/** A supertest client that sends the SCIM token and content type on every request. */
+export function scimClient(app: express.Express, token: string) {
+  const auth = (r: request.Test) => r.set("Authorization", `Bearer ${token}`).set("Accept", "application/scim+json");
+  return {
+    get: (path: string) => auth(request(app).get(`/scim/v2${path}`)),
+    delete: (path: string) => auth(request(app).delete(`/scim/v2${path}`)),
+    post: (path: string, body: unknown) => auth(request(app).post(`/scim/v2${path}`)).set("Content-Type", "application/scim+json").send(JSON.stringify(body)),
+    put: (path: string, body: unknown) => auth(request(app).put(`/scim/v2${path}`)).set("Content-Type", "application/scim+json").send(JSON.stringify(body)),
+    patch: (path: string, body: unknown) => auth(request(app).patch(`/scim/v2${path}`)).set("Content-Type", "application/scim+json").send(JSON.stringify(body)),
+  };
+}
+
+export const userSchema = "urn:ietf:params:scim:schemas:core:2.0:User";
+export const enterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+export const patchSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+export const errorSchema = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/** A minimal valid SCIM user; override what the test is about. */
+export function buildUser(overrides: Record<string, unknown> = {}) {
+  return {
+    schemas: [userSchema],
+    userName: `user.${Math.random().toString(36).slice(2, 10)}@example.com`,
+    name: { givenName: "Ada", familyName: "Lovelace" },
+    emails: [{ value: "ada@example.com", type: "work", primary: true }],
+    active: true,
+    ...overrides,
+  };
+}

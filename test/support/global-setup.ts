@@ -1,0 +1,25 @@
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startEmbeddedDatabase, type EmbeddedDatabase } from "../../src/storage/embedded-database";
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __GATEHOUSE_TEST_DB__: { database?: EmbeddedDatabase; dataDir?: string } | undefined;
+}
+
+/**
+ * One database server for the whole run: MONGODB_URI when it is set (a real MongoDB), otherwise
+ * the embedded FerretDB on a temporary data directory. Each test file then works in a database of
+ * its own (test/support/database.ts) and drops it afterwards.
+ */
+export default async function globalSetup(): Promise<void> {
+  if (process.env.MONGODB_URI) {
+    process.env.GATEHOUSE_TEST_SERVER_URI = process.env.MONGODB_URI;
+    return;
+  }
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "gatehouse-test-"));
+  const database = await startEmbeddedDatabase(dataDir);
+  globalThis.__GATEHOUSE_TEST_DB__ = { database, dataDir };
+  process.env.GATEHOUSE_TEST_SERVER_URI = database.uri;
+}
