@@ -63,7 +63,8 @@ export function filterSchemaFromScimmy(definition: ScimmySchemaDefinition, optio
       const extensionAttributes = entry.attributes.filter(isFilterable).map((a) => fromScimmy(a, `${domainPrefix}.`));
       extensions.push({ urn: entry.id, domainPrefix, attributes: extensionAttributes });
     } else if (entry.name === "meta") {
-      // Of the common attributes (RFC 7643 §3.1) only the timestamps are stored, as top-level fields.
+      // Of the common attributes (RFC 7643 §3.1) only the timestamps are stored, as top-level
+      // fields; `schemas` follows from the resource type and is not stored at all.
       const timestamps = (entry.subAttributes ?? []).filter((a) => a.name === "created" || a.name === "lastModified");
       attributes.push({ ...fromScimmy(entry, ""), domainPath: "", subAttributes: timestamps.map((a) => fromScimmy(a, "")) });
     } else if (entry.name === "userName") {

@@ -40,11 +40,15 @@ describe("Okta user provisioning sequence", () => {
     expect(created.body).not.toHaveProperty("password");
     expect(created.body.groups ?? []).toEqual([]);
 
-    // 03: the same userName, differing only in case → 409 uniqueness; nothing new stored.
+    // 03: the same userName, differing only in case → 409 uniqueness; nothing stored changes.
+    const storedBefore = await t.db.models.User.find({ organizationId: org.id }).lean();
+    const eventsBefore = await t.db.models.AuditEvent.countDocuments({ organizationId: org.id });
     const duplicate = await replay(t.app, org.token, { provider: "okta", name: "03" });
     expect(duplicate.body.schemas).toContain("urn:ietf:params:scim:api:messages:2.0:Error");
     expect(duplicate.body.status).toBe("409");
-    expect(await t.db.models.User.countDocuments({ organizationId: org.id })).toBe(1);
+    expect(await t.db.models.User.find({ organizationId: org.id }).lean()).toEqual(storedBefore);
+    expect(storedBefore).toHaveLength(1);
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: org.id })).toBe(eventsBefore);
 
     // 04: PUT replace.
     const replaced = await replay(t.app, org.token, { provider: "okta", name: "04" }, { userId });

@@ -1,0 +1,62 @@
+import { runCommand, UsageError } from "../../src/cli/commands";
+import { scimClient, startTestApp, type TestApp } from "../support/app";
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+const run = (...argv: string[]) => runCommand(t.services, argv);
+
+describe("gatehouse CLI", () => {
+  it("org create --json prints one JSON object with the id and a SCIM token that works", async () => {
+    const { stdout, exitCode } = await run("org", "create", "Acme", "Corp", "--json");
+    expect(exitCode).toBe(0);
+    expect(stdout).toHaveLength(1);
+    const created = JSON.parse(stdout[0]);
+    expect(created).toMatchObject({ id: expect.any(String), name: "Acme Corp", scimToken: expect.stringMatching(/^gsc_/) });
+    await scimClient(t.app, created.scimToken).get("/Users").expect(200);
+    const listed = await run("org", "list");
+    expect(listed.stdout.join("\n")).toContain(created.id);
+  });
+
+  it("creates, lists and revokes tokens; a revoked token stops working at once", async () => {
+    const org = JSON.parse((await run("org", "create", "Tokens", "--json")).stdout[0]);
+    const issued = JSON.parse((await run("token", "create", "--org", org.id, "--name", "Entra ID", "--json")).stdout[0]);
+    expect(issued).toMatchObject({ name: "Entra ID", token: expect.stringMatching(/^gsc_/) });
+    const client = scimClient(t.app, issued.token);
+    await client.get("/Users").expect(200);
+
+    const listing = JSON.parse((await run("token", "list", "--org", org.id, "--json")).stdout[0]);
+    expect(listing.map((x: { name: string }) => x.name)).toEqual(["Initial SCIM token", "Entra ID"]);
+    expect(JSON.stringify(listing)).not.toContain(issued.token.split("_")[2]);
+    expect(JSON.stringify(listing)).not.toContain("secretHash");
+
+    await run("token", "revoke", issued.id);
+    await client.get("/Users").expect(401);
+    await scimClient(t.app, org.scimToken).get("/Users").expect(200);
+  });
+
+  it("stores only a hash of each token", async () => {
+    const org = JSON.parse((await run("org", "create", "Hashes", "--json")).stdout[0]);
+    const secret = org.scimToken.split("_")[2];
+    const stored = await t.db.models.ScimToken.find({ organizationId: org.id }).lean();
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    expect(stored[0].secretHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("audits what the operator does", async () => {
+    const org = JSON.parse((await run("org", "create", "Audited", "--json")).stdout[0]);
+    const events = await t.db.models.AuditEvent.find({ organizationId: org.id }).sort({ at: 1 }).lean();
+    expect(events.map((e) => e.action)).toEqual(["organization.created", "scim_token.created"]);
+    expect(events[0]).toMatchObject({ source: "cli", actor: { type: "operator" } });
+  });
+
+  it("rejects bad usage with a UsageError", async () => {
+    await expect(run("token", "create")).rejects.toBeInstanceOf(UsageError);
+    await expect(run("org", "create")).rejects.toBeInstanceOf(UsageError);
+    await expect(run("frobnicate")).rejects.toBeInstanceOf(UsageError);
+    await expect(run("token", "revoke", "nope")).rejects.toBeInstanceOf(UsageError);
+  });
+});
