@@ -106,8 +106,5 @@ export function normalizeUserPatch(operations: PatchOperation[], current: Record
     }
     result.push({ ...operation, op, ...(path !== undefined ? { path } : {}), ...(value !== undefined ? { value } : {}) });
   }
-  // Okta: a PATCH whose only operations set `password` is accepted and changes nothing. scimmy's
-  // PatchOp refuses an empty Operations list (400), so keep one operation that is a no-op.
-  if (result.length === 0 && operations.length > 0) result.push({ op: "add", value: {} });
   return result;
 }

@@ -105,13 +105,14 @@ export class UserResource extends SCIMMY.Resources.User {
       throw toScimError(error);
     }
     const body = message as { Operations?: unknown };
-    if (Array.isArray(body.Operations) && body.Operations.length === 0) {
-      // Microsoft's SCIM validator sends an empty Operations list: a no-op, answered with the resource.
-      return this.present(JSON.parse(JSON.stringify(current))) as never;
-    }
     const operations = Array.isArray(body.Operations)
       ? normalizeUserPatch(body.Operations as PatchOperation[], JSON.parse(JSON.stringify(current)) as ScimObject)
       : body.Operations;
+    if (Array.isArray(operations) && operations.length === 0) {
+      // Nothing left to apply: Microsoft's validator sends an empty Operations list, and Okta may
+      // send only a password (discarded). A no-op, answered with the resource as it is.
+      return this.present(JSON.parse(JSON.stringify(current))) as never;
+    }
     const patch = new SCIMMY.Messages.PatchOp({ ...body, Operations: operations } as never);
     const patched = await patch.apply(current as never, async (instance: unknown) => (await this.write(instance, ctx)) as never);
     const result = patched ?? current;

@@ -91,7 +91,7 @@ describe("npm start and the CLI on the embedded database", () => {
     });
     expect(created.status).toBe(201);
     const found = await fetch(`${base()}/Users?filter=${encodeURIComponent('userName eq "E2E@example.com"')}`, { headers });
-    expect((await found.json()).totalResults).toBe(1);
+    expect(((await found.json()) as { totalResults: number }).totalResults).toBe(1);
   });
 
   it("stops on SIGTERM, and the embedded database with it", async () => {
