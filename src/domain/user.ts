@@ -75,11 +75,17 @@ export interface User extends UserProfile {
   readonly lastModified: Date;
   /** Increases with every change; the SCIM ETag is derived from it (RFC 7644 §3.14). */
   readonly version: number;
+  /**
+   * Groups the identity provider made this user a direct member of. Read-only here: maintained by
+   * group membership changes. May name a group deleted a moment ago until its sweep has run;
+   * readers keep only groups that exist.
+   */
+  readonly groupIds: readonly string[];
 }
 
 /** The profile attributes a user has, in a stable order, for audit before/after snapshots. */
 export function profileOf(user: User): UserProfile {
-  const { id: _id, organizationId: _org, managedBy: _m, created: _c, lastModified: _l, version: _v, ...profile } = user;
+  const { id: _id, organizationId: _org, managedBy: _m, created: _c, lastModified: _l, version: _v, groupIds: _g, ...profile } = user;
   return profile;
 }
 

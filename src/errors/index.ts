@@ -25,6 +25,10 @@ export class ConflictError extends DomainError {
 /** The request is understood but its content is not acceptable (RFC 7644 §3.12 "invalidValue"). */
 export class InvalidError extends DomainError {
   readonly kind = "invalid";
+  /** "query" when what is wrong is a search condition rather than data to store. */
+  constructor(message: string, readonly subject: "value" | "query" = "value") {
+    super(message);
+  }
 }
 
 export class ForbiddenError extends DomainError {

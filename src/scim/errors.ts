@@ -27,7 +27,7 @@ export function toScimError(error: unknown): InstanceType<typeof SCIMMY.Types.Er
       case "conflict":
         return new SCIMMY.Types.Error(409, "uniqueness", error.message);
       case "invalid":
-        return new SCIMMY.Types.Error(400, "invalidValue", error.message);
+        return new SCIMMY.Types.Error(400, (error as { subject?: string }).subject === "query" ? "invalidFilter" : "invalidValue", error.message);
       case "forbidden":
         return new SCIMMY.Types.Error(403, null as unknown as string, error.message);
       case "version_mismatch":

@@ -6,8 +6,9 @@ import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { UnauthenticatedError } from "../errors";
 import { ScimStatusError, errorSchema, scimErrorBody, toScimError } from "./errors";
+import { declareGroupResource } from "./group-resource";
 import { declareUserResource, type ScimContext } from "./user-resource";
-import { versionFromEtag } from "./user-mapping";
+import { resourceHeaders, versionFromEtag } from "./user-mapping";
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -73,6 +74,7 @@ function authenticate(services: Services, config: Config, baseUrl: string) {
           requestId: req.id,
         },
         users: services.users,
+        groups: services.groups,
         baseUrl,
         maxResults: config.scim.maxResults,
       };
@@ -111,11 +113,14 @@ function shapeResponses(req: Request, res: Response, next: NextFunction): void {
       return json(body);
     }
     const meta = (body as { meta?: { version?: string; location?: string } } | undefined)?.meta;
-    if (meta?.version && !(body as { Resources?: unknown }).Resources) {
-      res.setHeader("ETag", meta.version);
-      if (res.statusCode === 201 && meta.location) res.setHeader("Location", meta.location);
+    const headers = resourceHeaders(body);
+    const etag = headers?.etag ?? meta?.version;
+    const location = headers?.location ?? meta?.location;
+    if (etag && !(body as { Resources?: unknown }).Resources) {
+      res.setHeader("ETag", etag);
+      if (res.statusCode === 201 && location) res.setHeader("Location", location);
       const ifNoneMatch = req.header("if-none-match");
-      if (req.method === "GET" && ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim() === meta.version || tag.trim() === "*")) {
+      if (req.method === "GET" && ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")) {
         res.status(304);
         return res.end() as unknown as Response;
       }
@@ -141,6 +146,7 @@ function parseBody(config: Config) {
 export function scimRouter(services: Services, config: Config, logger: Logger): Router {
   const baseUrl = `${config.publicBaseUrl}/scim/v2`;
   declareUserResource();
+  declareGroupResource();
   configureServiceProvider(config);
 
   const router = express.Router();

@@ -52,8 +52,11 @@ export function profileFromScim(resource: ScimObject): UserProfile {
   return profile as unknown as UserProfile;
 }
 
-/** The domain user as a SCIM User resource; `baseUrl` is the absolute SCIM base (…/scim/v2). */
-export function userToScim(user: User, baseUrl: string): ScimObject {
+/**
+ * The domain user as a SCIM User resource; `baseUrl` is the absolute SCIM base (…/scim/v2) and
+ * `groups` the user's read-only `groups` attribute, when it was loaded.
+ */
+export function userToScim(user: User, baseUrl: string, groups?: ScimObject[]): ScimObject {
   const resource: ScimObject = { schemas: [coreUserSchema], id: user.id };
   if (user.externalId !== undefined) resource.externalId = user.externalId;
   resource.userName = user.userName;
@@ -65,6 +68,7 @@ export function userToScim(user: User, baseUrl: string): ScimObject {
   for (const attribute of multiValuedAttributes) {
     if (user[attribute] !== undefined) resource[attribute] = user[attribute];
   }
+  if (groups?.length) resource.groups = groups;
   if (user.enterprise) {
     const { manager, ...rest } = user.enterprise;
     resource.schemas = [coreUserSchema, enterpriseUserSchema];
@@ -81,6 +85,23 @@ export function userToScim(user: User, baseUrl: string): ScimObject {
     version: etagOf(user.version),
   };
   return resource;
+}
+
+/**
+ * The entity tag and location of a presented resource, kept beside its JSON (not in it) so the
+ * ETag and Location headers survive `attributes` that leave `meta` out of the body.
+ */
+const headersOfResources = new WeakMap<object, { etag?: string; location?: string }>();
+
+/** Remembers a presented resource's ETag and location (scimmy's instances cannot be extended). */
+export function withResourceHeaders<T extends object>(instance: T, resource: Record<string, unknown>): T {
+  const meta = resource.meta as { version?: string; location?: string } | undefined;
+  headersOfResources.set(instance, { etag: meta?.version, location: meta?.location });
+  return instance;
+}
+
+export function resourceHeaders(instance: unknown): { etag?: string; location?: string } | undefined {
+  return typeof instance === "object" && instance !== null ? headersOfResources.get(instance) : undefined;
 }
 
 /** Weak entity tag of a resource version (RFC 7644 §3.14, RFC 7232 §2.3). */

@@ -1,28 +1,26 @@
 import SCIMMY from "scimmy";
 import type { RequestContext } from "../domain/context";
+import type { Group } from "../domain/group";
+import type { User } from "../domain/user";
+import type { GroupDirectory } from "../services/groups";
 import type { UserDirectory } from "../services/users";
 import { toScimError } from "./errors";
-import { InvalidFilterError, filterSchemaFromScimmy, parseFilter, resolveAttributePath, type FilterSchema } from "./filter";
+import { filterSchemaFromScimmy, type FilterSchema } from "./filter";
+import { userGroupsToScim } from "./group-mapping";
+import { attributeRequested, listResponse, parseListRequest, separateListParameters, type ListParameters } from "./list-request";
 import { normalizeIncomingUser, normalizeUserPatch, type PatchOperation } from "./quirks";
-import { enterpriseUserSchema, profileFromScim, userToScim } from "./user-mapping";
+import { enterpriseUserSchema, profileFromScim, userToScim, withResourceHeaders } from "./user-mapping";
 
 /** What every SCIM handler receives as scimmy's `ctx` (built per request by scim/router.ts). */
 export interface ScimContext {
   request: RequestContext;
   users: UserDirectory;
+  groups: GroupDirectory;
   /** Absolute SCIM base URL, e.g. https://gatehouse.example.com/scim/v2. */
   baseUrl: string;
   maxResults: number;
   /** From If-Match (RFC 7644 §3.14): a write applies only to this version. */
   expectedVersion?: number;
-}
-
-interface ListParameters {
-  filter?: unknown;
-  sortBy?: unknown;
-  sortOrder?: unknown;
-  startIndex?: unknown;
-  count?: unknown;
 }
 
 type ScimObject = Record<string, unknown>;
@@ -34,17 +32,6 @@ function filterSchema(): FilterSchema {
   return userFilterSchema;
 }
 
-function invalid(scimType: string, message: string) {
-  return new SCIMMY.Types.Error(400, scimType, message);
-}
-
-function integerParameter(name: string, value: unknown): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const number = typeof value === "number" ? value : Number(value);
-  if (!Number.isInteger(number)) throw invalid("invalidValue", `${name} must be an integer`);
-  return number;
-}
-
 /**
  * The SCIM Users endpoint on scimmy's User resource. It keeps scimmy's schema validation, attribute
  * selection and PatchOp, and replaces what falls short for a database-backed server
@@ -53,26 +40,23 @@ function integerParameter(name: string, value: unknown): number | undefined {
  * are normalised before validation.
  */
 export class UserResource extends SCIMMY.Resources.User {
-  private listParameters: ListParameters = {};
+  private readonly listParameters: ListParameters;
 
   constructor(...args: unknown[]) {
-    const [id, config] = args;
-    const params = ((typeof id === "string" || config !== undefined ? config : id) ?? {}) as ScimObject;
-    const { filter, sortBy, sortOrder, startIndex, count, ...rest } = params;
-    // scimmy's own filter parser is wrong for `not` and repeated value filters; keep the raw text.
-    if (typeof id === "string") super(id, rest as never);
-    else super(rest as never);
-    this.listParameters = { filter, sortBy, sortOrder, startIndex, count };
+    const { scimmyArgs, list } = separateListParameters(args);
+    super(...(scimmyArgs as []));
+    this.listParameters = list;
   }
 
   override async read(ctx?: unknown): Promise<never> {
     const scim = ctx as ScimContext;
     try {
-      if (this.id) {
-        const user = await scim.users.get(scim.request, this.id);
-        return this.present(userToScim(user, scim.baseUrl)) as never;
-      }
-      return (await this.list(scim)) as never;
+      if (this.id) return this.present(await this.scimUser(scim, await scim.users.get(scim.request, this.id))) as never;
+      const request = parseListRequest(this.listParameters, filterSchema(), scim.maxResults);
+      const page = await scim.users.list(scim.request, request);
+      const cache = new Map<string, Promise<Group | undefined>>();
+      const resources = await Promise.all(page.users.map(async (user) => this.present(await this.scimUser(scim, user, cache))));
+      return listResponse(resources, page.total, request.startIndex) as never;
     } catch (error) {
       throw toScimError(error);
     }
@@ -92,7 +76,7 @@ export class UserResource extends SCIMMY.Resources.User {
     const scim = ctx as ScimContext;
     if (!this.id) throw new SCIMMY.Types.Error(404, null as unknown as string, "PATCH operation must target a specific resource");
     if (typeof message !== "object" || message === null || Array.isArray(message)) {
-      throw invalid("invalidSyntax", "PatchOp request expected message body to be single complex value");
+      throw new SCIMMY.Types.Error(400, "invalidSyntax", "PatchOp request expected message body to be single complex value");
     }
     let current: Instance;
     try {
@@ -100,7 +84,7 @@ export class UserResource extends SCIMMY.Resources.User {
       if (scim.expectedVersion !== undefined && scim.expectedVersion !== user.version) {
         throw new SCIMMY.Types.Error(412, null as unknown as string, `User ${this.id} has changed since version ${scim.expectedVersion}`);
       }
-      current = new SCIMMY.Schemas.User(userToScim(user, scim.baseUrl), "out", UserResource.basepath() as unknown as string);
+      current = new SCIMMY.Schemas.User(await this.scimUser(scim, user), "out", UserResource.basepath() as unknown as string);
     } catch (error) {
       throw toScimError(error);
     }
@@ -115,8 +99,7 @@ export class UserResource extends SCIMMY.Resources.User {
     }
     const patch = new SCIMMY.Messages.PatchOp({ ...body, Operations: operations } as never);
     const patched = await patch.apply(current as never, async (instance: unknown) => (await this.write(instance, ctx)) as never);
-    const result = patched ?? current;
-    return this.present(JSON.parse(JSON.stringify(result))) as never;
+    return this.present(JSON.parse(JSON.stringify(patched ?? current))) as never;
   }
 
   override async dispose(ctx?: unknown): Promise<void> {
@@ -129,55 +112,18 @@ export class UserResource extends SCIMMY.Resources.User {
     }
   }
 
-  private present(resource: ScimObject): Instance {
-    return new SCIMMY.Schemas.User(resource, "out", UserResource.basepath() as unknown as string, this.attributes as never);
+  /** The SCIM form of a user, with `groups` unless the client asked to leave them out. */
+  private async scimUser(scim: ScimContext, user: User, cache?: Map<string, Promise<Group | undefined>>): Promise<ScimObject> {
+    const groups = attributeRequested(this.listParameters, "groups") ? await scim.groups.groupsOf(scim.request, user, cache) : [];
+    return userToScim(user, scim.baseUrl, userGroupsToScim(groups, scim.baseUrl));
   }
 
-  /** A ListResponse paged once, in the database (RFC 7644 §3.4.2.4). */
-  private async list(scim: ScimContext) {
-    const { filter, sortBy, sortOrder, startIndex, count } = this.listParameters;
-    let criteria;
-    let sortPath: string | undefined;
-    try {
-      if (filter !== undefined) {
-        if (typeof filter !== "string" || !filter.trim()) throw new InvalidFilterError("filter must be a non-empty string");
-        criteria = parseFilter(filter, filterSchema());
-      }
-      if (sortBy !== undefined && sortBy !== "") {
-        if (typeof sortBy !== "string") throw new InvalidFilterError("sortBy must be an attribute path");
-        sortPath = resolveAttributePath(sortBy, filterSchema()).domainPath;
-      }
-    } catch (error) {
-      if (error instanceof InvalidFilterError) throw invalid("invalidFilter", error.message);
-      throw error;
-    }
-    if (sortOrder !== undefined && sortOrder !== "ascending" && sortOrder !== "descending") {
-      throw invalid("invalidValue", 'sortOrder must be "ascending" or "descending"');
-    }
-    // RFC 7644 §3.4.2.4: startIndex < 1 is read as 1, a negative count as 0; count is capped.
-    const first = Math.max(integerParameter("startIndex", startIndex) ?? 1, 1);
-    const size = Math.min(Math.max(integerParameter("count", count) ?? scim.maxResults, 0), scim.maxResults);
-
-    const page = await scim.users.list(scim.request, {
-      criteria,
-      sortBy: sortPath,
-      descending: sortOrder === "descending",
-      startIndex: first,
-      count: size,
-    });
-    const resources = page.users.map((user) => this.present(userToScim(user, scim.baseUrl)));
-    const response = new SCIMMY.Messages.ListResponse(resources as never, {
-      startIndex: 1,
-      itemsPerPage: Math.max(resources.length, 0),
-      totalResults: page.total,
-    } as never);
-    // Built as page 1 so scimmy does not slice the page a second time; then say where it starts.
-    response.startIndex = first;
-    return response;
+  private present(resource: ScimObject): Instance {
+    return withResourceHeaders(new SCIMMY.Schemas.User(resource, "out", UserResource.basepath() as unknown as string, this.attributes as never), resource);
   }
 }
 
-/** Installs the handlers scimmy calls for writes into UserResource (create and replace). */
+/** Declares the Users resource with the EnterpriseUser extension, and its write handler. */
 export function declareUserResource(): void {
   if (SCIMMY.Resources.declared("User" as never)) return;
   relaxTypeCanonicalValues();
@@ -190,7 +136,8 @@ export function declareUserResource(): void {
         const user = resource.id
           ? await scim.users.replace(scim.request, resource.id, profile, { expectedVersion: scim.expectedVersion })
           : await scim.users.provision(scim.request, profile, "scim");
-        return userToScim(user, scim.baseUrl) as never;
+        const groups = await scim.groups.groupsOf(scim.request, user);
+        return userToScim(user, scim.baseUrl, userGroupsToScim(groups, scim.baseUrl)) as never;
       } catch (error) {
         throw toScimError(error);
       }
@@ -206,7 +153,7 @@ export function declareUserResource(): void {
 /**
  * RFC 7643 §7 calls canonicalValues suggestions, and identity providers send their own `type`
  * values (Entra app roles arrive as `type: "WindowsAzureActiveDirectoryRole"`, and scimmy declares
- * an empty list for roles.type that refuses everything). Accept any `type`.
+ * an empty list for roles.type that refuses everything). Accept any `type` there.
  */
 function relaxTypeCanonicalValues(): void {
   for (const attribute of SCIMMY.Schemas.User.definition.attributes as unknown as { subAttributes?: { name: string; config: { canonicalValues: unknown } }[] }[]) {

@@ -35,7 +35,7 @@ export class UserDirectory {
   async provision(ctx: RequestContext, profile: UserProfile, managedBy: UserManagement): Promise<User> {
     validateProfile(profile);
     const at = this.now();
-    const user: User = { ...profile, id: randomUUID(), organizationId: ctx.organizationId, managedBy, created: at, lastModified: at, version: 1 };
+    const user: User = { ...profile, id: randomUUID(), organizationId: ctx.organizationId, managedBy, created: at, lastModified: at, version: 1, groupIds: [] };
     await this.store.claimUserName(ctx.organizationId, user.userName, user.id);
     try {
       await this.store.insert(user);
@@ -65,6 +65,7 @@ export class UserDirectory {
       created: before.created,
       lastModified: this.now(),
       version: before.version + 1,
+      groupIds: before.groupIds,
     };
     const renamed = userNameKey(before.userName) !== userNameKey(after.userName);
     if (renamed) await this.store.claimUserName(ctx.organizationId, after.userName, id);

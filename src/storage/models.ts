@@ -51,7 +51,31 @@ export interface UserDocument {
   created: Date;
   lastModified: Date;
   version: number;
+  /**
+   * Ids of the groups the user is a direct member of. Membership lives here, on the member: a
+   * one-member change is one $addToSet/$pull on one document addressed by _id, and no document
+   * grows with the size of a group (a user is in tens of groups; a group may have 500,000 members).
+   */
+  groups?: string[];
   [attribute: string]: unknown;
+}
+
+export interface GroupDocument {
+  _id: string;
+  organizationId: string;
+  displayName: string;
+  displayNameLower: string;
+  externalId?: string;
+  created: Date;
+  lastModified: Date;
+  version: number;
+}
+
+/** A deleted group whose memberships are still to be cleared from its former members. */
+export interface GroupSweepDocument {
+  _id: string;
+  organizationId: string;
+  requested: Date;
 }
 
 /**
@@ -115,6 +139,7 @@ const userSchema = new Schema<UserDocument>(
     created: { $type: Date, required: true },
     lastModified: { $type: Date, required: true },
     version: { $type: Number, required: true },
+    groups: { $type: [String], default: undefined },
     ...Object.fromEntries(profileAttributes.map((attribute) => [attribute, Schema.Types.Mixed])),
   },
   options,
@@ -124,6 +149,29 @@ const userSchema = new Schema<UserDocument>(
 userSchema.index({ organizationId: 1, userNameLower: 1 }, { unique: true });
 userSchema.index({ organizationId: 1, externalId: 1 });
 userSchema.index({ organizationId: 1, created: 1 });
+// Members of a group (GET /Groups/{id}, the deletion sweep): a multikey index on MongoDB.
+userSchema.index({ organizationId: 1, groups: 1 });
+
+const groupSchema = new Schema<GroupDocument>(
+  {
+    _id: String,
+    organizationId: { $type: String, required: true },
+    displayName: { $type: String, required: true },
+    displayNameLower: { $type: String, required: true },
+    externalId: String,
+    created: { $type: Date, required: true },
+    lastModified: { $type: Date, required: true },
+    version: { $type: Number, required: true },
+  },
+  options,
+);
+groupSchema.index({ organizationId: 1, displayNameLower: 1 }, { unique: true });
+groupSchema.index({ organizationId: 1, externalId: 1 });
+
+const groupSweepSchema = new Schema<GroupSweepDocument>(
+  { _id: String, organizationId: { $type: String, required: true }, requested: { $type: Date, required: true } },
+  options,
+);
 
 const lookupKeySchema = new Schema<LookupKeyDocument>({ _id: String, owners: { $type: [String], default: [] } }, options);
 
@@ -155,6 +203,8 @@ export function defineModels(connection: Connection) {
     Organization: connection.model<OrganizationDocument>("Organization", organizationSchema, "organizations"),
     ScimToken: connection.model<ScimTokenDocument>("ScimToken", scimTokenSchema, "scim_tokens"),
     User: connection.model<UserDocument>("User", userSchema, "users"),
+    Group: connection.model<GroupDocument>("Group", groupSchema, "groups"),
+    GroupSweep: connection.model<GroupSweepDocument>("GroupSweep", groupSweepSchema, "group_sweeps"),
     LookupKey: connection.model<LookupKeyDocument>("LookupKey", lookupKeySchema, "lookup_keys"),
     AuditEvent: connection.model<AuditEventDocument>("AuditEvent", auditEventSchema, "audit_events"),
     AuthFailure: connection.model<AuthFailureDocument>("AuthFailure", authFailureSchema, "auth_failures"),

@@ -24,6 +24,7 @@ export interface UserPage {
 const fieldMapping: Record<string, FieldMapping> = {
   id: { field: "_id" },
   userName: { lowerCaseField: "userNameLower" },
+  "groups.value": { field: "groups" },
 };
 
 export const userNameKeyKind = "user.userName";
@@ -39,6 +40,7 @@ export function toUser(doc: UserDocument): User {
     created: doc.created,
     lastModified: doc.lastModified,
     version: doc.version,
+    groupIds: doc.groups ?? [],
   };
   if (doc.externalId !== undefined && doc.externalId !== null) user.externalId = doc.externalId;
   for (const attribute of profileAttributes) {
@@ -64,6 +66,7 @@ function toDocument(user: User): UserDocument {
     const value = (user as unknown as Record<string, unknown>)[attribute];
     if (value !== undefined) doc[attribute] = value;
   }
+  if (user.groupIds.length) doc.groups = [...user.groupIds];
   return doc;
 }
 
@@ -129,10 +132,19 @@ export class UserStore {
     if (user.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(user.organizationId, user.externalId), user.id);
   }
 
-  /** Replaces the stored user whole (a PUT or the result of a PATCH) and keeps its keys in step. */
+  /**
+   * Replaces what the identity provider owns of a user (a PUT or the result of a PATCH) and keeps
+   * its keys in step. Group memberships are not the profile's and stay as they are.
+   */
   async replace(before: User, after: User): Promise<void> {
+    const { _id, groups: _groups, ...fields } = toDocument(after);
+    const absent = ["externalId", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
     await guarded(
-      () => this.models.User.collection.replaceOne({ _id: after.id } as never, toDocument(after)),
+      () =>
+        this.models.User.collection.updateOne({ _id } as never, {
+          $set: fields,
+          ...(absent.length ? { $unset: Object.fromEntries(absent.map((attribute) => [attribute, ""])) } : {}),
+        }),
       `A user with userName "${after.userName}" already exists`,
     );
     if (before.externalId !== after.externalId) {
@@ -145,6 +157,28 @@ export class UserStore {
     await guarded(() => this.models.User.deleteOne({ _id: user.id }));
     await this.releaseUserName(user.organizationId, user.userName, user.id);
     if (user.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(user.organizationId, user.externalId), user.id);
+  }
+
+  /** Makes the user a direct member of a group: one idempotent write to one document, by _id. */
+  async addToGroup(userId: string, groupId: string): Promise<void> {
+    await guarded(() => this.models.User.updateOne({ _id: userId }, { $addToSet: { groups: groupId } }));
+  }
+
+  async removeFromGroup(userId: string, groupId: string): Promise<void> {
+    await guarded(() => this.models.User.updateOne({ _id: userId }, { $pull: { groups: groupId } }));
+  }
+
+  /** Direct members of a group, for presenting it (an index on MongoDB; a scan on FerretDB). */
+  async membersOf(organizationId: string, groupId: string): Promise<Pick<User, "id" | "userName" | "displayName">[]> {
+    const docs = await guarded(() =>
+      this.models.User.find({ organizationId, groups: groupId }).select({ _id: 1, userName: 1, displayName: 1 }).sort({ _id: 1 }).lean<UserDocument[]>(),
+    );
+    return docs.map((d) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) }));
+  }
+
+  /** Clears a deleted group from every former member; safe to repeat. */
+  async clearGroup(organizationId: string, groupId: string): Promise<void> {
+    await guarded(() => this.models.User.updateMany({ organizationId, groups: groupId }, { $pull: { groups: groupId } }));
   }
 
   /**

@@ -1,0 +1,264 @@
+import { randomUUID } from "node:crypto";
+import type { AuditTrail } from "../audit/audit-trail";
+import type { RequestContext } from "../domain/context";
+import type { Criteria } from "../domain/criteria";
+import { displayNameKey, emptyGroupChange, type Group, type GroupChange, type GroupMember } from "../domain/group";
+import type { User } from "../domain/user";
+import { InvalidError, NotFoundError, VersionMismatchError } from "../errors";
+import type { GroupListing, GroupStore } from "../storage/groups";
+import type { UserStore } from "../storage/users";
+import type { WriteOptions } from "./users";
+
+type Scope = Pick<RequestContext, "organizationId">;
+
+export interface GroupAttributes {
+  displayName: string;
+  externalId?: string;
+  members: string[];
+}
+
+/** How many member documents are written at once: bounded, so a 1,000-member PATCH stays gentle. */
+const writeConcurrency = 16;
+
+async function forEachLimited<T>(items: Iterable<T>, limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const workers = Array.from({ length: Math.min(limit, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  });
+  await Promise.all(workers);
+}
+
+/**
+ * Groups and their memberships, as identity providers push them. A membership change touches
+ * only the members it names (one document each, by _id), never the whole member list, so its cost
+ * does not depend on the size of the group.
+ */
+export class GroupDirectory {
+  constructor(
+    private readonly groups: GroupStore,
+    private readonly users: UserStore,
+    private readonly audit: AuditTrail,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async get(ctx: Scope, id: string): Promise<Group> {
+    const group = await this.groups.findById(ctx.organizationId, id);
+    if (!group) throw new NotFoundError(`Group ${id} not found`);
+    return group;
+  }
+
+  async members(ctx: Scope, groupId: string): Promise<GroupMember[]> {
+    const members = await this.users.membersOf(ctx.organizationId, groupId);
+    return members.map((m) => ({ userId: m.id, display: m.displayName ?? m.userName }));
+  }
+
+  /** The groups a user is a direct member of that still exist (RFC 7643 §4.1.2 `groups`). */
+  async groupsOf(ctx: Scope, user: User, cache = new Map<string, Promise<Group | undefined>>()): Promise<Group[]> {
+    const groups = await Promise.all(
+      user.groupIds.map((id) => {
+        if (!cache.has(id)) cache.set(id, this.groups.findById(ctx.organizationId, id));
+        return cache.get(id)!;
+      }),
+    );
+    return groups.filter((g): g is Group => g !== undefined);
+  }
+
+  async list(ctx: Scope, listing: GroupListing): Promise<{ total: number; groups: Group[] }> {
+    const criteria = listing.criteria && (await this.resolveMemberCriteria(ctx, listing.criteria));
+    return this.groups.list(ctx.organizationId, { ...listing, criteria });
+  }
+
+  async create(ctx: RequestContext, attributes: GroupAttributes): Promise<Group> {
+    const displayName = requireDisplayName(attributes.displayName);
+    const members = await this.validateNewMembers(ctx, new Set(attributes.members));
+    const at = this.now();
+    const group: Group = {
+      id: randomUUID(),
+      organizationId: ctx.organizationId,
+      displayName,
+      ...(attributes.externalId ? { externalId: attributes.externalId } : {}),
+      created: at,
+      lastModified: at,
+      version: 1,
+    };
+    await this.groups.claimDisplayName(ctx.organizationId, displayName, group.id);
+    try {
+      await this.groups.insert(group);
+    } catch (error) {
+      await this.groups.releaseDisplayName(ctx.organizationId, displayName, group.id).catch(() => undefined);
+      throw error;
+    }
+    await forEachLimited(members, writeConcurrency, (user) => this.users.addToGroup(user.id, group.id));
+    await this.audit.record(ctx, {
+      action: "group.created",
+      target: groupTarget(group),
+      after: { ...snapshot(group), members: members.map((m) => m.id) },
+    });
+    return group;
+  }
+
+  /** PUT: the group's attributes and complete member list, applied as a difference. */
+  replace(ctx: RequestContext, id: string, attributes: GroupAttributes, options: WriteOptions = {}): Promise<Group> {
+    return this.change(
+      ctx,
+      id,
+      {
+        ...emptyGroupChange(),
+        displayName: attributes.displayName,
+        externalId: attributes.externalId ?? null,
+        replaceMembers: new Set(attributes.members),
+      },
+      options,
+    );
+  }
+
+  /**
+   * Applies one PATCH or PUT. Everything is validated before the first write; each write is
+   * idempotent ($addToSet/$pull, $set), so if the process dies midway the identity provider's retry
+   * of the same request completes it.
+   */
+  async change(ctx: RequestContext, id: string, change: GroupChange, options: WriteOptions = {}): Promise<Group> {
+    const before = await this.get(ctx, id);
+    if (options.expectedVersion !== undefined && options.expectedVersion !== before.version) {
+      throw new VersionMismatchError(`Group ${id} has changed: its version is ${before.version}, not ${options.expectedVersion}`);
+    }
+    const displayName = change.displayName === undefined ? before.displayName : requireDisplayName(change.displayName);
+    const externalId = change.externalId === undefined ? before.externalId : (change.externalId ?? undefined);
+
+    // Work out the member difference. Only a full replacement needs today's member list.
+    let toAdd = new Set(change.addMembers);
+    let toRemove = new Set(change.removeMembers);
+    if (change.replaceMembers) {
+      const current = new Set((await this.users.membersOf(ctx.organizationId, id)).map((m) => m.id));
+      const wanted = new Set([...change.replaceMembers, ...change.addMembers].filter((m) => !change.removeMembers.has(m)));
+      toAdd = new Set([...wanted].filter((m) => !current.has(m)));
+      toRemove = new Set([...current].filter((m) => !wanted.has(m)));
+    }
+    const adding = (await this.validateNewMembers(ctx, toAdd)).filter((user) => !user.groupIds.includes(id));
+
+    const attributesChanged = displayName !== before.displayName || externalId !== before.externalId;
+    const at = this.now();
+    const after: Group = {
+      ...before,
+      displayName,
+      ...(externalId !== undefined ? { externalId } : { externalId: undefined }),
+      lastModified: attributesChanged || adding.length || toRemove.size ? at : before.lastModified,
+      version: attributesChanged || adding.length || toRemove.size ? before.version + 1 : before.version,
+    };
+    if (after.externalId === undefined) delete (after as { externalId?: string }).externalId;
+
+    if (attributesChanged) {
+      const renamed = displayNameKey(displayName) !== displayNameKey(before.displayName);
+      if (renamed) await this.groups.claimDisplayName(ctx.organizationId, displayName, id);
+      await this.groups.update(before, after);
+      if (renamed) await this.groups.releaseDisplayName(ctx.organizationId, before.displayName, id);
+      await this.audit.record(ctx, { action: "group.updated", target: groupTarget(after), before: snapshot(before), after: snapshot(after) });
+    }
+    if (adding.length || toRemove.size) {
+      await forEachLimited(adding, writeConcurrency, (user) => this.users.addToGroup(user.id, id));
+      await forEachLimited(toRemove, writeConcurrency, (userId) => this.users.removeFromGroup(userId, id));
+      if (!attributesChanged) await this.groups.touch(id, at);
+      await this.audit.record(ctx, {
+        action: "group.members_changed",
+        target: groupTarget(after),
+        after: { added: adding.map((u) => u.id), removed: [...toRemove] },
+      });
+    }
+    return after;
+  }
+
+  /** Deletes a group at once: it no longer appears or grants anything; memberships are swept after. */
+  async remove(ctx: RequestContext, id: string, options: WriteOptions = {}): Promise<void> {
+    const group = await this.get(ctx, id);
+    if (options.expectedVersion !== undefined && options.expectedVersion !== group.version) {
+      throw new VersionMismatchError(`Group ${id} has changed: its version is ${group.version}, not ${options.expectedVersion}`);
+    }
+    await this.groups.delete(group, this.now());
+    await this.audit.record(ctx, { action: "group.deleted", target: groupTarget(group), before: snapshot(group) });
+    void this.sweep().catch(() => undefined);
+  }
+
+  /** Clears the memberships of deleted groups; safe to run repeatedly and on every instance. */
+  async sweep(): Promise<number> {
+    let swept = 0;
+    for (const pending of await this.groups.pendingSweeps()) {
+      await this.users.clearGroup(pending.organizationId, pending._id);
+      await this.groups.finishSweep(pending._id);
+      swept++;
+    }
+    return swept;
+  }
+
+  /** Users to be added must exist in this organization; groups cannot be members. */
+  private async validateNewMembers(ctx: Scope, ids: Set<string>): Promise<User[]> {
+    const found = await Promise.all([...ids].map(async (id) => [id, await this.users.findById(ctx.organizationId, id)] as const));
+    const missing = found.filter(([, user]) => !user).map(([id]) => id);
+    if (missing.length) {
+      const nested = await this.groups.findById(ctx.organizationId, missing[0]);
+      if (nested) throw new InvalidError(`Group ${missing[0]} cannot be a member: nested groups are not supported`);
+      throw new InvalidError(`No user ${missing[0]} in this organization${missing.length > 1 ? ` (and ${missing.length - 1} more unknown members)` : ""}`);
+    }
+    return found.map(([, user]) => user!);
+  }
+
+  /**
+   * `members[value eq "<user id>"]` becomes "id is one of that user's groups": answered from the
+   * user's own document instead of scanning memberships. Other conditions on members are refused.
+   */
+  private async resolveMemberCriteria(ctx: Scope, criteria: Criteria): Promise<Criteria> {
+    const memberValue = (c: Criteria): string | undefined => {
+      if (c.kind === "compare" && c.path === "members.value" && c.op === "eq" && typeof c.value === "string") return c.value;
+      if (c.kind === "element" && c.path === "members") {
+        const inner = c.criteria;
+        if (inner.kind === "compare" && inner.path === "value" && inner.op === "eq" && typeof inner.value === "string") return inner.value;
+      }
+      return undefined;
+    };
+    const mentionsMembers = (c: Criteria): boolean => {
+      switch (c.kind) {
+        case "and":
+          return c.all.some(mentionsMembers);
+        case "or":
+          return c.any.some(mentionsMembers);
+        case "not":
+          return mentionsMembers(c.criteria);
+        default:
+          return c.path === "members" || c.path.startsWith("members.");
+      }
+    };
+    const resolve = async (c: Criteria): Promise<Criteria> => {
+      const userId = memberValue(c);
+      if (userId !== undefined) {
+        const user = await this.users.findById(ctx.organizationId, userId);
+        const ids = user?.groupIds ?? [];
+        const idIs = (id: string): Criteria => ({ kind: "compare", path: "id", op: "eq", value: id, type: "string", caseExact: true });
+        return ids.length ? { kind: "or", any: ids.map(idIs) } : idIs("\u0000no group");
+      }
+      switch (c.kind) {
+        case "and":
+          return { kind: "and", all: await Promise.all(c.all.map(resolve)) };
+        case "or":
+          return { kind: "or", any: await Promise.all(c.any.map(resolve)) };
+        case "not":
+          return { kind: "not", criteria: await resolve(c.criteria) };
+        default:
+          if (mentionsMembers(c)) throw new InvalidError('Only members[value eq "<user id>"] can be filtered on', "query");
+          return c;
+      }
+    };
+    return resolve(criteria);
+  }
+}
+
+function requireDisplayName(displayName: unknown): string {
+  if (typeof displayName !== "string" || !displayName.trim()) throw new InvalidError("displayName is required and must not be empty");
+  return displayName;
+}
+
+function groupTarget(group: Group) {
+  return { type: "group", id: group.id, display: group.displayName };
+}
+
+function snapshot(group: Group) {
+  return { displayName: group.displayName, ...(group.externalId !== undefined ? { externalId: group.externalId } : {}) };
+}
