@@ -17,7 +17,11 @@ export interface AppDependencies {
 export function buildApp({ config, db, services, logger }: AppDependencies): express.Express {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", false);
+  // Client addresses (for failed-authentication limits) come from X-Forwarded-For only when the
+  // operator says how many proxies stand in front.
+  app.set("trust proxy", config.trustProxyHops > 0 ? config.trustProxyHops : false);
+  // Entity tags are versions of SCIM resources (scim/router.ts), not hashes of response bodies.
+  app.set("etag", false);
   app.use(requestLog(logger));
 
   app.get("/healthz", (_req, res) => {

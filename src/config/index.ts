@@ -13,6 +13,8 @@ export interface Config {
   readonly dataDir: string;
   /** Public origin used in meta.location and $ref (behind a proxy this is the proxy's URL). */
   readonly publicBaseUrl: string;
+  /** Express "trust proxy": how many proxies in front of Gatehouse set X-Forwarded-For (0: none). */
+  readonly trustProxyHops: number;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   readonly scim: {
     readonly maxPayloadBytes: number;
@@ -42,6 +44,7 @@ const environment = z.object({
   PUBLIC_BASE_URL: z
     .url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" })
     .optional(),
+  TRUST_PROXY_HOPS: integer(0, 10).default(0),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SCIM_MAX_PAYLOAD_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
   SCIM_MAX_RESULTS: integer(1, 10_000).default(1000),
@@ -71,6 +74,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mongodbUri: e.MONGODB_URI,
     dataDir: path.resolve(e.GATEHOUSE_DATA_DIR),
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    trustProxyHops: e.TRUST_PROXY_HOPS,
     logLevel: e.LOG_LEVEL,
     scim: Object.freeze({
       maxPayloadBytes: e.SCIM_MAX_PAYLOAD_BYTES,

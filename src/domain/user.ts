@@ -64,6 +64,9 @@ export interface UserProfile {
   enterprise?: EnterpriseProfile;
 }
 
+/** A profile as a provider sends it: `active` may be left out. */
+export type ProfileInput = Omit<UserProfile, "active"> & { active?: boolean };
+
 /** Which system is the source of truth for a user: a local account or an identity provider. */
 export type UserManagement = "local" | "scim" | "saml";
 

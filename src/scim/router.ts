@@ -40,7 +40,9 @@ function configureServiceProvider(config: Config): void {
 
 /**
  * Reads the bearer token, counts failures per client in MongoDB (so every instance agrees) and
- * answers 429 with Retry-After once a client has failed too often in the current window.
+ * answers 429 with Retry-After once a client has failed too often in the current window. A valid
+ * token is still accepted then: an identity provider behind the same address as a noisy client
+ * is not locked out, and guessing a 256-bit secret is hopeless anyway.
  */
 function authenticate(services: Services, config: Config, baseUrl: string) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
@@ -54,7 +56,7 @@ function authenticate(services: Services, config: Config, baseUrl: string) {
           ? services.scimTokens.authenticate(bearer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
           : Promise.resolve(new UnauthenticatedError("A bearer token is required")),
       ]);
-      if (failures.count >= config.authFailures.limit) {
+      if (token instanceof Error && failures.count >= config.authFailures.limit) {
         const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
         res.setHeader("Retry-After", String(retryAfter));
         return sendError(res, 429, "Too many failed authentication attempts; retry later");
@@ -134,6 +136,10 @@ function shapeResponses(req: Request, res: Response, next: NextFunction): void {
 function parseBody(config: Config) {
   const parse = express.json({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false });
   return (req: Request, res: Response, next: NextFunction): void => {
+    const hasBody = Number(req.header("content-length") ?? 0) > 0 || req.header("transfer-encoding") !== undefined;
+    if (hasBody && !req.is(scimMediaTypes)) {
+      return sendError(res, 400, "The request body must be JSON sent as application/scim+json or application/json", "invalidSyntax");
+    }
     parse(req, res, (error?: unknown) => {
       if (!error) return next();
       const { type } = error as { type?: string };
@@ -171,6 +177,7 @@ export function scimRouter(services: Services, config: Config, logger: Logger): 
     const status = scimError instanceof ScimStatusError ? scimError.httpStatus : Number(scimError.status);
     if (status >= 500) logger.error({ err: (scimError as { cause?: unknown }).cause ?? error, requestId: req.id }, "SCIM request failed");
     if (res.headersSent) return;
+    if (scimError instanceof ScimStatusError && scimError.retryAfterSeconds) res.setHeader("Retry-After", String(scimError.retryAfterSeconds));
     sendError(res, status, scimError.message, (scimError as { scimType?: string }).scimType);
   });
   return router;

@@ -1,4 +1,4 @@
-import type { User, UserProfile } from "../domain/user";
+import type { ProfileInput, User } from "../domain/user";
 
 export const coreUserSchema = "urn:ietf:params:scim:schemas:core:2.0:User";
 export const enterpriseUserSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -27,12 +27,12 @@ function compact<T>(value: T): T | undefined {
 }
 
 /** A SCIM User resource, as validated by scimmy, into the domain's profile (RFC 7643 §4.1, §4.3). */
-export function profileFromScim(resource: ScimObject): UserProfile {
+export function profileFromScim(resource: ScimObject): ProfileInput {
   const profile: Record<string, unknown> = {
     userName: resource.userName,
-    // RFC 7643 §4.1.1: absent `active` on create means an active user, as both IdPs assume.
-    active: resource.active === undefined ? true : resource.active,
   };
+  // Absent `active` is decided by the use-case: active on create, unchanged on replace.
+  if (resource.active !== undefined && resource.active !== null) profile.active = resource.active;
   for (const attribute of simpleAttributes) {
     const value = compact(resource[attribute]);
     if (value !== undefined) profile[attribute] = value;
@@ -49,7 +49,7 @@ export function profileFromScim(resource: ScimObject): UserProfile {
     const managerValue = manager && compact({ value: manager.value, displayName: manager.displayName });
     profile.enterprise = { ...rest, ...(managerValue ? { manager: managerValue } : {}) };
   }
-  return profile as unknown as UserProfile;
+  return profile as unknown as ProfileInput;
 }
 
 /**

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { profileOf, userNameKey, type User, type UserManagement, type UserProfile } from "../domain/user";
+import { profileOf, userNameKey, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
 import { InvalidError, NotFoundError, VersionMismatchError } from "../errors";
 import type { UserListing, UserPage, UserStore } from "../storage/users";
 
@@ -32,7 +32,9 @@ export class UserDirectory {
     return this.store.list(ctx.organizationId, listing);
   }
 
-  async provision(ctx: RequestContext, profile: UserProfile, managedBy: UserManagement): Promise<User> {
+  /** Creates a user; absent `active` means active (RFC 7643 §4.1.1, as both IdPs assume). */
+  async provision(ctx: RequestContext, input: ProfileInput, managedBy: UserManagement): Promise<User> {
+    const profile: UserProfile = { ...input, active: input.active ?? true };
     validateProfile(profile);
     const at = this.now();
     const user: User = { ...profile, id: randomUUID(), organizationId: ctx.organizationId, managedBy, created: at, lastModified: at, version: 1, groupIds: [] };
@@ -49,11 +51,13 @@ export class UserDirectory {
 
   /**
    * Replaces what the identity provider owns of a user. An identical profile is not a change: the
-   * version stays and nothing is written, so repeated syncs are cheap and quiet.
+   * version stays and nothing is written, so repeated syncs are cheap and quiet. A replacement
+   * that leaves `active` out keeps the current state: it never reactivates a deactivated user.
    */
-  async replace(ctx: RequestContext, id: string, profile: UserProfile, options: WriteOptions = {}): Promise<User> {
-    validateProfile(profile);
+  async replace(ctx: RequestContext, id: string, input: ProfileInput, options: WriteOptions = {}): Promise<User> {
     const before = await this.get(ctx, id);
+    const profile: UserProfile = { ...input, active: input.active ?? before.active };
+    validateProfile(profile);
     checkVersion(before, options);
     if (isDeepStrictEqual(stripUndefined(profileOf(before)), stripUndefined(profile))) return before;
 

@@ -108,6 +108,13 @@ describe("reading, replacing, patching and deleting", () => {
     expect(await storedUser(other.body.id)).toMatchObject({ userName: "other@example.com", version: 1 });
   });
 
+  it("keeps a deactivated user deactivated when a PUT leaves active out", async () => {
+    const user = await scim.post("/Users", buildUser({ userName: "stays.off@example.com", active: false })).expect(201);
+    const { active: _active, ...withoutActive } = buildUser({ userName: "stays.off@example.com", displayName: "Still Off" });
+    const res = await scim.put(`/Users/${user.body.id}`, withoutActive).expect(200);
+    expect(res.body).toMatchObject({ active: false, displayName: "Still Off" });
+  });
+
   it("renames a user and frees the old userName", async () => {
     const user = await scim.post("/Users", buildUser({ userName: "old.name@example.com" })).expect(201);
     await scim.patch(`/Users/${user.body.id}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "userName", value: "new.name@example.com" }] }).expect(200);
@@ -340,8 +347,24 @@ describe("authentication", () => {
       expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
       expectScimError(blocked.body, 429);
       expect(await limited.db.models.AuthFailure.countDocuments()).toBeGreaterThan(0);
+      // The identity provider's valid token still works from the same address.
+      const o = await limited.organization();
+      await scimClient(limited.app, o.token).get("/Users").expect(200);
     } finally {
       await limited.close();
+    }
+  });
+
+  it("counts failures per client address behind a configured proxy", async () => {
+    const proxied = await startTestApp({ AUTH_FAILURE_LIMIT: "2", TRUST_PROXY_HOPS: "1" });
+    try {
+      const attempt = (ip: string) => request(proxied.app).get("/scim/v2/Users").set("Authorization", "Bearer nope").set("X-Forwarded-For", ip);
+      await attempt("203.0.113.1").expect(401);
+      await attempt("203.0.113.1").expect(401);
+      await attempt("203.0.113.1").expect(429);
+      await attempt("203.0.113.2").expect(401);
+    } finally {
+      await proxied.close();
     }
   });
 });
@@ -349,6 +372,12 @@ describe("authentication", () => {
 describe("errors", () => {
   it("answers malformed JSON with 400 invalidSyntax", async () => {
     const res = await request(t.app).post("/scim/v2/Users").set("Authorization", `Bearer ${org.token}`).set("Content-Type", "application/scim+json").send('{"userName": ');
+    expect(res.status).toBe(400);
+    expectScimError(res.body, 400, "invalidSyntax");
+  });
+
+  it("answers a body that is not JSON with 400 invalidSyntax", async () => {
+    const res = await request(t.app).post("/scim/v2/Users").set("Authorization", `Bearer ${org.token}`).set("Content-Type", "text/plain").send("userName=x");
     expect(res.status).toBe(400);
     expectScimError(res.body, 400, "invalidSyntax");
   });
@@ -375,6 +404,7 @@ describe("errors", () => {
       const res = await scimClient(broken.app, o.token).get("/Users/anything");
       expect(res.status).toBe(503);
       expectScimError(res.body, 503);
+      expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
       await request(broken.app).get("/readyz").expect(503);
     } finally {
       const { connectDatabase } = await import("../../src/storage/connection");
