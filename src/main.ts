@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { buildApp } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { createLogger } from "./http/logger";
@@ -26,7 +27,8 @@ async function main(): Promise<void> {
   const app = buildApp({ config, db, services, logger });
 
   const server: Server = app.listen(config.port, config.host, () => {
-    logger.info({ scimBaseUrl: `${config.publicBaseUrl}/scim/v2`, port: config.port }, `SCIM base URL: ${config.publicBaseUrl}/scim/v2`);
+    const { port } = server.address() as AddressInfo;
+    logger.info({ scimBaseUrl: `${config.publicBaseUrl}/scim/v2`, port }, `SCIM base URL: ${config.publicBaseUrl}/scim/v2`);
   });
 
   let stopping = false;

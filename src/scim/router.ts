@@ -6,6 +6,7 @@ import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { UnauthenticatedError } from "../errors";
 import { ScimStatusError, errorSchema, scimErrorBody, toScimError } from "./errors";
+import { applyBulk } from "./bulk";
 import { declareGroupResource } from "./group-resource";
 import { declareUserResource, type ScimContext } from "./user-resource";
 import { resourceHeaders, versionFromEtag } from "./user-mapping";
@@ -50,19 +51,19 @@ function authenticate(services: Services, config: Config, baseUrl: string) {
     try {
       const header = req.header("authorization") ?? "";
       const [scheme, bearer] = header.split(/\s+/, 2);
-      const [failures, token] = await Promise.all([
-        services.authFailures.failures(client),
+      const token =
         scheme?.toLowerCase() === "bearer" && bearer
-          ? services.scimTokens.authenticate(bearer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
-          : Promise.resolve(new UnauthenticatedError("A bearer token is required")),
-      ]);
-      if (token instanceof Error && failures.count >= config.authFailures.limit) {
-        const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
-        res.setHeader("Retry-After", String(retryAfter));
-        return sendError(res, 429, "Too many failed authentication attempts; retry later");
-      }
+          ? await services.scimTokens.authenticate(bearer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+          : new UnauthenticatedError("A bearer token is required");
       if (token instanceof Error) {
         if (!(token instanceof UnauthenticatedError)) throw token;
+        // Only failed attempts read or write the counters: a valid request costs no extra query.
+        const failures = await services.authFailures.failures(client);
+        if (failures.count >= config.authFailures.limit) {
+          const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
+          res.setHeader("Retry-After", String(retryAfter));
+          return sendError(res, 429, "Too many failed authentication attempts; retry later");
+        }
         await services.authFailures.recordFailure(client);
         res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse SCIM"');
         return sendError(res, 401, token.message);
@@ -160,6 +161,13 @@ export function scimRouter(services: Services, config: Config, logger: Logger): 
   router.use(authenticate(services, config, baseUrl));
   router.use(conditionalWrites);
   router.use(shapeResponses);
+  router.post("/Bulk", async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      res.type("application/scim+json").json(await applyBulk(req.body, req.scim!, config.scim.maxBulkOperations));
+    } catch (error) {
+      next(error);
+    }
+  });
   router.use(
     new SCIMMYRouters({
       type: "bearer",

@@ -37,7 +37,9 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
   const sqliteDir = path.resolve(dataDir, "sqlite");
   mkdirSync(sqliteDir, { recursive: true });
 
-  const child = spawn(binary, [`--sqlite-url=file:${sqliteDir}/`, "--listen-addr=127.0.0.1:0"], {
+  // WAL with synchronous=NORMAL: durable across a crash of either process, may lose the last
+  // transactions on power loss; the embedded database serves development, tests and benchmarks.
+  const child = spawn(binary, [`--sqlite-url=file:${sqliteDir}/?_pragma=synchronous(normal)`, "--listen-addr=127.0.0.1:0"], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   const stderr: string[] = [];

@@ -1,0 +1,257 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { createInterface } from "node:readline";
+import http from "node:http";
+import { startEmbeddedDatabase, type EmbeddedDatabase } from "../storage/embedded-database";
+
+/**
+ * `npm run bench -- --users N --members M --concurrency C --samples S`
+ *
+ * Starts Gatehouse (and a bare express+mongoose "ceiling" server) as child processes on the
+ * embedded database or MONGODB_URI, drives them over HTTP from this process, and prints a table:
+ * initial sync rate against the ceiling, userName lookups, single-member PATCHes at two group
+ * sizes, list pages, and peak memory. A benchmark, not a test: it asserts nothing.
+ */
+
+const { values: flags } = parseArgs({
+  options: {
+    users: { type: "string", default: "100000" },
+    members: { type: "string", default: "100000" },
+    concurrency: { type: "string", default: "16" },
+    samples: { type: "string", default: "500" },
+  },
+});
+const N = Number(flags.users);
+const M = Math.min(Number(flags.members), N);
+const C = Number(flags.concurrency);
+const S = Number(flags.samples);
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: C * 2 });
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summary(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length };
+}
+
+/** Peak resident set size of a process, from /proc (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const match = /VmHWM:\s+(\d+) kB/.exec(status);
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 60_000);
+    lines.on("line", (line) => {
+      const match = pattern.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}`)));
+  });
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const started = process.hrtime.bigint();
+  const result = await work();
+  return [result, Number(process.hrtime.bigint() - started) / 1e6];
+}
+
+async function pool(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) await work(i);
+    }),
+  );
+}
+
+interface Answer {
+  status: number;
+  json<T>(): T;
+}
+
+/** One HTTP request on a keep-alive agent; the body is read whole. */
+function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; expect?: number[] } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: init.method ?? "GET", headers: init.headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        if (init.expect && !init.expect.includes(res.statusCode!)) {
+          reject(new Error(`${init.method ?? "GET"} ${url} → ${res.statusCode}: ${text.slice(0, 500)}`));
+          return;
+        }
+        resolve({ status: res.statusCode!, json: <T>() => JSON.parse(text) as T });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (init.body) req.end(init.body);
+    else req.end();
+  });
+}
+
+function userBody(i: number) {
+  return {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    userName: `bench.user.${i}@example.com`,
+    externalId: `ext-${i}`,
+    name: { givenName: "Bench", familyName: `User ${i}` },
+    emails: [{ value: `bench.user.${i}@example.com`, type: "work", primary: true }],
+    active: true,
+  };
+}
+
+async function main(): Promise<void> {
+  const root = path.resolve(__dirname, "..", "..");
+  let embedded: EmbeddedDatabase | undefined;
+  let dataDir: string | undefined;
+  let serverUri = process.env.MONGODB_URI;
+  if (!serverUri) {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), "gatehouse-bench-"));
+    embedded = await startEmbeddedDatabase(dataDir);
+    serverUri = embedded.uri;
+  }
+  const databaseLabel = embedded ? "embedded FerretDB v1.24.2 (SQLite)" : "MongoDB (MONGODB_URI)";
+  const dbName = `bench_${Date.now()}`;
+  const children: ChildProcess[] = [];
+  try {
+    // Gatehouse, as `npm start` runs it, on a database of its own.
+    const gatehouse = spawn(process.execPath, [path.join(root, "dist", "main.js")], {
+      env: { ...process.env, MONGODB_URI: withDatabase(serverUri, dbName), PORT: "0", LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.push(gatehouse);
+    // Production logs one line per request; keep them on and drain them.
+    const [, port] = await waitForLine(gatehouse, /"port":(\d+),"msg":"SCIM base URL/, "Gatehouse");
+    gatehouse.stdout!.resume();
+    const base = `http://127.0.0.1:${port}/scim/v2`;
+
+    const cli = spawn(process.execPath, [path.join(root, "dist", "cli", "main.js"), "org", "create", "Bench", "--json"], {
+      env: { ...process.env, MONGODB_URI: withDatabase(serverUri, dbName) },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const [, token] = await waitForLine(cli, /"scimToken":"([^"]+)"/, "the CLI");
+    const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" };
+
+    const ceiling = spawn(process.execPath, [path.join(root, "dist", "bench", "ceiling-server.js")], {
+      env: { ...process.env, BENCH_MONGODB_URI: serverUri, BENCH_DB_NAME: `${dbName}_ceiling` },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.push(ceiling);
+    const [, ceilingPort] = await waitForLine(ceiling, /^listening (\d+)$/, "the ceiling server");
+
+    const rows: [string, string][] = [];
+    const log = (label: string, value: string) => {
+      rows.push([label, value]);
+      process.stderr.write(`${label}: ${value}\n`);
+    };
+
+    // (a) initial sync, and the ceiling on the same database.
+    const userIds: string[] = new Array(N);
+    const [, syncMs] = await timed(() =>
+      pool(N, C, async (i) => {
+        const response = await request(`${base}/Users`, { method: "POST", headers, body: JSON.stringify(userBody(i)), expect: [201] });
+        userIds[i] = response.json<{ id: string }>().id;
+      }),
+    );
+    const syncRate = N / (syncMs / 1000);
+    log(`(a) SCIM create, ${N} users, concurrency ${C}`, `${syncRate.toFixed(0)} users/s`);
+    const [, ceilingMs] = await timed(() =>
+      pool(N, C, async (i) => {
+        await request(`http://127.0.0.1:${ceilingPort}/documents`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(userBody(i)), expect: [201] });
+      }),
+    );
+    const ceilingRate = N / (ceilingMs / 1000);
+    log("(a) ceiling: bare express + mongoose insert", `${ceilingRate.toFixed(0)} docs/s`);
+    log("(a) Gatehouse / ceiling", `${((syncRate / ceilingRate) * 100).toFixed(0)} %`);
+
+    // (b) userName eq lookups.
+    const lookups: number[] = [];
+    for (let s = 0; s < S; s++) {
+      const i = Math.floor(Math.random() * N);
+      const filter = encodeURIComponent(`userName eq "BENCH.USER.${i}@example.com"`);
+      const [, ms] = await timed(() => request(`${base}/Users?filter=${filter}&startIndex=1&count=100`, { headers, expect: [200] }));
+      lookups.push(ms);
+    }
+    const lookup = summary(lookups);
+    log(`(b) userName eq lookup, ${N} users stored`, `p50 ${lookup.p50.toFixed(2)} ms, p99 ${lookup.p99.toFixed(2)} ms`);
+
+    // (c) groups of 1,000 and M members built by PATCHes of 1,000, then single-member changes.
+    for (const size of [...new Set([Math.min(1000, M), M])]) {
+      const created = await request(`${base}/Groups`, { method: "POST", headers, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: `Bench ${size}` }), expect: [201] });
+      const groupId = created.json<{ id: string }>().id;
+      const [, buildMs] = await timed(async () => {
+        for (let start = 0; start < size; start += 1000) {
+          const members = userIds.slice(start, Math.min(start + 1000, size)).map((value) => ({ value }));
+          await request(`${base}/Groups/${groupId}`, { method: "PATCH", headers, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: members }] }), expect: [204] });
+        }
+      });
+      log(`(c) build a ${size}-member group by PATCHes of 1,000`, `${(buildMs / 1000).toFixed(1)} s (${(size / (buildMs / 1000)).toFixed(0)} members/s)`);
+      const single: number[] = [];
+      for (let s = 0; s < S; s++) {
+        const member = userIds[size + (s % Math.max(1, N - size))] ?? userIds[s % N];
+        for (const op of ["add", "remove"] as const) {
+          const operation = op === "add" ? { op, path: "members", value: [{ value: member }] } : { op, path: `members[value eq "${member}"]` };
+          const [, ms] = await timed(() => request(`${base}/Groups/${groupId}`, { method: "PATCH", headers, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [operation] }), expect: [204] }));
+          single.push(ms);
+        }
+      }
+      const patch = summary(single);
+      log(`(c) single-member add/remove PATCH, group of ${size}`, `p50 ${patch.p50.toFixed(2)} ms, p99 ${patch.p99.toFixed(2)} ms`);
+    }
+
+    // (d) list pages: the first, and one deep in the collection.
+    for (const startIndex of [1, Math.max(1, N - 100)]) {
+      const pages: number[] = [];
+      for (let s = 0; s < 5; s++) {
+        const [, ms] = await timed(() => request(`${base}/Users?startIndex=${startIndex}&count=100`, { headers, expect: [200] }));
+        pages.push(ms);
+      }
+      log(`(d) list page startIndex=${startIndex} count=100 (no target)`, `p50 ${summary(pages).p50.toFixed(1)} ms`);
+    }
+
+    // (e) memory.
+    log("(e) Gatehouse peak RSS", `${peakRssMb(gatehouse.pid!).toFixed(0)} MB`);
+    if (embedded) log("(e) embedded database peak RSS", `${peakRssMb(embedded.pid).toFixed(0)} MB`);
+
+    const width = Math.max(...rows.map(([label]) => label.length));
+    process.stdout.write(`\nGatehouse benchmark — ${databaseLabel}, ${os.cpus().length} cores, Node ${process.version}\n\n`);
+    process.stdout.write(`| ${"measure".padEnd(width)} | result |\n| ${"-".repeat(width)} | ------ |\n`);
+    for (const [label, value] of rows) process.stdout.write(`| ${label.padEnd(width)} | ${value} |\n`);
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 1000));
+    await embedded?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function withDatabase(uri: string, dbName: string): string {
+  const [withoutQuery, query] = uri.split("?");
+  const hostPart = withoutQuery.replace(/^(mongodb(?:\+srv)?:\/\/[^/]+)(\/.*)?$/, "$1");
+  return `${hostPart}/${dbName}${query ? `?${query}` : ""}`;
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
