@@ -14,6 +14,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from "../storage/embedde
  * embedded database or MONGODB_URI, drives them over HTTP from this process, and prints a table:
  * initial sync rate against the ceiling, userName lookups, single-member PATCHes at two group
  * sizes, list pages, and peak memory. A benchmark, not a test: it asserts nothing.
+ * BENCH_NODE_ARGS passes extra node flags (e.g. --cpu-prof) to the Gatehouse process.
  */
 
 const { values: flags } = parseArgs({
@@ -135,7 +136,9 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     // Gatehouse, as `npm start` runs it, on a database of its own.
-    const gatehouse = spawn(process.execPath, [path.join(root, "dist", "main.js")], {
+    // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the Gatehouse process.
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const gatehouse = spawn(process.execPath, [...nodeArgs, path.join(root, "dist", "main.js")], {
       env: { ...process.env, MONGODB_URI: withDatabase(serverUri, dbName), PORT: "0", LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -222,7 +225,7 @@ async function main(): Promise<void> {
     // (d) list pages: the first, and one deep in the collection.
     for (const startIndex of [1, Math.max(1, N - 100)]) {
       const pages: number[] = [];
-      for (let s = 0; s < 5; s++) {
+      for (let s = 0; s < 3; s++) {
         const [, ms] = await timed(() => request(`${base}/Users?startIndex=${startIndex}&count=100`, { headers, expect: [200] }));
         pages.push(ms);
       }

@@ -120,9 +120,11 @@ export function declareGroupResource(): void {
           externalId: typeof data.externalId === "string" && data.externalId ? data.externalId : undefined,
           members: memberIdsOf(data),
         };
-        const group = resource.id
-          ? await scim.groups.replace(scim.request, resource.id, attributes, { expectedVersion: scim.expectedVersion })
-          : await scim.groups.create(scim.request, attributes);
+        if (!resource.id) {
+          const { group, members } = await scim.groups.create(scim.request, attributes);
+          return groupToScim(group, scim.baseUrl, members) as never;
+        }
+        const group = await scim.groups.replace(scim.request, resource.id, attributes, { expectedVersion: scim.expectedVersion });
         return groupToScim(group, scim.baseUrl, await scim.groups.members(scim.request, group.id)) as never;
       } catch (error) {
         throw toScimError(error);

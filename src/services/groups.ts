@@ -68,7 +68,8 @@ export class GroupDirectory {
     return this.groups.list(ctx.organizationId, { ...listing, criteria });
   }
 
-  async create(ctx: RequestContext, attributes: GroupAttributes): Promise<Group> {
+  /** Creates a group with its first members; returns them too, so nobody has to list them again. */
+  async create(ctx: RequestContext, attributes: GroupAttributes): Promise<{ group: Group; members: GroupMember[] }> {
     const displayName = requireDisplayName(attributes.displayName);
     const members = await this.validateNewMembers(ctx, new Set(attributes.members));
     const at = this.now();
@@ -94,7 +95,7 @@ export class GroupDirectory {
       target: groupTarget(group),
       after: { ...snapshot(group), members: members.map((m) => m.id) },
     });
-    return group;
+    return { group, members: members.map((m) => ({ userId: m.id, display: m.displayName ?? m.userName })) };
   }
 
   /** PUT: the group's attributes and complete member list, applied as a difference. */
@@ -118,18 +119,21 @@ export class GroupDirectory {
    * of the same request completes it.
    */
   async change(ctx: RequestContext, id: string, change: GroupChange, options: WriteOptions = {}): Promise<Group> {
-    const before = await this.get(ctx, id);
+    // Reads first, side by side: the group, today's members (only for a full replacement), and
+    // the users to be added.
+    const [before, current] = await Promise.all([
+      this.get(ctx, id),
+      change.replaceMembers ? this.users.membersOf(ctx.organizationId, id).then((ms) => new Set(ms.map((m) => m.id))) : undefined,
+    ]);
     if (options.expectedVersion !== undefined && options.expectedVersion !== before.version) {
       throw new VersionMismatchError(`Group ${id} has changed: its version is ${before.version}, not ${options.expectedVersion}`);
     }
     const displayName = change.displayName === undefined ? before.displayName : requireDisplayName(change.displayName);
     const externalId = change.externalId === undefined ? before.externalId : (change.externalId ?? undefined);
 
-    // Work out the member difference. Only a full replacement needs today's member list.
     let toAdd = new Set(change.addMembers);
     let toRemove = new Set(change.removeMembers);
-    if (change.replaceMembers) {
-      const current = new Set((await this.users.membersOf(ctx.organizationId, id)).map((m) => m.id));
+    if (change.replaceMembers && current) {
       const wanted = new Set([...change.replaceMembers, ...change.addMembers].filter((m) => !change.removeMembers.has(m)));
       toAdd = new Set([...wanted].filter((m) => !current.has(m)));
       toRemove = new Set([...current].filter((m) => !wanted.has(m)));
@@ -137,15 +141,17 @@ export class GroupDirectory {
     const adding = (await this.validateNewMembers(ctx, toAdd)).filter((user) => !user.groupIds.includes(id));
 
     const attributesChanged = displayName !== before.displayName || externalId !== before.externalId;
+    const membersChanged = adding.length > 0 || toRemove.size > 0;
     const at = this.now();
     const after: Group = {
-      ...before,
+      id: before.id,
+      organizationId: before.organizationId,
       displayName,
-      ...(externalId !== undefined ? { externalId } : { externalId: undefined }),
-      lastModified: attributesChanged || adding.length || toRemove.size ? at : before.lastModified,
-      version: attributesChanged || adding.length || toRemove.size ? before.version + 1 : before.version,
+      ...(externalId !== undefined ? { externalId } : {}),
+      created: before.created,
+      lastModified: attributesChanged || membersChanged ? at : before.lastModified,
+      version: attributesChanged || membersChanged ? before.version + 1 : before.version,
     };
-    if (after.externalId === undefined) delete (after as { externalId?: string }).externalId;
 
     if (attributesChanged) {
       const renamed = displayNameKey(displayName) !== displayNameKey(before.displayName);
@@ -154,10 +160,12 @@ export class GroupDirectory {
       if (renamed) await this.groups.releaseDisplayName(ctx.organizationId, before.displayName, id);
       await this.audit.record(ctx, { action: "group.updated", target: groupTarget(after), before: snapshot(before), after: snapshot(after) });
     }
-    if (adding.length || toRemove.size) {
-      await forEachLimited(adding, writeConcurrency, (user) => this.users.addToGroup(user.id, id));
-      await forEachLimited(toRemove, writeConcurrency, (userId) => this.users.removeFromGroup(userId, id));
-      if (!attributesChanged) await this.groups.touch(id, at);
+    if (membersChanged) {
+      await Promise.all([
+        forEachLimited(adding, writeConcurrency, (user) => this.users.addToGroup(user.id, id)),
+        forEachLimited(toRemove, writeConcurrency, (userId) => this.users.removeFromGroup(userId, id)),
+        attributesChanged ? undefined : this.groups.touch(id, at),
+      ]);
       await this.audit.record(ctx, {
         action: "group.members_changed",
         target: groupTarget(after),

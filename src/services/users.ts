@@ -38,13 +38,7 @@ export class UserDirectory {
     validateProfile(profile);
     const at = this.now();
     const user: User = { ...profile, id: randomUUID(), organizationId: ctx.organizationId, managedBy, created: at, lastModified: at, version: 1, groupIds: [] };
-    await this.store.claimUserName(ctx.organizationId, user.userName, user.id);
-    try {
-      await this.store.insert(user);
-    } catch (error) {
-      await this.store.releaseUserName(ctx.organizationId, user.userName, user.id).catch(() => undefined);
-      throw error;
-    }
+    await this.store.insert(user);
     await this.audit.record(ctx, { action: "user.provisioned", target: userTarget(user), after: profileOf(user) });
     return user;
   }

@@ -127,9 +127,28 @@ export class UserStore {
     await this.keys.release(this.userNameKey(organizationId, userName), id);
   }
 
+  /**
+   * Stores a new user: the userName claim, the user document and the externalId key are written
+   * at once rather than one after another (three round trips become one). If any of them fails,
+   * the others are undone; a crash in between leaves at most a stale claim or key, which lookups
+   * ignore and the next claimant takes over.
+   */
   async insert(user: User): Promise<void> {
-    await guarded(() => this.models.User.collection.insertOne(toDocument(user) as never), `A user with userName "${user.userName}" already exists`);
-    if (user.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(user.organizationId, user.externalId), user.id);
+    const conflict = `A user with userName "${user.userName}" already exists`;
+    const externalIdKey = user.externalId !== undefined ? this.externalIdKey(user.organizationId, user.externalId) : undefined;
+    const [claim, document, index] = await Promise.allSettled([
+      this.claimUserName(user.organizationId, user.userName, user.id),
+      guarded(() => this.models.User.collection.insertOne(toDocument(user) as never), conflict),
+      externalIdKey ? this.keys.addToIndex(externalIdKey, user.id) : Promise.resolve(),
+    ]);
+    const failure = [claim, document, index].find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (!failure) return;
+    await Promise.allSettled([
+      claim.status === "fulfilled" ? this.releaseUserName(user.organizationId, user.userName, user.id) : undefined,
+      document.status === "fulfilled" ? guarded(() => this.models.User.deleteOne({ _id: user.id })) : undefined,
+      externalIdKey && index.status === "fulfilled" ? this.keys.removeFromIndex(externalIdKey, user.id) : undefined,
+    ]);
+    throw claim.status === "rejected" ? claim.reason : failure.reason;
   }
 
   /**

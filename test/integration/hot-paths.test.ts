@@ -65,3 +65,35 @@ describe("hot paths are _id operations", () => {
     expectOnlyIdFilters(await recorded(() => scim.delete(`/Users/${id}`).expect(204)));
   });
 });
+
+describe("group hot paths are _id operations", () => {
+  let groupId: string;
+  let memberId: string;
+  const groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+  beforeAll(async () => {
+    memberId = (await scim.post("/Users", buildUser({ userName: "hot.member@example.com" })).expect(201)).body.id;
+  });
+
+  it("POST /Groups without members, and the displayName / externalId lookups", async () => {
+    expectOnlyIdFilters(await recorded(async () => {
+      groupId = (await scim.post("/Groups", { schemas: [groupSchema], displayName: "Hot Group", externalId: "hot-g" }).expect(201)).body.id;
+    }));
+    for (const expression of ['displayName eq "HOT GROUP"', 'externalId eq "hot-g"']) {
+      expectOnlyIdFilters(await recorded(async () => {
+        const res = await scim.get(`/Groups?excludedAttributes=members&filter=${encodeURIComponent(expression)}`).expect(200);
+        expect(res.body.totalResults).toBe(1);
+      }));
+    }
+  });
+
+  it("single-member add and remove PATCHes never read the member list", async () => {
+    expectOnlyIdFilters(await recorded(() => scim.patch(`/Groups/${groupId}`, { schemas: [patchSchema], Operations: [{ op: "add", path: "members", value: [{ value: memberId }] }] }).expect(204)));
+    expectOnlyIdFilters(await recorded(() => scim.patch(`/Groups/${groupId}`, { schemas: [patchSchema], Operations: [{ op: "remove", path: `members[value eq "${memberId}"]` }] }).expect(204)));
+    expectOnlyIdFilters(await recorded(() => scim.patch(`/Groups/${groupId}`, { schemas: [patchSchema], Operations: [{ op: "Remove", path: "members", value: [{ value: memberId }] }] }).expect(204)));
+  });
+
+  it("GET /Groups/{id}?excludedAttributes=members reads no member", async () => {
+    expectOnlyIdFilters(await recorded(() => scim.get(`/Groups/${groupId}?excludedAttributes=members`).expect(200)));
+  });
+});
