@@ -248,3 +248,19 @@ describe("audit", () => {
     expect(events[2]).toMatchObject({ before: { displayName: "Audited" }, after: { displayName: "Audited 2" }, source: "scim" });
   });
 });
+
+describe("retries after a crash", () => {
+  it("completes a PATCH that a dead process applied halfway when the identity provider retries it", async () => {
+    const [a, b, c] = [await user("retry.a@example.com"), await user("retry.b@example.com"), await user("retry.c@example.com")];
+    const g = await group("Retried");
+    // The process died after writing a's membership, before b, c and the group's version.
+    await t.db.models.User.updateOne({ _id: a }, { $addToSet: { groups: g.id } });
+    const body = [{ op: "add", path: "members", value: [{ value: a }, { value: b }, { value: c }] }];
+    await patch(g.id, body).expect(204);
+    expect(await memberIds(g.id)).toEqual([a, b, c].sort());
+    // A second retry of the same request changes nothing more.
+    await patch(g.id, body).expect(204);
+    expect(await memberIds(g.id)).toEqual([a, b, c].sort());
+    for (const id of [a, b, c]) expect((await t.db.models.User.findById(id).lean())!.groups).toEqual([g.id]);
+  });
+});

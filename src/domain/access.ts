@@ -1,0 +1,282 @@
+/**
+ * Effective access: what a member may do, worked out from everything that grants it (ownership,
+ * group mappings, local assignments, temporary grants, the organization default) and explained
+ * source by source, so that an access review can say where every grant came from.
+ */
+import {
+  can,
+  isProjectPermission,
+  organizationPermissions,
+  organizationRoleRank,
+  projectPermissions,
+  projectRoleRank,
+  PERMISSION_MATRIX,
+  scopeCovers,
+  type OrganizationRole,
+  type Permission,
+  type PermissionSet,
+  type PermissionSettings,
+  type ProjectRole,
+} from "./permissions";
+
+/** Ownership is never granted by a mapping or a grant: it moves only by an explicit transfer. */
+export type GrantableRole = Exclude<OrganizationRole, "owner">;
+
+export interface ProjectAssignment {
+  readonly projectId: string;
+  readonly role: ProjectRole;
+}
+
+/**
+ * How an identity provider group (or an Entra app role) turns into access. Mapping by group id or
+ * externalId follows the group through renames; mapping by display name is easier to write but
+ * breaks when the group is renamed in the identity provider.
+ */
+export interface GroupMapping {
+  readonly id: string;
+  readonly match: { readonly kind: "group_id" | "external_id" | "display_name" | "app_role"; readonly value: string };
+  readonly organizationRole?: GrantableRole;
+  readonly projects?: readonly ProjectAssignment[];
+}
+
+/** A group the identity provider says the user is in. */
+export interface IdentityGroup {
+  readonly id: string;
+  readonly externalId?: string;
+  readonly displayName: string;
+}
+
+/**
+ * Access given by an administrator for a limited time (an incident, a cover for a colleague). A
+ * project grant needs both projectId and projectRole. It is over at `until`, without any job having
+ * to run: expiry is decided here, against the clock the caller passes.
+ */
+export interface TemporaryGrant {
+  readonly id: string;
+  readonly organizationRole?: GrantableRole;
+  readonly projectId?: string;
+  readonly projectRole?: ProjectRole;
+  readonly until: Date;
+  readonly reason: string;
+  readonly grantedBy: string;
+}
+
+export interface AccessSettings extends PermissionSettings {
+  /** The role of a member nothing else gives a role to; "none" admits only mapped or assigned users. */
+  readonly defaultRole: "user" | "read_only" | "none";
+  /** Admit only users some group mapping matches (or the owner, or users given access here). */
+  readonly requireMappingForAccess?: boolean;
+}
+
+/** The member whose access is worked out. */
+export interface AccessSubject {
+  readonly id: string;
+  readonly isOwner: boolean;
+  /** SCIM `active`: false when the identity provider has deprovisioned the user. */
+  readonly active: boolean;
+  /** A local overlay: set in Gatehouse, and nothing the identity provider sends can lift it. */
+  readonly suspended: boolean;
+  /**
+   * Assigned in the local admin API. "owner" here is honoured only together with `isOwner`: a stale
+   * value left after a transfer must not keep ownership alive.
+   */
+  readonly localRole?: OrganizationRole;
+  readonly localProjects?: readonly ProjectAssignment[];
+}
+
+export interface AccessInput {
+  readonly user: AccessSubject;
+  readonly groups: readonly IdentityGroup[];
+  /** Entra ID sends app role assignments in the user's SCIM `roles[].value`. */
+  readonly appRoles: readonly string[];
+  readonly mappings: readonly GroupMapping[];
+  readonly settings: AccessSettings;
+  readonly temporaryGrants: readonly TemporaryGrant[];
+  readonly now: Date;
+}
+
+/** One thing that granted a role, and the role it granted. */
+export interface AccessSource<R extends string = OrganizationRole | ProjectRole> {
+  readonly kind: "owner" | "mapping" | "local" | "temporary" | "default";
+  readonly role: R;
+  readonly mappingId?: string;
+  readonly groupId?: string;
+  readonly groupName?: string;
+  readonly appRole?: string;
+  readonly grantId?: string;
+  readonly until?: Date;
+}
+
+export interface ProjectAccess {
+  readonly projectId: string;
+  /** The strongest project role assigned, before the organization role's ceiling is applied. */
+  readonly role: ProjectRole;
+  /** Every source that assigned a role in this project, strongest first. */
+  readonly sources: readonly AccessSource<ProjectRole>[];
+  /** What the member may do in the project: the ceiling applied, admin and owner raised to Editor. */
+  readonly permissions: PermissionSet;
+}
+
+export interface EffectiveAccess {
+  readonly userId: string;
+  /** Undefined when the member has no access at all; `denial` then says why. */
+  readonly organizationRole?: OrganizationRole;
+  readonly denial?: string;
+  /** Every source that gave an organization role, strongest first (the first gives the effective role). */
+  readonly sources: readonly AccessSource<OrganizationRole>[];
+  readonly permissions: PermissionSet;
+  /**
+   * Admin and owner reach every project, including ones created later, as Editor. The domain does
+   * not know the project list, so this is said once rather than per project.
+   */
+  readonly allProjects: boolean;
+  /** What `allProjects` gives in any project; empty unless `allProjects`. */
+  readonly allProjectsPermissions: PermissionSet;
+  /** Projects assigned explicitly (by mapping, locally or temporarily), by project id. */
+  readonly projects: readonly ProjectAccess[];
+}
+
+/** The group or app role through which a mapping applies to the user, if it does. */
+function matchOf(mapping: GroupMapping, groups: readonly IdentityGroup[], appRoles: readonly string[]): Partial<AccessSource> | undefined {
+  const { kind, value } = mapping.match;
+  if (kind === "app_role") {
+    const appRole = appRoles.find((role) => sameText(role, value));
+    return appRole === undefined ? undefined : { appRole };
+  }
+  const group = groups.find((g) =>
+    kind === "group_id" ? g.id === value : kind === "external_id" ? g.externalId === value : sameText(g.displayName, value),
+  );
+  return group && { groupId: group.id, groupName: group.displayName };
+}
+
+/** Display names and app role values are compared as an administrator reads them: ignoring case. */
+function sameText(a: string, b: string): boolean {
+  return a.normalize("NFC").toLowerCase() === b.normalize("NFC").toLowerCase();
+}
+
+/** Stored data may not honour the types: ownership from anywhere but `isOwner` is ignored. */
+const grantable = (role: OrganizationRole | undefined): GrantableRole | undefined => (role === "owner" ? undefined : role);
+
+const noAccess = (userId: string, denial: string): EffectiveAccess => ({
+  userId,
+  denial,
+  sources: [],
+  permissions: new Map(),
+  allProjects: false,
+  allProjectsPermissions: new Map(),
+  projects: [],
+});
+
+/**
+ * The organization role is the strongest any source gives; project roles likewise, per project.
+ * Deactivation and suspension come first and win over everything, ownership included: a
+ * deprovisioned or suspended person must not keep a way in.
+ */
+export function effectiveAccess(input: AccessInput): EffectiveAccess {
+  const { user, settings, now } = input;
+  if (!user.active) return noAccess(user.id, "user is deactivated");
+  if (user.suspended) return noAccess(user.id, "user is suspended");
+
+  const orgSources: AccessSource<OrganizationRole>[] = [];
+  const projectSources = new Map<string, AccessSource<ProjectRole>[]>();
+  const addProject = (projectId: string, source: AccessSource<ProjectRole>): void => {
+    projectSources.set(projectId, [...(projectSources.get(projectId) ?? []), source]);
+  };
+
+  if (user.isOwner) orgSources.push({ kind: "owner", role: "owner" });
+  const localRole = grantable(user.localRole);
+  if (localRole) orgSources.push({ kind: "local", role: localRole });
+  for (const { projectId, role } of user.localProjects ?? []) addProject(projectId, { kind: "local", role });
+
+  let anyMappingMatched = false;
+  for (const mapping of input.mappings) {
+    const matched = matchOf(mapping, input.groups, input.appRoles);
+    if (!matched) continue;
+    anyMappingMatched = true;
+    const via = { kind: "mapping", mappingId: mapping.id, ...matched } as const;
+    const role = grantable(mapping.organizationRole);
+    if (role) orgSources.push({ ...via, role });
+    for (const { projectId, role } of mapping.projects ?? []) addProject(projectId, { ...via, role });
+  }
+
+  // Strictly before `until`: a grant that ends at 10:00 is over at 10:00.
+  const liveGrants = input.temporaryGrants.filter((grant) => grant.until.getTime() > now.getTime());
+  for (const grant of liveGrants) {
+    const via = { kind: "temporary", grantId: grant.id, until: grant.until } as const;
+    const role = grantable(grant.organizationRole);
+    if (role) orgSources.push({ ...via, role });
+    if (grant.projectId !== undefined && grant.projectRole) addProject(grant.projectId, { ...via, role: grant.projectRole });
+  }
+
+  if (orgSources.length === 0) {
+    // Something deliberately given here (a local assignment or a grant) counts as admission too.
+    const admittedHere = (user.localProjects ?? []).length > 0 || liveGrants.length > 0;
+    if (settings.requireMappingForAccess && !anyMappingMatched && !admittedHere) {
+      return noAccess(user.id, "no group mapping matches and the organization requires one");
+    }
+    if (settings.defaultRole === "none") return noAccess(user.id, "no role is granted and the organization's default role is none");
+    orgSources.push({ kind: "default", role: settings.defaultRole });
+  }
+
+  orgSources.sort((a, b) => organizationRoleRank(b.role) - organizationRoleRank(a.role));
+  const organizationRole = orgSources[0]!.role;
+  const allProjects = can(organizationRole, "view_all_projects", settings);
+  const projects = [...projectSources.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([projectId, sources]): ProjectAccess => {
+      sources.sort((a, b) => projectRoleRank(b.role) - projectRoleRank(a.role));
+      const role = sources[0]!.role;
+      return { projectId, role, sources, permissions: projectPermissions(organizationRole, role, settings) };
+    });
+
+  return {
+    userId: user.id,
+    organizationRole,
+    sources: orgSources,
+    permissions: organizationPermissions(organizationRole, settings),
+    allProjects,
+    allProjectsPermissions: allProjects ? projectPermissions(organizationRole, undefined, settings) : new Map(),
+    projects,
+  };
+}
+
+export interface AccessDecision {
+  readonly allowed: boolean;
+  /** Written for the administrator reading an access review or a refusal. */
+  readonly reason: string;
+}
+
+/**
+ * May this member do `action`? With a `projectId`, project permissions (reports, dashboards,
+ * comments …) are decided in that project; without one, and for organization-wide permissions
+ * (users, billing …), the organization role decides.
+ */
+export function authorize(
+  access: EffectiveAccess,
+  action: Permission,
+  { projectId, ownResource = false }: { projectId?: string; ownResource?: boolean },
+  settings: PermissionSettings,
+): AccessDecision {
+  const role = access.organizationRole;
+  if (role === undefined) return { allowed: false, reason: access.denial ?? "no access" };
+
+  const inProject = projectId !== undefined && isProjectPermission(action);
+  const assigned = inProject ? access.projects.find((p) => p.projectId === projectId) : undefined;
+  if (inProject && !assigned && !access.allProjects) return { allowed: false, reason: `no access to project ${projectId}` };
+
+  const permissions = !inProject ? access.permissions : access.allProjects ? access.allProjectsPermissions : assigned!.permissions;
+  const scope = permissions.get(action);
+  const where = inProject ? ` in project ${projectId}` : "";
+  if (scope === undefined) {
+    // The organization role is the ceiling: name it when it is what refuses.
+    if (access.permissions.has(action) && assigned) return { allowed: false, reason: `${assigned.role} role${where} does not grant ${action}` };
+    const cell = PERMISSION_MATRIX[action][role];
+    if (typeof cell === "object" && !settings[cell.onlyIf]) {
+      return { allowed: false, reason: `${role} role grants ${action} only when the organization enables ${cell.onlyIf}` };
+    }
+    return { allowed: false, reason: `${role} role does not grant ${action}` };
+  }
+  if (!scopeCovers(scope, ownResource)) return { allowed: false, reason: `${action}${where} is granted only on the user's own resources` };
+  const grantedBy = inProject && !access.allProjects ? `${assigned!.role} role${where}` : `${role} role`;
+  return { allowed: true, reason: `${grantedBy} grants ${action}${scope === "own" ? " on own resources" : ""}` };
+}

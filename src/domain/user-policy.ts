@@ -1,0 +1,97 @@
+/**
+ * "May this actor do that to this user?" for the local admin API. Pure, so every rule is a row in
+ * a table-driven test rather than a branch hidden in a route handler.
+ */
+import { organizationRoleRank, type OrganizationRole } from "./permissions";
+import type { UserManagement } from "./user";
+
+export interface ManagingActor {
+  readonly id: string;
+  readonly role: OrganizationRole;
+}
+
+export interface ManagedUser {
+  readonly id: string;
+  readonly role: OrganizationRole;
+  readonly isOwner: boolean;
+  readonly managedBy: UserManagement;
+}
+
+export type UserChangeKind =
+  | "edit_profile"
+  | "change_role"
+  | "change_projects"
+  | "deactivate"
+  | "remove"
+  | "suspend"
+  | "unsuspend"
+  | "grant_temporary";
+
+export interface UserChange {
+  readonly kind: UserChangeKind;
+  /** The role asked for by change_role, or by grant_temporary when it grants an organization role. */
+  readonly newRole?: OrganizationRole;
+}
+
+export type PolicyRefusal = "forbidden" | "managed_by_identity_provider" | "owner_protected" | "no_self_elevation";
+
+export type PolicyDecision = { readonly allowed: true } | { readonly allowed: false; readonly code: PolicyRefusal; readonly message: string };
+
+const allowed: PolicyDecision = { allowed: true };
+const refuse = (code: PolicyRefusal, message: string): PolicyDecision => ({ allowed: false, code, message });
+
+/**
+ * What the identity provider is the source of truth for. Changing it here would be overwritten at
+ * the next sync, or would silently diverge from what the administrator sees in Okta or Entra.
+ * Suspension and temporary grants are local overlays on top, so they remain possible.
+ */
+const OWNED_BY_IDENTITY_PROVIDER: ReadonlySet<UserChangeKind> = new Set(["edit_profile", "change_role", "change_projects", "deactivate", "remove"]);
+
+/** Changes that would leave the organization without an owner who can sign in. */
+const ENDS_OWNERSHIP: ReadonlySet<UserChangeKind> = new Set(["change_role", "deactivate", "remove", "suspend"]);
+
+export function mayManageUser(actor: ManagingActor, target: ManagedUser, change: UserChange): PolicyDecision {
+  if (organizationRoleRank(actor.role) < organizationRoleRank("admin")) {
+    return refuse("forbidden", "only an admin or the owner manages users");
+  }
+  const self = actor.id === target.id;
+  if (self && change.kind === "grant_temporary") return refuse("no_self_elevation", "nobody grants themselves temporary access");
+  if (self && change.kind === "change_role" && change.newRole && organizationRoleRank(change.newRole) > organizationRoleRank(actor.role)) {
+    return refuse("no_self_elevation", "nobody raises their own role");
+  }
+  if (change.newRole === "owner") return refuse("owner_protected", "ownership moves only by transfer");
+  if (target.isOwner && !self) return refuse("owner_protected", "only the owner changes the owner's account");
+  if (target.isOwner && ENDS_OWNERSHIP.has(change.kind)) {
+    return refuse("owner_protected", "the organization cannot be left without an owner: transfer ownership first");
+  }
+  if (target.managedBy !== "local" && OWNED_BY_IDENTITY_PROVIDER.has(change.kind)) {
+    return refuse("managed_by_identity_provider", `this user is managed by ${target.managedBy}: change them in the identity provider`);
+  }
+  if (change.kind === "change_role" && change.newRole === undefined) return refuse("forbidden", "change_role needs the new role");
+  return allowed;
+}
+
+export interface OwnershipHolder {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly isOwner: boolean;
+}
+
+export interface OwnershipCandidate {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly active: boolean;
+  readonly suspended: boolean;
+}
+
+/**
+ * Ownership is handed over, never taken: only the current owner transfers it, and only to someone
+ * who can actually sign in, so the organization always has an owner able to act.
+ */
+export function mayTransferOwnership(actor: OwnershipHolder, newOwner: OwnershipCandidate): PolicyDecision {
+  if (!actor.isOwner) return refuse("forbidden", "only the owner transfers ownership");
+  if (newOwner.organizationId !== actor.organizationId) return refuse("forbidden", "the new owner must belong to the same organization");
+  if (newOwner.id === actor.id) return refuse("forbidden", "the owner already owns the organization");
+  if (!newOwner.active || newOwner.suspended) return refuse("owner_protected", "the new owner must be an active, unsuspended user");
+  return allowed;
+}
