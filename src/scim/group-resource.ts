@@ -6,7 +6,7 @@ import { groupToScim } from "./group-mapping";
 import { groupChangeFromPatch } from "./group-patch";
 import { attributeRequested, listResponse, parseListRequest, separateListParameters, type ListParameters } from "./list-request";
 import type { ScimContext } from "./user-resource";
-import { withResourceHeaders } from "./user-mapping";
+import { presentResource } from "./resource-io";
 
 type ScimObject = Record<string, unknown>;
 type Instance = InstanceType<typeof SCIMMY.Schemas.Group>;
@@ -103,7 +103,7 @@ export class GroupResource extends SCIMMY.Resources.Group {
   }
 
   private present(resource: ScimObject): Instance {
-    return withResourceHeaders(new SCIMMY.Schemas.Group(resource, "out", GroupResource.basepath() as unknown as string, this.attributes as never), resource);
+    return presentResource(SCIMMY.Schemas.Group as never, resource, GroupResource.basepath() as unknown as string, this.attributes) as Instance;
   }
 }
 

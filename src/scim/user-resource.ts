@@ -9,7 +9,8 @@ import { filterSchemaFromScimmy, type FilterSchema } from "./filter";
 import { userGroupsToScim } from "./group-mapping";
 import { attributeRequested, listResponse, parseListRequest, separateListParameters, type ListParameters } from "./list-request";
 import { normalizeIncomingUser, normalizeUserPatch, type PatchOperation } from "./quirks";
-import { enterpriseUserSchema, profileFromScim, userToScim, withResourceHeaders } from "./user-mapping";
+import { presentResource, validateIncoming } from "./resource-io";
+import { enterpriseUserSchema, profileFromScim, userToScim } from "./user-mapping";
 
 /** What every SCIM handler receives as scimmy's `ctx` (built per request by scim/router.ts). */
 export interface ScimContext {
@@ -62,9 +63,15 @@ export class UserResource extends SCIMMY.Resources.User {
     }
   }
 
+  /** POST and PUT: quirks normalised, then scimmy's inbound validation, then the directory. */
   override async write(instance: unknown, ctx?: unknown): Promise<never> {
-    // scimmy validates the resource in super.write (Schemas.User "in"): normalise quirks first.
-    return super.write(normalizeIncomingUser(instance) as never, ctx) as never;
+    const scim = ctx as ScimContext;
+    const validated = validateIncoming(SCIMMY.Schemas.User as never, normalizeIncomingUser(instance), this.id ? "PUT" : "POST");
+    try {
+      return this.present(await ingest(scim, this.id, validated)) as never;
+    } catch (error) {
+      throw toScimError(error);
+    }
   }
 
   /**
@@ -119,8 +126,18 @@ export class UserResource extends SCIMMY.Resources.User {
   }
 
   private present(resource: ScimObject): Instance {
-    return withResourceHeaders(new SCIMMY.Schemas.User(resource, "out", UserResource.basepath() as unknown as string, this.attributes as never), resource);
+    return presentResource(SCIMMY.Schemas.User as never, resource, UserResource.basepath() as unknown as string, this.attributes) as Instance;
   }
+}
+
+/** Creates (no id) or replaces a user from a validated SCIM resource; answers the SCIM resource. */
+async function ingest(scim: ScimContext, id: string | undefined, resource: ScimObject): Promise<ScimObject> {
+  const profile = profileFromScim(resource);
+  const user = id
+    ? await scim.users.replace(scim.request, id, profile, { expectedVersion: scim.expectedVersion })
+    : await scim.users.provision(scim.request, profile, "scim");
+  const groups = user.groupIds.length ? await scim.groups.groupsOf(scim.request, user) : [];
+  return userToScim(user, scim.baseUrl, userGroupsToScim(groups, scim.baseUrl));
 }
 
 /** Declares the Users resource with the EnterpriseUser extension, and its write handler. */
@@ -129,15 +146,10 @@ export function declareUserResource(): void {
   relaxTypeCanonicalValues();
   (SCIMMY.Resources.declare(UserResource as never, "User") as unknown as typeof UserResource)
     .extend(SCIMMY.Schemas.EnterpriseUser as never, false)
+    // UserResource#write calls ingest itself; scimmy's own write path gets the same handler.
     .ingress(async (resource: { id?: string }, instance: unknown, ctx: unknown) => {
-      const scim = ctx as ScimContext;
       try {
-        const profile = profileFromScim(JSON.parse(JSON.stringify(instance)) as ScimObject);
-        const user = resource.id
-          ? await scim.users.replace(scim.request, resource.id, profile, { expectedVersion: scim.expectedVersion })
-          : await scim.users.provision(scim.request, profile, "scim");
-        const groups = await scim.groups.groupsOf(scim.request, user);
-        return userToScim(user, scim.baseUrl, userGroupsToScim(groups, scim.baseUrl)) as never;
+        return (await ingest(ctx as ScimContext, resource.id, JSON.parse(JSON.stringify(instance)) as ScimObject)) as never;
       } catch (error) {
         throw toScimError(error);
       }

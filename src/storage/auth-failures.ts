@@ -1,4 +1,5 @@
 import { guarded } from "./database-errors";
+import { readById } from "./read-by-id";
 import type { AuthFailureDocument, Models } from "./models";
 
 /**
@@ -19,7 +20,7 @@ export class AuthFailureCounters {
 
   async failures(client: string): Promise<{ count: number; resetsAt: Date }> {
     const { key, resetsAt } = this.window(client);
-    const doc = await guarded(() => this.models.AuthFailure.findById(key).lean<AuthFailureDocument>());
+    const doc = await guarded(() => readById<AuthFailureDocument>(this.models.AuthFailure, key));
     return { count: doc?.count ?? 0, resetsAt };
   }
 

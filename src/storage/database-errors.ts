@@ -46,3 +46,4 @@ export async function guarded<T>(operation: () => Promise<T>, conflictMessage?: 
     throw translateDatabaseError(error, conflictMessage);
   }
 }
+

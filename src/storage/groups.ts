@@ -2,6 +2,7 @@ import type { Criteria } from "../domain/criteria";
 import { displayNameKey, type Group } from "../domain/group";
 import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
 import { guarded } from "./database-errors";
+import { readById } from "./read-by-id";
 import { LookupKeys } from "./lookup-keys";
 import type { GroupDocument, GroupSweepDocument, Models } from "./models";
 
@@ -67,7 +68,7 @@ export class GroupStore {
   }
 
   async findById(organizationId: string, id: string): Promise<Group | undefined> {
-    const doc = await guarded(() => this.models.Group.findById(id).lean<GroupDocument>());
+    const doc = await guarded(() => readById<GroupDocument>(this.models.Group, id));
     return doc && doc.organizationId === organizationId ? toGroup(doc) : undefined;
   }
 

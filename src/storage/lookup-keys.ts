@@ -1,5 +1,6 @@
-import type { Models } from "./models";
+import type { LookupKeyDocument, Models } from "./models";
 import { guarded, isDuplicateKey, translateDatabaseError } from "./database-errors";
+import { readById } from "./read-by-id";
 import { ConflictError } from "../errors";
 
 /**
@@ -18,7 +19,7 @@ export class LookupKeys {
   }
 
   async owners(key: string): Promise<string[]> {
-    const doc = await guarded(() => this.models.LookupKey.findById(key).lean());
+    const doc = await guarded(() => readById<LookupKeyDocument>(this.models.LookupKey, key));
     return doc?.owners ?? [];
   }
 
@@ -34,6 +35,32 @@ export class LookupKeys {
     if (current === owner) return;
     if (current !== undefined && !(await isStale(current))) throw new ConflictError(conflictMessage);
     await guarded(() => this.models.LookupKey.updateOne({ _id: key }, { $set: { owners: [owner] } }, { upsert: true }));
+  }
+
+  /**
+   * A unique claim and an index entry written in one round trip (a new user's userName and
+   * externalId). Either key already existing falls back to the one-at-a-time path above.
+   */
+  async claimAndIndex(
+    claim: { key: string; owner: string; isStale: (currentOwner: string) => Promise<boolean>; conflictMessage: string },
+    index: { key: string; owner: string },
+  ): Promise<void> {
+    let failed: number[] = [];
+    try {
+      await this.models.LookupKey.collection.insertMany([{ _id: claim.key, owners: [claim.owner] }, { _id: index.key, owners: [index.owner] }] as never[], {
+        ordered: false,
+      });
+    } catch (error) {
+      const writeErrors = (error as { writeErrors?: { index: number; code?: number; errmsg?: string }[] }).writeErrors;
+      if (!writeErrors || !writeErrors.every((e) => isDuplicateKey(Object.assign(new Error(e.errmsg ?? ""), { code: e.code })))) {
+        throw translateDatabaseError(error);
+      }
+      failed = writeErrors.map((e) => e.index);
+    }
+    await Promise.all([
+      failed.includes(0) ? this.claim(claim.key, claim.owner, claim.isStale, claim.conflictMessage) : undefined,
+      failed.includes(1) ? this.addToIndex(index.key, index.owner) : undefined,
+    ]);
   }
 
   /** Releases a unique key if `owner` still holds it. */

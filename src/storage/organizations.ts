@@ -1,5 +1,6 @@
 import type { Organization, ScimToken } from "../domain/organization";
 import { guarded } from "./database-errors";
+import { readById } from "./read-by-id";
 import type { Models, OrganizationDocument, ScimTokenDocument } from "./models";
 
 function toOrganization(doc: OrganizationDocument): Organization {
@@ -54,7 +55,7 @@ export class ScimTokenStore {
   }
 
   async findById(id: string): Promise<ScimToken | undefined> {
-    const doc = await guarded(() => this.models.ScimToken.findById(id).lean<ScimTokenDocument>());
+    const doc = await guarded(() => readById<ScimTokenDocument>(this.models.ScimToken, id));
     return doc ? toScimToken(doc) : undefined;
   }
 

@@ -2,6 +2,7 @@ import type { Criteria } from "../domain/criteria";
 import { type User, userNameKey } from "../domain/user";
 import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
 import { guarded } from "./database-errors";
+import { readById } from "./read-by-id";
 import { LookupKeys } from "./lookup-keys";
 import { profileAttributes, type Models, type UserDocument } from "./models";
 
@@ -91,7 +92,7 @@ export class UserStore {
   }
 
   async findById(organizationId: string, id: string): Promise<User | undefined> {
-    const doc = await guarded(() => this.models.User.findById(id).lean<UserDocument>());
+    const doc = await guarded(() => readById<UserDocument>(this.models.User, id));
     // The organization is checked here, not in the filter: only an exact {_id} filter is served
     // by FerretDB's SQLite backend without a scan.
     return doc && doc.organizationId === organizationId ? toUser(doc) : undefined;
@@ -112,15 +113,15 @@ export class UserStore {
 
   /** Claims the userName for `id`; ConflictError when a live user of the organization holds it. */
   async claimUserName(organizationId: string, userName: string, id: string): Promise<void> {
-    await this.keys.claim(
-      this.userNameKey(organizationId, userName),
-      id,
-      async (owner) => {
-        const holder = await this.findById(organizationId, owner);
-        return !holder || userNameKey(holder.userName) !== userNameKey(userName);
-      },
-      `A user with userName "${userName}" already exists`,
-    );
+    await this.keys.claim(this.userNameKey(organizationId, userName), id, this.userNameIsStale(organizationId, userName), `A user with userName "${userName}" already exists`);
+  }
+
+  /** A userName key is stale when its owner is gone or no longer has that userName (a crash mid-rename). */
+  private userNameIsStale(organizationId: string, userName: string) {
+    return async (owner: string) => {
+      const holder = await this.findById(organizationId, owner);
+      return !holder || userNameKey(holder.userName) !== userNameKey(userName);
+    };
   }
 
   async releaseUserName(organizationId: string, userName: string, id: string): Promise<void> {
@@ -135,20 +136,21 @@ export class UserStore {
    */
   async insert(user: User): Promise<void> {
     const conflict = `A user with userName "${user.userName}" already exists`;
+    const userNameClaim = { key: this.userNameKey(user.organizationId, user.userName), owner: user.id, conflictMessage: conflict, isStale: this.userNameIsStale(user.organizationId, user.userName) };
     const externalIdKey = user.externalId !== undefined ? this.externalIdKey(user.organizationId, user.externalId) : undefined;
-    const [claim, document, index] = await Promise.allSettled([
-      this.claimUserName(user.organizationId, user.userName, user.id),
+    const [keys, document] = await Promise.allSettled([
+      externalIdKey
+        ? this.keys.claimAndIndex(userNameClaim, { key: externalIdKey, owner: user.id })
+        : this.keys.claim(userNameClaim.key, user.id, userNameClaim.isStale, conflict),
       guarded(() => this.models.User.collection.insertOne(toDocument(user) as never), conflict),
-      externalIdKey ? this.keys.addToIndex(externalIdKey, user.id) : Promise.resolve(),
     ]);
-    const failure = [claim, document, index].find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (!failure) return;
+    if (keys.status === "fulfilled" && document.status === "fulfilled") return;
     await Promise.allSettled([
-      claim.status === "fulfilled" ? this.releaseUserName(user.organizationId, user.userName, user.id) : undefined,
+      this.releaseUserName(user.organizationId, user.userName, user.id),
       document.status === "fulfilled" ? guarded(() => this.models.User.deleteOne({ _id: user.id })) : undefined,
-      externalIdKey && index.status === "fulfilled" ? this.keys.removeFromIndex(externalIdKey, user.id) : undefined,
+      externalIdKey ? this.keys.removeFromIndex(externalIdKey, user.id) : undefined,
     ]);
-    throw claim.status === "rejected" ? claim.reason : failure.reason;
+    throw keys.status === "rejected" ? keys.reason : (document as PromiseRejectedResult).reason;
   }
 
   /**

@@ -51,6 +51,24 @@ describe("creating users (RFC 7644 §3.3)", () => {
     expect(await t.db.models.User.countDocuments({ organizationId: org.id })).toBe(before);
   });
 
+  it("takes over a userName claim left behind by a crash (its owner does not exist)", async () => {
+    await t.db.models.LookupKey.collection.insertOne({ _id: `${org.id}/user.userName/ghost@example.com`, owners: ["no-such-user"] } as never);
+    const res = await scim.post("/Users", buildUser({ userName: "Ghost@example.com" }));
+    expect(res.status).toBe(201);
+    const found = await scim.get(`/Users?filter=${encodeURIComponent('userName eq "ghost@example.com"')}`).expect(200);
+    expect(found.body.Resources.map((u: { id: string }) => u.id)).toEqual([res.body.id]);
+  });
+
+  it("finds every user that shares an externalId (externalId is not unique)", async () => {
+    const a = await scim.post("/Users", buildUser({ userName: "shared.a@example.com", externalId: "shared-ext" })).expect(201);
+    const b = await scim.post("/Users", buildUser({ userName: "shared.b@example.com", externalId: "shared-ext" })).expect(201);
+    const found = await scim.get(`/Users?filter=${encodeURIComponent('externalId eq "shared-ext"')}`).expect(200);
+    expect(found.body.Resources.map((u: { id: string }) => u.id).sort()).toEqual([a.body.id, b.body.id].sort());
+    await scim.delete(`/Users/${a.body.id}`).expect(204);
+    const after = await scim.get(`/Users?filter=${encodeURIComponent('externalId eq "shared-ext"')}`).expect(200);
+    expect(after.body.Resources.map((u: { id: string }) => u.id)).toEqual([b.body.id]);
+  });
+
   it("answers 400 when userName is missing", async () => {
     const res = await scim.post("/Users", { schemas: [userSchema], active: true });
     expect(res.status).toBe(400);
