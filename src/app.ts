@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { Config } from "./config";
 import type { Logger } from "./http/logger";
 import { requestLog } from "./http/request-log";
+import { apiRouter } from "./admin/router";
 import { scimRouter } from "./scim/router";
 import type { Services } from "./services";
 import { isDatabaseReachable, type Database } from "./storage/connection";
@@ -33,6 +34,7 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
   });
 
   app.use("/scim/v2", scimRouter(services, config, logger));
+  app.use("/api/v1", apiRouter(services, logger));
 
   app.use((_req, res) => {
     res.status(404).json({ error: { code: "not_found", message: "No such endpoint" } });

@@ -16,7 +16,19 @@ export const usage = `Usage: gatehouse <command>
   token create --org ID [--name N] [--expires ISO-DATE] [--json]
                                        issue another SCIM token (shown once)
   token list --org ID [--json]         list an organization's SCIM tokens (never their secrets)
-  token revoke TOKEN_ID                revoke a SCIM token; it stops working on the next request
+  token revoke TOKEN_ID                revoke a SCIM or service token; it stops working on the next request
+  service-token create --org ID [--name N] [--json]
+                                       a token for the product's back end: authorization answers
+                                       at /api/v1 (with --json: {"token": "…"})
+  project create --org ID NAME [--json]
+  project list --org ID [--json]
+  mapping add --org ID (--group-id ID | --external-id ID | --display-name NAME | --app-role VALUE)
+              [--role admin|user|read_only] [--project PROJECT_ID:editor|viewer ...] [--json]
+                                       map an identity-provider group or app role onto access
+  mapping list --org ID [--json]
+  mapping remove --org ID MAPPING_ID
+  access-settings --org ID [--default-role user|read_only|none] [--read-only-may-comment true|false]
+                  [--require-mapping true|false]
 
 Environment: MONGODB_URI (or the embedded database in GATEHOUSE_DATA_DIR, default ./data).`;
 
@@ -46,6 +58,16 @@ function table(rows: Record<string, unknown>[]): string[] {
   return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))];
 }
 
+async function requireOrganization(services: Services, id: string | undefined): Promise<string> {
+  if (!id) throw new UsageError("--org ID is required");
+  if (!(await services.organizations.get(id))) throw new UsageError(`No organization ${id}`);
+  return id;
+}
+
+function describeMapping(m: { organizationRole?: string; projects?: readonly { projectId: string; role: string }[] }): string {
+  return [m.organizationRole && `role ${m.organizationRole}`, ...(m.projects ?? []).map((p) => `project ${p.projectId} as ${p.role}`)].filter(Boolean).join(", ");
+}
+
 /** Runs one CLI command against the services; throws UsageError for bad arguments. */
 export async function runCommand(services: Services, argv: string[]): Promise<CommandOutput> {
   const { values, positionals } = parseArgs({
@@ -56,6 +78,15 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       org: { type: "string" },
       name: { type: "string" },
       expires: { type: "string" },
+      "group-id": { type: "string" },
+      "external-id": { type: "string" },
+      "display-name": { type: "string" },
+      "app-role": { type: "string" },
+      role: { type: "string" },
+      project: { type: "string", multiple: true },
+      "default-role": { type: "string" },
+      "read-only-may-comment": { type: "string" },
+      "require-mapping": { type: "string" },
     },
   });
   const [noun, verb, ...rest] = positionals;
@@ -103,7 +134,94 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       out.push(`Revoked SCIM token ${tokenId} (${token.name}).`);
       return { stdout: out, exitCode: 0 };
     }
+    case "service-token create": {
+      const org = await requireOrganization(services, values.org);
+      const token = await services.scimTokens.issue({ ...ctx, organizationId: org }, { name: values.name ?? "Service token", purpose: "service" });
+      out.push(values.json ? JSON.stringify({ token: token.token }) : `Service token ${token.id} (${token.name}): ${token.token}`);
+      return { stdout: out, exitCode: 0 };
+    }
+    case "project create": {
+      const org = await requireOrganization(services, values.org);
+      const project = await services.access.createProject({ ...ctx, organizationId: org }, rest.join(" "));
+      out.push(values.json ? JSON.stringify(project) : `Project ${project.id}: ${project.name}`);
+      return { stdout: out, exitCode: 0 };
+    }
+    case "project list": {
+      const org = await requireOrganization(services, values.org);
+      const projects = await services.access.projects({ organizationId: org });
+      out.push(...(values.json ? [JSON.stringify(projects)] : table(projects.map((p) => ({ id: p.id, name: p.name, created: p.created })))));
+      return { stdout: out, exitCode: 0 };
+    }
+    case "mapping add": {
+      const org = await requireOrganization(services, values.org);
+      const matches = (
+        [
+          ["group_id", values["group-id"]],
+          ["external_id", values["external-id"]],
+          ["display_name", values["display-name"]],
+          ["app_role", values["app-role"]],
+        ] as const
+      ).filter(([, v]) => v !== undefined);
+      if (matches.length !== 1) throw new UsageError("mapping add needs exactly one of --group-id, --external-id, --display-name, --app-role");
+      const [kind, value] = matches[0];
+      if (values.role !== undefined && !["admin", "user", "read_only"].includes(values.role)) {
+        throw new UsageError("--role must be admin, user or read_only (ownership is transferred, never mapped)");
+      }
+      const projects = (values.project ?? []).map((item) => {
+        const [projectId, role] = item.split(":");
+        if (!projectId || (role !== "editor" && role !== "viewer")) throw new UsageError(`--project ${item}: expected PROJECT_ID:editor or PROJECT_ID:viewer`);
+        return { projectId, role: role as "editor" | "viewer" };
+      });
+      const mapping = await services.access.addMapping(
+        { ...ctx, organizationId: org },
+        {
+          match: { kind, value: value! },
+          ...(values.role ? { organizationRole: values.role as "admin" | "user" | "read_only" } : {}),
+          ...(projects.length ? { projects } : {}),
+        },
+      );
+      out.push(values.json ? JSON.stringify(mapping) : `Mapping ${mapping.id}: ${kind} "${value}" → ${describeMapping(mapping)}`);
+      return { stdout: out, exitCode: 0 };
+    }
+    case "mapping list": {
+      const org = await requireOrganization(services, values.org);
+      const mappings = await services.access.mappings({ organizationId: org });
+      out.push(
+        ...(values.json
+          ? [JSON.stringify(mappings)]
+          : table(mappings.map((m) => ({ id: m.id, match: `${m.match.kind}:${m.match.value}`, grants: describeMapping(m) })))),
+      );
+      return { stdout: out, exitCode: 0 };
+    }
+    case "mapping remove": {
+      const org = await requireOrganization(services, values.org);
+      const [mappingId] = rest;
+      if (!mappingId) throw new UsageError("mapping remove needs a MAPPING_ID");
+      await services.access.removeMapping({ ...ctx, organizationId: org }, mappingId);
+      out.push(`Removed mapping ${mappingId}.`);
+      return { stdout: out, exitCode: 0 };
+    }
     default:
+      if (noun === "access-settings") {
+        const org = await requireOrganization(services, values.org);
+        const flag = (name: string, value: string | undefined) => {
+          if (value === undefined) return undefined;
+          if (value !== "true" && value !== "false") throw new UsageError(`--${name} must be true or false`);
+          return value === "true";
+        };
+        const defaultRole = values["default-role"];
+        if (defaultRole !== undefined && !["user", "read_only", "none"].includes(defaultRole)) throw new UsageError("--default-role must be user, read_only or none");
+        const changes = Object.fromEntries(
+          Object.entries({
+            defaultRole,
+            readOnlyMayComment: flag("read-only-may-comment", values["read-only-may-comment"]),
+            requireMappingForAccess: flag("require-mapping", values["require-mapping"]),
+          }).filter(([, v]) => v !== undefined),
+        );
+        const settings = await services.access.setSettings({ ...ctx, organizationId: org }, changes);
+        out.push(JSON.stringify(settings));
+        return { stdout: out, exitCode: 0 };
+      }
       throw new UsageError(noun ? `Unknown command: ${positionals.join(" ")}` : "No command given");
   }
 }

@@ -1,3 +1,5 @@
+import type { AccessSettings, GroupMapping } from "./access";
+
 /** The tenant: every user, group, token and audit event belongs to exactly one organization. */
 export interface Organization {
   readonly id: string;
@@ -5,13 +7,17 @@ export interface Organization {
   readonly created: Date;
 }
 
+/** What a token is for: SCIM provisioning by an identity provider, or the product's back end. */
+export type TokenPurpose = "scim" | "service";
+
 /**
- * A bearer token an identity provider uses for SCIM. Only a hash of its secret is kept; the token
- * itself is shown once, when it is made.
+ * A bearer token: an identity provider's for SCIM, or a service token the product's back end uses
+ * for authorization answers. Only a hash of its secret is kept; the token itself is shown once.
  */
 export interface ScimToken {
   readonly id: string;
   readonly organizationId: string;
+  readonly purpose: TokenPurpose;
   readonly name: string;
   readonly secretHash: string;
   readonly created: Date;
@@ -19,3 +25,20 @@ export interface ScimToken {
   readonly expires?: Date;
   readonly revoked?: Date;
 }
+
+export interface Project {
+  readonly id: string;
+  readonly name: string;
+  readonly created: Date;
+}
+
+/** An organization's access policy: everything besides the user that decides their access. */
+export interface AccessPolicy {
+  readonly ownerUserId?: string;
+  readonly settings: AccessSettings;
+  readonly projects: readonly Project[];
+  readonly mappings: readonly (GroupMapping & { readonly created: Date })[];
+}
+
+/** A new organization admits unmapped members as Read-Only, and Read-Only members do not comment. */
+export const defaultAccessSettings: AccessSettings = { defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false };

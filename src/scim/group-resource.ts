@@ -110,6 +110,9 @@ export class GroupResource extends SCIMMY.Resources.Group {
 /** Declares the Groups resource and its write handler (POST creates, PUT replaces as a difference). */
 export function declareGroupResource(): void {
   if (SCIMMY.Resources.declared("Group" as never)) return;
+  // Gatehouse enforces displayName uniqueness per organization; say so in /Schemas (RFC 7643 §7).
+  const displayName = (SCIMMY.Schemas.Group.definition.attributes as unknown as { name: string; config: { uniqueness: string } }[]).find((a) => a.name === "displayName");
+  if (displayName) displayName.config.uniqueness = "server";
   (SCIMMY.Resources.declare(GroupResource as never, "Group") as unknown as typeof GroupResource)
     .ingress(async (resource: { id?: string }, instance: unknown, ctx: unknown) => {
       const scim = ctx as ScimContext;

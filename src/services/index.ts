@@ -8,6 +8,7 @@ import { ScimTokens } from "./scim-tokens";
 import { UserDirectory } from "./users";
 import { GroupDirectory } from "./groups";
 import { GroupStore } from "../storage/groups";
+import { AccessDirectory } from "./access";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -16,6 +17,7 @@ export interface Services {
   scimTokens: ScimTokens;
   users: UserDirectory;
   groups: GroupDirectory;
+  access: AccessDirectory;
   authFailures: AuthFailureCounters;
 }
 
@@ -23,12 +25,15 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
   const audit = new AuditTrail(db.models);
   const scimTokens = new ScimTokens(new ScimTokenStore(db.models), audit);
   const userStore = new UserStore(db.models);
+  const organizationStore = new OrganizationStore(db.models);
+  const groups = new GroupDirectory(new GroupStore(db.models), userStore, audit);
   return {
     audit,
     scimTokens,
-    organizations: new Organizations(new OrganizationStore(db.models), scimTokens, audit),
+    organizations: new Organizations(organizationStore, scimTokens, audit),
     users: new UserDirectory(userStore, audit),
-    groups: new GroupDirectory(new GroupStore(db.models), userStore, audit),
+    groups,
+    access: new AccessDirectory(organizationStore, userStore, groups, audit),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
   };
 }

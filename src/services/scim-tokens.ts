@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import type { ScimToken } from "../domain/organization";
+import type { ScimToken, TokenPurpose } from "../domain/organization";
 import { NotFoundError, UnauthenticatedError } from "../errors";
 import type { ScimTokenStore } from "../storage/organizations";
 
@@ -9,6 +9,7 @@ import type { ScimTokenStore } from "../storage/organizations";
 export interface ScimTokenSummary {
   id: string;
   organizationId: string;
+  purpose: TokenPurpose;
   name: string;
   created: Date;
   lastUsed?: Date;
@@ -21,7 +22,9 @@ export interface IssuedScimToken extends ScimTokenSummary {
   token: string;
 }
 
-const tokenPattern = /^gsc_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
+/** The prefix says what a token is for, so a leaked one is recognisable (and secret scanners can match it). */
+const prefixes: Record<TokenPurpose, string> = { scim: "gsc", service: "gsv" };
+const tokenPattern = /^(gsc|gsv)_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
 /** lastUsed is a hint for administrators; writing it on every request would double SCIM's writes. */
 const lastUsedResolutionMs = 60_000;
 
@@ -41,21 +44,23 @@ export class ScimTokens {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async issue(ctx: RequestContext, options: { name?: string; expires?: Date } = {}): Promise<IssuedScimToken> {
+  async issue(ctx: RequestContext, options: { name?: string; expires?: Date; purpose?: TokenPurpose } = {}): Promise<IssuedScimToken> {
+    const purpose = options.purpose ?? "scim";
     const id = randomBytes(12).toString("hex");
     const secret = randomBytes(32).toString("base64url");
     const token: ScimToken = {
       id,
       organizationId: ctx.organizationId,
-      name: options.name ?? "SCIM token",
+      purpose,
+      name: options.name ?? (purpose === "scim" ? "SCIM token" : "Service token"),
       secretHash: hashSecret(secret),
       created: this.now(),
       expires: options.expires,
     };
     await this.store.insert(token);
     const summary = summarize(token);
-    await this.audit.record(ctx, { action: "scim_token.created", target: { type: "scim_token", id, display: token.name }, after: summary });
-    return { ...summary, token: `gsc_${id}_${secret}` };
+    await this.audit.record(ctx, { action: `${purpose}_token.created`, target: { type: `${purpose}_token`, id, display: token.name }, after: summary });
+    return { ...summary, token: `${prefixes[purpose]}_${id}_${secret}` };
   }
 
   /** A token by id, in any organization: the operator's CLI revokes by id alone. */
@@ -64,8 +69,8 @@ export class ScimTokens {
     return token && summarize(token);
   }
 
-  async list(organizationId: string): Promise<ScimTokenSummary[]> {
-    return (await this.store.listForOrganization(organizationId)).map(summarize);
+  async list(organizationId: string, purpose: TokenPurpose = "scim"): Promise<ScimTokenSummary[]> {
+    return (await this.store.listForOrganization(organizationId)).filter((t) => t.purpose === purpose).map(summarize);
   }
 
   /** Revocation is checked on every request, so it takes effect on the very next one. */
@@ -76,22 +81,24 @@ export class ScimTokens {
     const revoked = { ...token, revoked: this.now() };
     await this.store.markRevoked(tokenId, revoked.revoked);
     await this.audit.record(ctx, {
-      action: "scim_token.revoked",
-      target: { type: "scim_token", id: tokenId, display: token.name },
+      action: `${token.purpose}_token.revoked`,
+      target: { type: `${token.purpose}_token`, id: tokenId, display: token.name },
       before: summarize(token),
       after: summarize(revoked),
     });
     return summarize(revoked);
   }
 
-  /** Finds the live token a bearer string stands for; UnauthenticatedError otherwise. */
-  async authenticate(bearer: string): Promise<ScimToken> {
+  /** Finds the live token of that purpose a bearer string stands for; UnauthenticatedError otherwise. */
+  async authenticate(bearer: string, purpose: TokenPurpose = "scim"): Promise<ScimToken> {
     const match = tokenPattern.exec(bearer);
-    if (!match) throw new UnauthenticatedError("The bearer token is not a Gatehouse SCIM token");
-    const token = await this.store.findById(match[1]);
-    const presented = Buffer.from(hashSecret(match[2]), "hex");
+    if (!match || match[1] !== prefixes[purpose]) {
+      throw new UnauthenticatedError(`The bearer token is not a Gatehouse ${purpose === "scim" ? "SCIM" : "service"} token`);
+    }
+    const token = await this.store.findById(match[2]);
+    const presented = Buffer.from(hashSecret(match[3]), "hex");
     const expected = Buffer.from(token?.secretHash ?? "0".repeat(64), "hex");
-    if (!token || !timingSafeEqual(presented, expected)) throw new UnauthenticatedError("The bearer token is not valid");
+    if (!token || !timingSafeEqual(presented, expected) || token.purpose !== purpose) throw new UnauthenticatedError("The bearer token is not valid");
     const now = this.now();
     if (token.revoked) throw new UnauthenticatedError("The bearer token has been revoked");
     if (token.expires && token.expires <= now) throw new UnauthenticatedError("The bearer token has expired");

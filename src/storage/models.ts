@@ -11,15 +11,32 @@ import { Schema, type Connection } from "mongoose";
  */
 const options = { typeKey: "$type", versionKey: false, strict: "throw" } as const;
 
+/**
+ * An organization and its access policy: its projects, group mappings and settings are bounded in
+ * number (tens to hundreds), so they live in the organization document and one `_id` read gives
+ * everything an authorization answer needs besides the user and their groups.
+ */
 export interface OrganizationDocument {
   _id: string;
   name: string;
   createdAt: Date;
+  ownerUserId?: string;
+  accessSettings?: { defaultRole: "user" | "read_only" | "none"; readOnlyMayComment: boolean; requireMappingForAccess: boolean };
+  projects?: { id: string; name: string; created: Date }[];
+  mappings?: {
+    id: string;
+    match: { kind: "group_id" | "external_id" | "display_name" | "app_role"; value: string };
+    organizationRole?: "admin" | "user" | "read_only";
+    projects?: { projectId: string; role: "editor" | "viewer" }[];
+    created: Date;
+  }[];
 }
 
 export interface ScimTokenDocument {
   _id: string;
   organizationId: string;
+  /** "scim" for identity providers, "service" for the product's back end (authorization answers). */
+  purpose?: "scim" | "service";
   name: string;
   /** SHA-256 of the token's secret part: tokens are verifiers, never stored in the clear. */
   secretHash: string;
@@ -109,7 +126,15 @@ export interface AuthFailureDocument {
 }
 
 const organizationSchema = new Schema<OrganizationDocument>(
-  { _id: String, name: { $type: String, required: true }, createdAt: { $type: Date, required: true } },
+  {
+    _id: String,
+    name: { $type: String, required: true },
+    createdAt: { $type: Date, required: true },
+    ownerUserId: String,
+    accessSettings: Schema.Types.Mixed,
+    projects: Schema.Types.Mixed,
+    mappings: Schema.Types.Mixed,
+  },
   options,
 );
 
@@ -117,6 +142,7 @@ const scimTokenSchema = new Schema<ScimTokenDocument>(
   {
     _id: String,
     organizationId: { $type: String, required: true, index: true },
+    purpose: String,
     name: { $type: String, required: true },
     secretHash: { $type: String, required: true },
     createdAt: { $type: Date, required: true },

@@ -1,4 +1,5 @@
-import type { Organization, ScimToken } from "../domain/organization";
+import type { AccessSettings, GroupMapping } from "../domain/access";
+import { defaultAccessSettings, type AccessPolicy, type Organization, type Project, type ScimToken } from "../domain/organization";
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
 import type { Models, OrganizationDocument, ScimTokenDocument } from "./models";
@@ -11,6 +12,7 @@ function toScimToken(doc: ScimTokenDocument): ScimToken {
   return {
     id: doc._id,
     organizationId: doc.organizationId,
+    purpose: doc.purpose ?? "scim",
     name: doc.name,
     secretHash: doc.secretHash,
     created: doc.createdAt,
@@ -36,6 +38,34 @@ export class OrganizationStore {
     const docs = await guarded(() => this.models.Organization.find().sort({ createdAt: 1 }).lean<OrganizationDocument[]>());
     return docs.map(toOrganization);
   }
+
+  /** The organization's access policy, in one `_id` read. */
+  async accessPolicy(id: string): Promise<AccessPolicy | undefined> {
+    const doc = await guarded(() => readById<OrganizationDocument>(this.models.Organization, id));
+    if (!doc) return undefined;
+    return {
+      ...(doc.ownerUserId ? { ownerUserId: doc.ownerUserId } : {}),
+      settings: { ...defaultAccessSettings, ...(doc.accessSettings ?? {}) },
+      projects: doc.projects ?? [],
+      mappings: doc.mappings ?? [],
+    };
+  }
+
+  async addProject(id: string, project: Project): Promise<void> {
+    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $push: { projects: project } }));
+  }
+
+  async addMapping(id: string, mapping: GroupMapping & { created: Date }): Promise<void> {
+    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $push: { mappings: mapping } }));
+  }
+
+  async replaceMappings(id: string, mappings: readonly (GroupMapping & { created: Date })[]): Promise<void> {
+    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { mappings } }));
+  }
+
+  async setAccessSettings(id: string, settings: AccessSettings): Promise<void> {
+    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { accessSettings: settings } }));
+  }
 }
 
 export class ScimTokenStore {
@@ -46,6 +76,7 @@ export class ScimTokenStore {
       this.models.ScimToken.create({
         _id: token.id,
         organizationId: token.organizationId,
+        purpose: token.purpose,
         name: token.name,
         secretHash: token.secretHash,
         createdAt: token.created,

@@ -1,3 +1,4 @@
+import request from "supertest";
 import { runCommand, UsageError } from "../../src/cli/commands";
 import { scimClient, startTestApp, type TestApp } from "../support/app";
 
@@ -51,6 +52,33 @@ describe("gatehouse CLI", () => {
     const events = await t.db.models.AuditEvent.find({ organizationId: org.id }).sort({ at: 1 }).lean();
     expect(events.map((e) => e.action)).toEqual(["organization.created", "scim_token.created"]);
     expect(events[0]).toMatchObject({ source: "cli", actor: { type: "operator" } });
+  });
+
+  it("service-token create --json prints exactly {\"token\"}, a token the authorization API accepts", async () => {
+    const org = JSON.parse((await run("org", "create", "Service", "--json")).stdout[0]);
+    const printed = JSON.parse((await run("service-token", "create", "--org", org.id, "--json")).stdout[0]);
+    expect(Object.keys(printed)).toEqual(["token"]);
+    expect(printed.token).toMatch(/^gsv_/);
+    const user = (await scimClient(t.app, org.scimToken).post("/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "svc@example.com" }).expect(201)).body.id;
+    const res = await request(t.app).post("/api/v1/authorize").set("Authorization", `Bearer ${printed.token}`).send({ userId: user, action: "view_reports" }).expect(200);
+    expect(res.body.allowed).toBe(true);
+  });
+
+  it("creates projects and group mappings, and changes access settings", async () => {
+    const org = JSON.parse((await run("org", "create", "Mapped", "--json")).stdout[0]);
+    const project = JSON.parse((await run("project", "create", "--org", org.id, "Web", "analytics", "--json")).stdout[0]);
+    expect(project.name).toBe("Web analytics");
+    const mapping = JSON.parse(
+      (await run("mapping", "add", "--org", org.id, "--display-name", "Analytics Admins", "--role", "admin", "--project", `${project.id}:editor`, "--json")).stdout[0],
+    );
+    expect(mapping).toMatchObject({ match: { kind: "display_name", value: "Analytics Admins" }, organizationRole: "admin", projects: [{ projectId: project.id, role: "editor" }] });
+    expect((await run("mapping", "list", "--org", org.id)).stdout.join("\n")).toContain("display_name:Analytics Admins");
+    await expect(run("mapping", "add", "--org", org.id, "--display-name", "Owners", "--role", "owner")).rejects.toBeInstanceOf(UsageError);
+    await expect(run("mapping", "add", "--org", org.id, "--role", "admin")).rejects.toBeInstanceOf(UsageError);
+    await run("mapping", "remove", "--org", org.id, mapping.id);
+    expect(JSON.parse((await run("mapping", "list", "--org", org.id, "--json")).stdout[0])).toEqual([]);
+    const settings = JSON.parse((await run("access-settings", "--org", org.id, "--default-role", "none", "--read-only-may-comment", "true")).stdout[0]);
+    expect(settings).toEqual({ defaultRole: "none", readOnlyMayComment: true, requireMappingForAccess: false });
   });
 
   it("rejects bad usage with a UsageError", async () => {

@@ -1,0 +1,33 @@
+import type { AccessSource, EffectiveAccess } from "../domain/access";
+import type { PermissionSet } from "../domain/permissions";
+
+/** Permissions as JSON: `{ "edit_reports": "own", "view_reports": "all", … }`, sorted by name. */
+function permissions(set: PermissionSet): Record<string, string> {
+  return Object.fromEntries([...set].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function source(s: AccessSource) {
+  return {
+    kind: s.kind,
+    role: s.role,
+    ...(s.mappingId ? { mappingId: s.mappingId } : {}),
+    ...(s.groupId ? { groupId: s.groupId, groupName: s.groupName } : {}),
+    ...(s.appRole ? { appRole: s.appRole } : {}),
+    ...(s.grantId ? { grantId: s.grantId } : {}),
+    ...(s.until ? { until: s.until.toISOString() } : {}),
+  };
+}
+
+/** What `GET /api/v1/users/{id}/access` answers: the role, what it allows, and where it came from. */
+export function presentAccess(access: EffectiveAccess) {
+  return {
+    userId: access.userId,
+    organizationRole: access.organizationRole ?? null,
+    ...(access.denial ? { denial: access.denial } : {}),
+    permissions: permissions(access.permissions),
+    sources: access.sources.map(source),
+    allProjects: access.allProjects,
+    ...(access.allProjects ? { allProjectsPermissions: permissions(access.allProjectsPermissions) } : {}),
+    projects: access.projects.map((p) => ({ projectId: p.projectId, role: p.role, permissions: permissions(p.permissions), sources: p.sources.map(source) })),
+  };
+}

@@ -1,0 +1,107 @@
+import { randomUUID } from "node:crypto";
+import type { AuditTrail } from "../audit/audit-trail";
+import { authorize, effectiveAccess, type AccessDecision, type AccessSettings, type EffectiveAccess, type GroupMapping } from "../domain/access";
+import type { RequestContext } from "../domain/context";
+import type { Project } from "../domain/organization";
+import type { Permission } from "../domain/permissions";
+import { InvalidError, NotFoundError } from "../errors";
+import type { OrganizationStore } from "../storage/organizations";
+import type { UserStore } from "../storage/users";
+import type { GroupDirectory } from "./groups";
+
+type Scope = Pick<RequestContext, "organizationId">;
+
+/**
+ * Access from identity-provider groups: the organization's projects, group mappings and settings,
+ * and the authorization answers computed from them. Nothing is cached: every answer reads the
+ * user, their groups and the policy afresh, so a membership PATCH, a mapping edit or a
+ * deactivation shows in the very next answer, on every instance.
+ */
+export class AccessDirectory {
+  constructor(
+    private readonly organizations: OrganizationStore,
+    private readonly users: UserStore,
+    private readonly groups: GroupDirectory,
+    private readonly audit: AuditTrail,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private async policy(ctx: Scope) {
+    const policy = await this.organizations.accessPolicy(ctx.organizationId);
+    if (!policy) throw new NotFoundError(`Organization ${ctx.organizationId} not found`);
+    return policy;
+  }
+
+  /** A user's effective access and where each grant came from. */
+  async accessOf(ctx: Scope, userId: string): Promise<EffectiveAccess> {
+    const [policy, user] = await Promise.all([this.policy(ctx), this.users.findById(ctx.organizationId, userId)]);
+    if (!user) throw new NotFoundError(`User ${userId} not found`);
+    const groups = await this.groups.groupsOf(ctx, user);
+    return effectiveAccess({
+      user: { id: user.id, isOwner: policy.ownerUserId === user.id, active: user.active, suspended: false },
+      groups: groups.map((g) => ({ id: g.id, displayName: g.displayName, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}) })),
+      appRoles: (user.roles ?? []).map((r) => r.value).filter((v): v is string => typeof v === "string"),
+      mappings: policy.mappings,
+      settings: policy.settings,
+      temporaryGrants: [],
+      now: this.now(),
+    });
+  }
+
+  async authorize(ctx: Scope, request: { userId: string; action: Permission; projectId?: string; ownResource?: boolean }): Promise<AccessDecision> {
+    const policy = await this.policy(ctx);
+    if (request.projectId !== undefined && !policy.projects.some((p) => p.id === request.projectId)) {
+      return { allowed: false, reason: `no project ${request.projectId} in this organization` };
+    }
+    const access = await this.accessOf(ctx, request.userId);
+    return authorize(access, request.action, { projectId: request.projectId, ownResource: request.ownResource }, policy.settings);
+  }
+
+  async projects(ctx: Scope): Promise<readonly Project[]> {
+    return (await this.policy(ctx)).projects;
+  }
+
+  async createProject(ctx: RequestContext, name: string): Promise<Project> {
+    if (!name.trim()) throw new InvalidError("A project needs a name");
+    const project: Project = { id: randomUUID(), name: name.trim(), created: this.now() };
+    await this.policy(ctx);
+    await this.organizations.addProject(ctx.organizationId, project);
+    await this.audit.record(ctx, { action: "project.created", target: { type: "project", id: project.id, display: project.name }, after: project });
+    return project;
+  }
+
+  async mappings(ctx: Scope): Promise<readonly GroupMapping[]> {
+    return (await this.policy(ctx)).mappings;
+  }
+
+  /** Maps an identity-provider group or app role onto a role and/or projects (never ownership). */
+  async addMapping(ctx: RequestContext, mapping: Omit<GroupMapping, "id">): Promise<GroupMapping> {
+    const policy = await this.policy(ctx);
+    if (!mapping.match.value.trim()) throw new InvalidError("A mapping needs a group or app role to match");
+    if ((mapping.organizationRole as string | undefined) === "owner") throw new InvalidError("Ownership is never granted by a mapping; transfer it instead");
+    if (!mapping.organizationRole && !mapping.projects?.length) throw new InvalidError("A mapping needs an organization role, projects, or both");
+    for (const assignment of mapping.projects ?? []) {
+      if (!policy.projects.some((p) => p.id === assignment.projectId)) throw new InvalidError(`No project ${assignment.projectId} in this organization`);
+    }
+    const stored = { ...mapping, id: randomUUID(), created: this.now() };
+    await this.organizations.addMapping(ctx.organizationId, stored);
+    await this.audit.record(ctx, { action: "mapping.created", target: { type: "mapping", id: stored.id, display: `${mapping.match.kind}:${mapping.match.value}` }, after: stored });
+    return stored;
+  }
+
+  async removeMapping(ctx: RequestContext, mappingId: string): Promise<void> {
+    const policy = await this.policy(ctx);
+    const mapping = policy.mappings.find((m) => m.id === mappingId);
+    if (!mapping) throw new NotFoundError(`No mapping ${mappingId}`);
+    await this.organizations.replaceMappings(ctx.organizationId, policy.mappings.filter((m) => m.id !== mappingId));
+    await this.audit.record(ctx, { action: "mapping.deleted", target: { type: "mapping", id: mappingId, display: `${mapping.match.kind}:${mapping.match.value}` }, before: mapping });
+  }
+
+  async setSettings(ctx: RequestContext, changes: Partial<AccessSettings>): Promise<AccessSettings> {
+    const before = (await this.policy(ctx)).settings;
+    const after: AccessSettings = { ...before, ...changes };
+    await this.organizations.setAccessSettings(ctx.organizationId, after);
+    await this.audit.record(ctx, { action: "organization.access_settings_changed", target: { type: "organization", id: ctx.organizationId }, before, after });
+    return after;
+  }
+}
