@@ -1,5 +1,6 @@
 import type { AccessSource, EffectiveAccess } from "../domain/access";
 import type { PermissionSet } from "../domain/permissions";
+import type { MemberView } from "../services/members";
 
 /** Permissions as JSON: `{ "edit_reports": "own", "view_reports": "all", … }`, sorted by name. */
 function permissions(set: PermissionSet): Record<string, string> {
@@ -29,5 +30,27 @@ export function presentAccess(access: EffectiveAccess) {
     allProjects: access.allProjects,
     ...(access.allProjects ? { allProjectsPermissions: permissions(access.allProjectsPermissions) } : {}),
     projects: access.projects.map((p) => ({ projectId: p.projectId, role: p.role, permissions: permissions(p.permissions), sources: p.sources.map(source) })),
+  };
+}
+
+/** What `GET /api/v1/users/{id}` answers about a member. */
+export function presentMember(view: MemberView) {
+  const { user, access } = view;
+  return {
+    id: user.id,
+    userName: user.userName,
+    ...(user.displayName ? { displayName: user.displayName } : {}),
+    ...(user.emails?.length ? { emails: user.emails.map((e) => e.value).filter(Boolean) } : {}),
+    active: user.active,
+    managedBy: user.managedBy,
+    ...(user.managedVia ? { managedVia: user.managedVia } : {}),
+    editable: view.editable,
+    isOwner: view.isOwner,
+    role: access.organizationRole ?? null,
+    projects: access.projects.map((p) => ({ id: p.projectId, role: p.role })),
+    allProjects: access.allProjects,
+    lastLogin: null,
+    created: user.created.toISOString(),
+    lastModified: user.lastModified.toISOString(),
   };
 }

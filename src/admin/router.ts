@@ -1,15 +1,17 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import { PERMISSIONS } from "../domain/permissions";
-import { DomainError, UnauthenticatedError } from "../errors";
+import { DomainError, NotFoundError, UnauthenticatedError } from "../errors";
 import type { Logger } from "../http/logger";
 import type { Services } from "../services";
-import { presentAccess } from "./presenters";
+import { ScimTokens } from "../services/scim-tokens";
+import type { ApiActor } from "../services/members";
+import { presentAccess, presentMember } from "./presenters";
 
 /**
- * The JSON API for the product at /api/v1. For now it serves authorization answers to the
- * product's back end, authenticated by organization service tokens (`gatehouse service-token
- * create`); personal API tokens and SAML sessions join with the local admin API.
+ * The JSON API for the product at /api/v1: authorization answers for the product's back end
+ * (organization service tokens, `gatehouse service-token create`) and the local admin API for
+ * people (personal API tokens, `gatehouse user-token create`). SAML sessions join later.
  */
 
 const statusOf: Record<DomainError["kind"], number> = {
@@ -27,6 +29,17 @@ function sendError(res: Response, status: number, code: string, message: string)
   res.status(status).json({ error: { code, message } });
 }
 
+const changeAccessRequest = z
+  .object({
+    role: z.enum(["owner", "admin", "user", "read_only"]).optional(),
+    // A project item is an id (meaning Editor) or {id, role}.
+    projects: z
+      .array(z.union([z.string().min(1), z.object({ id: z.string().min(1), role: z.enum(["editor", "viewer"]) })]))
+      .optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict();
+
 const authorizeRequest = z.object({
   userId: z.string().min(1),
   action: z.enum(PERMISSIONS),
@@ -37,7 +50,12 @@ const authorizeRequest = z.object({
 declare module "express-serve-static-core" {
   interface Request {
     apiOrganizationId?: string;
+    apiActor?: ApiActor;
   }
+}
+
+function invalidRequest(res: Response, issues: z.core.$ZodIssue[]): void {
+  sendError(res, 400, "invalid_request", issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
 }
 
 export function apiRouter(services: Services, logger: Logger): Router {
@@ -48,11 +66,15 @@ export function apiRouter(services: Services, logger: Logger): Router {
     try {
       const [scheme, bearer] = (req.header("authorization") ?? "").split(/\s+/, 2);
       if (scheme?.toLowerCase() !== "bearer" || !bearer) throw new UnauthenticatedError("A bearer token is required");
-      const token = await services.scimTokens.authenticate(bearer, "service");
+      const purpose = ScimTokens.purposeOf(bearer) === "personal" ? "personal" : "service";
+      const token = await services.scimTokens.authenticate(bearer, purpose);
       req.apiOrganizationId = token.organizationId;
       req.organizationId = token.organizationId;
+      req.apiActor = purpose === "service" ? { kind: "service" } : await services.members.actingUser({ organizationId: token.organizationId }, token.userId!);
       next();
-    } catch (error) {
+    } catch (caught) {
+      let error = caught;
+      if (error instanceof NotFoundError) error = new UnauthenticatedError("The token's user no longer exists");
       if (error instanceof UnauthenticatedError) {
         res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse API"');
         return sendError(res, 401, "unauthenticated", error.message);
@@ -61,9 +83,45 @@ export function apiRouter(services: Services, logger: Logger): Router {
     }
   });
 
+  const scope = (req: Request) => ({ organizationId: req.apiOrganizationId! });
+  const context = (req: Request) => ({
+    organizationId: req.apiOrganizationId!,
+    actor:
+      req.apiActor?.kind === "user"
+        ? { type: "user" as const, id: req.apiActor.user.id, name: req.apiActor.user.userName }
+        : { type: "system" as const, id: "service-token", name: "service token" },
+    source: "admin" as const,
+    requestId: req.id,
+  });
+
   router.get("/users/:id/access", async (req: Request, res: Response, next: NextFunction) => {
     try {
-      res.json(presentAccess(await services.access.accessOf({ organizationId: req.apiOrganizationId! }, req.params.id)));
+      services.members.mayRead(req.apiActor!, req.params.id);
+      res.json(presentAccess(await services.access.accessOf(scope(req), req.params.id)));
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  router.get("/users/:id", async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      res.json(presentMember(await services.members.view(scope(req), req.apiActor!, req.params.id)));
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  router.put("/users/:id", async (req: Request, res: Response, next: NextFunction) => {
+    const parsed = changeAccessRequest.safeParse(req.body);
+    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
+    try {
+      const { role, projects, reason } = parsed.data;
+      const view = await services.members.changeAccess(context(req), req.apiActor!, req.params.id, {
+        ...(role ? { role } : {}),
+        ...(projects ? { projects: projects.map((p) => (typeof p === "string" ? { projectId: p, role: "editor" as const } : { projectId: p.id, role: p.role })) } : {}),
+        ...(reason ? { reason } : {}),
+      });
+      res.json(presentMember(view));
     } catch (error) {
       next(error);
     }
@@ -71,11 +129,10 @@ export function apiRouter(services: Services, logger: Logger): Router {
 
   router.post("/authorize", async (req: Request, res: Response, next: NextFunction) => {
     const parsed = authorizeRequest.safeParse(req.body);
-    if (!parsed.success) {
-      return sendError(res, 400, "invalid_request", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
-    }
+    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
     try {
-      res.json(await services.access.authorize({ organizationId: req.apiOrganizationId! }, parsed.data));
+      services.members.mayRead(req.apiActor!, parsed.data.userId);
+      res.json(await services.access.authorize(scope(req), parsed.data));
     } catch (error) {
       next(error);
     }
@@ -83,7 +140,7 @@ export function apiRouter(services: Services, logger: Logger): Router {
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof DomainError) return sendError(res, statusOf[error.kind], error.kind, error.message);
+    if (error instanceof DomainError) return sendError(res, statusOf[error.kind], (error as { code?: string }).code ?? error.kind, error.message);
     if ((error as { type?: string }).type === "entity.parse.failed") return sendError(res, 400, "invalid_json", "The request body is not valid JSON");
     logger.error({ err: error, requestId: req.id }, "API request failed");
     sendError(res, 500, "internal", "Internal server error");

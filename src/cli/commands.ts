@@ -11,12 +11,16 @@ export interface CommandOutput {
 
 export const usage = `Usage: gatehouse <command>
 
-  org create NAME [--json]             create an organization and its first SCIM token
+  org create NAME [--owner EMAIL] [--json]
+                                       create an organization, its first SCIM token and (with
+                                       --owner) its Owner as a local user
   org list [--json]                    list organizations
   token create --org ID [--name N] [--expires ISO-DATE] [--json]
                                        issue another SCIM token (shown once)
   token list --org ID [--json]         list an organization's SCIM tokens (never their secrets)
   token revoke TOKEN_ID                revoke a SCIM or service token; it stops working on the next request
+  user-token create --org ID --email EMAIL [--name N] [--json]
+                                       a personal API token for /api/v1 (with --json: {"token": "…"})
   service-token create --org ID [--name N] [--json]
                                        a token for the product's back end: authorization answers
                                        at /api/v1 (with --json: {"token": "…"})
@@ -78,6 +82,8 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       org: { type: "string" },
       name: { type: "string" },
       expires: { type: "string" },
+      owner: { type: "string" },
+      email: { type: "string" },
       "group-id": { type: "string" },
       "external-id": { type: "string" },
       "display-name": { type: "string" },
@@ -97,11 +103,15 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
     case "org create": {
       const name = rest.join(" ").trim();
       if (!name) throw new UsageError("org create needs a NAME");
-      const { organization, scimToken } = await services.organizations.create(name, ctx);
+      const { organization, scimToken, owner } = await services.organizations.create(name, ctx, { ownerEmail: values.owner });
       if (values.json) {
-        out.push(JSON.stringify({ id: organization.id, name: organization.name, scimToken: scimToken.token, scimTokenId: scimToken.id }));
+        out.push(
+          JSON.stringify({ id: organization.id, name: organization.name, scimToken: scimToken.token, scimTokenId: scimToken.id, ...(owner ? { ownerId: owner.id } : {}) }),
+        );
       } else {
-        out.push(`Organization: ${organization.name}`, `ID:           ${organization.id}`, `SCIM token:   ${scimToken.token}`, "", "The token is shown only now. Give it to your identity provider with the SCIM base URL.");
+        out.push(`Organization: ${organization.name}`, `ID:           ${organization.id}`, `SCIM token:   ${scimToken.token}`);
+        if (owner) out.push(`Owner:        ${owner.userName} (${owner.id})`);
+        out.push("", "The token is shown only now. Give it to your identity provider with the SCIM base URL.");
       }
       return { stdout: out, exitCode: 0 };
     }
@@ -132,6 +142,15 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       if (!token) throw new UsageError(`No SCIM token ${tokenId}`);
       await services.scimTokens.revoke({ ...ctx, organizationId: token.organizationId }, tokenId);
       out.push(`Revoked SCIM token ${tokenId} (${token.name}).`);
+      return { stdout: out, exitCode: 0 };
+    }
+    case "user-token create": {
+      const org = await requireOrganization(services, values.org);
+      if (!values.email) throw new UsageError("user-token create needs --email EMAIL");
+      const user = await services.users.findByUserName({ organizationId: org }, values.email);
+      if (!user) throw new UsageError(`No user ${values.email} in organization ${org}`);
+      const token = await services.scimTokens.issue({ ...ctx, organizationId: org }, { name: values.name ?? `Personal API token of ${user.userName}`, purpose: "personal", userId: user.id });
+      out.push(values.json ? JSON.stringify({ token: token.token }) : `Personal API token ${token.id} for ${user.userName}: ${token.token}`);
       return { stdout: out, exitCode: 0 };
     }
     case "service-token create": {

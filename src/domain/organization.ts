@@ -8,7 +8,7 @@ export interface Organization {
 }
 
 /** What a token is for: SCIM provisioning by an identity provider, or the product's back end. */
-export type TokenPurpose = "scim" | "service";
+export type TokenPurpose = "scim" | "service" | "personal";
 
 /**
  * A bearer token: an identity provider's for SCIM, or a service token the product's back end uses
@@ -18,6 +18,8 @@ export interface ScimToken {
   readonly id: string;
   readonly organizationId: string;
   readonly purpose: TokenPurpose;
+  /** For a personal API token: the user it acts as. */
+  readonly userId?: string;
   readonly name: string;
   readonly secretHash: string;
   readonly created: Date;

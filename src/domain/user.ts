@@ -70,10 +70,19 @@ export type ProfileInput = Omit<UserProfile, "active"> & { active?: boolean };
 /** Which system is the source of truth for a user: a local account or an identity provider. */
 export type UserManagement = "local" | "scim" | "saml";
 
+/** Access assigned in Gatehouse itself (local users), as opposed to through identity-provider groups. */
+export interface LocalAccess {
+  readonly role?: "owner" | "admin" | "user" | "read_only";
+  readonly projects?: readonly { readonly projectId: string; readonly role: "editor" | "viewer" }[];
+}
+
 export interface User extends UserProfile {
   readonly id: string;
   readonly organizationId: string;
   readonly managedBy: UserManagement;
+  /** For a managed user, the connection that manages them (e.g. the SCIM token's name), for messages. */
+  readonly managedVia?: string;
+  readonly localAccess?: LocalAccess;
   readonly created: Date;
   readonly lastModified: Date;
   /** Increases with every change; the SCIM ETag is derived from it (RFC 7644 §3.14). */
@@ -88,7 +97,8 @@ export interface User extends UserProfile {
 
 /** The profile attributes a user has, in a stable order, for audit before/after snapshots. */
 export function profileOf(user: User): UserProfile {
-  const { id: _id, organizationId: _org, managedBy: _m, created: _c, lastModified: _l, version: _v, groupIds: _g, ...profile } = user;
+  const { id: _id, organizationId: _org, managedBy: _m, managedVia: _mv, localAccess: _la, created: _c, lastModified: _l, version: _v, groupIds: _g, ...profile } =
+    user;
   return profile;
 }
 

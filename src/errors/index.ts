@@ -55,3 +55,16 @@ export class UnavailableError extends DomainError {
 export class VersionMismatchError extends DomainError {
   readonly kind = "version_mismatch";
 }
+
+/**
+ * A rule of the local admin API refused the change; `code` names the rule for API clients
+ * (`managed_by_identity_provider`, `owner_protected`, `no_self_elevation`, `forbidden`).
+ * A user managed by an identity provider is a conflict (409), the rest are forbidden (403).
+ */
+export class PolicyRefusedError extends DomainError {
+  readonly kind: "conflict" | "forbidden";
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.kind = code === "managed_by_identity_provider" ? "conflict" : "forbidden";
+  }
+}

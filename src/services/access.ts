@@ -32,13 +32,24 @@ export class AccessDirectory {
     return policy;
   }
 
+  async ownerOf(ctx: Scope): Promise<string | undefined> {
+    return (await this.policy(ctx)).ownerUserId;
+  }
+
   /** A user's effective access and where each grant came from. */
   async accessOf(ctx: Scope, userId: string): Promise<EffectiveAccess> {
     const [policy, user] = await Promise.all([this.policy(ctx), this.users.findById(ctx.organizationId, userId)]);
     if (!user) throw new NotFoundError(`User ${userId} not found`);
     const groups = await this.groups.groupsOf(ctx, user);
     return effectiveAccess({
-      user: { id: user.id, isOwner: policy.ownerUserId === user.id, active: user.active, suspended: false },
+      user: {
+        id: user.id,
+        isOwner: policy.ownerUserId === user.id,
+        active: user.active,
+        suspended: false,
+        ...(user.localAccess?.role ? { localRole: user.localAccess.role } : {}),
+        ...(user.localAccess?.projects ? { localProjects: user.localAccess.projects } : {}),
+      },
       groups: groups.map((g) => ({ id: g.id, displayName: g.displayName, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}) })),
       appRoles: (user.roles ?? []).map((r) => r.value).filter((v): v is string => typeof v === "string"),
       mappings: policy.mappings,

@@ -9,6 +9,7 @@ import { UserDirectory } from "./users";
 import { GroupDirectory } from "./groups";
 import { GroupStore } from "../storage/groups";
 import { AccessDirectory } from "./access";
+import { MemberAdministration } from "./members";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -18,6 +19,7 @@ export interface Services {
   users: UserDirectory;
   groups: GroupDirectory;
   access: AccessDirectory;
+  members: MemberAdministration;
   authFailures: AuthFailureCounters;
 }
 
@@ -27,13 +29,16 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
   const userStore = new UserStore(db.models);
   const organizationStore = new OrganizationStore(db.models);
   const groups = new GroupDirectory(new GroupStore(db.models), userStore, audit);
+  const users = new UserDirectory(userStore, audit);
+  const access = new AccessDirectory(organizationStore, userStore, groups, audit);
   return {
     audit,
     scimTokens,
-    organizations: new Organizations(organizationStore, scimTokens, audit),
-    users: new UserDirectory(userStore, audit),
+    organizations: new Organizations(organizationStore, scimTokens, users, audit),
+    users,
     groups,
-    access: new AccessDirectory(organizationStore, userStore, groups, audit),
+    access,
+    members: new MemberAdministration(users, access),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
   };
 }

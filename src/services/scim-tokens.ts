@@ -23,8 +23,8 @@ export interface IssuedScimToken extends ScimTokenSummary {
 }
 
 /** The prefix says what a token is for, so a leaked one is recognisable (and secret scanners can match it). */
-const prefixes: Record<TokenPurpose, string> = { scim: "gsc", service: "gsv" };
-const tokenPattern = /^(gsc|gsv)_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
+const prefixes: Record<TokenPurpose, string> = { scim: "gsc", service: "gsv", personal: "gpt" };
+const tokenPattern = /^(gsc|gsv|gpt)_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
 /** lastUsed is a hint for administrators; writing it on every request would double SCIM's writes. */
 const lastUsedResolutionMs = 60_000;
 
@@ -44,7 +44,7 @@ export class ScimTokens {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async issue(ctx: RequestContext, options: { name?: string; expires?: Date; purpose?: TokenPurpose } = {}): Promise<IssuedScimToken> {
+  async issue(ctx: RequestContext, options: { name?: string; expires?: Date; purpose?: TokenPurpose; userId?: string } = {}): Promise<IssuedScimToken> {
     const purpose = options.purpose ?? "scim";
     const id = randomBytes(12).toString("hex");
     const secret = randomBytes(32).toString("base64url");
@@ -52,7 +52,8 @@ export class ScimTokens {
       id,
       organizationId: ctx.organizationId,
       purpose,
-      name: options.name ?? (purpose === "scim" ? "SCIM token" : "Service token"),
+      ...(options.userId ? { userId: options.userId } : {}),
+      name: options.name ?? { scim: "SCIM token", service: "Service token", personal: "Personal API token" }[purpose],
       secretHash: hashSecret(secret),
       created: this.now(),
       expires: options.expires,
@@ -89,11 +90,24 @@ export class ScimTokens {
     return summarize(revoked);
   }
 
+  /** What a bearer string claims to be, from its prefix (before any check). */
+  static purposeOf(bearer: string): TokenPurpose | undefined {
+    const prefix = tokenPattern.exec(bearer)?.[1];
+    return (Object.keys(prefixes) as TokenPurpose[]).find((purpose) => prefixes[purpose] === prefix);
+  }
+
+  /** Revokes every personal token of a user (deprovisioning): they stop working on the next request. */
+  async revokeAllOf(ctx: RequestContext, userId: string): Promise<number> {
+    const tokens = (await this.store.listForOrganization(ctx.organizationId)).filter((t) => t.userId === userId && !t.revoked);
+    for (const token of tokens) await this.revoke(ctx, token.id);
+    return tokens.length;
+  }
+
   /** Finds the live token of that purpose a bearer string stands for; UnauthenticatedError otherwise. */
   async authenticate(bearer: string, purpose: TokenPurpose = "scim"): Promise<ScimToken> {
     const match = tokenPattern.exec(bearer);
     if (!match || match[1] !== prefixes[purpose]) {
-      throw new UnauthenticatedError(`The bearer token is not a Gatehouse ${purpose === "scim" ? "SCIM" : "service"} token`);
+      throw new UnauthenticatedError(`The bearer token is not a Gatehouse ${{ scim: "SCIM", service: "service", personal: "personal API" }[purpose]} token`);
     }
     const token = await this.store.findById(match[2]);
     const presented = Buffer.from(hashSecret(match[3]), "hex");

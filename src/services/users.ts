@@ -2,8 +2,8 @@ import { isDeepStrictEqual } from "node:util";
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { profileOf, userNameKey, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
-import { InvalidError, NotFoundError, VersionMismatchError } from "../errors";
+import { profileOf, userNameKey, type LocalAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
+import { ConflictError, InvalidError, NotFoundError, VersionMismatchError } from "../errors";
 import type { UserListing, UserPage, UserStore } from "../storage/users";
 
 export interface WriteOptions {
@@ -28,17 +28,42 @@ export class UserDirectory {
     return user;
   }
 
+  async findByUserName(ctx: Pick<RequestContext, "organizationId">, userName: string): Promise<User | undefined> {
+    return this.store.findByUserName(ctx.organizationId, userName);
+  }
+
   list(ctx: Pick<RequestContext, "organizationId">, listing: UserListing): Promise<UserPage> {
     return this.store.list(ctx.organizationId, listing);
   }
 
-  /** Creates a user; absent `active` means active (RFC 7643 §4.1.1, as both IdPs assume). */
-  async provision(ctx: RequestContext, input: ProfileInput, managedBy: UserManagement): Promise<User> {
+  /**
+   * Creates a user; absent `active` means active (RFC 7643 §4.1.1, as both IdPs assume). When an
+   * identity provider brings a userName a local user of the organization already has, that user is
+   * linked instead: same id, now managed by the provider.
+   */
+  async provision(ctx: RequestContext, input: ProfileInput, managedBy: UserManagement, localAccess?: LocalAccess): Promise<User> {
     const profile: UserProfile = { ...input, active: input.active ?? true };
     validateProfile(profile);
     const at = this.now();
-    const user: User = { ...profile, id: randomUUID(), organizationId: ctx.organizationId, managedBy, created: at, lastModified: at, version: 1, groupIds: [] };
-    await this.store.insert(user);
+    const user: User = {
+      ...profile,
+      id: randomUUID(),
+      organizationId: ctx.organizationId,
+      managedBy,
+      ...(managedBy !== "local" ? { managedVia: ctx.actor.name } : {}),
+      ...(localAccess ? { localAccess } : {}),
+      created: at,
+      lastModified: at,
+      version: 1,
+      groupIds: [],
+    };
+    try {
+      await this.store.insert(user);
+    } catch (error) {
+      const local = error instanceof ConflictError && managedBy !== "local" ? await this.store.findByUserName(ctx.organizationId, user.userName) : undefined;
+      if (!local || local.managedBy !== "local") throw error;
+      return this.link(ctx, local, profile, managedBy);
+    }
     await this.audit.record(ctx, { action: "user.provisioned", target: userTarget(user), after: profileOf(user) });
     return user;
   }
@@ -59,7 +84,10 @@ export class UserDirectory {
       ...profile,
       id,
       organizationId: before.organizationId,
-      managedBy: before.managedBy,
+      // An identity provider that replaces a user manages them from then on.
+      managedBy: ctx.source === "scim" || ctx.source === "saml" ? ctx.source : before.managedBy,
+      ...(ctx.source === "scim" || ctx.source === "saml" ? { managedVia: ctx.actor.name } : before.managedVia ? { managedVia: before.managedVia } : {}),
+      ...(before.localAccess ? { localAccess: before.localAccess } : {}),
       created: before.created,
       lastModified: this.now(),
       version: before.version + 1,
@@ -72,6 +100,25 @@ export class UserDirectory {
 
     const action = before.active && !after.active ? "user.deactivated" : !before.active && after.active ? "user.reactivated" : "user.updated";
     await this.audit.record(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) });
+    return after;
+  }
+
+  /** A local user taken over by an identity provider: keeps their id and local access, loses local edits. */
+  private async link(ctx: RequestContext, local: User, profile: UserProfile, managedBy: UserManagement): Promise<User> {
+    const linked: User = { ...local, ...profile, managedBy, managedVia: ctx.actor.name, lastModified: this.now(), version: local.version + 1 };
+    const renamed = userNameKey(local.userName) !== userNameKey(linked.userName);
+    if (renamed) await this.store.claimUserName(ctx.organizationId, linked.userName, local.id);
+    await this.store.replace(local, linked);
+    await this.audit.record(ctx, { action: "user.linked", target: userTarget(linked), before: { ...profileOf(local), managedBy: local.managedBy }, after: { ...profileOf(linked), managedBy } });
+    return linked;
+  }
+
+  /** Access assigned in Gatehouse (local role and projects); the caller has checked the policy. */
+  async setLocalAccess(ctx: RequestContext, id: string, access: LocalAccess, reason?: string): Promise<User> {
+    const before = await this.get(ctx, id);
+    const after: User = { ...before, localAccess: access, lastModified: this.now(), version: before.version + 1 };
+    await this.store.replace(before, after);
+    await this.audit.record(ctx, { action: "user.access_changed", target: userTarget(after), before: before.localAccess ?? {}, after: access, ...(reason ? { reason } : {}) });
     return after;
   }
 

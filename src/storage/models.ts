@@ -36,7 +36,8 @@ export interface ScimTokenDocument {
   _id: string;
   organizationId: string;
   /** "scim" for identity providers, "service" for the product's back end (authorization answers). */
-  purpose?: "scim" | "service";
+  purpose?: "scim" | "service" | "personal";
+  userId?: string;
   name: string;
   /** SHA-256 of the token's secret part: tokens are verifiers, never stored in the clear. */
   secretHash: string;
@@ -65,6 +66,8 @@ export interface UserDocument {
   externalId?: string;
   active: boolean;
   managedBy: "local" | "scim" | "saml";
+  managedVia?: string;
+  localAccess?: { role?: "owner" | "admin" | "user" | "read_only"; projects?: { projectId: string; role: "editor" | "viewer" }[] };
   created: Date;
   lastModified: Date;
   version: number;
@@ -143,6 +146,7 @@ const scimTokenSchema = new Schema<ScimTokenDocument>(
     _id: String,
     organizationId: { $type: String, required: true, index: true },
     purpose: String,
+    userId: String,
     name: { $type: String, required: true },
     secretHash: { $type: String, required: true },
     createdAt: { $type: Date, required: true },
@@ -162,6 +166,8 @@ const userSchema = new Schema<UserDocument>(
     externalId: String,
     active: { $type: Boolean, required: true },
     managedBy: { $type: String, required: true },
+    managedVia: String,
+    localAccess: Schema.Types.Mixed,
     created: { $type: Date, required: true },
     lastModified: { $type: Date, required: true },
     version: { $type: Number, required: true },

@@ -13,6 +13,7 @@ function toScimToken(doc: ScimTokenDocument): ScimToken {
     id: doc._id,
     organizationId: doc.organizationId,
     purpose: doc.purpose ?? "scim",
+    ...(doc.userId ? { userId: doc.userId } : {}),
     name: doc.name,
     secretHash: doc.secretHash,
     created: doc.createdAt,
@@ -63,6 +64,10 @@ export class OrganizationStore {
     await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { mappings } }));
   }
 
+  async setOwner(id: string, userId: string | undefined): Promise<void> {
+    await guarded(() => this.models.Organization.updateOne({ _id: id }, userId ? { $set: { ownerUserId: userId } } : { $unset: { ownerUserId: "" } }));
+  }
+
   async setAccessSettings(id: string, settings: AccessSettings): Promise<void> {
     await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { accessSettings: settings } }));
   }
@@ -77,6 +82,7 @@ export class ScimTokenStore {
         _id: token.id,
         organizationId: token.organizationId,
         purpose: token.purpose,
+        userId: token.userId,
         name: token.name,
         secretHash: token.secretHash,
         createdAt: token.created,

@@ -36,6 +36,8 @@ export function toUser(doc: UserDocument): User {
     id: doc._id,
     organizationId: doc.organizationId,
     managedBy: doc.managedBy,
+    ...(doc.managedVia ? { managedVia: doc.managedVia } : {}),
+    ...(doc.localAccess ? { localAccess: doc.localAccess } : {}),
     userName: doc.userName,
     active: doc.active,
     created: doc.created,
@@ -58,6 +60,8 @@ function toDocument(user: User): UserDocument {
     userNameLower: userNameKey(user.userName),
     active: user.active,
     managedBy: user.managedBy,
+    ...(user.managedVia ? { managedVia: user.managedVia } : {}),
+    ...(user.localAccess ? { localAccess: JSON.parse(JSON.stringify(user.localAccess)) } : {}),
     created: user.created,
     lastModified: user.lastModified,
     version: user.version,
@@ -159,7 +163,7 @@ export class UserStore {
    */
   async replace(before: User, after: User): Promise<void> {
     const { _id, groups: _groups, ...fields } = toDocument(after);
-    const absent = ["externalId", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
+    const absent = ["externalId", "managedVia", "localAccess", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
     await guarded(
       () =>
         this.models.User.collection.updateOne({ _id } as never, {

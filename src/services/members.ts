@@ -1,0 +1,107 @@
+import type { EffectiveAccess } from "../domain/access";
+import type { RequestContext } from "../domain/context";
+import type { OrganizationRole, ProjectRole } from "../domain/permissions";
+import type { User } from "../domain/user";
+import { mayManageUser } from "../domain/user-policy";
+import { ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
+import type { AccessDirectory } from "./access";
+import type { UserDirectory } from "./users";
+
+/** Who calls the admin API: the product's back end (a service token) or a person (a personal token). */
+export type ApiActor = { kind: "service" } | { kind: "user"; user: User; access: EffectiveAccess };
+
+type Scope = Pick<RequestContext, "organizationId">;
+
+export interface MemberView {
+  user: User;
+  access: EffectiveAccess;
+  isOwner: boolean;
+  /** Whether the viewer may change this member's role and projects here (a UI greys out the rest). */
+  editable: boolean;
+}
+
+const isAdministrator = (actor: ApiActor) => actor.kind === "user" && (actor.access.organizationRole === "admin" || actor.access.organizationRole === "owner");
+
+/**
+ * The local admin API's use-cases for members, under the permission matrix and its invariants
+ * (domain/user-policy.ts). Users an identity provider manages are read-only here: their role and
+ * projects come from the provider's groups.
+ */
+export class MemberAdministration {
+  constructor(
+    private readonly users: UserDirectory,
+    private readonly access: AccessDirectory,
+  ) {}
+
+  /** The person a personal token acts as; refused when they have no access (deactivated, suspended, unmapped). */
+  async actingUser(ctx: Scope, userId: string): Promise<ApiActor> {
+    const user = await this.users.get(ctx, userId);
+    const access = await this.access.accessOf(ctx, userId);
+    if (!access.organizationRole) throw new ForbiddenError(`No access: ${access.denial ?? "no role"}`);
+    return { kind: "user", user, access };
+  }
+
+  /** Callable by service tokens, administrators, and by members about themselves. */
+  mayRead(actor: ApiActor, userId: string): void {
+    if (actor.kind === "service" || isAdministrator(actor) || actor.user.id === userId) return;
+    throw new ForbiddenError("Only an admin or the owner may look at other members' access");
+  }
+
+  async view(ctx: Scope, actor: ApiActor, userId: string): Promise<MemberView> {
+    this.mayRead(actor, userId);
+    const [user, access, ownerUserId] = await Promise.all([this.users.get(ctx, userId), this.access.accessOf(ctx, userId), this.access.ownerOf(ctx)]);
+    const isOwner = ownerUserId === userId;
+    const editable =
+      actor.kind === "user" &&
+      mayManageUser({ id: actor.user.id, role: actor.access.organizationRole! }, { id: userId, role: access.organizationRole ?? "read_only", isOwner, managedBy: user.managedBy }, { kind: "change_projects" }).allowed;
+    return { user, access, isOwner, editable };
+  }
+
+  /** PUT /users/{id} with `{role, projects}`: the shape administrators already script against. */
+  async changeAccess(
+    ctx: RequestContext,
+    actor: ApiActor,
+    userId: string,
+    change: { role?: OrganizationRole; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
+  ): Promise<MemberView> {
+    if (actor.kind !== "user") throw new ForbiddenError("Service tokens answer authorization questions; people change access");
+    const target = await this.view(ctx, actor, userId);
+    const actorRef = { id: actor.user.id, role: actor.access.organizationRole! };
+    const targetRef = { id: userId, role: target.access.organizationRole ?? "read_only", isOwner: target.isOwner, managedBy: target.user.managedBy } as const;
+    const checks = [
+      ...(change.role !== undefined ? [{ kind: "change_role" as const, newRole: change.role }] : []),
+      ...(change.projects !== undefined ? [{ kind: "change_projects" as const }] : []),
+    ];
+    if (!checks.length) throw new InvalidError("Nothing to change: give role, projects, or both");
+    for (const check of checks) {
+      const decision = mayManageUser(actorRef, targetRef, check);
+      if (!decision.allowed) {
+        if (decision.code === "managed_by_identity_provider") {
+          throw new PolicyRefusedError(
+            decision.code,
+            `${target.user.userName} is managed by the organization's identity provider (${target.user.managedBy.toUpperCase()} connection "${target.user.managedVia ?? "unknown"}"): change their role and projects there, through its groups`,
+          );
+        }
+        throw new PolicyRefusedError(decision.code, decision.message);
+      }
+    }
+    if (actor.user.id === userId && change.projects !== undefined) {
+      throw new PolicyRefusedError("no_self_elevation", "nobody changes their own project access");
+    }
+    const projects = await this.access.projects(ctx);
+    for (const assignment of change.projects ?? []) {
+      if (!projects.some((p) => p.id === assignment.projectId)) throw new InvalidError(`No project ${assignment.projectId} in this organization`);
+    }
+    const current = target.user.localAccess ?? {};
+    await this.users.setLocalAccess(
+      ctx,
+      userId,
+      {
+        ...(change.role !== undefined ? { role: change.role } : current.role ? { role: current.role } : {}),
+        ...(change.projects !== undefined ? { projects: change.projects } : current.projects ? { projects: current.projects } : {}),
+      },
+      change.reason,
+    );
+    return this.view(ctx, actor, userId);
+  }
+}

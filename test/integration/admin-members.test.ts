@@ -1,0 +1,120 @@
+import request from "supertest";
+import { runCommand } from "../../src/cli/commands";
+import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
+
+/**
+ * The local admin API on members: SSO-managed users are read-only, local users are edited under
+ * the permission matrix and its invariants (ownership moves only by transfer; an Admin never
+ * edits the Owner; nobody raises their own access).
+ */
+let t: TestApp;
+let org: { id: string; scimToken: string; ownerId: string };
+let ownerToken: string;
+const ctx = () => ({ ...operator, organizationId: org.id });
+const cli = async (...argv: string[]) => JSON.parse((await runCommand(t.services, argv)).stdout[0]);
+
+beforeAll(async () => {
+  t = await startTestApp();
+  org = await cli("org", "create", "Members Co", "--owner", "owner@example.com", "--json");
+  ownerToken = (await cli("user-token", "create", "--org", org.id, "--email", "owner@example.com", "--json")).token;
+});
+afterAll(() => t.close());
+
+const as = (token: string) => ({
+  get: (path: string) => request(t.app).get(`/api/v1${path}`).set("Authorization", `Bearer ${token}`),
+  put: (path: string, body: unknown) => request(t.app).put(`/api/v1${path}`).set("Authorization", `Bearer ${token}`).send(body as object),
+});
+
+async function localUser(userName: string, role?: "admin" | "user" | "read_only"): Promise<string> {
+  const user = await t.services.users.provision(ctx(), { userName }, "local", role ? { role } : undefined);
+  return user.id;
+}
+
+async function tokenOf(userName: string): Promise<string> {
+  return (await cli("user-token", "create", "--org", org.id, "--email", userName, "--json")).token;
+}
+
+describe("members in the local admin API", () => {
+  it("bootstraps the Owner from the CLI, with a personal token that works", async () => {
+    const me = await as(ownerToken).get(`/users/${org.ownerId}`).expect(200);
+    expect(me.body).toMatchObject({ id: org.ownerId, userName: "owner@example.com", role: "owner", isOwner: true, managedBy: "local", allProjects: true, lastLogin: null });
+  });
+
+  it("answers 409 managed_by_identity_provider, naming the connection, to edits of an SSO-managed user", async () => {
+    const managed = (await scimClient(t.app, org.scimToken).post("/Users", buildUser({ userName: "managed@example.com" })).expect(201)).body.id;
+    const view = await as(ownerToken).get(`/users/${managed}`).expect(200);
+    expect(view.body).toMatchObject({ managedBy: "scim", managedVia: "Initial SCIM token", editable: false, role: "read_only" });
+    const res = await as(ownerToken).put(`/users/${managed}`, { role: "admin" });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe("managed_by_identity_provider");
+    expect(res.body.error.message).toContain('SCIM connection "Initial SCIM token"');
+    expect((await as(ownerToken).get(`/users/${managed}`).expect(200)).body.role).toBe("read_only");
+  });
+
+  it("lets the Owner change a local user's role and projects, audited with the reason", async () => {
+    const project = await t.services.access.createProject(ctx(), "Dashboards");
+    const u = await localUser("local.member@example.com");
+    expect((await as(ownerToken).get(`/users/${u}`).expect(200)).body).toMatchObject({ editable: true, role: "read_only" });
+    const res = await as(ownerToken).put(`/users/${u}`, { role: "user", projects: [project.id], reason: "joins the dashboards team" }).expect(200);
+    expect(res.body).toMatchObject({ role: "user", projects: [{ id: project.id, role: "editor" }] });
+    const [event] = await t.db.models.AuditEvent.find({ "target.id": u, action: "user.access_changed" }).lean();
+    expect(event).toMatchObject({ source: "admin", reason: "joins the dashboards team", actor: { type: "user", id: org.ownerId }, after: { role: "user" } });
+    const access = await as(ownerToken).get(`/users/${u}/access`).expect(200);
+    expect(access.body.sources).toEqual([{ kind: "local", role: "user" }]);
+  });
+
+  it("refuses an Admin who edits the Owner or makes anyone Owner, and anyone raising their own access", async () => {
+    const admin = await localUser("admin@example.com", "admin");
+    const adminToken = await tokenOf("admin@example.com");
+    const other = await localUser("other@example.com");
+    const ownerEdit = await as(adminToken).put(`/users/${org.ownerId}`, { role: "read_only" });
+    expect(ownerEdit.status).toBe(403);
+    expect(ownerEdit.body.error.code).toBe("owner_protected");
+    const makeOwner = await as(adminToken).put(`/users/${other}`, { role: "owner" });
+    expect(makeOwner.status).toBe(403);
+    expect(makeOwner.body.error.code).toBe("owner_protected");
+    const selfRaise = await as(adminToken).put(`/users/${admin}`, { role: "owner" });
+    expect(selfRaise.status).toBe(403);
+    const selfProjects = await as(adminToken).put(`/users/${admin}`, { projects: [] });
+    expect(selfProjects.body.error.code).toBe("no_self_elevation");
+    // An Admin may manage ordinary members.
+    await as(adminToken).put(`/users/${other}`, { role: "user" }).expect(200);
+  });
+
+  it("refuses members who are not administrators, and lets them read only themselves", async () => {
+    const member = await localUser("member@example.com", "user");
+    const memberToken = await tokenOf("member@example.com");
+    const res = await as(memberToken).put(`/users/${member}`, { role: "admin" });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("forbidden");
+    await as(memberToken).get(`/users/${member}`).expect(200);
+    await as(memberToken).get(`/users/${member}/access`).expect(200);
+    await as(memberToken).get(`/users/${org.ownerId}`).expect(403);
+  });
+
+  it("leaves the Owner unable to demote themselves (transfer first)", async () => {
+    const res = await as(ownerToken).put(`/users/${org.ownerId}`, { role: "admin" });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("owner_protected");
+  });
+
+  it("links a local user when SCIM brings their userName: same id, now managed, audited", async () => {
+    const local = await localUser("to.link@example.com", "user");
+    const created = await scimClient(t.app, org.scimToken).post("/Users", buildUser({ userName: "To.Link@example.com", displayName: "Linked" }));
+    expect(created.status).toBe(201);
+    expect(created.body.id).toBe(local);
+    expect((await as(ownerToken).get(`/users/${local}`).expect(200)).body).toMatchObject({ managedBy: "scim", editable: false, displayName: "Linked", role: "user" });
+    const [event] = await t.db.models.AuditEvent.find({ "target.id": local, action: "user.linked" }).lean();
+    expect(event).toMatchObject({ source: "scim", before: { managedBy: "local" }, after: { managedBy: "scim" } });
+  });
+
+  it("answers 400 to a malformed change and 401 to a personal token whose user is gone", async () => {
+    const u = await localUser("malformed@example.com");
+    const bad = await as(ownerToken).put(`/users/${u}`, { role: "emperor" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("invalid_request");
+    const goneToken = await tokenOf("malformed@example.com");
+    await t.services.users.remove(ctx(), u);
+    await as(goneToken).get(`/users/${u}`).expect(401);
+  });
+});
