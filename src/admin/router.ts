@@ -6,6 +6,7 @@ import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { ScimTokens } from "../services/scim-tokens";
 import type { ApiActor } from "../services/members";
+import { auditRoutes } from "./audit-routes";
 import { presentAccess, presentMember } from "./presenters";
 
 /**
@@ -137,6 +138,8 @@ export function apiRouter(services: Services, logger: Logger): Router {
       next(error);
     }
   });
+
+  router.use(auditRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
