@@ -31,11 +31,21 @@ async function main(): Promise<void> {
     logger.info({ scimBaseUrl: `${config.publicBaseUrl}/scim/v2`, port }, `SCIM base URL: ${config.publicBaseUrl}/scim/v2`);
   });
 
+  // Work that must finish even if the request that started it died with its process: clearing
+  // deleted groups' memberships, and recording the end of temporary grants. Safe on every instance.
+  const maintenance = setInterval(() => {
+    const system = { actor: { type: "system" as const, id: "maintenance", name: "Gatehouse maintenance" }, source: "system" as const, requestId: "maintenance" };
+    void services.groups.sweep().catch((err) => logger.warn({ err }, "group sweep failed"));
+    void services.users.recordEndedGrants(system).catch((err) => logger.warn({ err }, "recording ended grants failed"));
+  }, 60_000);
+  maintenance.unref();
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
+    clearInterval(maintenance);
     const forced = setTimeout(() => process.exit(1), 15_000);
     forced.unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

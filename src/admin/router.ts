@@ -41,6 +41,18 @@ const changeAccessRequest = z
   })
   .strict();
 
+const suspensionRequest = z.object({ reason: z.string().max(1000).optional() }).strict();
+
+const temporaryAccessRequest = z
+  .object({
+    role: z.enum(["admin", "user", "read_only"]).optional(),
+    projectId: z.string().min(1).optional(),
+    projectRole: z.enum(["editor", "viewer"]).optional(),
+    until: z.iso.datetime({ offset: true }),
+    reason: z.string().min(1).max(1000),
+  })
+  .strict();
+
 const authorizeRequest = z.object({
   userId: z.string().min(1),
   action: z.enum(PERMISSIONS),
@@ -123,6 +135,45 @@ export function apiRouter(services: Services, logger: Logger): Router {
         ...(reason ? { reason } : {}),
       });
       res.json(presentMember(view));
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  for (const [path, suspended] of [["suspend", true], ["unsuspend", false]] as const) {
+    router.post(`/users/:id/${path}`, async (req: Request, res: Response, next: NextFunction) => {
+      const parsed = suspensionRequest.safeParse(req.body ?? {});
+      if (!parsed.success) return invalidRequest(res, parsed.error.issues);
+      try {
+        res.json(presentMember(await services.members.setSuspended(context(req), req.apiActor!, req.params.id, suspended, parsed.data.reason)));
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
+
+  router.post("/users/:id/temporary-access", async (req: Request, res: Response, next: NextFunction) => {
+    const parsed = temporaryAccessRequest.safeParse(req.body);
+    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
+    try {
+      const { role, projectId, projectRole, until, reason } = parsed.data;
+      const grant = await services.members.grantTemporaryAccess(context(req), req.apiActor!, req.params.id, {
+        ...(role ? { organizationRole: role } : {}),
+        ...(projectId ? { projectId } : {}),
+        ...(projectRole ? { projectRole } : {}),
+        until: new Date(until),
+        reason,
+      });
+      res.status(201).json({ ...grant, until: grant.until.toISOString() });
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  router.delete("/users/:id/temporary-access/:grantId", async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      await services.members.endTemporaryAccess(context(req), req.apiActor!, req.params.id, req.params.grantId);
+      res.status(204).end();
     } catch (error) {
       next(error);
     }

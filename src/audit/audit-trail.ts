@@ -3,6 +3,7 @@ import type { AuditEvent } from "../domain/audit";
 import type { RequestContext } from "../domain/context";
 import { guarded } from "../storage/database-errors";
 import type { AuditEventDocument, Models } from "../storage/models";
+import { auditEventOrder, auditEventQuery, type AuditFilter, type AuditPosition } from "./audit-query";
 
 export interface Change {
   action: string;
@@ -52,5 +53,34 @@ export class AuditTrail {
       this.models.AuditEvent.find({ organizationId }).sort({ at: -1, _id: -1 }).limit(limit).lean<AuditEventDocument[]>(),
     );
     return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }) as AuditEvent);
+  }
+
+  /**
+   * One page of an organization's events matching `filter`, newest first, continuing strictly after
+   * `after`. `next` is set only when at least one more event matches (one extra is read to know),
+   * so a client never fetches an empty last page.
+   */
+  async search(organizationId: string, filter: AuditFilter, page: { limit: number; after?: AuditPosition }): Promise<{ events: AuditEvent[]; next?: AuditPosition }> {
+    const docs = await guarded(() =>
+      this.models.AuditEvent.find(auditEventQuery(organizationId, filter, page.after)).sort(auditEventOrder).limit(page.limit + 1).lean<AuditEventDocument[]>(),
+    );
+    const events = docs.slice(0, page.limit).map(({ _id, ...rest }) => ({ id: _id, ...rest }) as AuditEvent);
+    const last = events[events.length - 1];
+    return docs.length > page.limit && last ? { events, next: { at: last.at, id: last.id } } : { events };
+  }
+
+  /**
+   * Every matching event, newest first, a page at a time: an export of a long trail never holds it
+   * all in memory. An event recorded while the export runs sorts before the position already
+   * reached and is left out (unless it lands in that very millisecond with a smaller id), so the
+   * export is, in practice, the trail as it stood when it began.
+   */
+  async *searchAll(organizationId: string, filter: AuditFilter, pageSize = 500): AsyncGenerator<AuditEvent[]> {
+    let after: AuditPosition | undefined;
+    do {
+      const page = await this.search(organizationId, filter, { limit: pageSize, ...(after ? { after } : {}) });
+      if (page.events.length) yield page.events;
+      after = page.next;
+    } while (after);
   }
 }

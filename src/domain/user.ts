@@ -76,6 +76,18 @@ export interface LocalAccess {
   readonly projects?: readonly { readonly projectId: string; readonly role: "editor" | "viewer" }[];
 }
 
+export interface TemporaryAccess {
+  readonly id: string;
+  readonly organizationRole?: "admin" | "user" | "read_only";
+  readonly projectId?: string;
+  readonly projectRole?: "editor" | "viewer";
+  readonly until: Date;
+  readonly reason: string;
+  readonly grantedBy: string;
+  /** Set once the end of the grant has been written to the audit trail. */
+  readonly endRecorded?: boolean;
+}
+
 export interface User extends UserProfile {
   readonly id: string;
   readonly organizationId: string;
@@ -83,6 +95,10 @@ export interface User extends UserProfile {
   /** For a managed user, the connection that manages them (e.g. the SCIM token's name), for messages. */
   readonly managedVia?: string;
   readonly localAccess?: LocalAccess;
+  /** A local overlay for security incidents: denied everywhere, whatever the identity provider says. */
+  readonly suspended?: boolean;
+  /** Higher access for a while, with a reason; it ends by itself at `until` (checked on evaluation). */
+  readonly temporaryGrants?: readonly TemporaryAccess[];
   readonly created: Date;
   readonly lastModified: Date;
   /** Increases with every change; the SCIM ETag is derived from it (RFC 7644 §3.14). */
@@ -97,9 +113,28 @@ export interface User extends UserProfile {
 
 /** The profile attributes a user has, in a stable order, for audit before/after snapshots. */
 export function profileOf(user: User): UserProfile {
-  const { id: _id, organizationId: _org, managedBy: _m, managedVia: _mv, localAccess: _la, created: _c, lastModified: _l, version: _v, groupIds: _g, ...profile } =
-    user;
+  const {
+    id: _id,
+    organizationId: _org,
+    managedBy: _m,
+    managedVia: _mv,
+    localAccess: _la,
+    suspended: _s,
+    temporaryGrants: _t,
+    created: _c,
+    lastModified: _l,
+    version: _v,
+    groupIds: _g,
+    ...profile
+  } = user;
   return profile;
+}
+
+/** The user with a new profile: what Gatehouse keeps beside the profile (access, overlays) stays. */
+export function withProfile(user: User, profile: UserProfile): User {
+  const kept: Record<string, unknown> = { ...user };
+  for (const attribute of Object.keys(profileOf(user))) delete kept[attribute];
+  return { ...(kept as unknown as User), ...profile };
 }
 
 /** userName is case-insensitive (RFC 7643 §4.1.1 caseExact false): this is its comparison key. */

@@ -46,7 +46,7 @@ export class AccessDirectory {
         id: user.id,
         isOwner: policy.ownerUserId === user.id,
         active: user.active,
-        suspended: false,
+        suspended: Boolean(user.suspended),
         ...(user.localAccess?.role ? { localRole: user.localAccess.role } : {}),
         ...(user.localAccess?.projects ? { localProjects: user.localAccess.projects } : {}),
       },
@@ -54,7 +54,7 @@ export class AccessDirectory {
       appRoles: (user.roles ?? []).map((r) => r.value).filter((v): v is string => typeof v === "string"),
       mappings: policy.mappings,
       settings: policy.settings,
-      temporaryGrants: [],
+      temporaryGrants: (user.temporaryGrants ?? []).filter((g) => !g.endRecorded),
       now: this.now(),
     });
   }

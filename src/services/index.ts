@@ -10,6 +10,7 @@ import { GroupDirectory } from "./groups";
 import { GroupStore } from "../storage/groups";
 import { AccessDirectory } from "./access";
 import { MemberAdministration } from "./members";
+import { AccessReview } from "./access-review";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -20,6 +21,7 @@ export interface Services {
   groups: GroupDirectory;
   access: AccessDirectory;
   members: MemberAdministration;
+  accessReview: AccessReview;
   authFailures: AuthFailureCounters;
 }
 
@@ -31,6 +33,13 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
   const groups = new GroupDirectory(new GroupStore(db.models), userStore, audit);
   const users = new UserDirectory(userStore, audit);
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
+  // Deprovisioning cuts the user's personal API tokens at once; reactivation does not revive them.
+  users.deprovisioned = async (ctx, user, why) => {
+    const revoked = await scimTokens.revokeAllOf(ctx, user.id);
+    if (revoked.length) {
+      await audit.record(ctx, { action: "user.access_revoked", target: { type: "user", id: user.id, display: user.userName }, after: { why, personalTokens: revoked } });
+    }
+  };
   return {
     audit,
     scimTokens,
@@ -39,6 +48,7 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
     groups,
     access,
     members: new MemberAdministration(users, access),
+    accessReview: new AccessReview(users, access),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
   };
 }

@@ -2,7 +2,7 @@ import type { EffectiveAccess } from "../domain/access";
 import type { RequestContext } from "../domain/context";
 import type { OrganizationRole, ProjectRole } from "../domain/permissions";
 import type { User } from "../domain/user";
-import { mayManageUser } from "../domain/user-policy";
+import { mayManageUser, type UserChange } from "../domain/user-policy";
 import { ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
 import type { AccessDirectory } from "./access";
 import type { UserDirectory } from "./users";
@@ -31,6 +31,7 @@ export class MemberAdministration {
   constructor(
     private readonly users: UserDirectory,
     private readonly access: AccessDirectory,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** The person a personal token acts as; refused when they have no access (deactivated, suspended, unmapped). */
@@ -57,6 +58,56 @@ export class MemberAdministration {
     return { user, access, isOwner, editable };
   }
 
+  /** Checks the policy for a change to a member; throws PolicyRefusedError with the rule's code. */
+  private async authorizeChange(ctx: Scope, actor: ApiActor, userId: string, change: UserChange): Promise<MemberView> {
+    if (actor.kind !== "user") throw new ForbiddenError("Service tokens answer authorization questions; people change access");
+    const target = await this.view(ctx, actor, userId);
+    const decision = mayManageUser(
+      { id: actor.user.id, role: actor.access.organizationRole! },
+      { id: userId, role: target.access.organizationRole ?? "read_only", isOwner: target.isOwner, managedBy: target.user.managedBy },
+      change,
+    );
+    if (!decision.allowed) {
+      if (decision.code === "managed_by_identity_provider") {
+        throw new PolicyRefusedError(
+          decision.code,
+          `${target.user.userName} is managed by the organization's identity provider (${target.user.managedBy.toUpperCase()} connection "${target.user.managedVia ?? "unknown"}"): change their role and projects there, through its groups`,
+        );
+      }
+      throw new PolicyRefusedError(decision.code, decision.message);
+    }
+    return target;
+  }
+
+  /** Suspension for security incidents: allowed on managed users too, and only lifted here. */
+  async setSuspended(ctx: RequestContext, actor: ApiActor, userId: string, suspended: boolean, reason?: string): Promise<MemberView> {
+    await this.authorizeChange(ctx, actor, userId, { kind: suspended ? "suspend" : "unsuspend" });
+    await this.users.setSuspended(ctx, userId, suspended, reason);
+    return this.view(ctx, actor, userId);
+  }
+
+  /** Higher access until a given time, with a reason; both ends are audited. */
+  async grantTemporaryAccess(
+    ctx: RequestContext,
+    actor: ApiActor,
+    userId: string,
+    grant: { organizationRole?: "admin" | "user" | "read_only"; projectId?: string; projectRole?: ProjectRole; until: Date; reason: string },
+  ) {
+    await this.authorizeChange(ctx, actor, userId, { kind: "grant_temporary" });
+    if (!grant.organizationRole && !(grant.projectId && grant.projectRole)) throw new InvalidError("Grant an organization role, or a project with a role");
+    if (grant.until.getTime() <= this.now().getTime()) throw new InvalidError("until must be in the future");
+    if (!grant.reason.trim()) throw new InvalidError("A temporary grant needs a reason");
+    if (grant.projectId && !(await this.access.projects(ctx)).some((p) => p.id === grant.projectId)) {
+      throw new InvalidError(`No project ${grant.projectId} in this organization`);
+    }
+    return this.users.grantTemporaryAccess(ctx, userId, { ...grant, grantedBy: actor.kind === "user" ? actor.user.id : "service" });
+  }
+
+  async endTemporaryAccess(ctx: RequestContext, actor: ApiActor, userId: string, grantId: string): Promise<void> {
+    await this.authorizeChange(ctx, actor, userId, { kind: "grant_temporary" });
+    await this.users.endTemporaryAccess(ctx, userId, grantId, "revoked");
+  }
+
   /** PUT /users/{id} with `{role, projects}`: the shape administrators already script against. */
   async changeAccess(
     ctx: RequestContext,
@@ -64,27 +115,14 @@ export class MemberAdministration {
     userId: string,
     change: { role?: OrganizationRole; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
   ): Promise<MemberView> {
-    if (actor.kind !== "user") throw new ForbiddenError("Service tokens answer authorization questions; people change access");
-    const target = await this.view(ctx, actor, userId);
-    const actorRef = { id: actor.user.id, role: actor.access.organizationRole! };
-    const targetRef = { id: userId, role: target.access.organizationRole ?? "read_only", isOwner: target.isOwner, managedBy: target.user.managedBy } as const;
-    const checks = [
+    const checks: UserChange[] = [
       ...(change.role !== undefined ? [{ kind: "change_role" as const, newRole: change.role }] : []),
       ...(change.projects !== undefined ? [{ kind: "change_projects" as const }] : []),
     ];
     if (!checks.length) throw new InvalidError("Nothing to change: give role, projects, or both");
-    for (const check of checks) {
-      const decision = mayManageUser(actorRef, targetRef, check);
-      if (!decision.allowed) {
-        if (decision.code === "managed_by_identity_provider") {
-          throw new PolicyRefusedError(
-            decision.code,
-            `${target.user.userName} is managed by the organization's identity provider (${target.user.managedBy.toUpperCase()} connection "${target.user.managedVia ?? "unknown"}"): change their role and projects there, through its groups`,
-          );
-        }
-        throw new PolicyRefusedError(decision.code, decision.message);
-      }
-    }
+    let target: MemberView | undefined;
+    for (const check of checks) target = await this.authorizeChange(ctx, actor, userId, check);
+    if (actor.kind !== "user" || !target) throw new ForbiddenError("Service tokens answer authorization questions; people change access");
     if (actor.user.id === userId && change.projects !== undefined) {
       throw new PolicyRefusedError("no_self_elevation", "nobody changes their own project access");
     }

@@ -97,10 +97,10 @@ export class ScimTokens {
   }
 
   /** Revokes every personal token of a user (deprovisioning): they stop working on the next request. */
-  async revokeAllOf(ctx: RequestContext, userId: string): Promise<number> {
-    const tokens = (await this.store.listForOrganization(ctx.organizationId)).filter((t) => t.userId === userId && !t.revoked);
+  async revokeAllOf(ctx: RequestContext, userId: string): Promise<string[]> {
+    const tokens = (await this.store.personalTokensOf(ctx.organizationId, userId)).filter((t) => !t.revoked);
     for (const token of tokens) await this.revoke(ctx, token.id);
-    return tokens.length;
+    return tokens.map((t) => t.id);
   }
 
   /** Finds the live token of that purpose a bearer string stands for; UnauthenticatedError otherwise. */

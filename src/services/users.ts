@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { profileOf, userNameKey, type LocalAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
+import { profileOf, userNameKey, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
 import { ConflictError, InvalidError, NotFoundError, VersionMismatchError } from "../errors";
 import type { UserListing, UserPage, UserStore } from "../storage/users";
 
@@ -16,6 +16,12 @@ export interface WriteOptions {
  * call. Each write takes the request context and leaves an audit event.
  */
 export class UserDirectory {
+  /**
+   * Called once a user loses access (deactivated, deleted, suspended), before the answer to the
+   * request that did it: every way in the user had is cut there (services/index.ts wires it).
+   */
+  deprovisioned?: (ctx: RequestContext, user: User, why: "deactivated" | "deleted" | "suspended") => Promise<void>;
+
   constructor(
     private readonly store: UserStore,
     private readonly audit: AuditTrail,
@@ -80,18 +86,13 @@ export class UserDirectory {
     checkVersion(before, options);
     if (isDeepStrictEqual(stripUndefined(profileOf(before)), stripUndefined(profile))) return before;
 
+    const managedByProvider = ctx.source === "scim" || ctx.source === "saml";
     const after: User = {
-      ...profile,
-      id,
-      organizationId: before.organizationId,
+      ...withProfile(before, profile),
       // An identity provider that replaces a user manages them from then on.
-      managedBy: ctx.source === "scim" || ctx.source === "saml" ? ctx.source : before.managedBy,
-      ...(ctx.source === "scim" || ctx.source === "saml" ? { managedVia: ctx.actor.name } : before.managedVia ? { managedVia: before.managedVia } : {}),
-      ...(before.localAccess ? { localAccess: before.localAccess } : {}),
-      created: before.created,
+      ...(managedByProvider ? { managedBy: ctx.source as UserManagement, managedVia: ctx.actor.name } : {}),
       lastModified: this.now(),
       version: before.version + 1,
-      groupIds: before.groupIds,
     };
     const renamed = userNameKey(before.userName) !== userNameKey(after.userName);
     if (renamed) await this.store.claimUserName(ctx.organizationId, after.userName, id);
@@ -100,12 +101,13 @@ export class UserDirectory {
 
     const action = before.active && !after.active ? "user.deactivated" : !before.active && after.active ? "user.reactivated" : "user.updated";
     await this.audit.record(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) });
+    if (action === "user.deactivated") await this.deprovisioned?.(ctx, after, "deactivated");
     return after;
   }
 
   /** A local user taken over by an identity provider: keeps their id and local access, loses local edits. */
   private async link(ctx: RequestContext, local: User, profile: UserProfile, managedBy: UserManagement): Promise<User> {
-    const linked: User = { ...local, ...profile, managedBy, managedVia: ctx.actor.name, lastModified: this.now(), version: local.version + 1 };
+    const linked: User = { ...withProfile(local, profile), managedBy, managedVia: ctx.actor.name, lastModified: this.now(), version: local.version + 1 };
     const renamed = userNameKey(local.userName) !== userNameKey(linked.userName);
     if (renamed) await this.store.claimUserName(ctx.organizationId, linked.userName, local.id);
     await this.store.replace(local, linked);
@@ -122,12 +124,64 @@ export class UserDirectory {
     return after;
   }
 
+  /** Suspends or lifts a suspension (a local overlay the identity provider cannot lift). */
+  async setSuspended(ctx: RequestContext, id: string, suspended: boolean, reason?: string): Promise<User> {
+    const before = await this.get(ctx, id);
+    if (Boolean(before.suspended) === suspended) return before;
+    const after: User = { ...before, suspended, lastModified: this.now(), version: before.version + 1 };
+    if (!suspended) delete (after as { suspended?: boolean }).suspended;
+    await this.store.replace(before, after);
+    await this.audit.record(ctx, {
+      action: suspended ? "user.suspended" : "user.unsuspended",
+      target: userTarget(after),
+      before: { suspended: Boolean(before.suspended) },
+      after: { suspended },
+      ...(reason ? { reason } : {}),
+    });
+    if (suspended) await this.deprovisioned?.(ctx, after, "suspended");
+    return after;
+  }
+
+  async grantTemporaryAccess(ctx: RequestContext, id: string, grant: Omit<TemporaryAccess, "id" | "endRecorded">): Promise<TemporaryAccess> {
+    const before = await this.get(ctx, id);
+    const stored: TemporaryAccess = { ...grant, id: randomUUID() };
+    const after: User = { ...before, temporaryGrants: [...(before.temporaryGrants ?? []).filter((g) => !g.endRecorded), stored], version: before.version + 1 };
+    await this.store.replace(before, after);
+    await this.audit.record(ctx, { action: "user.temporary_access_granted", target: userTarget(after), after: stored, reason: grant.reason });
+    return stored;
+  }
+
+  /** Ends a grant early (an administrator), or records its end once its time has passed (the sweep). */
+  async endTemporaryAccess(ctx: RequestContext, id: string, grantId: string, how: "revoked" | "expired"): Promise<void> {
+    const before = await this.get(ctx, id);
+    const grant = before.temporaryGrants?.find((g) => g.id === grantId);
+    if (!grant || grant.endRecorded) throw new NotFoundError(`No temporary grant ${grantId}`);
+    const ended: TemporaryAccess = { ...grant, endRecorded: true, ...(how === "revoked" ? { until: this.now() } : {}) };
+    const after: User = { ...before, temporaryGrants: before.temporaryGrants!.map((g) => (g.id === grantId ? ended : g)), version: before.version + 1 };
+    await this.store.replace(before, after);
+    await this.audit.record(ctx, { action: `user.temporary_access_${how}`, target: userTarget(after), before: grant, after: ended });
+  }
+
+  /** Writes the end of every temporary grant whose time has passed; safe to run anywhere, repeatedly. */
+  async recordEndedGrants(ctx: Omit<RequestContext, "organizationId">): Promise<number> {
+    let recorded = 0;
+    for (const user of await this.store.withEndedGrants(this.now())) {
+      for (const grant of user.temporaryGrants ?? []) {
+        if (grant.endRecorded || grant.until > this.now()) continue;
+        await this.endTemporaryAccess({ ...ctx, organizationId: user.organizationId }, user.id, grant.id, "expired").catch(() => undefined);
+        recorded++;
+      }
+    }
+    return recorded;
+  }
+
   /** Deletes the user; the audit trail keeps what they were. */
   async remove(ctx: RequestContext, id: string, options: WriteOptions = {}): Promise<void> {
     const user = await this.get(ctx, id);
     checkVersion(user, options);
     await this.store.delete(user);
     await this.audit.record(ctx, { action: "user.deleted", target: userTarget(user), before: profileOf(user) });
+    await this.deprovisioned?.(ctx, user, "deleted");
   }
 }
 

@@ -68,6 +68,17 @@ export interface UserDocument {
   managedBy: "local" | "scim" | "saml";
   managedVia?: string;
   localAccess?: { role?: "owner" | "admin" | "user" | "read_only"; projects?: { projectId: string; role: "editor" | "viewer" }[] };
+  suspended?: boolean;
+  temporaryGrants?: {
+    id: string;
+    organizationRole?: "admin" | "user" | "read_only";
+    projectId?: string;
+    projectRole?: "editor" | "viewer";
+    until: Date;
+    reason: string;
+    grantedBy: string;
+    endRecorded?: boolean;
+  }[];
   created: Date;
   lastModified: Date;
   version: number;
@@ -168,6 +179,8 @@ const userSchema = new Schema<UserDocument>(
     managedBy: { $type: String, required: true },
     managedVia: String,
     localAccess: Schema.Types.Mixed,
+    suspended: Boolean,
+    temporaryGrants: Schema.Types.Mixed,
     created: { $type: Date, required: true },
     lastModified: { $type: Date, required: true },
     version: { $type: Number, required: true },

@@ -1,6 +1,7 @@
 import type { AccessSettings, GroupMapping } from "../domain/access";
 import { defaultAccessSettings, type AccessPolicy, type Organization, type Project, type ScimToken } from "../domain/organization";
 import { guarded } from "./database-errors";
+import { LookupKeys } from "./lookup-keys";
 import { readById } from "./read-by-id";
 import type { Models, OrganizationDocument, ScimTokenDocument } from "./models";
 
@@ -74,7 +75,22 @@ export class OrganizationStore {
 }
 
 export class ScimTokenStore {
-  constructor(private readonly models: Models) {}
+  private readonly keys: LookupKeys;
+
+  constructor(private readonly models: Models) {
+    this.keys = new LookupKeys(models);
+  }
+
+  private personalTokensKey(organizationId: string, userId: string): string {
+    return LookupKeys.key(organizationId, "user.personalTokens", userId);
+  }
+
+  /** A user's personal tokens, found through a lookup key (deprovisioning must not scan). */
+  async personalTokensOf(organizationId: string, userId: string): Promise<ScimToken[]> {
+    const ids = await this.keys.owners(this.personalTokensKey(organizationId, userId));
+    const tokens = await Promise.all(ids.map((id) => this.findById(id)));
+    return tokens.filter((t): t is ScimToken => t !== undefined && t.userId === userId);
+  }
 
   async insert(token: ScimToken): Promise<void> {
     await guarded(() =>
@@ -89,6 +105,7 @@ export class ScimTokenStore {
         expiresAt: token.expires,
       }),
     );
+    if (token.userId) await this.keys.addToIndex(this.personalTokensKey(token.organizationId, token.userId), token.id);
   }
 
   async findById(id: string): Promise<ScimToken | undefined> {

@@ -38,6 +38,8 @@ export function toUser(doc: UserDocument): User {
     managedBy: doc.managedBy,
     ...(doc.managedVia ? { managedVia: doc.managedVia } : {}),
     ...(doc.localAccess ? { localAccess: doc.localAccess } : {}),
+    ...(doc.suspended ? { suspended: true } : {}),
+    ...(doc.temporaryGrants?.length ? { temporaryGrants: doc.temporaryGrants.map((g) => ({ ...g, until: new Date(g.until) })) } : {}),
     userName: doc.userName,
     active: doc.active,
     created: doc.created,
@@ -62,6 +64,8 @@ function toDocument(user: User): UserDocument {
     managedBy: user.managedBy,
     ...(user.managedVia ? { managedVia: user.managedVia } : {}),
     ...(user.localAccess ? { localAccess: JSON.parse(JSON.stringify(user.localAccess)) } : {}),
+    ...(user.suspended ? { suspended: true } : {}),
+    ...(user.temporaryGrants?.length ? { temporaryGrants: user.temporaryGrants.map((g) => ({ ...g })) } : {}),
     created: user.created,
     lastModified: user.lastModified,
     version: user.version,
@@ -163,7 +167,7 @@ export class UserStore {
    */
   async replace(before: User, after: User): Promise<void> {
     const { _id, groups: _groups, ...fields } = toDocument(after);
-    const absent = ["externalId", "managedVia", "localAccess", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
+    const absent = ["externalId", "managedVia", "localAccess", "suspended", "temporaryGrants", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
     await guarded(
       () =>
         this.models.User.collection.updateOne({ _id } as never, {
@@ -199,6 +203,15 @@ export class UserStore {
       this.models.User.find({ organizationId, groups: groupId }).select({ _id: 1, userName: 1, displayName: 1 }).sort({ _id: 1 }).lean<UserDocument[]>(),
     );
     return docs.map((d) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) }));
+  }
+
+  /** Users with temporary grants whose end is not yet in the audit trail (a small set; indexed on MongoDB). */
+  async withEndedGrants(now: Date): Promise<User[]> {
+    const docs = await guarded(() =>
+      this.models.User.find({ "temporaryGrants.until": { $lte: now } }).limit(500).lean<UserDocument[]>(),
+    );
+    // (FerretDB cannot match several conditions on one array element: filter the rest here.)
+    return docs.map(toUser).filter((u) => u.temporaryGrants?.some((g) => g.until <= now && !g.endRecorded));
   }
 
   /** Clears a deleted group from every former member; safe to repeat. */

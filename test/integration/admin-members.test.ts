@@ -118,3 +118,73 @@ describe("members in the local admin API", () => {
     await as(goneToken).get(`/users/${u}`).expect(401);
   });
 });
+
+describe("local overlays on managed users", () => {
+  const post = (token: string, path: string, body: unknown = {}) => request(t.app).post(`/api/v1${path}`).set("Authorization", `Bearer ${token}`).send(body as object);
+  const authorize = (userId: string, action: string) => request(t.app).post("/api/v1/authorize").set("Authorization", `Bearer ${ownerToken}`).send({ userId, action });
+
+  it("suspends a managed user at once — denied everywhere while the provider says active — and lifts it", async () => {
+    const scim = scimClient(t.app, org.scimToken);
+    const id = (await scim.post("/Users", buildUser({ userName: "suspect@example.com" })).expect(201)).body.id;
+    const theirToken = await tokenOf("suspect@example.com");
+    await as(theirToken).get(`/users/${id}`).expect(200);
+
+    const res = await post(ownerToken, `/users/${id}/suspend`, { reason: "incident 42" }).expect(200);
+    expect(res.body.role).toBeNull();
+    expect((await authorize(id, "view_reports").expect(200)).body).toMatchObject({ allowed: false, reason: expect.stringMatching(/suspended/) });
+    expect((await as(theirToken).get(`/users/${id}`)).status).toBe(401);
+    // The identity provider saying "active" again does not lift it.
+    await scim.put(`/Users/${id}`, buildUser({ userName: "suspect@example.com", active: true, displayName: "Still suspended" })).expect(200);
+    expect((await authorize(id, "view_reports").expect(200)).body.allowed).toBe(false);
+
+    await post(ownerToken, `/users/${id}/unsuspend`).expect(200);
+    expect((await authorize(id, "view_reports").expect(200)).body.allowed).toBe(true);
+    const actions = (await t.db.models.AuditEvent.find({ "target.id": id }).sort({ at: 1 }).lean()).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(["user.suspended", "user.access_revoked", "user.unsuspended"]));
+  });
+
+  it("grants temporary elevated access that ends by itself, with both ends audited", async () => {
+    const id = (await scimClient(t.app, org.scimToken).post("/Users", buildUser({ userName: "oncall@example.com" })).expect(201)).body.id;
+    expect((await authorize(id, "configure_tracking").expect(200)).body.allowed).toBe(false);
+    const until = new Date(Date.now() + 1500);
+    const grant = await post(ownerToken, `/users/${id}/temporary-access`, { role: "admin", until: until.toISOString(), reason: "incident response" }).expect(201);
+    expect(grant.body).toMatchObject({ organizationRole: "admin", reason: "incident response", grantedBy: org.ownerId });
+    const during = await request(t.app).get(`/api/v1/users/${id}/access`).set("Authorization", `Bearer ${ownerToken}`).expect(200);
+    expect(during.body).toMatchObject({ organizationRole: "admin", sources: [expect.objectContaining({ kind: "temporary", grantId: grant.body.id })] });
+    expect((await authorize(id, "configure_tracking").expect(200)).body.allowed).toBe(true);
+
+    await new Promise((r) => setTimeout(r, until.getTime() - Date.now() + 50));
+    // Enforced when access is evaluated, before any sweep has run …
+    expect((await authorize(id, "configure_tracking").expect(200)).body.allowed).toBe(false);
+    // … and the sweep writes the end into the audit trail, once.
+    const system = { actor: { type: "system" as const, id: "test", name: "test" }, source: "system" as const, requestId: "sweep" };
+    expect(await t.services.users.recordEndedGrants(system)).toBe(1);
+    expect(await t.services.users.recordEndedGrants(system)).toBe(0);
+    const actions = (await t.db.models.AuditEvent.find({ "target.id": id }).sort({ at: 1 }).lean()).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(["user.temporary_access_granted", "user.temporary_access_expired"]));
+  });
+
+  it("refuses temporary access without a reason, in the past, or granted to oneself", async () => {
+    const id = await localUser("temp.target@example.com");
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    expect((await post(ownerToken, `/users/${id}/temporary-access`, { role: "admin", until: future })).status).toBe(400);
+    expect((await post(ownerToken, `/users/${id}/temporary-access`, { role: "admin", until: "2000-01-01T00:00:00Z", reason: "x" })).status).toBe(400);
+    const admin = await localUser("self.granter@example.com", "admin");
+    const res = await post(await tokenOf("self.granter@example.com"), `/users/${admin}/temporary-access`, { role: "admin", until: future, reason: "x" });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("no_self_elevation");
+  });
+
+  it("kills a user's personal tokens when the identity provider deactivates them, and reactivation does not revive them", async () => {
+    const scim = scimClient(t.app, org.scimToken);
+    const id = (await scim.post("/Users", buildUser({ userName: "offboarded@example.com" })).expect(201)).body.id;
+    const theirToken = await tokenOf("offboarded@example.com");
+    await as(theirToken).get(`/users/${id}`).expect(200);
+    await scim.patch(`/Users/${id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] }).expect(200);
+    await as(theirToken).get(`/users/${id}`).expect(401);
+    await scim.patch(`/Users/${id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: true } }] }).expect(200);
+    await as(theirToken).get(`/users/${id}`).expect(401);
+    const [event] = await t.db.models.AuditEvent.find({ "target.id": id, action: "user.access_revoked" }).lean();
+    expect(event.after).toMatchObject({ why: "deactivated", personalTokens: [expect.any(String)] });
+  });
+});
