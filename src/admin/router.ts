@@ -7,6 +7,8 @@ import type { Services } from "../services";
 import { ScimTokens } from "../services/scim-tokens";
 import type { ApiActor } from "../services/members";
 import { auditRoutes } from "./audit-routes";
+import { contextOf, invalidRequest, scopeOf, sendError } from "./http";
+import { organizationRoutes } from "./organization-routes";
 import { presentAccess, presentMember } from "./presenters";
 
 /**
@@ -26,9 +28,6 @@ const statusOf: Record<DomainError["kind"], number> = {
   too_many_requests: 429,
 };
 
-function sendError(res: Response, status: number, code: string, message: string): void {
-  res.status(status).json({ error: { code, message } });
-}
 
 const changeAccessRequest = z
   .object({
@@ -67,9 +66,6 @@ declare module "express-serve-static-core" {
   }
 }
 
-function invalidRequest(res: Response, issues: z.core.$ZodIssue[]): void {
-  sendError(res, 400, "invalid_request", issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
-}
 
 export function apiRouter(services: Services, logger: Logger): Router {
   const router = express.Router();
@@ -96,16 +92,8 @@ export function apiRouter(services: Services, logger: Logger): Router {
     }
   });
 
-  const scope = (req: Request) => ({ organizationId: req.apiOrganizationId! });
-  const context = (req: Request) => ({
-    organizationId: req.apiOrganizationId!,
-    actor:
-      req.apiActor?.kind === "user"
-        ? { type: "user" as const, id: req.apiActor.user.id, name: req.apiActor.user.userName }
-        : { type: "system" as const, id: "service-token", name: "service token" },
-    source: "admin" as const,
-    requestId: req.id,
-  });
+  const scope = scopeOf;
+  const context = contextOf;
 
   router.get("/users/:id/access", async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -190,6 +178,7 @@ export function apiRouter(services: Services, logger: Logger): Router {
     }
   });
 
+  router.use(organizationRoutes(services));
   router.use(auditRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));

@@ -81,6 +81,30 @@ export class AccessDirectory {
     return project;
   }
 
+  async renameProject(ctx: RequestContext, projectId: string, name: string): Promise<Project> {
+    const policy = await this.policy(ctx);
+    const project = policy.projects.find((p) => p.id === projectId);
+    if (!project) throw new NotFoundError(`No project ${projectId}`);
+    if (!name.trim()) throw new InvalidError("A project needs a name");
+    const renamed = { ...project, name: name.trim() };
+    await this.organizations.replaceProjects(ctx.organizationId, policy.projects.map((p) => (p.id === projectId ? renamed : p)));
+    await this.audit.record(ctx, { action: "project.renamed", target: { type: "project", id: projectId, display: renamed.name }, before: project, after: renamed });
+    return renamed;
+  }
+
+  /** Deletes a project; mappings lose their assignments to it (a mapping left with nothing goes too). */
+  async deleteProject(ctx: RequestContext, projectId: string): Promise<void> {
+    const policy = await this.policy(ctx);
+    const project = policy.projects.find((p) => p.id === projectId);
+    if (!project) throw new NotFoundError(`No project ${projectId}`);
+    const mappings = policy.mappings
+      .map((m) => ({ ...m, projects: (m.projects ?? []).filter((p) => p.projectId !== projectId) }))
+      .filter((m) => m.organizationRole || m.projects.length);
+    await this.organizations.replaceMappings(ctx.organizationId, mappings);
+    await this.organizations.replaceProjects(ctx.organizationId, policy.projects.filter((p) => p.id !== projectId));
+    await this.audit.record(ctx, { action: "project.deleted", target: { type: "project", id: projectId, display: project.name }, before: project });
+  }
+
   async mappings(ctx: Scope): Promise<readonly GroupMapping[]> {
     return (await this.policy(ctx)).mappings;
   }

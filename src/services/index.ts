@@ -33,6 +33,7 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
   const groups = new GroupDirectory(new GroupStore(db.models), userStore, audit);
   const users = new UserDirectory(userStore, audit);
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
+  const organizations = new Organizations(organizationStore, scimTokens, users, audit);
   // Deprovisioning cuts the user's personal API tokens at once; reactivation does not revive them.
   users.deprovisioned = async (ctx, user, why) => {
     const revoked = await scimTokens.revokeAllOf(ctx, user.id);
@@ -43,11 +44,11 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
   return {
     audit,
     scimTokens,
-    organizations: new Organizations(organizationStore, scimTokens, users, audit),
+    organizations,
     users,
     groups,
     access,
-    members: new MemberAdministration(users, access),
+    members: new MemberAdministration(users, access, organizations),
     accessReview: new AccessReview(users, access),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
   };

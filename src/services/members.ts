@@ -1,8 +1,10 @@
 import type { EffectiveAccess } from "../domain/access";
 import type { RequestContext } from "../domain/context";
 import type { OrganizationRole, ProjectRole } from "../domain/permissions";
+import type { Organizations } from "./organizations";
 import type { User } from "../domain/user";
-import { mayManageUser, type UserChange } from "../domain/user-policy";
+import { mayManageUser, mayTransferOwnership, type UserChange } from "../domain/user-policy";
+import { organizationRoleRank, type Permission } from "../domain/permissions";
 import { ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
 import type { AccessDirectory } from "./access";
 import type { UserDirectory } from "./users";
@@ -20,6 +22,15 @@ export interface MemberView {
   editable: boolean;
 }
 
+/** People only, with a permission of the matrix (domain/permissions.ts). */
+export function requirePermission(actor: ApiActor, permission: Permission): Extract<ApiActor, { kind: "user" }> {
+  if (actor.kind !== "user") throw new ForbiddenError("This needs a person's token, not a service token");
+  if (!actor.access.permissions.has(permission)) {
+    throw new PolicyRefusedError("forbidden", `${actor.access.organizationRole ?? "no"} role does not grant ${permission}`);
+  }
+  return actor;
+}
+
 const isAdministrator = (actor: ApiActor) => actor.kind === "user" && (actor.access.organizationRole === "admin" || actor.access.organizationRole === "owner");
 
 /**
@@ -31,6 +42,7 @@ export class MemberAdministration {
   constructor(
     private readonly users: UserDirectory,
     private readonly access: AccessDirectory,
+    private readonly organizations: Organizations,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -108,6 +120,66 @@ export class MemberAdministration {
     await this.users.endTemporaryAccess(ctx, userId, grantId, "revoked");
   }
 
+  /** Members, a page at a time; `query` narrows to userNames containing it. */
+  async list(ctx: Scope, actor: ApiActor, options: { query?: string; startIndex: number; count: number }) {
+    if (!isAdministrator(actor)) throw new ForbiddenError("Only an admin or the owner lists members");
+    const page = await this.users.list(ctx, {
+      ...(options.query ? { criteria: { kind: "compare", path: "userName", op: "co", value: options.query, type: "string", caseExact: false } as const } : {}),
+      sortBy: "userName",
+      startIndex: options.startIndex,
+      count: options.count,
+    });
+    return { total: page.total, members: await Promise.all(page.users.map((u) => this.view(ctx, actor, u.id))) };
+  }
+
+  /** Invites (creates) a local user with a role and projects; never an Owner. */
+  async invite(
+    ctx: RequestContext,
+    actor: ApiActor,
+    invitation: { email: string; displayName?: string; role?: "admin" | "user" | "read_only"; projects?: { projectId: string; role: ProjectRole }[] },
+  ): Promise<MemberView> {
+    const person = requirePermission(actor, "add_users");
+    if (invitation.role && organizationRoleRank(invitation.role) > organizationRoleRank(person.access.organizationRole!)) {
+      throw new PolicyRefusedError("forbidden", "nobody invites someone with more access than they have");
+    }
+    await this.checkProjects(ctx, invitation.projects);
+    const user = await this.users.provision(
+      ctx,
+      { userName: invitation.email, ...(invitation.displayName ? { displayName: invitation.displayName } : {}), emails: [{ value: invitation.email, type: "work", primary: true }] },
+      "local",
+      { ...(invitation.role ? { role: invitation.role } : {}), ...(invitation.projects ? { projects: invitation.projects } : {}) },
+    );
+    return this.view(ctx, actor, user.id);
+  }
+
+  async remove(ctx: RequestContext, actor: ApiActor, userId: string, reason?: string): Promise<void> {
+    await this.authorizeChange(ctx, actor, userId, { kind: "remove" });
+    await this.users.remove(ctx, userId, {}, reason);
+  }
+
+  /** Ownership moves only this way (or by the operator's break-glass); the old Owner stays an Admin. */
+  async transferOwnership(ctx: RequestContext, actor: ApiActor, newOwnerId: string): Promise<MemberView> {
+    if (actor.kind !== "user") throw new ForbiddenError("Only the owner transfers ownership");
+    const ownerUserId = await this.access.ownerOf(ctx);
+    const candidate = await this.users.get(ctx, newOwnerId);
+    const decision = mayTransferOwnership(
+      { id: actor.user.id, organizationId: ctx.organizationId, isOwner: ownerUserId === actor.user.id },
+      { id: candidate.id, organizationId: candidate.organizationId, active: candidate.active, suspended: Boolean(candidate.suspended) },
+    );
+    if (!decision.allowed) throw new PolicyRefusedError(decision.code, decision.message);
+    await this.organizations.transferOwnership(ctx, newOwnerId);
+    await this.users.setLocalAccess(ctx, actor.user.id, { ...(actor.user.localAccess ?? {}), role: "admin" }, "former owner after an ownership transfer");
+    return this.view(ctx, actor, newOwnerId);
+  }
+
+  private async checkProjects(ctx: Scope, projects: readonly { projectId: string }[] | undefined): Promise<void> {
+    if (!projects?.length) return;
+    const known = await this.access.projects(ctx);
+    for (const assignment of projects) {
+      if (!known.some((p) => p.id === assignment.projectId)) throw new InvalidError(`No project ${assignment.projectId} in this organization`);
+    }
+  }
+
   /** PUT /users/{id} with `{role, projects}`: the shape administrators already script against. */
   async changeAccess(
     ctx: RequestContext,
@@ -126,10 +198,7 @@ export class MemberAdministration {
     if (actor.user.id === userId && change.projects !== undefined) {
       throw new PolicyRefusedError("no_self_elevation", "nobody changes their own project access");
     }
-    const projects = await this.access.projects(ctx);
-    for (const assignment of change.projects ?? []) {
-      if (!projects.some((p) => p.id === assignment.projectId)) throw new InvalidError(`No project ${assignment.projectId} in this organization`);
-    }
+    await this.checkProjects(ctx, change.projects);
     const current = target.user.localAccess ?? {};
     await this.users.setLocalAccess(
       ctx,

@@ -176,11 +176,11 @@ export class UserDirectory {
   }
 
   /** Deletes the user; the audit trail keeps what they were. */
-  async remove(ctx: RequestContext, id: string, options: WriteOptions = {}): Promise<void> {
+  async remove(ctx: RequestContext, id: string, options: WriteOptions = {}, reason?: string): Promise<void> {
     const user = await this.get(ctx, id);
     checkVersion(user, options);
     await this.store.delete(user);
-    await this.audit.record(ctx, { action: "user.deleted", target: userTarget(user), before: profileOf(user) });
+    await this.audit.record(ctx, { action: "user.deleted", target: userTarget(user), before: profileOf(user), ...(reason ? { reason } : {}) });
     await this.deprovisioned?.(ctx, user, "deleted");
   }
 }

@@ -61,6 +61,10 @@ export class OrganizationStore {
     await guarded(() => this.models.Organization.updateOne({ _id: id }, { $push: { mappings: mapping } }));
   }
 
+  async replaceProjects(id: string, projects: readonly Project[]): Promise<void> {
+    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { projects } }));
+  }
+
   async replaceMappings(id: string, mappings: readonly (GroupMapping & { created: Date })[]): Promise<void> {
     await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { mappings } }));
   }

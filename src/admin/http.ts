@@ -1,0 +1,27 @@
+import type { Request, Response } from "express";
+import type { z } from "zod";
+import type { RequestContext } from "../domain/context";
+
+/** The admin API's error shape: `{ "error": { "code", "message" } }`. */
+export function sendError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ error: { code, message } });
+}
+
+export function invalidRequest(res: Response, issues: z.core.$ZodIssue[]): void {
+  sendError(res, 400, "invalid_request", issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+}
+
+export const scopeOf = (req: Request) => ({ organizationId: req.apiOrganizationId! });
+
+/** Who did it, for the audit trail: the person behind a personal token, or the service token. */
+export function contextOf(req: Request): RequestContext {
+  return {
+    organizationId: req.apiOrganizationId!,
+    actor:
+      req.apiActor?.kind === "user"
+        ? { type: "user", id: req.apiActor.user.id, name: req.apiActor.user.userName }
+        : { type: "system", id: "service-token", name: "service token" },
+    source: "admin",
+    requestId: req.id,
+  };
+}

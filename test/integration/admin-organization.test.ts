@@ -1,0 +1,89 @@
+import request from "supertest";
+import { runCommand } from "../../src/cli/commands";
+import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
+
+let t: TestApp;
+let org: { id: string; scimToken: string; ownerId: string };
+let ownerToken: string;
+const cli = async (...argv: string[]) => JSON.parse((await runCommand(t.services, argv)).stdout[0]);
+const api = (token: string) => ({
+  get: (path: string) => request(t.app).get(`/api/v1${path}`).set("Authorization", `Bearer ${token}`),
+  post: (path: string, body: unknown = {}) => request(t.app).post(`/api/v1${path}`).set("Authorization", `Bearer ${token}`).send(body as object),
+  patch: (path: string, body: unknown) => request(t.app).patch(`/api/v1${path}`).set("Authorization", `Bearer ${token}`).send(body as object),
+  delete: (path: string) => request(t.app).delete(`/api/v1${path}`).set("Authorization", `Bearer ${token}`),
+});
+
+beforeAll(async () => {
+  t = await startTestApp();
+  org = await cli("org", "create", "Admin Co", "--owner", "owner@admin.example", "--json");
+  ownerToken = (await cli("user-token", "create", "--org", org.id, "--email", "owner@admin.example", "--json")).token;
+});
+afterAll(() => t.close());
+
+describe("the organization in the local admin API", () => {
+  it("invites local users, lists and searches them, and removes them", async () => {
+    const owner = api(ownerToken);
+    const invited = await owner.post("/users", { email: "new.hire@admin.example", displayName: "New Hire", role: "user" }).expect(201);
+    expect(invited.body).toMatchObject({ userName: "new.hire@admin.example", role: "user", managedBy: "local", editable: true, active: true });
+    await owner.post("/users", { email: "new.hire@admin.example" }).expect(409);
+    const listed = await owner.get("/users?q=hire").expect(200);
+    expect(listed.body).toMatchObject({ totalResults: 1, users: [expect.objectContaining({ id: invited.body.id })] });
+    expect((await owner.get("/users").expect(200)).body.totalResults).toBe(2);
+    await owner.delete(`/users/${invited.body.id}?reason=left`).expect(204);
+    await owner.get(`/users/${invited.body.id}`).expect(404);
+    const [event] = await t.db.models.AuditEvent.find({ "target.id": invited.body.id, action: "user.deleted" }).lean();
+    expect(event.reason).toBe("left");
+  });
+
+  it("refuses invitations from members without add_users, and invitations above one's own role", async () => {
+    await t.services.users.provision({ ...operator, organizationId: org.id }, { userName: "plain@admin.example" }, "local", { role: "user" });
+    const plain = api((await cli("user-token", "create", "--org", org.id, "--email", "plain@admin.example", "--json")).token);
+    expect((await plain.post("/users", { email: "x@admin.example" })).body.error.code).toBe("forbidden");
+    expect((await plain.get("/users")).status).toBe(403);
+  });
+
+  it("manages projects and mappings, and the mappings take effect on the next answer", async () => {
+    const owner = api(ownerToken);
+    const project = (await owner.post("/projects", { name: "Checkout" }).expect(201)).body;
+    await owner.patch(`/projects/${project.id}`, { name: "Checkout funnel" }).expect(200);
+    expect((await owner.get("/projects").expect(200)).body.projects).toEqual([expect.objectContaining({ id: project.id, name: "Checkout funnel" })]);
+
+    const scim = scimClient(t.app, org.scimToken);
+    const member = (await scim.post("/Users", buildUser({ userName: "funnel@admin.example" })).expect(201)).body.id;
+    const group = (await scim.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Funnel Team", members: [{ value: member }] }).expect(201)).body.id;
+    const created = await owner.post("/mappings", { match: { kind: "group_id", value: group }, organizationRole: "user", projects: [{ projectId: project.id, role: "editor" }] }).expect(201);
+    const authorize = () => owner.post("/authorize", { userId: member, action: "create_reports", projectId: project.id }).expect(200);
+    expect((await authorize()).body.allowed).toBe(true);
+    expect((await owner.get("/mappings").expect(200)).body.mappings).toHaveLength(1);
+    await owner.post("/mappings", { match: { kind: "group_id", value: group }, organizationRole: "owner" }).expect(400);
+
+    await owner.delete(`/mappings/${created.body.id}`).expect(204);
+    expect((await authorize()).body.allowed).toBe(false);
+    await owner.delete(`/projects/${project.id}`).expect(204);
+    expect((await owner.get("/projects").expect(200)).body.projects).toEqual([]);
+  });
+
+  it("creates SCIM tokens with an expiry, shows them once, lists them without secrets, and revokes them", async () => {
+    const owner = api(ownerToken);
+    const expires = new Date(Date.now() + 86_400_000).toISOString();
+    const issued = (await owner.post("/scim-tokens", { name: "Entra ID", expires }).expect(201)).body;
+    expect(issued).toMatchObject({ name: "Entra ID", expires, token: expect.stringMatching(/^gsc_/) });
+    await scimClient(t.app, issued.token).get("/Users").expect(200);
+    const listed = (await owner.get("/scim-tokens").expect(200)).body.tokens;
+    expect(listed.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(["Initial SCIM token", "Entra ID"]));
+    expect(JSON.stringify(listed)).not.toContain(issued.token);
+    await owner.delete(`/scim-tokens/${issued.id}`).expect(200);
+    await scimClient(t.app, issued.token).get("/Users").expect(401);
+  });
+
+  it("transfers ownership only from the Owner; the former Owner stays an Admin", async () => {
+    const successor = (await api(ownerToken).post("/users", { email: "successor@admin.example", role: "admin" }).expect(201)).body.id;
+    const successorToken = (await cli("user-token", "create", "--org", org.id, "--email", "successor@admin.example", "--json")).token;
+    expect((await api(successorToken).post("/ownership/transfer", { userId: successor })).status).toBe(403);
+    const res = await api(ownerToken).post("/ownership/transfer", { userId: successor }).expect(200);
+    expect(res.body).toMatchObject({ id: successor, role: "owner", isOwner: true });
+    expect((await api(successorToken).get(`/users/${org.ownerId}`).expect(200)).body).toMatchObject({ role: "admin", isOwner: false });
+    const [event] = await t.db.models.AuditEvent.find({ organizationId: org.id, action: "organization.ownership_transferred", "after.ownerUserId": successor }).lean();
+    expect(event.before).toEqual({ ownerUserId: org.ownerId });
+  });
+});
