@@ -1,3 +1,4 @@
+import type { Logger } from "../http/logger";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import { decodeAuditCursor, encodeAuditCursor, type AuditFilter, type AuditPosition } from "../audit/audit-query";
@@ -233,7 +234,7 @@ function write(res: Response, chunk: string): Promise<void> {
   });
 }
 
-export function auditRoutes(services: Services): Router {
+export function auditRoutes(services: Services, logger?: Logger): Router {
   const router = express.Router();
   const organizationOf = (req: Request) => req.apiOrganizationId!;
 
@@ -269,6 +270,7 @@ export function auditRoutes(services: Services): Router {
       res.end();
     } catch (error) {
       if (!res.headersSent) return next(error);
+      logger?.error({ err: error, requestId: req.id }, "audit export failed midway; the connection was cut so no partial file passes as complete");
       res.destroy(error instanceof Error ? error : undefined);
     }
   });

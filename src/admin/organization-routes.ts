@@ -70,6 +70,30 @@ export function organizationRoutes(services: Services): Router {
     res.json(presentMember(await members.transferOwnership(contextOf(req), req.apiActor!, parsed.data.userId)));
   }));
 
+  router.get("/settings", route(async (req, res) => {
+    requirePermission(req.apiActor!, "modify_account_settings");
+    const [settings, seatLimit] = await Promise.all([access.settings(scopeOf(req)), access.seatLimit(scopeOf(req))]);
+    res.json({ ...settings, seatLimit: seatLimit ?? null });
+  }));
+
+  router.patch("/settings", route(async (req, res) => {
+    requirePermission(req.apiActor!, "modify_account_settings");
+    const parsed = z
+      .object({
+        defaultRole: z.enum(["user", "read_only", "none"]).optional(),
+        readOnlyMayComment: z.boolean().optional(),
+        requireMappingForAccess: z.boolean().optional(),
+        seatLimit: z.number().int().min(1).nullable().optional(),
+      })
+      .strict()
+      .safeParse(req.body);
+    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
+    const { seatLimit, ...changes } = parsed.data;
+    const settings = Object.keys(changes).length ? await access.setSettings(contextOf(req), changes) : await access.settings(scopeOf(req));
+    if (seatLimit !== undefined) await access.setSeatLimit(contextOf(req), seatLimit ?? undefined);
+    res.json({ ...settings, seatLimit: (await access.seatLimit(scopeOf(req))) ?? null });
+  }));
+
   router.get("/projects", route(async (req, res) => {
     res.json({ projects: await access.projects(scopeOf(req)) });
   }));

@@ -179,7 +179,7 @@ export function apiRouter(services: Services, logger: Logger): Router {
   });
 
   router.use(organizationRoutes(services));
-  router.use(auditRoutes(services));
+  router.use(auditRoutes(services, logger));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

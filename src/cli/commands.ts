@@ -32,7 +32,7 @@ export const usage = `Usage: gatehouse <command>
   mapping list --org ID [--json]
   mapping remove --org ID MAPPING_ID
   access-settings --org ID [--default-role user|read_only|none] [--read-only-may-comment true|false]
-                  [--require-mapping true|false]
+                  [--require-mapping true|false] [--seat-limit N|none]
 
 Environment: MONGODB_URI (or the embedded database in GATEHOUSE_DATA_DIR, default ./data).`;
 
@@ -93,6 +93,7 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       "default-role": { type: "string" },
       "read-only-may-comment": { type: "string" },
       "require-mapping": { type: "string" },
+      "seat-limit": { type: "string" },
     },
   });
   const [noun, verb, ...rest] = positionals;
@@ -237,8 +238,13 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
             requireMappingForAccess: flag("require-mapping", values["require-mapping"]),
           }).filter(([, v]) => v !== undefined),
         );
-        const settings = await services.access.setSettings({ ...ctx, organizationId: org }, changes);
-        out.push(JSON.stringify(settings));
+        const seatLimit = values["seat-limit"];
+        if (seatLimit !== undefined && seatLimit !== "none" && !/^[1-9]\d*$/.test(seatLimit)) throw new UsageError("--seat-limit must be a positive number or none");
+        const settings = Object.keys(changes).length
+          ? await services.access.setSettings({ ...ctx, organizationId: org }, changes)
+          : await services.access.settings({ organizationId: org });
+        if (seatLimit !== undefined) await services.access.setSeatLimit({ ...ctx, organizationId: org }, seatLimit === "none" ? undefined : Number(seatLimit));
+        out.push(JSON.stringify({ ...settings, seatLimit: (await services.access.seatLimit({ organizationId: org })) ?? null }));
         return { stdout: out, exitCode: 0 };
       }
       throw new UsageError(noun ? `Unknown command: ${positionals.join(" ")}` : "No command given");

@@ -37,6 +37,7 @@ export interface Project {
 /** An organization's access policy: everything besides the user that decides their access. */
 export interface AccessPolicy {
   readonly ownerUserId?: string;
+  readonly seatLimit?: number;
   readonly settings: AccessSettings;
   readonly projects: readonly Project[];
   readonly mappings: readonly (GroupMapping & { readonly created: Date })[];

@@ -68,3 +68,11 @@ export class PolicyRefusedError extends DomainError {
     this.kind = code === "managed_by_identity_provider" ? "conflict" : "forbidden";
   }
 }
+
+/** An organization with a seat limit is full: no further active user until one leaves. */
+export class SeatLimitReachedError extends ForbiddenError {
+  readonly code = "seat_limit_reached";
+  constructor(readonly limit: number) {
+    super(`The organization has reached its seat limit of ${limit} active users; deactivate someone or raise the limit`);
+  }
+}

@@ -32,6 +32,20 @@ export class AccessDirectory {
     return policy;
   }
 
+  async settings(ctx: Scope): Promise<AccessSettings> {
+    return (await this.policy(ctx)).settings;
+  }
+
+  async seatLimit(ctx: Scope): Promise<number | undefined> {
+    return (await this.policy(ctx)).seatLimit;
+  }
+
+  async setSeatLimit(ctx: RequestContext, limit: number | undefined): Promise<void> {
+    const before = (await this.policy(ctx)).seatLimit;
+    await this.organizations.setSeatLimit(ctx.organizationId, limit);
+    await this.audit.record(ctx, { action: "organization.seat_limit_changed", target: { type: "organization", id: ctx.organizationId }, before: { seatLimit: before ?? null }, after: { seatLimit: limit ?? null } });
+  }
+
   async ownerOf(ctx: Scope): Promise<string | undefined> {
     return (await this.policy(ctx)).ownerUserId;
   }

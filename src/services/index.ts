@@ -34,6 +34,7 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
   const users = new UserDirectory(userStore, audit);
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
+  users.seatLimitOf = (ctx) => access.seatLimit(ctx);
   // Deprovisioning cuts the user's personal API tokens at once; reactivation does not revive them.
   users.deprovisioned = async (ctx, user, why) => {
     const revoked = await scimTokens.revokeAllOf(ctx, user.id);

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
 import { profileOf, userNameKey, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
-import { ConflictError, InvalidError, NotFoundError, VersionMismatchError } from "../errors";
+import { ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
 import type { UserListing, UserPage, UserStore } from "../storage/users";
 
 export interface WriteOptions {
@@ -21,6 +21,15 @@ export class UserDirectory {
    * request that did it: every way in the user had is cut there (services/index.ts wires it).
    */
   deprovisioned?: (ctx: RequestContext, user: User, why: "deactivated" | "deleted" | "suspended") => Promise<void>;
+
+  /** Seat limits: the organization's limit, when it has one (services/index.ts wires it). */
+  seatLimitOf?: (ctx: Pick<RequestContext, "organizationId">) => Promise<number | undefined>;
+
+  /** Refuses a new active user (create, reactivation, invitation) when the organization is full. */
+  private async checkSeat(ctx: Pick<RequestContext, "organizationId">): Promise<void> {
+    const limit = await this.seatLimitOf?.(ctx);
+    if (limit !== undefined && (await this.store.countActive(ctx.organizationId)) >= limit) throw new SeatLimitReachedError(limit);
+  }
 
   constructor(
     private readonly store: UserStore,
@@ -63,6 +72,7 @@ export class UserDirectory {
       version: 1,
       groupIds: [],
     };
+    if (user.active) await this.checkSeat(ctx);
     try {
       await this.store.insert(user);
     } catch (error) {
@@ -86,6 +96,7 @@ export class UserDirectory {
     checkVersion(before, options);
     if (isDeepStrictEqual(stripUndefined(profileOf(before)), stripUndefined(profile))) return before;
 
+    if (!before.active && profile.active) await this.checkSeat(ctx);
     const managedByProvider = ctx.source === "scim" || ctx.source === "saml";
     const after: User = {
       ...withProfile(before, profile),

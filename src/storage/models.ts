@@ -21,6 +21,8 @@ export interface OrganizationDocument {
   name: string;
   createdAt: Date;
   ownerUserId?: string;
+  /** Most active users the organization may have; absent means no limit. */
+  seatLimit?: number;
   accessSettings?: { defaultRole: "user" | "read_only" | "none"; readOnlyMayComment: boolean; requireMappingForAccess: boolean };
   projects?: { id: string; name: string; created: Date }[];
   mappings?: {
@@ -145,6 +147,7 @@ const organizationSchema = new Schema<OrganizationDocument>(
     name: { $type: String, required: true },
     createdAt: { $type: Date, required: true },
     ownerUserId: String,
+    seatLimit: Number,
     accessSettings: Schema.Types.Mixed,
     projects: Schema.Types.Mixed,
     mappings: Schema.Types.Mixed,
@@ -236,7 +239,8 @@ const auditEventSchema = new Schema<AuditEventDocument>(
   },
   options,
 );
-auditEventSchema.index({ organizationId: 1, at: -1 });
+// Newest first with ties broken by _id: the audit query's order and cursor (admin/audit-routes.ts).
+auditEventSchema.index({ organizationId: 1, at: -1, _id: -1 });
 
 const authFailureSchema = new Schema<AuthFailureDocument>(
   { _id: String, count: { $type: Number, required: true }, expiresAt: { $type: Date, required: true } },

@@ -47,6 +47,7 @@ export class OrganizationStore {
     if (!doc) return undefined;
     return {
       ...(doc.ownerUserId ? { ownerUserId: doc.ownerUserId } : {}),
+      ...(typeof doc.seatLimit === "number" ? { seatLimit: doc.seatLimit } : {}),
       settings: { ...defaultAccessSettings, ...(doc.accessSettings ?? {}) },
       projects: doc.projects ?? [],
       mappings: doc.mappings ?? [],
@@ -67,6 +68,10 @@ export class OrganizationStore {
 
   async replaceMappings(id: string, mappings: readonly (GroupMapping & { created: Date })[]): Promise<void> {
     await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { mappings } }));
+  }
+
+  async setSeatLimit(id: string, limit: number | undefined): Promise<void> {
+    await guarded(() => this.models.Organization.updateOne({ _id: id }, limit === undefined ? { $unset: { seatLimit: "" } } : { $set: { seatLimit: limit } }));
   }
 
   async setOwner(id: string, userId: string | undefined): Promise<void> {

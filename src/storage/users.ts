@@ -188,6 +188,14 @@ export class UserStore {
     if (user.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(user.organizationId, user.externalId), user.id);
   }
 
+  /**
+   * Active users of an organization, for seat limits: counted only for organizations that have one
+   * (an index on MongoDB, a scan on FerretDB).
+   */
+  async countActive(organizationId: string): Promise<number> {
+    return guarded(() => this.models.User.countDocuments({ organizationId, active: true }));
+  }
+
   /** Makes the user a direct member of a group: one idempotent write to one document, by _id. */
   async addToGroup(userId: string, groupId: string): Promise<void> {
     await guarded(() => this.models.User.updateOne({ _id: userId }, { $addToSet: { groups: groupId } }));

@@ -87,3 +87,35 @@ describe("the organization in the local admin API", () => {
     expect(event.before).toEqual({ ownerUserId: org.ownerId });
   });
 });
+
+describe("seat limits", () => {
+  it("counts active users: SCIM create and reactivation get 403 naming the limit, invitations a clear error", async () => {
+    const limited = await cli("org", "create", "Small Co", "--owner", "owner@small.example", "--json");
+    const owner = api((await cli("user-token", "create", "--org", limited.id, "--email", "owner@small.example", "--json")).token);
+    expect((await owner.patch("/settings", { seatLimit: 2 }).expect(200)).body.seatLimit).toBe(2);
+    const scim = scimClient(t.app, limited.scimToken);
+    const a = (await scim.post("/Users", buildUser({ userName: "a@small.example" })).expect(201)).body.id;
+
+    const full = await scim.post("/Users", buildUser({ userName: "b@small.example" }));
+    expect(full.status).toBe(403);
+    expect(full.body).toMatchObject({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "403", detail: expect.stringContaining("seat limit of 2") });
+    const invite = await owner.post("/users", { email: "c@small.example" });
+    expect(invite.status).toBe(403);
+    expect(invite.body.error).toMatchObject({ code: "seat_limit_reached", message: expect.stringContaining("2") });
+    // An inactive user takes no seat.
+    await scim.post("/Users", buildUser({ userName: "inactive@small.example", active: false })).expect(201);
+
+    const patch = (id: string, active: boolean) =>
+      scim.patch(`/Users/${id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active } }] });
+    await patch(a, false).expect(200);
+    const b = (await scim.post("/Users", buildUser({ userName: "b@small.example" })).expect(201)).body.id;
+    const reactivation = await patch(a, true);
+    expect(reactivation.status).toBe(403);
+    expect(reactivation.body.detail).toContain("seat limit of 2");
+    expect((await t.db.models.User.findById(a).lean())!.active).toBe(false);
+
+    await owner.patch("/settings", { seatLimit: null }).expect(200);
+    await patch(a, true).expect(200);
+    expect(b).toEqual(expect.any(String));
+  });
+});
