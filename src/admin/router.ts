@@ -7,6 +7,7 @@ import type { Services } from "../services";
 import { ScimTokens } from "../services/scim-tokens";
 import type { ApiActor } from "../services/members";
 import { auditRoutes } from "./audit-routes";
+import { openApiDocument } from "./openapi";
 import { contextOf, invalidRequest, scopeOf, sendError } from "./http";
 import { organizationRoutes } from "./organization-routes";
 import { presentAccess, presentMember } from "./presenters";
@@ -70,6 +71,10 @@ declare module "express-serve-static-core" {
 export function apiRouter(services: Services, logger: Logger): Router {
   const router = express.Router();
   router.use(express.json({ limit: "100kb" }));
+  // The description of this API needs no token: clients and tooling read it first.
+  router.get("/openapi.json", (_req: Request, res: Response) => {
+    res.json(openApiDocument);
+  });
 
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     try {
