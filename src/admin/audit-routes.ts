@@ -1,4 +1,5 @@
 import type { Logger } from "../http/logger";
+import { presentSource } from "./presenters";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import { decodeAuditCursor, encodeAuditCursor, type AuditFilter, type AuditPosition } from "../audit/audit-query";
@@ -122,17 +123,6 @@ function auditRecord(event: AuditEvent): string {
   ]);
 }
 
-function presentSource(source: AccessSource) {
-  return {
-    kind: source.kind,
-    role: source.role,
-    ...(source.mappingId ? { mappingId: source.mappingId } : {}),
-    ...(source.groupId ? { groupId: source.groupId, groupName: source.groupName } : {}),
-    ...(source.appRole ? { appRole: source.appRole } : {}),
-    ...(source.grantId ? { grantId: source.grantId } : {}),
-    ...(source.until ? { until: source.until.toISOString() } : {}),
-  };
-}
 
 function presentReviewedUser(user: ReviewedUser) {
   return {

@@ -7,7 +7,8 @@ function permissions(set: PermissionSet): Record<string, string> {
   return Object.fromEntries([...set].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-function source(s: AccessSource) {
+/** Where a grant came from, as the API shows it (access answers and the access review). */
+export function presentSource(s: AccessSource) {
   return {
     kind: s.kind,
     role: s.role,
@@ -26,10 +27,10 @@ export function presentAccess(access: EffectiveAccess) {
     organizationRole: access.organizationRole ?? null,
     ...(access.denial ? { denial: access.denial } : {}),
     permissions: permissions(access.permissions),
-    sources: access.sources.map(source),
+    sources: access.sources.map(presentSource),
     allProjects: access.allProjects,
     ...(access.allProjects ? { allProjectsPermissions: permissions(access.allProjectsPermissions) } : {}),
-    projects: access.projects.map((p) => ({ projectId: p.projectId, role: p.role, permissions: permissions(p.permissions), sources: p.sources.map(source) })),
+    projects: access.projects.map((p) => ({ projectId: p.projectId, role: p.role, permissions: permissions(p.permissions), sources: p.sources.map(presentSource) })),
   };
 }
 

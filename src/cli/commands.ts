@@ -15,6 +15,8 @@ export const usage = `Usage: gatehouse <command>
                                        create an organization, its first SCIM token and (with
                                        --owner) its Owner as a local user
   org list [--json]                    list organizations
+  org set-owner --org ID --email EMAIL the operator's break-glass: make an active member the Owner
+                                       (e.g. when the identity provider deprovisioned the Owner)
   token create --org ID [--name N] [--expires ISO-DATE] [--json]
                                        issue another SCIM token (shown once)
   token list --org ID [--json]         list an organization's SCIM tokens (never their secrets)
@@ -114,6 +116,16 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
         if (owner) out.push(`Owner:        ${owner.userName} (${owner.id})`);
         out.push("", "The token is shown only now. Give it to your identity provider with the SCIM base URL.");
       }
+      return { stdout: out, exitCode: 0 };
+    }
+    case "org set-owner": {
+      const org = await requireOrganization(services, values.org);
+      if (!values.email) throw new UsageError("org set-owner needs --email EMAIL");
+      const user = await services.users.findByUserName({ organizationId: org }, values.email);
+      if (!user) throw new UsageError(`No user ${values.email} in organization ${org}`);
+      if (!user.active || user.suspended) throw new UsageError(`${values.email} is not an active, unsuspended member`);
+      await services.organizations.transferOwnership({ ...ctx, organizationId: org }, user.id);
+      out.push(`${user.userName} (${user.id}) is now the Owner of ${org}.`);
       return { stdout: out, exitCode: 0 };
     }
     case "org list": {

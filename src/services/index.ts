@@ -37,6 +37,9 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
   users.seatLimitOf = (ctx) => access.seatLimit(ctx);
   // Deprovisioning cuts the user's personal API tokens at once; reactivation does not revive them.
   users.deprovisioned = async (ctx, user, why) => {
+    // An identity provider may deprovision the Owner: security first, ownership becomes vacant
+    // (flagged in the audit trail and the access review) until the operator's break-glass.
+    if (why !== "suspended" && (await access.ownerOf(ctx)) === user.id) await organizations.vacateOwnership(ctx, user.id, why);
     const revoked = await scimTokens.revokeAllOf(ctx, user.id);
     if (revoked.length) {
       await audit.record(ctx, { action: "user.access_revoked", target: { type: "user", id: user.id, display: user.userName }, after: { why, personalTokens: revoked } });

@@ -188,3 +188,21 @@ describe("local overlays on managed users", () => {
     expect(event.after).toMatchObject({ why: "deactivated", personalTokens: [expect.any(String)] });
   });
 });
+
+describe("a deprovisioned Owner", () => {
+  it("leaves ownership vacant when the identity provider deactivates the Owner, flagged in audit and review, until break-glass", async () => {
+    const vacant = await cli("org", "create", "Vacant Co", "--owner", "boss@vacant.example", "--json");
+    const scim = scimClient(t.app, vacant.scimToken);
+    // The identity provider takes the Owner over (linking), then HR offboards them.
+    await scim.post("/Users", buildUser({ userName: "boss@vacant.example" })).expect(201);
+    await scim.post("/Users", buildUser({ userName: "deputy@vacant.example" })).expect(201);
+    await scim.patch(`/Users/${vacant.ownerId}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] }).expect(200);
+    expect(await t.services.access.ownerOf({ organizationId: vacant.id })).toBeUndefined();
+    const [event] = await t.db.models.AuditEvent.find({ organizationId: vacant.id, action: "organization.ownership_vacated" }).lean();
+    expect(event).toMatchObject({ before: { ownerUserId: vacant.ownerId }, reason: expect.stringContaining("deactivated") });
+    const review = await t.services.accessReview.review({ organizationId: vacant.id });
+    expect(review.vacantOwnership).toBe(true);
+    await runCommand(t.services, ["org", "set-owner", "--org", vacant.id, "--email", "deputy@vacant.example"]);
+    expect((await t.services.accessReview.review({ organizationId: vacant.id })).vacantOwnership).toBe(false);
+  });
+});

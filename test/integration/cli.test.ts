@@ -82,6 +82,18 @@ describe("gatehouse CLI", () => {
     expect(JSON.parse((await run("access-settings", "--org", org.id, "--seat-limit", "25")).stdout[0]).seatLimit).toBe(25);
   });
 
+  it("org set-owner assigns a new Owner as the operator's break-glass, audited", async () => {
+    const org = JSON.parse((await run("org", "create", "Vacant", "--owner", "first@vacant.example", "--json")).stdout[0]);
+    const scim = scimClient(t.app, org.scimToken);
+    await scim.post("/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "second@vacant.example" }).expect(201);
+    await expect(run("org", "set-owner", "--org", org.id, "--email", "nobody@vacant.example")).rejects.toBeInstanceOf(UsageError);
+    await run("org", "set-owner", "--org", org.id, "--email", "second@vacant.example");
+    expect(await t.services.access.ownerOf({ organizationId: org.id })).not.toBe(org.ownerId);
+    const events = await t.db.models.AuditEvent.find({ organizationId: org.id, action: "organization.ownership_transferred" }).sort({ at: 1 }).lean();
+    expect(events).toHaveLength(2);
+    expect(events[1]).toMatchObject({ source: "cli", actor: { type: "operator" }, before: { ownerUserId: org.ownerId } });
+  });
+
   it("rejects bad usage with a UsageError", async () => {
     await expect(run("token", "create")).rejects.toBeInstanceOf(UsageError);
     await expect(run("org", "create")).rejects.toBeInstanceOf(UsageError);
