@@ -145,6 +145,9 @@ export function organizationRoutes(services: Services): Router {
     requirePermission(req.apiActor!, "manage_integrations");
     const parsed = z.object({ name: z.string().min(1).max(200).optional(), expires: z.iso.datetime({ offset: true }).optional() }).strict().safeParse(req.body ?? {});
     if (!parsed.success) return invalidRequest(res, parsed.error.issues);
+    if (parsed.data.expires && new Date(parsed.data.expires).getTime() <= Date.now()) {
+      return invalidRequest(res, [{ code: "custom", path: ["expires"], message: "must be in the future", input: parsed.data.expires } as never]);
+    }
     const issued = await scimTokens.issue(contextOf(req), { ...(parsed.data.name ? { name: parsed.data.name } : {}), ...(parsed.data.expires ? { expires: new Date(parsed.data.expires) } : {}) });
     // The token is shown in this answer only; Gatehouse keeps a hash.
     res.status(201).json(issued);

@@ -189,7 +189,16 @@ export function apiRouter(services: Services, logger: Logger): Router {
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof DomainError) return sendError(res, statusOf[error.kind], (error as { code?: string }).code ?? error.kind, error.message);
-    if ((error as { type?: string }).type === "entity.parse.failed") return sendError(res, 400, "invalid_json", "The request body is not valid JSON");
+    // Body-parser refusals happen before authentication: each is the client's error, never a 500.
+    switch ((error as { type?: string }).type) {
+      case "entity.parse.failed":
+        return sendError(res, 400, "invalid_json", "The request body is not valid JSON");
+      case "entity.too.large":
+        return sendError(res, 413, "payload_too_large", "The request body is larger than 100 kB");
+      case "charset.unsupported":
+      case "encoding.unsupported":
+        return sendError(res, 415, "unsupported_media_type", "Send JSON as UTF-8, without an unknown Content-Encoding");
+    }
     logger.error({ err: error, requestId: req.id }, "API request failed");
     sendError(res, 500, "internal", "Internal server error");
   });

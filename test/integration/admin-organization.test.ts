@@ -88,6 +88,24 @@ describe("the organization in the local admin API", () => {
   });
 });
 
+describe("request bodies the API refuses", () => {
+  it("answers 413 and 415 for oversized or undecodable bodies, before authentication, never 500", async () => {
+    const big = await request(t.app).post("/api/v1/authorize").set("Content-Type", "application/json").send(JSON.stringify({ pad: "x".repeat(200_000) }));
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe("payload_too_large");
+    const charset = await request(t.app).post("/api/v1/authorize").set("Content-Type", "application/json; charset=latin9").send("{}");
+    expect(charset.status).toBe(415);
+    const encoding = await request(t.app).post("/api/v1/authorize").set("Content-Type", "application/json").set("Content-Encoding", "br2").send("{}");
+    expect(encoding.status).toBe(415);
+  });
+
+  it("refuses a SCIM token that would expire in the past", async () => {
+    const res = await api(ownerToken).post("/scim-tokens", { name: "Old", expires: "2001-01-01T00:00:00Z" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_request");
+  });
+});
+
 describe("seat limits", () => {
   it("counts active users: SCIM create and reactivation get 403 naming the limit, invitations a clear error", async () => {
     const limited = await cli("org", "create", "Small Co", "--owner", "owner@small.example", "--json");
