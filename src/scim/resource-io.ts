@@ -27,6 +27,8 @@ export function validateIncoming(Schema: SchemaClass, instance: unknown, operati
  * `attributes` / `excludedAttributes` (RFC 7644 §3.9) — it was a third of the CPU of a create.
  */
 export function presentResource(Schema: SchemaClass, resource: ScimObject, basepath: string, attributes: unknown): object {
-  const presented = attributes === undefined ? resource : new Schema(resource, "out", basepath, attributes);
-  return withResourceHeaders(presented, resource);
+  if (attributes === undefined) return withResourceHeaders(resource, resource);
+  // scimmy leaves `schemas` out when `attributes` does not name it; RFC 7643 §3 returns it always.
+  const { schemas: _schemas, ...selected } = JSON.parse(JSON.stringify(new Schema(resource, "out", basepath, attributes))) as ScimObject;
+  return withResourceHeaders({ schemas: resource.schemas, ...selected }, resource);
 }

@@ -298,6 +298,7 @@ describe("listing: filters, sorting, paging, attributes (RFC 7644 §3.4.2)", () 
     const [user] = res.body.Resources;
     expect(user.userName).toBe("member02@list.example");
     expect(user.id).toEqual(expect.any(String));
+    expect(user.schemas).toEqual(["urn:ietf:params:scim:schemas:core:2.0:User"]);
     expect(user.emails).toBeUndefined();
     expect(user.name).toBeUndefined();
   });
