@@ -383,7 +383,7 @@ const schemas: Record<string, Schema> = {
       flags: {
         type: "array",
         uniqueItems: true,
-        items: { type: "string", enum: ["inactive_90_days", "elevated", "temporary_grant"] },
+        items: { type: "string", enum: ["inactive_90_days", "elevated", "temporary_grant", "suspended"] },
         description: "`inactive_90_days`: no login (or, never logged in, created) more than 90 days ago; `elevated`: admin or owner; `temporary_grant`: some access is temporary.",
       },
     },

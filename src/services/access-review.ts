@@ -24,7 +24,9 @@ export type ReviewFlag =
   /** Admin or owner: may change other people's access. */
   | "elevated"
   /** Some of the access is a temporary grant that will lapse on its own. */
-  | "temporary_grant";
+  | "temporary_grant"
+  /** Suspended locally (an incident): no access until an administrator lifts it. */
+  | "suspended";
 
 export interface ReviewedProject {
   readonly projectId: string;
@@ -74,7 +76,7 @@ const dayMs = 24 * 60 * 60 * 1000;
 
 /** The flags of one member at `now`: a pure decision, so the thresholds are tested without waiting 90 days. */
 export function reviewFlags(
-  member: { role?: OrganizationRole; sources: readonly Pick<AccessSource, "kind">[]; lastLogin?: Date; created: Date },
+  member: { role?: OrganizationRole; sources: readonly Pick<AccessSource, "kind">[]; lastLogin?: Date; created: Date; suspended?: boolean },
   now: Date,
 ): ReviewFlag[] {
   const flags: ReviewFlag[] = [];
@@ -82,6 +84,7 @@ export function reviewFlags(
   if (now.getTime() - lastSeen.getTime() > INACTIVITY_DAYS * dayMs) flags.push("inactive_90_days");
   if (member.role === "admin" || member.role === "owner") flags.push("elevated");
   if (member.sources.some((s) => s.kind === "temporary")) flags.push("temporary_grant");
+  if (member.suspended) flags.push("suspended");
   return flags;
 }
 
@@ -154,7 +157,7 @@ export class AccessReview {
         role: p.role,
         sources: p.sources,
       })),
-      flags: reviewFlags({ role: access.organizationRole, sources: allSources, lastLogin, created: user.created }, now),
+      flags: reviewFlags({ role: access.organizationRole, sources: allSources, lastLogin, created: user.created, suspended: Boolean(user.suspended) }, now),
     };
   }
 

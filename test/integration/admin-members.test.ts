@@ -137,6 +137,9 @@ describe("local overlays on managed users", () => {
     await scim.put(`/Users/${id}`, buildUser({ userName: "suspect@example.com", active: true, displayName: "Still suspended" })).expect(200);
     expect((await authorize(id, "view_reports").expect(200)).body.allowed).toBe(false);
 
+    const review = await request(t.app).get("/api/v1/access-review").set("Authorization", `Bearer ${ownerToken}`).expect(200);
+    expect(review.body.users.find((u: { id: string }) => u.id === id).flags).toContain("suspended");
+
     await post(ownerToken, `/users/${id}/unsuspend`).expect(200);
     expect((await authorize(id, "view_reports").expect(200)).body.allowed).toBe(true);
     const actions = (await t.db.models.AuditEvent.find({ "target.id": id }).sort({ at: 1 }).lean()).map((e) => e.action);
