@@ -3,6 +3,7 @@ import type { Config } from "./config";
 import type { Logger } from "./http/logger";
 import { requestLog } from "./http/request-log";
 import { apiRouter } from "./admin/router";
+import { samlRouter } from "./saml/router";
 import { scimRouter } from "./scim/router";
 import type { Services } from "./services";
 import { isDatabaseReachable, type Database } from "./storage/connection";
@@ -35,6 +36,7 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
 
   app.use("/scim/v2", scimRouter(services, config, logger));
   app.use("/api/v1", apiRouter(services, logger));
+  app.use("/auth/saml", samlRouter(services, config));
 
   app.use((_req, res) => {
     res.status(404).json({ error: { code: "not_found", message: "No such endpoint" } });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -33,6 +34,8 @@ export const usage = `Usage: gatehouse <command>
                                        map an identity-provider group or app role onto access
   mapping list --org ID [--json]
   mapping remove --org ID MAPPING_ID
+  saml configure --org ID --entity-id ID --sso-url URL --cert FILE [--cert FILE2] [--jit] [--group-sync]
+                 [--idp-initiated]    the organization's SAML identity provider (certificates in PEM)
   access-settings --org ID [--default-role user|read_only|none] [--read-only-may-comment true|false]
                   [--require-mapping true|false] [--seat-limit N|none]
 
@@ -96,6 +99,12 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       "read-only-may-comment": { type: "string" },
       "require-mapping": { type: "string" },
       "seat-limit": { type: "string" },
+      "entity-id": { type: "string" },
+      "sso-url": { type: "string" },
+      cert: { type: "string", multiple: true },
+      jit: { type: "boolean", default: false },
+      "group-sync": { type: "boolean", default: false },
+      "idp-initiated": { type: "boolean", default: false },
     },
   });
   const [noun, verb, ...rest] = positionals;
@@ -213,6 +222,27 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
         },
       );
       out.push(values.json ? JSON.stringify(mapping) : `Mapping ${mapping.id}: ${kind} "${value}" → ${describeMapping(mapping)}`);
+      return { stdout: out, exitCode: 0 };
+    }
+    case "saml configure": {
+      const org = await requireOrganization(services, values.org);
+      if (!values["entity-id"] || !values["sso-url"] || !values.cert?.length) {
+        throw new UsageError("saml configure needs --entity-id, --sso-url and at least one --cert FILE");
+      }
+      const certificates = values.cert.map((file) => {
+        try {
+          return readFileSync(file, "utf8");
+        } catch {
+          throw new UsageError(`Cannot read certificate file ${file}`);
+        }
+      });
+      const connection = await services.saml.configure(
+        { ...ctx, organizationId: org },
+        { idpEntityId: values["entity-id"], ssoUrl: values["sso-url"], certificates, jit: values.jit, groupSync: values["group-sync"], idpInitiated: values["idp-initiated"] },
+      );
+      const expiring = connection.certificates.map((pem) => services.saml.status(pem)).filter((s) => s.expiresSoon);
+      out.push(`SAML connection configured for ${org}: ${connection.idpEntityId}`);
+      for (const status of expiring) out.push(`Warning: certificate ${status.subject} expires ${status.validTo.toISOString()}`);
       return { stdout: out, exitCode: 0 };
     }
     case "mapping list": {

@@ -10,6 +10,7 @@ import { GroupDirectory } from "./groups";
 import { GroupStore } from "../storage/groups";
 import { AccessDirectory } from "./access";
 import { MemberAdministration } from "./members";
+import { SamlConnections } from "./saml-connections";
 import { AccessReview } from "./access-review";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
@@ -21,6 +22,7 @@ export interface Services {
   groups: GroupDirectory;
   access: AccessDirectory;
   members: MemberAdministration;
+  saml: SamlConnections;
   accessReview: AccessReview;
   authFailures: AuthFailureCounters;
 }
@@ -53,6 +55,7 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
     groups,
     access,
     members: new MemberAdministration(users, access, organizations),
+    saml: new SamlConnections(organizationStore, audit),
     accessReview: new AccessReview(users, access),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
   };

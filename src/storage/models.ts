@@ -21,6 +21,7 @@ export interface OrganizationDocument {
   name: string;
   createdAt: Date;
   ownerUserId?: string;
+  samlConnection?: Record<string, unknown>;
   /** Most active users the organization may have; absent means no limit. */
   seatLimit?: number;
   accessSettings?: { defaultRole: "user" | "read_only" | "none"; readOnlyMayComment: boolean; requireMappingForAccess: boolean };
@@ -147,6 +148,7 @@ const organizationSchema = new Schema<OrganizationDocument>(
     name: { $type: String, required: true },
     createdAt: { $type: Date, required: true },
     ownerUserId: String,
+    samlConnection: Schema.Types.Mixed,
     seatLimit: Number,
     accessSettings: Schema.Types.Mixed,
     projects: Schema.Types.Mixed,

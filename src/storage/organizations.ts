@@ -1,4 +1,5 @@
 import type { AccessSettings, GroupMapping } from "../domain/access";
+import type { SamlConnection } from "../domain/saml";
 import { defaultAccessSettings, type AccessPolicy, type Organization, type Project, type ScimToken } from "../domain/organization";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
@@ -68,6 +69,15 @@ export class OrganizationStore {
 
   async replaceMappings(id: string, mappings: readonly (GroupMapping & { created: Date })[]): Promise<void> {
     await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { mappings } }));
+  }
+
+  async samlConnection(id: string): Promise<SamlConnection | undefined> {
+    const doc = await guarded(() => readById<OrganizationDocument>(this.models.Organization, id));
+    return (doc?.samlConnection as SamlConnection | undefined) ?? undefined;
+  }
+
+  async setSamlConnection(id: string, connection: SamlConnection): Promise<void> {
+    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { samlConnection: JSON.parse(JSON.stringify(connection)) } }));
   }
 
   async setSeatLimit(id: string, limit: number | undefined): Promise<void> {

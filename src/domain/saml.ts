@@ -1,0 +1,30 @@
+/**
+ * An organization's SAML connection: its identity provider, and what Gatehouse does with the
+ * assertions it sends (RFC-free, but SAML 2.0 Core/Bindings vocabulary).
+ */
+export interface SamlConnection {
+  readonly idpEntityId: string;
+  readonly ssoUrl: string;
+  /** PEM certificates the identity provider signs with; several during a rotation. */
+  readonly certificates: readonly string[];
+  /** Create users on first login (managed by SAML) instead of refusing unknown users. */
+  readonly jit: boolean;
+  /** Map the assertion's groups through the organization's mappings (for organizations without SCIM). */
+  readonly groupSync: boolean;
+  /** Accept logins started at the identity provider (the Okta tile, Entra's My Apps); off by default. */
+  readonly idpInitiated: boolean;
+  /** Assertion attribute names for email, display name and groups. */
+  readonly attributes: { readonly email: string; readonly name: string; readonly groups: string };
+}
+
+/** The service provider's own entity id and URLs, all derived from the public base URL. */
+export function serviceProviderUrls(publicBaseUrl: string, organizationId: string) {
+  const base = `${publicBaseUrl}/auth/saml/${organizationId}`;
+  return { entityId: `${base}/metadata`, metadataUrl: `${base}/metadata`, loginUrl: `${base}/login`, acsUrl: `${base}/acs`, logoutUrl: `${base}/logout` };
+}
+
+export const defaultSamlAttributes = {
+  email: "email",
+  name: "displayName",
+  groups: "groups",
+} as const;
