@@ -47,14 +47,6 @@ export class AuditTrail {
     return event;
   }
 
-  /** Events of an organization, newest first (querying and export grow with the access issue). */
-  async list(organizationId: string, limit = 100): Promise<AuditEvent[]> {
-    const docs = await guarded(() =>
-      this.models.AuditEvent.find({ organizationId }).sort({ at: -1, _id: -1 }).limit(limit).lean<AuditEventDocument[]>(),
-    );
-    return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }) as AuditEvent);
-  }
-
   /**
    * One page of an organization's events matching `filter`, newest first, continuing strictly after
    * `after`. `next` is set only when at least one more event matches (one extra is read to know),
