@@ -23,7 +23,10 @@ async function main(): Promise<void> {
   const database = await openConfiguredDatabase(config);
   const { db } = database;
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
-  const services = createServices(db, { authFailureWindowSeconds: config.authFailures.windowSeconds });
+  const services = createServices(db, {
+    authFailureWindowSeconds: config.authFailures.windowSeconds,
+    onAuditDeliveryFailure: (err) => logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery"),
+  });
   const app = buildApp({ config, db, services, logger });
 
   const server: Server = app.listen(config.port, config.host, () => {
@@ -31,9 +34,17 @@ async function main(): Promise<void> {
     logger.info({ scimBaseUrl: `${config.publicBaseUrl}/scim/v2`, port }, `SCIM base URL: ${config.publicBaseUrl}/scim/v2`);
   });
 
-  // Work that must finish even if the request that started it died with its process: clearing
-  // deleted groups' memberships, and recording the end of temporary grants. Safe on every instance.
+  // Work that must finish even if the request that started it died with its process: moving audit
+  // events left in outboxes (and finishing deletions), clearing deleted groups' memberships, and
+  // recording the end of temporary grants. Safe on every instance.
+  const recoverOutbox = () =>
+    services.recoverAuditOutbox().then(
+      (recovered) => recovered && logger.info({ recovered }, "moved stranded audit events into the trail"),
+      (err) => logger.warn({ err }, "audit outbox recovery failed"),
+    );
+  void recoverOutbox();
   const maintenance = setInterval(() => {
+    void recoverOutbox();
     const system = { actor: { type: "system" as const, id: "maintenance", name: "Gatehouse maintenance" }, source: "system" as const, requestId: "maintenance" };
     void services.groups.sweep().catch((err) => logger.warn({ err }, "group sweep failed"));
     void services.users.recordEndedGrants(system).catch((err) => logger.warn({ err }, "recording ended grants failed"));
@@ -51,6 +62,7 @@ async function main(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;
+    await services.settle();
     await database.close();
     process.exit(0);
   };

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AuditEvent } from "../domain/audit";
 import type { RequestContext } from "../domain/context";
 import { guarded } from "../storage/database-errors";
+import { plainData } from "../storage/plain";
 import type { AuditEventDocument, Models } from "../storage/models";
 import { auditEventOrder, auditEventQuery, type AuditFilter, type AuditPosition } from "./audit-query";
 
@@ -20,31 +21,37 @@ export interface Change {
 export class AuditTrail {
   constructor(private readonly models: Models, private readonly now: () => Date = () => new Date()) {}
 
-  async record(ctx: RequestContext, change: Change): Promise<AuditEvent> {
-    const event: AuditEvent = {
-      id: randomUUID(),
+  /**
+   * The stored form of one change's event. Stores write it inside the same single-document update
+   * as the change itself and move it here afterwards (storage/outbox.ts), so no change exists
+   * without its event, whatever dies in between.
+   */
+  event(ctx: RequestContext, change: Change): AuditEventDocument {
+    const doc: AuditEventDocument = {
+      _id: randomUUID(),
       organizationId: ctx.organizationId,
       at: this.now(),
-      actor: ctx.actor,
+      actor: { ...ctx.actor },
       source: ctx.source,
+      action: change.action,
+      target: { ...change.target },
       requestId: ctx.requestId,
-      ...change,
     };
-    const doc: AuditEventDocument = {
-      _id: event.id,
-      organizationId: event.organizationId,
-      at: event.at,
-      actor: { ...event.actor },
-      source: event.source,
-      action: event.action,
-      target: { ...event.target },
-      requestId: event.requestId,
-    };
-    if (change.before !== undefined) doc.before = change.before;
-    if (change.after !== undefined) doc.after = change.after;
+    if (change.before !== undefined) doc.before = plainData(change.before);
+    if (change.after !== undefined) doc.after = plainData(change.after);
     if (change.reason !== undefined) doc.reason = change.reason;
+    return doc;
+  }
+
+  /**
+   * Records an event that accompanies changes already recorded with their own events (a summary,
+   * such as "the user's access was revoked" after each token's revocation), straight into the trail.
+   */
+  async record(ctx: RequestContext, change: Change): Promise<AuditEvent> {
+    const doc = this.event(ctx, change);
     await guarded(() => this.models.AuditEvent.collection.insertOne(doc as never));
-    return event;
+    const { _id, ...rest } = doc;
+    return { id: _id, ...rest } as AuditEvent;
   }
 
   /**
@@ -76,3 +83,4 @@ export class AuditTrail {
     } while (after);
   }
 }
+

@@ -14,12 +14,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const database = await openConfiguredDatabase(config);
+  const services = createServices(database.db, { authFailureWindowSeconds: config.authFailures.windowSeconds });
   try {
-    const services = createServices(database.db, { authFailureWindowSeconds: config.authFailures.windowSeconds });
     const { stdout, exitCode } = await runCommand(services, argv);
     process.stdout.write(stdout.map((line) => `${line}\n`).join(""));
     return exitCode;
   } finally {
+    await services.settle();
     await database.close();
   }
 }

@@ -42,8 +42,11 @@ export class AccessDirectory {
 
   async setSeatLimit(ctx: RequestContext, limit: number | undefined): Promise<void> {
     const before = (await this.policy(ctx)).seatLimit;
-    await this.organizations.setSeatLimit(ctx.organizationId, limit);
-    await this.audit.record(ctx, { action: "organization.seat_limit_changed", target: { type: "organization", id: ctx.organizationId }, before: { seatLimit: before ?? null }, after: { seatLimit: limit ?? null } });
+    await this.organizations.setSeatLimit(
+      ctx.organizationId,
+      limit,
+      this.audit.event(ctx, { action: "organization.seat_limit_changed", target: { type: "organization", id: ctx.organizationId }, before: { seatLimit: before ?? null }, after: { seatLimit: limit ?? null } }),
+    );
   }
 
   async ownerOf(ctx: Scope): Promise<string | undefined> {
@@ -90,8 +93,7 @@ export class AccessDirectory {
     if (!name.trim()) throw new InvalidError("A project needs a name");
     const project: Project = { id: randomUUID(), name: name.trim(), created: this.now() };
     await this.policy(ctx);
-    await this.organizations.addProject(ctx.organizationId, project);
-    await this.audit.record(ctx, { action: "project.created", target: { type: "project", id: project.id, display: project.name }, after: project });
+    await this.organizations.addProject(ctx.organizationId, project, this.audit.event(ctx, { action: "project.created", target: { type: "project", id: project.id, display: project.name }, after: project }));
     return project;
   }
 
@@ -101,8 +103,11 @@ export class AccessDirectory {
     if (!project) throw new NotFoundError(`No project ${projectId}`);
     if (!name.trim()) throw new InvalidError("A project needs a name");
     const renamed = { ...project, name: name.trim() };
-    await this.organizations.replaceProjects(ctx.organizationId, policy.projects.map((p) => (p.id === projectId ? renamed : p)));
-    await this.audit.record(ctx, { action: "project.renamed", target: { type: "project", id: projectId, display: renamed.name }, before: project, after: renamed });
+    await this.organizations.replaceProjects(
+      ctx.organizationId,
+      policy.projects.map((p) => (p.id === projectId ? renamed : p)),
+      this.audit.event(ctx, { action: "project.renamed", target: { type: "project", id: projectId, display: renamed.name }, before: project, after: renamed }),
+    );
     return renamed;
   }
 
@@ -114,9 +119,12 @@ export class AccessDirectory {
     const mappings = policy.mappings
       .map((m) => ({ ...m, projects: (m.projects ?? []).filter((p) => p.projectId !== projectId) }))
       .filter((m) => m.organizationRole || m.projects.length);
-    await this.organizations.replaceMappings(ctx.organizationId, mappings);
-    await this.organizations.replaceProjects(ctx.organizationId, policy.projects.filter((p) => p.id !== projectId));
-    await this.audit.record(ctx, { action: "project.deleted", target: { type: "project", id: projectId, display: project.name }, before: project });
+    await this.organizations.replaceProjectsAndMappings(
+      ctx.organizationId,
+      policy.projects.filter((p) => p.id !== projectId),
+      mappings,
+      this.audit.event(ctx, { action: "project.deleted", target: { type: "project", id: projectId, display: project.name }, before: project }),
+    );
   }
 
   async mappings(ctx: Scope): Promise<readonly GroupMapping[]> {
@@ -133,8 +141,11 @@ export class AccessDirectory {
       if (!policy.projects.some((p) => p.id === assignment.projectId)) throw new InvalidError(`No project ${assignment.projectId} in this organization`);
     }
     const stored = { ...mapping, id: randomUUID(), created: this.now() };
-    await this.organizations.addMapping(ctx.organizationId, stored);
-    await this.audit.record(ctx, { action: "mapping.created", target: { type: "mapping", id: stored.id, display: `${mapping.match.kind}:${mapping.match.value}` }, after: stored });
+    await this.organizations.addMapping(
+      ctx.organizationId,
+      stored,
+      this.audit.event(ctx, { action: "mapping.created", target: { type: "mapping", id: stored.id, display: `${mapping.match.kind}:${mapping.match.value}` }, after: stored }),
+    );
     return stored;
   }
 
@@ -142,15 +153,21 @@ export class AccessDirectory {
     const policy = await this.policy(ctx);
     const mapping = policy.mappings.find((m) => m.id === mappingId);
     if (!mapping) throw new NotFoundError(`No mapping ${mappingId}`);
-    await this.organizations.replaceMappings(ctx.organizationId, policy.mappings.filter((m) => m.id !== mappingId));
-    await this.audit.record(ctx, { action: "mapping.deleted", target: { type: "mapping", id: mappingId, display: `${mapping.match.kind}:${mapping.match.value}` }, before: mapping });
+    await this.organizations.replaceMappings(
+      ctx.organizationId,
+      policy.mappings.filter((m) => m.id !== mappingId),
+      this.audit.event(ctx, { action: "mapping.deleted", target: { type: "mapping", id: mappingId, display: `${mapping.match.kind}:${mapping.match.value}` }, before: mapping }),
+    );
   }
 
   async setSettings(ctx: RequestContext, changes: Partial<AccessSettings>): Promise<AccessSettings> {
     const before = (await this.policy(ctx)).settings;
     const after: AccessSettings = { ...before, ...changes };
-    await this.organizations.setAccessSettings(ctx.organizationId, after);
-    await this.audit.record(ctx, { action: "organization.access_settings_changed", target: { type: "organization", id: ctx.organizationId }, before, after });
+    await this.organizations.setAccessSettings(
+      ctx.organizationId,
+      after,
+      this.audit.event(ctx, { action: "organization.access_settings_changed", target: { type: "organization", id: ctx.organizationId }, before, after }),
+    );
     return after;
   }
 }

@@ -83,18 +83,16 @@ export class GroupDirectory {
       version: 1,
     };
     await this.groups.claimDisplayName(ctx.organizationId, displayName, group.id);
+    const event = this.audit.event(ctx, { action: "group.created", target: groupTarget(group), after: { ...snapshot(group), members: members.map((m) => m.id) } });
     try {
-      await this.groups.insert(group);
+      await this.groups.insert(group, event);
     } catch (error) {
       await this.groups.releaseDisplayName(ctx.organizationId, displayName, group.id).catch(() => undefined);
       throw error;
     }
+    // The members' writes follow the group's (and its event): each is idempotent, and the
+    // identity provider, which got no answer if we die here, retries with a PATCH or PUT.
     await forEachLimited(members, writeConcurrency, (user) => this.users.addToGroup(user.id, group.id));
-    await this.audit.record(ctx, {
-      action: "group.created",
-      target: groupTarget(group),
-      after: { ...snapshot(group), members: members.map((m) => m.id) },
-    });
     return { group, members: members.map((m) => ({ userId: m.id, display: m.displayName ?? m.userName })) };
   }
 
@@ -153,24 +151,25 @@ export class GroupDirectory {
       version: attributesChanged || membersChanged ? before.version + 1 : before.version,
     };
 
+    // The group's own write carries the events and comes first; the members' writes follow. Each
+    // is idempotent, so a retry of the same request completes a change cut short.
+    const membersEvent = membersChanged
+      ? this.audit.event(ctx, { action: "group.members_changed", target: groupTarget(after), after: { added: adding.map((u) => u.id), removed: [...toRemove] } })
+      : undefined;
     if (attributesChanged) {
       const renamed = displayNameKey(displayName) !== displayNameKey(before.displayName);
+      const events = [this.audit.event(ctx, { action: "group.updated", target: groupTarget(after), before: snapshot(before), after: snapshot(after) })];
       if (renamed) await this.groups.claimDisplayName(ctx.organizationId, displayName, id);
-      await this.groups.update(before, after);
+      await this.groups.update(before, after, membersEvent ? [...events, membersEvent] : events);
       if (renamed) await this.groups.releaseDisplayName(ctx.organizationId, before.displayName, id);
-      await this.audit.record(ctx, { action: "group.updated", target: groupTarget(after), before: snapshot(before), after: snapshot(after) });
+    } else if (membersEvent) {
+      await this.groups.touch(id, at, membersEvent);
     }
     if (membersChanged) {
       await Promise.all([
         forEachLimited(adding, writeConcurrency, (user) => this.users.addToGroup(user.id, id)),
         forEachLimited(toRemove, writeConcurrency, (userId) => this.users.removeFromGroup(userId, id)),
-        attributesChanged ? undefined : this.groups.touch(id, at),
       ]);
-      await this.audit.record(ctx, {
-        action: "group.members_changed",
-        target: groupTarget(after),
-        after: { added: adding.map((u) => u.id), removed: [...toRemove] },
-      });
     }
     return after;
   }
@@ -181,8 +180,7 @@ export class GroupDirectory {
     if (options.expectedVersion !== undefined && options.expectedVersion !== group.version) {
       throw new VersionMismatchError(`Group ${id} has changed: its version is ${group.version}, not ${options.expectedVersion}`);
     }
-    await this.groups.delete(group, this.now());
-    await this.audit.record(ctx, { action: "group.deleted", target: groupTarget(group), before: snapshot(group) });
+    await this.groups.delete(group, this.now(), this.audit.event(ctx, { action: "group.deleted", target: groupTarget(group), before: snapshot(group) }));
     void this.sweep().catch(() => undefined);
   }
 

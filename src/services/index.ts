@@ -12,6 +12,7 @@ import { AccessDirectory } from "./access";
 import { MemberAdministration } from "./members";
 import { SamlConnections } from "./saml-connections";
 import { AccessReview } from "./access-review";
+import { Outbox } from "../storage/outbox";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -25,14 +26,24 @@ export interface Services {
   saml: SamlConnections;
   accessReview: AccessReview;
   authFailures: AuthFailureCounters;
+  /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
+  recoverAuditOutbox(): Promise<number>;
+  /** Waits for background writes to finish (shutdown). */
+  settle(): Promise<void>;
 }
 
-export function createServices(db: Database, options: { authFailureWindowSeconds: number }): Services {
+export function createServices(
+  db: Database,
+  options: { authFailureWindowSeconds: number; outbox?: Outbox; onAuditDeliveryFailure?: (error: unknown) => void },
+): Services {
+  const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure);
   const audit = new AuditTrail(db.models);
-  const scimTokens = new ScimTokens(new ScimTokenStore(db.models), audit);
-  const userStore = new UserStore(db.models);
-  const organizationStore = new OrganizationStore(db.models);
-  const groups = new GroupDirectory(new GroupStore(db.models), userStore, audit);
+  const tokenStore = new ScimTokenStore(db.models, outbox);
+  const scimTokens = new ScimTokens(tokenStore, audit);
+  const userStore = new UserStore(db.models, outbox);
+  const organizationStore = new OrganizationStore(db.models, outbox);
+  const groupStore = new GroupStore(db.models, outbox);
+  const groups = new GroupDirectory(groupStore, userStore, audit);
   const users = new UserDirectory(userStore, audit);
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
@@ -58,5 +69,11 @@ export function createServices(db: Database, options: { authFailureWindowSeconds
     saml: new SamlConnections(organizationStore, audit),
     accessReview: new AccessReview(users, access),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
+    async recoverAuditOutbox() {
+      let recovered = 0;
+      for (const store of [organizationStore, tokenStore, userStore, groupStore]) recovered += await store.recoverOutbox();
+      return recovered;
+    },
+    settle: () => outbox.settle(),
   };
 }

@@ -29,9 +29,8 @@ export class Organizations {
     const trimmed = name.trim();
     if (!trimmed) throw new InvalidError("An organization needs a name");
     const organization: Organization = { id: randomUUID(), name: trimmed, created: this.now() };
-    await this.store.insert(organization);
     const ctx = { ...by, organizationId: organization.id };
-    await this.audit.record(ctx, { action: "organization.created", target: { type: "organization", id: organization.id, display: trimmed }, after: organization });
+    await this.store.insert(organization, this.audit.event(ctx, { action: "organization.created", target: { type: "organization", id: organization.id, display: trimmed }, after: organization }));
     const scimToken = await this.tokens.issue(ctx, { name: "Initial SCIM token" });
     if (!options.ownerEmail) return { organization, scimToken };
     const owner = await this.setUpOwner(ctx, options.ownerEmail);
@@ -47,26 +46,32 @@ export class Organizations {
 
   /** The Owner was deprovisioned by the identity provider: the organization has no Owner now. */
   async vacateOwnership(ctx: RequestContext, formerOwnerId: string, why: string): Promise<void> {
-    await this.store.setOwner(ctx.organizationId, undefined);
-    await this.audit.record(ctx, {
-      action: "organization.ownership_vacated",
-      target: { type: "organization", id: ctx.organizationId },
-      before: { ownerUserId: formerOwnerId },
-      after: { ownerUserId: null },
-      reason: `the Owner was ${why} by the identity provider`,
-    });
+    await this.store.setOwner(
+      ctx.organizationId,
+      undefined,
+      this.audit.event(ctx, {
+        action: "organization.ownership_vacated",
+        target: { type: "organization", id: ctx.organizationId },
+        before: { ownerUserId: formerOwnerId },
+        after: { ownerUserId: null },
+        reason: `the Owner was ${why} by the identity provider`,
+      }),
+    );
   }
 
   /** Makes a user the Owner (the only way ownership moves); the callers check who may do it. */
   async transferOwnership(ctx: RequestContext, userId: string): Promise<void> {
     const before = (await this.store.accessPolicy(ctx.organizationId))?.ownerUserId;
-    await this.store.setOwner(ctx.organizationId, userId);
-    await this.audit.record(ctx, {
-      action: "organization.ownership_transferred",
-      target: { type: "organization", id: ctx.organizationId },
-      before: { ownerUserId: before ?? null },
-      after: { ownerUserId: userId },
-    });
+    await this.store.setOwner(
+      ctx.organizationId,
+      userId,
+      this.audit.event(ctx, {
+        action: "organization.ownership_transferred",
+        target: { type: "organization", id: ctx.organizationId },
+        before: { ownerUserId: before ?? null },
+        after: { ownerUserId: userId },
+      }),
+    );
   }
 
   list(): Promise<Organization[]> {

@@ -47,9 +47,12 @@ export class SamlConnections {
       attributes: { ...defaultSamlAttributes, ...(input.attributes ?? {}) },
     };
     const before = await this.get(ctx);
-    await this.organizations.setSamlConnection(ctx.organizationId, connection);
     const summary = (c?: SamlConnection) => c && { ...c, certificates: c.certificates.map((pem) => this.status(pem)) };
-    await this.audit.record(ctx, { action: "saml_connection.configured", target: { type: "organization", id: ctx.organizationId }, before: summary(before), after: summary(connection) });
+    await this.organizations.setSamlConnection(
+      ctx.organizationId,
+      connection,
+      this.audit.event(ctx, { action: "saml_connection.configured", target: { type: "organization", id: ctx.organizationId }, before: summary(before), after: summary(connection) }),
+    );
     return connection;
   }
 

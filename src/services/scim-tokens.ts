@@ -58,9 +58,8 @@ export class ScimTokens {
       created: this.now(),
       expires: options.expires,
     };
-    await this.store.insert(token);
     const summary = summarize(token);
-    await this.audit.record(ctx, { action: `${purpose}_token.created`, target: { type: `${purpose}_token`, id, display: token.name }, after: summary });
+    await this.store.insert(token, this.audit.event(ctx, { action: `${purpose}_token.created`, target: { type: `${purpose}_token`, id, display: token.name }, after: summary }));
     return { ...summary, token: `${prefixes[purpose]}_${id}_${secret}` };
   }
 
@@ -80,13 +79,16 @@ export class ScimTokens {
     if (!token || token.organizationId !== ctx.organizationId) throw new NotFoundError(`No SCIM token ${tokenId}`);
     if (token.revoked) return summarize(token);
     const revoked = { ...token, revoked: this.now() };
-    await this.store.markRevoked(tokenId, revoked.revoked);
-    await this.audit.record(ctx, {
-      action: `${token.purpose}_token.revoked`,
-      target: { type: `${token.purpose}_token`, id: tokenId, display: token.name },
-      before: summarize(token),
-      after: summarize(revoked),
-    });
+    await this.store.markRevoked(
+      tokenId,
+      revoked.revoked,
+      this.audit.event(ctx, {
+        action: `${token.purpose}_token.revoked`,
+        target: { type: `${token.purpose}_token`, id: tokenId, display: token.name },
+        before: summarize(token),
+        after: summarize(revoked),
+      }),
+    );
     return summarize(revoked);
   }
 

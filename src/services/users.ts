@@ -13,7 +13,8 @@ export interface WriteOptions {
 
 /**
  * Provisioning and deprovisioning of users: the use-cases SCIM (and later SAML and the admin API)
- * call. Each write takes the request context and leaves an audit event.
+ * call. Each write takes the request context and carries its audit event in the same
+ * single-document write (storage/outbox.ts).
  */
 export class UserDirectory {
   /**
@@ -74,13 +75,12 @@ export class UserDirectory {
     };
     if (user.active) await this.checkSeat(ctx);
     try {
-      await this.store.insert(user);
+      await this.store.insert(user, this.audit.event(ctx, { action: "user.provisioned", target: userTarget(user), after: profileOf(user) }));
     } catch (error) {
       const local = error instanceof ConflictError && managedBy !== "local" ? await this.store.findByUserName(ctx.organizationId, user.userName) : undefined;
       if (!local || local.managedBy !== "local") throw error;
       return this.link(ctx, local, profile, managedBy);
     }
-    await this.audit.record(ctx, { action: "user.provisioned", target: userTarget(user), after: profileOf(user) });
     return user;
   }
 
@@ -106,12 +106,10 @@ export class UserDirectory {
       version: before.version + 1,
     };
     const renamed = userNameKey(before.userName) !== userNameKey(after.userName);
-    if (renamed) await this.store.claimUserName(ctx.organizationId, after.userName, id);
-    await this.store.replace(before, after);
-    if (renamed) await this.store.releaseUserName(ctx.organizationId, before.userName, id);
-
     const action = before.active && !after.active ? "user.deactivated" : !before.active && after.active ? "user.reactivated" : "user.updated";
-    await this.audit.record(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) });
+    if (renamed) await this.store.claimUserName(ctx.organizationId, after.userName, id);
+    await this.store.replace(before, after, this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }));
+    if (renamed) await this.store.releaseUserName(ctx.organizationId, before.userName, id);
     if (action === "user.deactivated") await this.deprovisioned?.(ctx, after, "deactivated");
     return after;
   }
@@ -121,8 +119,11 @@ export class UserDirectory {
     const linked: User = { ...withProfile(local, profile), managedBy, managedVia: ctx.actor.name, lastModified: this.now(), version: local.version + 1 };
     const renamed = userNameKey(local.userName) !== userNameKey(linked.userName);
     if (renamed) await this.store.claimUserName(ctx.organizationId, linked.userName, local.id);
-    await this.store.replace(local, linked);
-    await this.audit.record(ctx, { action: "user.linked", target: userTarget(linked), before: { ...profileOf(local), managedBy: local.managedBy }, after: { ...profileOf(linked), managedBy } });
+    await this.store.replace(
+      local,
+      linked,
+      this.audit.event(ctx, { action: "user.linked", target: userTarget(linked), before: { ...profileOf(local), managedBy: local.managedBy }, after: { ...profileOf(linked), managedBy } }),
+    );
     return linked;
   }
 
@@ -130,8 +131,11 @@ export class UserDirectory {
   async setLocalAccess(ctx: RequestContext, id: string, access: LocalAccess, reason?: string): Promise<User> {
     const before = await this.get(ctx, id);
     const after: User = { ...before, localAccess: access, lastModified: this.now(), version: before.version + 1 };
-    await this.store.replace(before, after);
-    await this.audit.record(ctx, { action: "user.access_changed", target: userTarget(after), before: before.localAccess ?? {}, after: access, ...(reason ? { reason } : {}) });
+    await this.store.replace(
+      before,
+      after,
+      this.audit.event(ctx, { action: "user.access_changed", target: userTarget(after), before: before.localAccess ?? {}, after: access, ...(reason ? { reason } : {}) }),
+    );
     return after;
   }
 
@@ -141,14 +145,17 @@ export class UserDirectory {
     if (Boolean(before.suspended) === suspended) return before;
     const after: User = { ...before, suspended, lastModified: this.now(), version: before.version + 1 };
     if (!suspended) delete (after as { suspended?: boolean }).suspended;
-    await this.store.replace(before, after);
-    await this.audit.record(ctx, {
-      action: suspended ? "user.suspended" : "user.unsuspended",
-      target: userTarget(after),
-      before: { suspended: Boolean(before.suspended) },
-      after: { suspended },
-      ...(reason ? { reason } : {}),
-    });
+    await this.store.replace(
+      before,
+      after,
+      this.audit.event(ctx, {
+        action: suspended ? "user.suspended" : "user.unsuspended",
+        target: userTarget(after),
+        before: { suspended: Boolean(before.suspended) },
+        after: { suspended },
+        ...(reason ? { reason } : {}),
+      }),
+    );
     if (suspended) await this.deprovisioned?.(ctx, after, "suspended");
     return after;
   }
@@ -157,8 +164,7 @@ export class UserDirectory {
     const before = await this.get(ctx, id);
     const stored: TemporaryAccess = { ...grant, id: randomUUID() };
     const after: User = { ...before, temporaryGrants: [...(before.temporaryGrants ?? []).filter((g) => !g.endRecorded), stored], version: before.version + 1 };
-    await this.store.replace(before, after);
-    await this.audit.record(ctx, { action: "user.temporary_access_granted", target: userTarget(after), after: stored, reason: grant.reason });
+    await this.store.replace(before, after, this.audit.event(ctx, { action: "user.temporary_access_granted", target: userTarget(after), after: stored, reason: grant.reason }));
     return stored;
   }
 
@@ -169,8 +175,7 @@ export class UserDirectory {
     if (!grant || grant.endRecorded) throw new NotFoundError(`No temporary grant ${grantId}`);
     const ended: TemporaryAccess = { ...grant, endRecorded: true, ...(how === "revoked" ? { until: this.now() } : {}) };
     const after: User = { ...before, temporaryGrants: before.temporaryGrants!.map((g) => (g.id === grantId ? ended : g)), version: before.version + 1 };
-    await this.store.replace(before, after);
-    await this.audit.record(ctx, { action: `user.temporary_access_${how}`, target: userTarget(after), before: grant, after: ended });
+    await this.store.replace(before, after, this.audit.event(ctx, { action: `user.temporary_access_${how}`, target: userTarget(after), before: grant, after: ended }));
   }
 
   /** Writes the end of every temporary grant whose time has passed; safe to run anywhere, repeatedly. */
@@ -190,8 +195,7 @@ export class UserDirectory {
   async remove(ctx: RequestContext, id: string, options: WriteOptions = {}, reason?: string): Promise<void> {
     const user = await this.get(ctx, id);
     checkVersion(user, options);
-    await this.store.delete(user);
-    await this.audit.record(ctx, { action: "user.deleted", target: userTarget(user), before: profileOf(user), ...(reason ? { reason } : {}) });
+    await this.store.delete(user, this.now(), this.audit.event(ctx, { action: "user.deleted", target: userTarget(user), before: profileOf(user), ...(reason ? { reason } : {}) }));
     await this.deprovisioned?.(ctx, user, "deleted");
   }
 }

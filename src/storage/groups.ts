@@ -4,7 +4,8 @@ import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
 import { LookupKeys } from "./lookup-keys";
-import type { GroupDocument, GroupSweepDocument, Models } from "./models";
+import type { AuditEventDocument, GroupDocument, GroupSweepDocument, Models } from "./models";
+import type { Outbox } from "./outbox";
 
 export interface GroupListing {
   criteria?: Criteria;
@@ -55,8 +56,15 @@ function toDocument(group: Group): GroupDocument {
 export class GroupStore {
   private readonly keys: LookupKeys;
 
-  constructor(private readonly models: Models) {
+  constructor(
+    private readonly models: Models,
+    private readonly outbox: Outbox,
+  ) {
     this.keys = new LookupKeys(models);
+  }
+
+  private get collection() {
+    return this.models.Group.collection;
   }
 
   private displayNameKey(organizationId: string, displayName: string): string {
@@ -69,7 +77,7 @@ export class GroupStore {
 
   async findById(organizationId: string, id: string): Promise<Group | undefined> {
     const doc = await guarded(() => readById<GroupDocument>(this.models.Group, id));
-    return doc && doc.organizationId === organizationId ? toGroup(doc) : undefined;
+    return doc && doc.organizationId === organizationId && !doc.deletedAt ? toGroup(doc) : undefined;
   }
 
   async findByDisplayName(organizationId: string, displayName: string): Promise<Group | undefined> {
@@ -101,20 +109,23 @@ export class GroupStore {
     await this.keys.release(this.displayNameKey(organizationId, displayName), id);
   }
 
-  async insert(group: Group): Promise<void> {
-    await guarded(() => this.models.Group.collection.insertOne(toDocument(group) as never), `A group with displayName "${group.displayName}" already exists`);
+  /** Stores a new group carrying the event of its creation. */
+  async insert(group: Group, event: AuditEventDocument): Promise<void> {
+    await this.outbox.insert(this.collection, toDocument(group), [event], `A group with displayName "${group.displayName}" already exists`);
     if (group.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(group.organizationId, group.externalId), group.id);
   }
 
-  /** Writes a group's own attributes (not its members) and keeps its keys in step. */
-  async update(before: Group, after: Group): Promise<void> {
+  /**
+   * Writes a group's own attributes, version and lastModified together with the events of the
+   * change (its attributes and, when members change too, that), and keeps its keys in step.
+   */
+  async update(before: Group, after: Group, events: AuditEventDocument[]): Promise<void> {
     const { _id, ...fields } = toDocument(after);
-    await guarded(
-      () =>
-        this.models.Group.collection.updateOne({ _id } as never, {
-          $set: fields,
-          ...(after.externalId === undefined ? { $unset: { externalId: "" } } : {}),
-        }),
+    await this.outbox.update(
+      this.collection,
+      _id,
+      { $set: fields, ...(after.externalId === undefined ? { $unset: { externalId: "" } } : {}) },
+      events,
       `A group with displayName "${after.displayName}" already exists`,
     );
     if (before.externalId !== after.externalId) {
@@ -123,23 +134,38 @@ export class GroupStore {
     }
   }
 
-  /** Marks a membership change on the group itself (meta.version and lastModified). */
-  async touch(id: string, at: Date): Promise<void> {
-    await guarded(() => this.models.Group.updateOne({ _id: id }, { $inc: { version: 1 }, $set: { lastModified: at } }));
+  /**
+   * Marks a membership change on the group itself (meta.version and lastModified) together with
+   * its event. This write comes before the members' own writes: if the process dies between them,
+   * the event tells of a change the identity provider's retry completes.
+   */
+  async touch(id: string, at: Date, event: AuditEventDocument): Promise<void> {
+    await this.outbox.update(this.collection, id, { $inc: { version: 1 }, $set: { lastModified: at } }, [event]);
   }
 
   /**
-   * Deletes a group at once; its memberships are cleared afterwards by a sweep (see GroupSweeps).
-   * The sweep is recorded first, so a crash between the two writes leaves work to finish, never a
-   * group that silently keeps members.
+   * Deletes a group at once: a tombstone carrying the event (the group is gone for every reader
+   * from that write on), the membership sweep, the keys, then the document. The sweep is recorded
+   * before the document goes, so a crash leaves work to finish, never a group that silently keeps
+   * members; `recoverOutbox` finishes a deletion a crash interrupted.
    */
-  async delete(group: Group, at: Date): Promise<void> {
+  async delete(group: Group, at: Date, event: AuditEventDocument): Promise<void> {
+    await this.outbox.tombstone(this.collection, group.id, at, [event], { displayNameLower: `\u0000deleted/${group.id}` });
+    await this.finishDeletion(group, at);
+  }
+
+  private async finishDeletion(group: Pick<Group, "id" | "organizationId" | "displayName" | "externalId">, at: Date): Promise<void> {
     await guarded(() =>
       this.models.GroupSweep.updateOne({ _id: group.id }, { $setOnInsert: { organizationId: group.organizationId, requested: at } }, { upsert: true }),
     );
-    await guarded(() => this.models.Group.deleteOne({ _id: group.id }));
     await this.releaseDisplayName(group.organizationId, group.displayName, group.id);
     if (group.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(group.organizationId, group.externalId), group.id);
+    await guarded(() => this.collection.deleteOne({ _id: group.id } as never));
+  }
+
+  /** Moves audit events a crash left on groups into the trail and finishes interrupted deletions. */
+  recoverOutbox(): Promise<number> {
+    return this.outbox.recover<GroupDocument>(this.collection, (doc) => this.finishDeletion(toGroup(doc), doc.deletedAt ?? new Date()));
   }
 
   async pendingSweeps(): Promise<GroupSweepDocument[]> {
@@ -155,7 +181,7 @@ export class GroupStore {
     if (direct) {
       return { total: direct.length, groups: listing.count === 0 ? [] : direct.slice(listing.startIndex - 1, listing.startIndex - 1 + listing.count) };
     }
-    const filter = { organizationId, ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}) };
+    const filter = { organizationId, deletedAt: { $exists: false }, ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}) };
     const total = await guarded(() => this.models.Group.countDocuments(filter));
     if (listing.count === 0 || listing.startIndex > total) return { total, groups: [] };
     const direction = listing.descending ? -1 : 1;

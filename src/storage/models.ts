@@ -18,6 +18,7 @@ const options = { typeKey: "$type", versionKey: false, strict: "throw" } as cons
  */
 export interface OrganizationDocument {
   _id: string;
+  outbox?: AuditEventDocument[];
   name: string;
   createdAt: Date;
   ownerUserId?: string;
@@ -37,6 +38,7 @@ export interface OrganizationDocument {
 
 export interface ScimTokenDocument {
   _id: string;
+  outbox?: AuditEventDocument[];
   organizationId: string;
   /** "scim" for identity providers, "service" for the product's back end (authorization answers). */
   purpose?: "scim" | "service" | "personal";
@@ -91,6 +93,10 @@ export interface UserDocument {
    * grows with the size of a group (a user is in tens of groups; a group may have 500,000 members).
    */
   groups?: string[];
+  /** Audit events of this user's changes on their way to the trail (storage/outbox.ts). */
+  outbox?: AuditEventDocument[];
+  /** Set while the user's deletion completes: readers treat the user as gone. */
+  deletedAt?: Date;
   [attribute: string]: unknown;
 }
 
@@ -103,6 +109,8 @@ export interface GroupDocument {
   created: Date;
   lastModified: Date;
   version: number;
+  outbox?: AuditEventDocument[];
+  deletedAt?: Date;
 }
 
 /** A deleted group whose memberships are still to be cleared from its former members. */
@@ -142,6 +150,12 @@ export interface AuthFailureDocument {
   expiresAt: Date;
 }
 
+/**
+ * Documents still carrying audit events (storage/outbox.ts): almost none at any time, so a sparse
+ * index keeps the recovery query from scanning on MongoDB.
+ */
+const outboxIndex = [{ "outbox._id": 1 }, { sparse: true }] as const;
+
 const organizationSchema = new Schema<OrganizationDocument>(
   {
     _id: String,
@@ -153,9 +167,11 @@ const organizationSchema = new Schema<OrganizationDocument>(
     accessSettings: Schema.Types.Mixed,
     projects: Schema.Types.Mixed,
     mappings: Schema.Types.Mixed,
+    outbox: Schema.Types.Mixed,
   },
   options,
 );
+organizationSchema.index(...outboxIndex);
 
 const scimTokenSchema = new Schema<ScimTokenDocument>(
   {
@@ -169,9 +185,11 @@ const scimTokenSchema = new Schema<ScimTokenDocument>(
     lastUsedAt: Date,
     expiresAt: Date,
     revokedAt: Date,
+    outbox: Schema.Types.Mixed,
   },
   options,
 );
+scimTokenSchema.index(...outboxIndex);
 
 const userSchema = new Schema<UserDocument>(
   {
@@ -190,6 +208,8 @@ const userSchema = new Schema<UserDocument>(
     lastModified: { $type: Date, required: true },
     version: { $type: Number, required: true },
     groups: { $type: [String], default: undefined },
+    outbox: Schema.Types.Mixed,
+    deletedAt: Date,
     ...Object.fromEntries(profileAttributes.map((attribute) => [attribute, Schema.Types.Mixed])),
   },
   options,
@@ -201,6 +221,7 @@ userSchema.index({ organizationId: 1, externalId: 1 });
 userSchema.index({ organizationId: 1, created: 1 });
 // Members of a group (GET /Groups/{id}, the deletion sweep): a multikey index on MongoDB.
 userSchema.index({ organizationId: 1, groups: 1 });
+userSchema.index(...outboxIndex);
 
 const groupSchema = new Schema<GroupDocument>(
   {
@@ -212,9 +233,12 @@ const groupSchema = new Schema<GroupDocument>(
     created: { $type: Date, required: true },
     lastModified: { $type: Date, required: true },
     version: { $type: Number, required: true },
+    outbox: Schema.Types.Mixed,
+    deletedAt: Date,
   },
   options,
 );
+groupSchema.index(...outboxIndex);
 groupSchema.index({ organizationId: 1, displayNameLower: 1 }, { unique: true });
 groupSchema.index({ organizationId: 1, externalId: 1 });
 

@@ -4,7 +4,9 @@ import { defaultAccessSettings, type AccessPolicy, type Organization, type Proje
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
 import { readById } from "./read-by-id";
-import type { Models, OrganizationDocument, ScimTokenDocument } from "./models";
+import type { AuditEventDocument, Models, OrganizationDocument, ScimTokenDocument } from "./models";
+import type { Outbox } from "./outbox";
+import { plainData } from "./plain";
 
 function toOrganization(doc: OrganizationDocument): Organization {
   return { id: doc._id, name: doc.name, created: doc.createdAt };
@@ -25,15 +27,30 @@ function toScimToken(doc: ScimTokenDocument): ScimToken {
   };
 }
 
+/**
+ * Organizations and their access policy. Every change is one update of the organization document
+ * carrying its audit event (storage/outbox.ts).
+ */
 export class OrganizationStore {
-  constructor(private readonly models: Models) {}
+  constructor(
+    private readonly models: Models,
+    private readonly outbox: Outbox,
+  ) {}
 
-  async insert(organization: Organization): Promise<void> {
-    await guarded(() => this.models.Organization.create({ _id: organization.id, name: organization.name, createdAt: organization.created }));
+  private get collection() {
+    return this.models.Organization.collection;
+  }
+
+  private change(id: string, update: object, event: AuditEventDocument): Promise<void> {
+    return this.outbox.update(this.collection, id, update, [event]);
+  }
+
+  async insert(organization: Organization, event: AuditEventDocument): Promise<void> {
+    await this.outbox.insert(this.collection, { _id: organization.id, name: organization.name, createdAt: organization.created }, [event]);
   }
 
   async findById(id: string): Promise<Organization | undefined> {
-    const doc = await guarded(() => this.models.Organization.findById(id).lean<OrganizationDocument>());
+    const doc = await guarded(() => readById<OrganizationDocument>(this.models.Organization, id));
     return doc ? toOrganization(doc) : undefined;
   }
 
@@ -55,20 +72,25 @@ export class OrganizationStore {
     };
   }
 
-  async addProject(id: string, project: Project): Promise<void> {
-    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $push: { projects: project } }));
+  async addProject(id: string, project: Project, event: AuditEventDocument): Promise<void> {
+    await this.change(id, { $push: { projects: plainData(project) } }, event);
   }
 
-  async addMapping(id: string, mapping: GroupMapping & { created: Date }): Promise<void> {
-    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $push: { mappings: mapping } }));
+  async addMapping(id: string, mapping: GroupMapping & { created: Date }, event: AuditEventDocument): Promise<void> {
+    await this.change(id, { $push: { mappings: plainData(mapping) } }, event);
   }
 
-  async replaceProjects(id: string, projects: readonly Project[]): Promise<void> {
-    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { projects } }));
+  async replaceProjects(id: string, projects: readonly Project[], event: AuditEventDocument): Promise<void> {
+    await this.change(id, { $set: { projects: projects.map(plainData) } }, event);
   }
 
-  async replaceMappings(id: string, mappings: readonly (GroupMapping & { created: Date })[]): Promise<void> {
-    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { mappings } }));
+  async replaceMappings(id: string, mappings: readonly (GroupMapping & { created: Date })[], event: AuditEventDocument): Promise<void> {
+    await this.change(id, { $set: { mappings: mappings.map(plainData) } }, event);
+  }
+
+  /** Projects and mappings in one write (deleting a project takes it out of the mappings too). */
+  async replaceProjectsAndMappings(id: string, projects: readonly Project[], mappings: readonly (GroupMapping & { created: Date })[], event: AuditEventDocument): Promise<void> {
+    await this.change(id, { $set: { projects: projects.map(plainData), mappings: mappings.map(plainData) } }, event);
   }
 
   async samlConnection(id: string): Promise<SamlConnection | undefined> {
@@ -76,28 +98,40 @@ export class OrganizationStore {
     return (doc?.samlConnection as SamlConnection | undefined) ?? undefined;
   }
 
-  async setSamlConnection(id: string, connection: SamlConnection): Promise<void> {
-    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { samlConnection: JSON.parse(JSON.stringify(connection)) } }));
+  async setSamlConnection(id: string, connection: SamlConnection, event: AuditEventDocument): Promise<void> {
+    await this.change(id, { $set: { samlConnection: plainData(connection) } }, event);
   }
 
-  async setSeatLimit(id: string, limit: number | undefined): Promise<void> {
-    await guarded(() => this.models.Organization.updateOne({ _id: id }, limit === undefined ? { $unset: { seatLimit: "" } } : { $set: { seatLimit: limit } }));
+  async setSeatLimit(id: string, limit: number | undefined, event: AuditEventDocument): Promise<void> {
+    await this.change(id, limit === undefined ? { $unset: { seatLimit: "" } } : { $set: { seatLimit: limit } }, event);
   }
 
-  async setOwner(id: string, userId: string | undefined): Promise<void> {
-    await guarded(() => this.models.Organization.updateOne({ _id: id }, userId ? { $set: { ownerUserId: userId } } : { $unset: { ownerUserId: "" } }));
+  async setOwner(id: string, userId: string | undefined, event: AuditEventDocument): Promise<void> {
+    await this.change(id, userId ? { $set: { ownerUserId: userId } } : { $unset: { ownerUserId: "" } }, event);
   }
 
-  async setAccessSettings(id: string, settings: AccessSettings): Promise<void> {
-    await guarded(() => this.models.Organization.updateOne({ _id: id }, { $set: { accessSettings: settings } }));
+  async setAccessSettings(id: string, settings: AccessSettings, event: AuditEventDocument): Promise<void> {
+    await this.change(id, { $set: { accessSettings: plainData(settings) } }, event);
+  }
+
+  /** Moves audit events a crash left on organizations into the trail (organizations are not deleted). */
+  recoverOutbox(): Promise<number> {
+    return this.outbox.recover(this.collection, async () => undefined);
   }
 }
 
 export class ScimTokenStore {
   private readonly keys: LookupKeys;
 
-  constructor(private readonly models: Models) {
+  constructor(
+    private readonly models: Models,
+    private readonly outbox: Outbox,
+  ) {
     this.keys = new LookupKeys(models);
+  }
+
+  private get collection() {
+    return this.models.ScimToken.collection;
   }
 
   private personalTokensKey(organizationId: string, userId: string): string {
@@ -111,19 +145,18 @@ export class ScimTokenStore {
     return tokens.filter((t): t is ScimToken => t !== undefined && t.userId === userId);
   }
 
-  async insert(token: ScimToken): Promise<void> {
-    await guarded(() =>
-      this.models.ScimToken.create({
-        _id: token.id,
-        organizationId: token.organizationId,
-        purpose: token.purpose,
-        userId: token.userId,
-        name: token.name,
-        secretHash: token.secretHash,
-        createdAt: token.created,
-        expiresAt: token.expires,
-      }),
-    );
+  async insert(token: ScimToken, event: AuditEventDocument): Promise<void> {
+    const doc: ScimTokenDocument = {
+      _id: token.id,
+      organizationId: token.organizationId,
+      purpose: token.purpose,
+      ...(token.userId ? { userId: token.userId } : {}),
+      name: token.name,
+      secretHash: token.secretHash,
+      createdAt: token.created,
+      ...(token.expires ? { expiresAt: token.expires } : {}),
+    };
+    await this.outbox.insert(this.collection, doc, [event]);
     if (token.userId) await this.keys.addToIndex(this.personalTokensKey(token.organizationId, token.userId), token.id);
   }
 
@@ -137,8 +170,13 @@ export class ScimTokenStore {
     return docs.map(toScimToken);
   }
 
-  async markRevoked(id: string, at: Date): Promise<void> {
-    await guarded(() => this.models.ScimToken.updateOne({ _id: id }, { $set: { revokedAt: at } }));
+  async markRevoked(id: string, at: Date, event: AuditEventDocument): Promise<void> {
+    await this.outbox.update(this.collection, id, { $set: { revokedAt: at } }, [event]);
+  }
+
+  /** Moves audit events a crash left on tokens into the trail (tokens are revoked, not deleted). */
+  recoverOutbox(): Promise<number> {
+    return this.outbox.recover(this.collection, async () => undefined);
   }
 
   async markUsed(id: string, at: Date): Promise<void> {

@@ -4,7 +4,8 @@ import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
 import { LookupKeys } from "./lookup-keys";
-import { profileAttributes, type Models, type UserDocument } from "./models";
+import { profileAttributes, type AuditEventDocument, type Models, type UserDocument } from "./models";
+import type { Outbox } from "./outbox";
 
 /** How a listing is ordered and cut (RFC 7644 §3.4.2.3–4), in domain attribute paths. */
 export interface UserListing {
@@ -87,8 +88,15 @@ function toDocument(user: User): UserDocument {
 export class UserStore {
   private readonly keys: LookupKeys;
 
-  constructor(private readonly models: Models) {
+  constructor(
+    private readonly models: Models,
+    private readonly outbox: Outbox,
+  ) {
     this.keys = new LookupKeys(models);
+  }
+
+  private get collection() {
+    return this.models.User.collection;
   }
 
   userNameKey(organizationId: string, userName: string): string {
@@ -101,9 +109,9 @@ export class UserStore {
 
   async findById(organizationId: string, id: string): Promise<User | undefined> {
     const doc = await guarded(() => readById<UserDocument>(this.models.User, id));
-    // The organization is checked here, not in the filter: only an exact {_id} filter is served
-    // by FerretDB's SQLite backend without a scan.
-    return doc && doc.organizationId === organizationId ? toUser(doc) : undefined;
+    // The organization (and a deletion under way) is checked here, not in the filter: only an
+    // exact {_id} filter is served by FerretDB's SQLite backend without a scan.
+    return doc && doc.organizationId === organizationId && !doc.deletedAt ? toUser(doc) : undefined;
   }
 
   async findByUserName(organizationId: string, userName: string): Promise<User | undefined> {
@@ -137,12 +145,12 @@ export class UserStore {
   }
 
   /**
-   * Stores a new user: the userName claim, the user document and the externalId key are written
-   * at once rather than one after another (three round trips become one). If any of them fails,
-   * the others are undone; a crash in between leaves at most a stale claim or key, which lookups
-   * ignore and the next claimant takes over.
+   * Stores a new user, carrying the event of its creation: the userName claim, the user document
+   * and the externalId key are written at once rather than one after another (three round trips
+   * become one). If any of them fails, the others are undone; a crash in between leaves at most a
+   * stale claim or key, which lookups ignore and the next claimant takes over.
    */
-  async insert(user: User): Promise<void> {
+  async insert(user: User, event: AuditEventDocument): Promise<void> {
     const conflict = `A user with userName "${user.userName}" already exists`;
     const userNameClaim = { key: this.userNameKey(user.organizationId, user.userName), owner: user.id, conflictMessage: conflict, isStale: this.userNameIsStale(user.organizationId, user.userName) };
     const externalIdKey = user.externalId !== undefined ? this.externalIdKey(user.organizationId, user.externalId) : undefined;
@@ -150,9 +158,9 @@ export class UserStore {
       externalIdKey
         ? this.keys.claimAndIndex(userNameClaim, { key: externalIdKey, owner: user.id })
         : this.keys.claim(userNameClaim.key, user.id, userNameClaim.isStale, conflict),
-      guarded(() => this.models.User.collection.insertOne(toDocument(user) as never), conflict),
+      guarded(() => this.collection.insertOne({ ...toDocument(user), outbox: [event] } as never), conflict),
     ]);
-    if (keys.status === "fulfilled" && document.status === "fulfilled") return;
+    if (keys.status === "fulfilled" && document.status === "fulfilled") return this.outbox.deliver(this.collection, user.id, [event]);
     await Promise.allSettled([
       this.releaseUserName(user.organizationId, user.userName, user.id),
       document.status === "fulfilled" ? guarded(() => this.models.User.deleteOne({ _id: user.id })) : undefined,
@@ -162,18 +170,18 @@ export class UserStore {
   }
 
   /**
-   * Replaces what the identity provider owns of a user (a PUT or the result of a PATCH) and keeps
-   * its keys in step. Group memberships are not the profile's and stay as they are.
+   * Replaces a user's stored state (a PUT, the result of a PATCH, a local overlay) together with
+   * the event that records it, and keeps its keys in step. Group memberships are not part of it
+   * and stay as they are.
    */
-  async replace(before: User, after: User): Promise<void> {
+  async replace(before: User, after: User, event: AuditEventDocument): Promise<void> {
     const { _id, groups: _groups, ...fields } = toDocument(after);
     const absent = ["externalId", "managedVia", "localAccess", "suspended", "temporaryGrants", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
-    await guarded(
-      () =>
-        this.models.User.collection.updateOne({ _id } as never, {
-          $set: fields,
-          ...(absent.length ? { $unset: Object.fromEntries(absent.map((attribute) => [attribute, ""])) } : {}),
-        }),
+    await this.outbox.update(
+      this.collection,
+      _id,
+      { $set: fields, ...(absent.length ? { $unset: Object.fromEntries(absent.map((attribute) => [attribute, ""])) } : {}) },
+      [event],
       `A user with userName "${after.userName}" already exists`,
     );
     if (before.externalId !== after.externalId) {
@@ -182,10 +190,25 @@ export class UserStore {
     }
   }
 
-  async delete(user: User): Promise<void> {
-    await guarded(() => this.models.User.deleteOne({ _id: user.id }));
+  /**
+   * Deletes a user: a tombstone carrying the event first (the user is gone for every reader from
+   * that write on), then the keys, then the document. `recoverOutbox` finishes a deletion a crash
+   * interrupted.
+   */
+  async delete(user: User, at: Date, event: AuditEventDocument): Promise<void> {
+    await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` });
+    await this.finishDeletion(user);
+  }
+
+  private async finishDeletion(user: Pick<User, "id" | "organizationId" | "userName" | "externalId">): Promise<void> {
     await this.releaseUserName(user.organizationId, user.userName, user.id);
     if (user.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(user.organizationId, user.externalId), user.id);
+    await guarded(() => this.collection.deleteOne({ _id: user.id } as never));
+  }
+
+  /** Moves audit events a crash left on users into the trail and finishes interrupted deletions. */
+  recoverOutbox(): Promise<number> {
+    return this.outbox.recover<UserDocument>(this.collection, (doc) => this.finishDeletion(toUser(doc)));
   }
 
   /**
@@ -193,7 +216,7 @@ export class UserStore {
    * (an index on MongoDB, a scan on FerretDB).
    */
   async countActive(organizationId: string): Promise<number> {
-    return guarded(() => this.models.User.countDocuments({ organizationId, active: true }));
+    return guarded(() => this.models.User.countDocuments({ organizationId, active: true, deletedAt: { $exists: false } }));
   }
 
   /** Makes the user a direct member of a group: one idempotent write to one document, by _id. */
@@ -208,7 +231,7 @@ export class UserStore {
   /** Direct members of a group, for presenting it (an index on MongoDB; a scan on FerretDB). */
   async membersOf(organizationId: string, groupId: string): Promise<Pick<User, "id" | "userName" | "displayName">[]> {
     const docs = await guarded(() =>
-      this.models.User.find({ organizationId, groups: groupId }).select({ _id: 1, userName: 1, displayName: 1 }).sort({ _id: 1 }).lean<UserDocument[]>(),
+      this.models.User.find({ organizationId, groups: groupId, deletedAt: { $exists: false } }).select({ _id: 1, userName: 1, displayName: 1 }).sort({ _id: 1 }).lean<UserDocument[]>(),
     );
     return docs.map((d) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) }));
   }
@@ -241,6 +264,7 @@ export class UserStore {
 
     const filter = {
       organizationId,
+      deletedAt: { $exists: false },
       ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}),
     };
     const total = await guarded(() => this.models.User.countDocuments(filter));

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from "../../src/config";
 import { createLogger } from "../../src/http/logger";
 import { createServices, type Services } from "../../src/services";
 import { connectDatabase, type Database } from "../../src/storage/connection";
+import type { Outbox } from "../../src/storage/outbox";
 import { testServerUri, uniqueDatabaseName } from "./database";
 
 export const operator = { actor: { type: "operator" as const, id: "test", name: "test operator" }, source: "cli" as const, requestId: "test" };
@@ -20,10 +21,10 @@ export interface TestApp {
 }
 
 /** The real application on a fresh database of its own; close() drops the database. */
-export async function startTestApp(environment: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(environment: Record<string, string> = {}, overrides: { outbox?: (db: Database) => Outbox } = {}): Promise<TestApp> {
   const config = loadConfig({ PUBLIC_BASE_URL: "https://gatehouse.test", LOG_LEVEL: "silent", ...environment });
   const db = await connectDatabase(testServerUri(), { dbName: uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
-  const services = createServices(db, { authFailureWindowSeconds: config.authFailures.windowSeconds });
+  const services = createServices(db, { authFailureWindowSeconds: config.authFailures.windowSeconds, ...(overrides.outbox ? { outbox: overrides.outbox(db) } : {}) });
   const app = buildApp({ config, db, services, logger: createLogger("silent") });
   return {
     app,
@@ -35,6 +36,7 @@ export async function startTestApp(environment: Record<string, string> = {}): Pr
       return { id: organization.id, token: scimToken.token, tokenId: scimToken.id };
     },
     async close() {
+      await services.settle();
       await db.connection.dropDatabase();
       await db.close();
     },

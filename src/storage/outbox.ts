@@ -1,0 +1,132 @@
+import type { mongo } from "mongoose";
+import { guarded, isDuplicateKey } from "./database-errors";
+import type { AuditEventDocument, Models } from "./models";
+
+/** A document that can carry the audit events of its own changes until they reach the trail. */
+export interface OutboxCarrier {
+  _id: string;
+  outbox?: AuditEventDocument[];
+  /** Set on a document whose deletion has begun: readers treat it as gone (see Outbox.tombstone). */
+  deletedAt?: Date;
+}
+
+type Document = mongo.Document;
+type CarrierCollection = mongo.Collection<Document>;
+
+/**
+ * The audit outbox (../shared/MONGODB.md, "Scale without transactions"). Without transactions a
+ * change and its audit event cannot be two writes: a process that dies between them would leave a
+ * change nobody can account for. So the event is written inside the very update (or insert) that
+ * makes the change — one document, atomic on MongoDB and FerretDB alike — and then moved into
+ * `audit_events`:
+ *
+ * 1. the change and `$push: {outbox: event}` in one single-document write;
+ * 2. the event inserted into `audit_events` under its own id (a duplicate means it was already
+ *    moved: the move is idempotent), awaited, so the trail shows it when the request answers;
+ * 3. the event pulled from the document, in the background (a leftover is harmless: step 2 again
+ *    is a no-op).
+ *
+ * If step 2 or 3 never happens (a crash, the database gone for a moment), `recover` — run at
+ * start-up and by the maintenance timer on every instance — finds the documents still carrying
+ * events (a sparse index on `outbox._id` on MongoDB) and finishes the move.
+ *
+ * Deletions cannot carry an event in a document that no longer exists, so they go in two steps:
+ * `tombstone` marks the document deleted and pushes the event in one write (readers treat it as
+ * gone from then on), the event is moved, and only then is the document deleted. A tombstone left
+ * by a crash is found by `recover` like any other carrier and its deletion finished.
+ */
+export class Outbox {
+  private readonly clearing = new Set<Promise<void>>();
+
+  constructor(
+    private readonly models: Models,
+    private readonly onDeliveryFailure: (error: unknown) => void = () => undefined,
+  ) {}
+
+  /** Adds the events to an update: `{...update, $push: {outbox: {$each: events}}}`. */
+  static carrying(update: Document, events: readonly AuditEventDocument[]): Document {
+    return events.length ? { ...update, $push: { ...(update.$push ?? {}), outbox: { $each: [...events] } } } : update;
+  }
+
+  /** Inserts a new document that carries the events of its own creation. */
+  async insert(collection: CarrierCollection, document: Document, events: readonly AuditEventDocument[], conflictMessage?: string): Promise<void> {
+    await guarded(() => collection.insertOne({ ...document, outbox: [...events] }), conflictMessage);
+    await this.deliver(collection, document._id as string, events);
+  }
+
+  /** Updates one document by `_id` together with the events that record the update. */
+  async update(collection: CarrierCollection, id: string, update: Document, events: readonly AuditEventDocument[], conflictMessage?: string): Promise<void> {
+    await guarded(() => collection.updateOne({ _id: id } as never, Outbox.carrying(update, events)), conflictMessage);
+    await this.deliver(collection, id, events);
+  }
+
+  /**
+   * First step of a deletion: the document is marked deleted and carries the event, in one write
+   * (`release` sets fields that would otherwise keep a unique index taken, so the name is free at once).
+   * The events are moved to the trail (awaited) but stay on the tombstone: the caller deletes the
+   * document once its own clean-up is done, and that deletion removes them.
+   */
+  async tombstone(collection: CarrierCollection, id: string, at: Date, events: readonly AuditEventDocument[], release: Document = {}): Promise<void> {
+    await guarded(() => collection.updateOne({ _id: id } as never, Outbox.carrying({ $set: { ...release, deletedAt: at } }, events)));
+    await this.append(events).catch(this.onDeliveryFailure);
+  }
+
+  /** Moves events into the audit trail: safe to repeat, an event already there is left as it is. */
+  async append(events: readonly AuditEventDocument[]): Promise<void> {
+    for (const event of events) {
+      try {
+        await this.models.AuditEvent.collection.insertOne(event as never);
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+    }
+  }
+
+  /**
+   * Steps 2 and 3 for a document's new events. A failure is reported, not thrown: the change is
+   * made and its event is safe in the document, where `recover` will find it.
+   */
+  async deliver(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]): Promise<void> {
+    if (!events.length) return;
+    try {
+      await this.append(events);
+    } catch (error) {
+      this.onDeliveryFailure(error);
+      return;
+    }
+    const cleared: Promise<void> = this.clear(collection, id, events)
+      .catch(this.onDeliveryFailure)
+      .finally(() => this.clearing.delete(cleared));
+    this.clearing.add(cleared);
+  }
+
+  /**
+   * Pulls delivered events off their document. FerretDB v1.24's $pull matches whole elements only
+   * (no query conditions such as `{_id: …}`), so the events are removed by value with $pullAll —
+   * exactly what was pushed (or read back), which MongoDB matches the same way.
+   */
+  private async clear(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]): Promise<void> {
+    await collection.updateOne({ _id: id } as never, { $pullAll: { outbox: [...events] } } as never);
+  }
+
+  /** Waits for background clean-ups (shutdown, tests). */
+  async settle(): Promise<void> {
+    while (this.clearing.size) await Promise.allSettled([...this.clearing]);
+  }
+
+  /**
+   * Finishes the moves that did not complete in one collection: every stranded event reaches the
+   * trail once; a tombstone is handed to `finishDeletion` (which must delete it), any other
+   * document is cleared. Returns how many documents were recovered. Safe on every instance at once.
+   */
+  async recover<T extends OutboxCarrier>(collection: CarrierCollection, finishDeletion: (tombstone: T) => Promise<void>, limit = 200): Promise<number> {
+    const stranded = (await guarded(() => collection.find({ "outbox._id": { $exists: true } }).limit(limit).toArray())) as unknown as T[];
+    for (const doc of stranded) {
+      const events = doc.outbox ?? [];
+      await this.append(events);
+      if (doc.deletedAt) await finishDeletion(doc);
+      else await this.clear(collection, doc._id, events);
+    }
+    return stranded.length;
+  }
+}
