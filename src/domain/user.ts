@@ -109,6 +109,16 @@ export interface User extends UserProfile {
    * readers keep only groups that exist.
    */
   readonly groupIds: readonly string[];
+  /**
+   * Sessions are valid only while they carry the user's current epoch. Deactivation, suspension
+   * and "sign out everywhere" raise it in the same single-document write as the change itself, so
+   * every session dies with that write, on every instance; reactivation does not lower it.
+   */
+  readonly sessionEpoch?: number;
+  /** Groups named by the last SAML assertion (group sync for organizations without SCIM). */
+  readonly samlGroups?: readonly string[];
+  /** When the user last signed in (SAML). */
+  readonly lastLogin?: Date;
 }
 
 /** The profile attributes a user has, in a stable order, for audit before/after snapshots. */
@@ -125,6 +135,9 @@ export function profileOf(user: User): UserProfile {
     lastModified: _l,
     version: _v,
     groupIds: _g,
+    sessionEpoch: _e,
+    samlGroups: _sg,
+    lastLogin: _ll,
     ...profile
   } = user;
   return profile;

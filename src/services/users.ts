@@ -98,10 +98,13 @@ export class UserDirectory {
 
     if (!before.active && profile.active) await this.checkSeat(ctx);
     const managedByProvider = ctx.source === "scim" || ctx.source === "saml";
+    const deactivated = before.active && !profile.active;
     const after: User = {
       ...withProfile(before, profile),
       // An identity provider that replaces a user manages them from then on.
       ...(managedByProvider ? { managedBy: ctx.source as UserManagement, managedVia: ctx.actor.name } : {}),
+      // Deactivation ends every session in this very write (see User.sessionEpoch).
+      ...(deactivated ? { sessionEpoch: (before.sessionEpoch ?? 0) + 1 } : {}),
       lastModified: this.now(),
       version: before.version + 1,
     };
@@ -143,7 +146,13 @@ export class UserDirectory {
   async setSuspended(ctx: RequestContext, id: string, suspended: boolean, reason?: string): Promise<User> {
     const before = await this.get(ctx, id);
     if (Boolean(before.suspended) === suspended) return before;
-    const after: User = { ...before, suspended, lastModified: this.now(), version: before.version + 1 };
+    const after: User = {
+      ...before,
+      suspended,
+      ...(suspended ? { sessionEpoch: (before.sessionEpoch ?? 0) + 1 } : {}),
+      lastModified: this.now(),
+      version: before.version + 1,
+    };
     if (!suspended) delete (after as { suspended?: boolean }).suspended;
     await this.store.replace(
       before,
@@ -157,6 +166,39 @@ export class UserDirectory {
       }),
     );
     if (suspended) await this.deprovisioned?.(ctx, after, "suspended");
+    return after;
+  }
+
+  /** Ends every session of the user at once ("sign out everywhere"); they sign in again. */
+  async signOutEverywhere(ctx: RequestContext, id: string, reason?: string): Promise<User> {
+    const before = await this.get(ctx, id);
+    const after: User = { ...before, sessionEpoch: (before.sessionEpoch ?? 0) + 1 };
+    await this.store.replace(
+      before,
+      after,
+      this.audit.event(ctx, { action: "user.signed_out_everywhere", target: userTarget(after), ...(reason ? { reason } : {}) }),
+    );
+    return after;
+  }
+
+  /**
+   * Records a sign-in: when, and (with SAML group sync) the groups the assertion named. Not a
+   * change of the user's profile: the version stays.
+   */
+  async recordSignIn(ctx: RequestContext, id: string, details: { samlGroups?: readonly string[]; via: string }): Promise<User> {
+    const before = await this.get(ctx, id);
+    const after: User = { ...before, lastLogin: this.now(), ...(details.samlGroups ? { samlGroups: [...details.samlGroups] } : {}) };
+    const groupsChanged = details.samlGroups !== undefined && JSON.stringify(before.samlGroups ?? []) !== JSON.stringify(details.samlGroups);
+    await this.store.replace(
+      before,
+      after,
+      this.audit.event(ctx, {
+        action: "user.signed_in",
+        target: userTarget(after),
+        after: { via: details.via, ...(details.samlGroups ? { groups: details.samlGroups } : {}) },
+        ...(groupsChanged ? { before: { groups: before.samlGroups ?? [] } } : {}),
+      }),
+    );
     return after;
   }
 

@@ -93,6 +93,9 @@ export interface UserDocument {
    * grows with the size of a group (a user is in tens of groups; a group may have 500,000 members).
    */
   groups?: string[];
+  sessionEpoch?: number;
+  samlGroups?: string[];
+  lastLogin?: Date;
   /** Audit events of this user's changes on their way to the trail (storage/outbox.ts). */
   outbox?: AuditEventDocument[];
   /** Set while the user's deletion completes: readers treat the user as gone. */
@@ -208,6 +211,9 @@ const userSchema = new Schema<UserDocument>(
     lastModified: { $type: Date, required: true },
     version: { $type: Number, required: true },
     groups: { $type: [String], default: undefined },
+    sessionEpoch: Number,
+    samlGroups: { $type: [String], default: undefined },
+    lastLogin: Date,
     outbox: Schema.Types.Mixed,
     deletedAt: Date,
     ...Object.fromEntries(profileAttributes.map((attribute) => [attribute, Schema.Types.Mixed])),

@@ -47,6 +47,9 @@ export function toUser(doc: UserDocument): User {
     lastModified: doc.lastModified,
     version: doc.version,
     groupIds: doc.groups ?? [],
+    ...(doc.sessionEpoch ? { sessionEpoch: doc.sessionEpoch } : {}),
+    ...(doc.samlGroups ? { samlGroups: doc.samlGroups } : {}),
+    ...(doc.lastLogin ? { lastLogin: doc.lastLogin } : {}),
   };
   if (doc.externalId !== undefined && doc.externalId !== null) user.externalId = doc.externalId;
   for (const attribute of profileAttributes) {
@@ -77,6 +80,9 @@ function toDocument(user: User): UserDocument {
     if (value !== undefined) doc[attribute] = value;
   }
   if (user.groupIds.length) doc.groups = [...user.groupIds];
+  if (user.sessionEpoch) doc.sessionEpoch = user.sessionEpoch;
+  if (user.samlGroups) doc.samlGroups = [...user.samlGroups];
+  if (user.lastLogin) doc.lastLogin = user.lastLogin;
   return doc;
 }
 
@@ -176,7 +182,7 @@ export class UserStore {
    */
   async replace(before: User, after: User, event: AuditEventDocument): Promise<void> {
     const { _id, groups: _groups, ...fields } = toDocument(after);
-    const absent = ["externalId", "managedVia", "localAccess", "suspended", "temporaryGrants", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
+    const absent = ["externalId", "managedVia", "localAccess", "suspended", "temporaryGrants", "samlGroups", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
     await this.outbox.update(
       this.collection,
       _id,
