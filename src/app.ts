@@ -36,7 +36,7 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
 
   app.use("/scim/v2", scimRouter(services, config, logger));
   app.use("/api/v1", apiRouter(services, logger));
-  app.use("/auth/saml", samlRouter(services, config));
+  app.use("/auth/saml", samlRouter(services, config, logger));
 
   app.use((_req, res) => {
     res.status(404).json({ error: { code: "not_found", message: "No such endpoint" } });

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const services = createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
     onAuditDeliveryFailure: (err) => logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery"),
+    warn: (message, detail) => logger.warn(detail, message),
   });
   const app = buildApp({ config, db, services, logger });
 
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     void recoverOutbox();
     const system = { actor: { type: "system" as const, id: "maintenance", name: "Gatehouse maintenance" }, source: "system" as const, requestId: "maintenance" };
     void services.groups.sweep().catch((err) => logger.warn({ err }, "group sweep failed"));
+    void services.samlState.sweep().catch((err) => logger.warn({ err }, "SAML state sweep failed"));
     void services.users.recordEndedGrants(system).catch((err) => logger.warn({ err }, "recording ended grants failed"));
   }, 60_000);
   maintenance.unref();

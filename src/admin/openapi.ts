@@ -343,7 +343,7 @@ const schemas: Record<string, Schema> = {
       id: { type: "string" },
       at: dateTime(),
       actor: object({
-        type: { type: "string", enum: ["scim_token", "user", "operator", "system"] },
+        type: { type: "string", enum: ["scim_token", "saml_connection", "user", "operator", "system"] },
         id: { type: "string" },
         name: { type: "string" },
       }),

@@ -1,9 +1,9 @@
 /** Where a change came from; recorded with every audit event. */
 export type ChangeSource = "scim" | "saml" | "admin" | "cli" | "system";
 
-/** Who made a change: an identity provider's SCIM token, a person, or the operator at the CLI. */
+/** Who made a change: an identity provider (its SCIM token or SAML connection), a person, or the operator at the CLI. */
 export interface Actor {
-  readonly type: "scim_token" | "user" | "operator" | "system";
+  readonly type: "scim_token" | "saml_connection" | "user" | "operator" | "system";
   readonly id: string;
   readonly name: string;
 }

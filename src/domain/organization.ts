@@ -41,6 +41,8 @@ export interface AccessPolicy {
   readonly settings: AccessSettings;
   readonly projects: readonly Project[];
   readonly mappings: readonly (GroupMapping & { readonly created: Date })[];
+  /** The SAML connection syncs groups from assertions: a member's asserted groups count as their groups. */
+  readonly samlGroupSync?: boolean;
 }
 
 /** A new organization admits unmapped members as Read-Only, and Read-Only members do not comment. */

@@ -28,3 +28,40 @@ export const defaultSamlAttributes = {
   name: "displayName",
   groups: "groups",
 } as const;
+
+/** Why a SAML sign-in was refused: the audit trail's reason, one per check. */
+export type SamlRefusalReason =
+  | "malformed"
+  | "encrypted_assertion"
+  | "signature_wrapping"
+  | "weak_signature_algorithm"
+  | "wrong_issuer"
+  | "wrong_destination"
+  | "wrong_recipient"
+  | "invalid_signature"
+  | "expired"
+  | "not_yet_valid"
+  | "wrong_audience"
+  | "unknown_request"
+  | "unsolicited"
+  | "replayed"
+  | "idp_error"
+  | "invalid_response"
+  | "unknown_user"
+  | "inactive_user"
+  | "suspended_user"
+  | "no_access";
+
+/** A sign-in refused: `reason` for the audit trail and tests, `message` for the person. */
+export class SamlRefusal extends Error {
+  constructor(
+    readonly reason: SamlRefusalReason,
+    message: string,
+    /** What the audit trail keeps beyond the message (never the assertion itself). */
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = "SamlRefusal";
+  }
+}
+

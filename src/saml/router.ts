@@ -9,7 +9,7 @@ import type { Services } from "../services";
  * provider's metadata — what an administrator gives Okta or Entra ID; login, the assertion consumer
  * and logout come with SAML sign-in (passport-saml's MultiSamlStrategy).
  */
-export function samlRouter(services: Services, config: Config): Router {
+export function samlRouter(services: Services, config: Config, _logger?: unknown): Router {
   const router = express.Router();
 
   router.get("/:org/metadata", async (req: Request, res: Response, next: NextFunction) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
-import { authorize, effectiveAccess, type AccessDecision, type AccessSettings, type EffectiveAccess, type GroupMapping } from "../domain/access";
+import { authorize, effectiveAccess, type AccessDecision, type AccessSettings, type EffectiveAccess, type GroupMapping, type IdentityGroup } from "../domain/access";
 import type { RequestContext } from "../domain/context";
 import type { Project } from "../domain/organization";
 import type { Permission } from "../domain/permissions";
@@ -53,11 +53,13 @@ export class AccessDirectory {
     return (await this.policy(ctx)).ownerUserId;
   }
 
-  /** A user's effective access and where each grant came from. */
-  async accessOf(ctx: Scope, userId: string): Promise<EffectiveAccess> {
+  /** A user's effective access and where each grant came from (`pending`: groups an assertion is about to store). */
+  async accessOf(ctx: Scope, userId: string, pending: { samlGroups?: readonly string[] } = {}): Promise<EffectiveAccess> {
     const [policy, user] = await Promise.all([this.policy(ctx), this.users.findById(ctx.organizationId, userId)]);
     if (!user) throw new NotFoundError(`User ${userId} not found`);
-    const groups = await this.groups.groupsOf(ctx, user);
+    const groups: IdentityGroup[] = (await this.groups.groupsOf(ctx, user)).map((g) => ({ id: g.id, displayName: g.displayName, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}) }));
+    // SAML group sync: the groups the last assertion named, matched by externalId or displayName.
+    if (policy.samlGroupSync) for (const name of pending.samlGroups ?? user.samlGroups ?? []) groups.push({ id: `saml:${name}`, displayName: name, externalId: name });
     return effectiveAccess({
       user: {
         id: user.id,
@@ -67,7 +69,7 @@ export class AccessDirectory {
         ...(user.localAccess?.role ? { localRole: user.localAccess.role } : {}),
         ...(user.localAccess?.projects ? { localProjects: user.localAccess.projects } : {}),
       },
-      groups: groups.map((g) => ({ id: g.id, displayName: g.displayName, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}) })),
+      groups,
       appRoles: (user.roles ?? []).map((r) => r.value).filter((v): v is string => typeof v === "string"),
       mappings: policy.mappings,
       settings: policy.settings,

@@ -34,6 +34,9 @@ async function forEachLimited<T>(items: Iterable<T>, limit: number, work: (item:
  * does not depend on the size of the group.
  */
 export class GroupDirectory {
+  /** Called with the members a change removed, before the answer (services/index.ts wires it). */
+  membersRemoved?: (ctx: RequestContext, userIds: readonly string[]) => Promise<void>;
+
   constructor(
     private readonly groups: GroupStore,
     private readonly users: UserStore,
@@ -170,6 +173,7 @@ export class GroupDirectory {
         forEachLimited(adding, writeConcurrency, (user) => this.users.addToGroup(user.id, id)),
         forEachLimited(toRemove, writeConcurrency, (userId) => this.users.removeFromGroup(userId, id)),
       ]);
+      if (toRemove.size) await this.membersRemoved?.(ctx, [...toRemove]);
     }
     return after;
   }

@@ -13,6 +13,9 @@ import { MemberAdministration } from "./members";
 import { SamlConnections } from "./saml-connections";
 import { AccessReview } from "./access-review";
 import { Outbox } from "../storage/outbox";
+import { SamlAssertionLedger, SamlRequestCache, sweepSamlState } from "../storage/saml-state";
+import { SamlSignIn } from "./saml-sign-in";
+import type { CacheProvider } from "@node-saml/passport-saml";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -26,6 +29,9 @@ export interface Services {
   saml: SamlConnections;
   accessReview: AccessReview;
   authFailures: AuthFailureCounters;
+  samlSignIn: SamlSignIn;
+  /** What SAML exchanges share across instances: AuthnRequest ids and used assertion ids. */
+  samlState: { requestCache(organizationId: string, lifetimeMs: number): CacheProvider; assertions: SamlAssertionLedger; sweep(now?: Date): Promise<number> };
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -34,7 +40,12 @@ export interface Services {
 
 export function createServices(
   db: Database,
-  options: { authFailureWindowSeconds: number; outbox?: Outbox; onAuditDeliveryFailure?: (error: unknown) => void },
+  options: {
+    authFailureWindowSeconds: number;
+    outbox?: Outbox;
+    onAuditDeliveryFailure?: (error: unknown) => void;
+    warn?: (message: string, detail: Record<string, unknown>) => void;
+  },
 ): Services {
   const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure);
   const audit = new AuditTrail(db.models);
@@ -48,14 +59,26 @@ export function createServices(
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
   users.seatLimitOf = (ctx) => access.seatLimit(ctx);
-  // Deprovisioning cuts the user's personal API tokens at once; reactivation does not revive them.
+  // Deprovisioning cuts every way in at once, before the answer to the request that did it: the
+  // sessions already died with the user's write (User.sessionEpoch), the personal API tokens are
+  // revoked here. Reactivation revives neither. One summary event says what was revoked.
   users.deprovisioned = async (ctx, user, why) => {
     // An identity provider may deprovision the Owner: security first, ownership becomes vacant
     // (flagged in the audit trail and the access review) until the operator's break-glass.
-    if (why !== "suspended" && (await access.ownerOf(ctx)) === user.id) await organizations.vacateOwnership(ctx, user.id, why);
+    if ((why === "deactivated" || why === "deleted") && (await access.ownerOf(ctx)) === user.id) await organizations.vacateOwnership(ctx, user.id, why);
     const revoked = await scimTokens.revokeAllOf(ctx, user.id);
-    if (revoked.length) {
-      await audit.record(ctx, { action: "user.access_revoked", target: { type: "user", id: user.id, display: user.userName }, after: { why, personalTokens: revoked } });
+    await audit.record(ctx, {
+      action: "user.access_revoked",
+      target: { type: "user", id: user.id, display: user.userName },
+      after: { why, sessions: "all ended", personalTokens: revoked },
+    });
+  };
+  // Where access requires a mapped group, leaving the last one is a deprovisioning too.
+  groups.membersRemoved = async (ctx, userIds) => {
+    if (!(await access.settings(ctx)).requireMappingForAccess) return;
+    for (const userId of userIds) {
+      const now = await access.accessOf(ctx, userId).catch(() => undefined);
+      if (now && !now.organizationRole) await users.accessLost(ctx, userId, "removed from the last group that granted access, where a mapped group is required");
     }
   };
   return {
@@ -67,6 +90,12 @@ export function createServices(
     access,
     members: new MemberAdministration(users, access, organizations),
     saml: new SamlConnections(organizationStore, audit),
+    samlSignIn: new SamlSignIn(users, access, audit, options.warn),
+    samlState: {
+      requestCache: (organizationId, lifetimeMs) => new SamlRequestCache(db.models, organizationId, lifetimeMs),
+      assertions: new SamlAssertionLedger(db.models),
+      sweep: (now = new Date()) => sweepSamlState(db.models, now),
+    },
     accessReview: new AccessReview(users, access),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
     async recoverAuditOutbox() {

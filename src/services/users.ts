@@ -21,7 +21,7 @@ export class UserDirectory {
    * Called once a user loses access (deactivated, deleted, suspended), before the answer to the
    * request that did it: every way in the user had is cut there (services/index.ts wires it).
    */
-  deprovisioned?: (ctx: RequestContext, user: User, why: "deactivated" | "deleted" | "suspended") => Promise<void>;
+  deprovisioned?: (ctx: RequestContext, user: User, why: "deactivated" | "deleted" | "suspended" | "unmapped") => Promise<void>;
 
   /** Seat limits: the organization's limit, when it has one (services/index.ts wires it). */
   seatLimitOf?: (ctx: Pick<RequestContext, "organizationId">) => Promise<number | undefined>;
@@ -167,6 +167,17 @@ export class UserDirectory {
     );
     if (suspended) await this.deprovisioned?.(ctx, after, "suspended");
     return after;
+  }
+
+  /**
+   * The user no longer has any access (where the organization requires a mapped group, they left
+   * the last one): every session and personal token ends now; regaining a group does not revive them.
+   */
+  async accessLost(ctx: RequestContext, id: string, reason: string): Promise<void> {
+    const before = await this.get(ctx, id);
+    const after: User = { ...before, sessionEpoch: (before.sessionEpoch ?? 0) + 1 };
+    await this.store.replace(before, after, this.audit.event(ctx, { action: "user.sessions_ended", target: userTarget(after), reason }));
+    await this.deprovisioned?.(ctx, after, "unmapped");
   }
 
   /** Ends every session of the user at once ("sign out everywhere"); they sign in again. */

@@ -147,6 +147,25 @@ export interface AuditEventDocument {
   reason?: string;
 }
 
+/**
+ * An AuthnRequest Gatehouse sent, awaiting its answer (SAML InResponseTo). `_id` is
+ * "<organization>/<request id>": shared by every instance, so any of them can take the answer.
+ */
+export interface SamlRequestDocument {
+  _id: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * An assertion already used to sign in, kept until it would have expired anyway, so the same
+ * assertion is never accepted twice (IdP-initiated ones included). `_id` is "<organization>/<assertion ID>".
+ */
+export interface SamlAssertionDocument {
+  _id: string;
+  expiresAt: Date;
+}
+
 export interface AuthFailureDocument {
   _id: string;
   count: number;
@@ -279,6 +298,16 @@ const authFailureSchema = new Schema<AuthFailureDocument>(
   options,
 );
 
+const samlRequestSchema = new Schema<SamlRequestDocument>(
+  { _id: String, createdAt: { $type: Date, required: true }, expiresAt: { $type: Date, required: true } },
+  options,
+);
+// Expired entries are deleted by the maintenance sweep (no TTL index: FerretDB has none).
+samlRequestSchema.index({ expiresAt: 1 });
+
+const samlAssertionSchema = new Schema<SamlAssertionDocument>({ _id: String, expiresAt: { $type: Date, required: true } }, options);
+samlAssertionSchema.index({ expiresAt: 1 });
+
 export function defineModels(connection: Connection) {
   return {
     Organization: connection.model<OrganizationDocument>("Organization", organizationSchema, "organizations"),
@@ -289,6 +318,8 @@ export function defineModels(connection: Connection) {
     LookupKey: connection.model<LookupKeyDocument>("LookupKey", lookupKeySchema, "lookup_keys"),
     AuditEvent: connection.model<AuditEventDocument>("AuditEvent", auditEventSchema, "audit_events"),
     AuthFailure: connection.model<AuthFailureDocument>("AuthFailure", authFailureSchema, "auth_failures"),
+    SamlRequest: connection.model<SamlRequestDocument>("SamlRequest", samlRequestSchema, "saml_requests"),
+    SamlAssertion: connection.model<SamlAssertionDocument>("SamlAssertion", samlAssertionSchema, "saml_assertions"),
   };
 }
 

@@ -69,6 +69,7 @@ export class OrganizationStore {
       settings: { ...defaultAccessSettings, ...(doc.accessSettings ?? {}) },
       projects: doc.projects ?? [],
       mappings: doc.mappings ?? [],
+      ...((doc.samlConnection as { groupSync?: boolean } | undefined)?.groupSync ? { samlGroupSync: true } : {}),
     };
   }
 

@@ -441,16 +441,20 @@ describe("audit", () => {
     await scim.patch(`/Users/${user.body.id}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "active", value: false }] }).set("X-Request-Id", "req-audit-2").expect(200);
     await scim.delete(`/Users/${user.body.id}`).set("X-Request-Id", "req-audit-3").expect(204);
     const events = await t.db.models.AuditEvent.find({ "target.id": user.body.id }).sort({ at: 1 }).lean();
-    expect(events.map((e) => [e.action, e.requestId])).toEqual([
-      ["user.provisioned", "req-audit-1"],
-      ["user.deactivated", "req-audit-2"],
-      ["user.deleted", "req-audit-3"],
+    // Deprovisioning also says what it revoked (sessions, personal tokens), in the same request.
+    expect(events.map((e) => `${e.requestId} ${e.action}`).sort()).toEqual([
+      "req-audit-1 user.provisioned",
+      "req-audit-2 user.access_revoked",
+      "req-audit-2 user.deactivated",
+      "req-audit-3 user.access_revoked",
+      "req-audit-3 user.deleted",
     ]);
     for (const event of events) {
       expect(event).toMatchObject({ organizationId: org.id, source: "scim", actor: { type: "scim_token", id: org.tokenId, name: "Initial SCIM token" } });
     }
-    expect(events[1].before).toMatchObject({ active: true });
-    expect(events[1].after).toMatchObject({ active: false });
-    expect(events[2].before).toMatchObject({ userName: "audited@example.com" });
+    const deactivated = events.find((e) => e.action === "user.deactivated")!;
+    expect(deactivated.before).toMatchObject({ active: true });
+    expect(deactivated.after).toMatchObject({ active: false });
+    expect(events.find((e) => e.action === "user.deleted")!.before).toMatchObject({ userName: "audited@example.com" });
   });
 });

@@ -1,0 +1,26 @@
+/**
+ * The pages a person sees at the end of a SAML exchange: plain HTML, no script, nothing from the
+ * assertion echoed back, never a stack trace. The request id lets support find the audit event.
+ */
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2933}h1{font-size:1.4rem}.ref{color:#616e7c;font-size:.85rem}</style></head>
+<body>${body}</body>
+</html>
+`;
+}
+
+export function refusalPage(title: string, message: string, requestId: string): string {
+  return page(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>\n<p class="ref">Reference: ${escapeHtml(requestId)}</p>`);
+}
+
+export function signedOutPage(requestId: string): string {
+  return page("Signed out", `<h1>Signed out</h1>\n<p>You are signed out of this application. To end your session at your identity provider too, sign out there.</p>\n<p class="ref">Reference: ${escapeHtml(requestId)}</p>`);
+}

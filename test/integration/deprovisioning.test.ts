@@ -1,0 +1,59 @@
+import request from "supertest";
+import { runCommand } from "../../src/cli/commands";
+import { buildUser, operator, patchSchema, scimClient, startTestApp, type TestApp } from "../support/app";
+
+/**
+ * Where the organization requires a mapped group for access, the identity provider removing a
+ * user from their last mapped group is a deprovisioning: every way in ends before the SCIM answer,
+ * and regaining the group does not revive it (issue 5, item 4).
+ */
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+test("removal from the last mapped group ends the user's tokens and sessions at once; re-adding does not revive them", async () => {
+  const org = await t.organization("Mapped Co");
+  const ctx = { ...operator, organizationId: org.id };
+  const scim = scimClient(t.app, org.token);
+  const userId = (await scim.post("/Users", buildUser({ userName: "mapped@example.com" })).expect(201)).body.id as string;
+  const groupId = (await scim.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Analysts", members: [{ value: userId }] }).expect(201)).body.id as string;
+  await t.services.access.addMapping(ctx, { match: { kind: "group_id", value: groupId }, organizationRole: "user" });
+  await t.services.access.setSettings(ctx, { requireMappingForAccess: true });
+
+  const token = JSON.parse((await runCommand(t.services, ["user-token", "create", "--org", org.id, "--email", "mapped@example.com", "--json"])).stdout[0]!).token as string;
+  const epochBefore = (await t.services.users.get(ctx, userId)).sessionEpoch ?? 0;
+  await request(t.app).get(`/api/v1/users/${userId}/access`).set("Authorization", `Bearer ${token}`).expect(200);
+
+  await scim.patch(`/Groups/${groupId}`, { schemas: [patchSchema], Operations: [{ op: "remove", path: `members[value eq "${userId}"]` }] }).expect(204);
+
+  const refused = await request(t.app).get(`/api/v1/users/${userId}/access`).set("Authorization", `Bearer ${token}`).expect(401);
+  expect(refused.body.error.message).toMatch(/revoked/);
+  expect((await t.services.users.get(ctx, userId)).sessionEpoch).toBe(epochBefore + 1);
+  const actions = (await t.db.models.AuditEvent.find({ "target.id": userId }).sort({ at: 1 }).lean()).map((e) => e.action);
+  expect(actions).toEqual(expect.arrayContaining(["user.sessions_ended", "user.access_revoked"]));
+  const [revoked] = await t.db.models.AuditEvent.find({ "target.id": userId, action: "user.access_revoked" }).lean();
+  expect(revoked?.after).toMatchObject({ why: "unmapped", personalTokens: [expect.any(String)] });
+
+  // Back in the group: access again, but the old token stays dead.
+  await scim.patch(`/Groups/${groupId}`, { schemas: [patchSchema], Operations: [{ op: "add", path: "members", value: [{ value: userId }] }] }).expect(204);
+  expect((await t.services.access.accessOf(ctx, userId)).organizationRole).toBe("user");
+  await request(t.app).get(`/api/v1/users/${userId}/access`).set("Authorization", `Bearer ${token}`).expect(401);
+});
+
+test("without the requirement, leaving a group changes access but ends nothing", async () => {
+  const org = await t.organization("Open Co");
+  const ctx = { ...operator, organizationId: org.id };
+  const scim = scimClient(t.app, org.token);
+  const userId = (await scim.post("/Users", buildUser({ userName: "open@example.com" })).expect(201)).body.id as string;
+  const groupId = (await scim.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Editors", members: [{ value: userId }] }).expect(201)).body.id as string;
+  await t.services.access.addMapping(ctx, { match: { kind: "group_id", value: groupId }, organizationRole: "user" });
+  const token = JSON.parse((await runCommand(t.services, ["user-token", "create", "--org", org.id, "--email", "open@example.com", "--json"])).stdout[0]!).token as string;
+
+  await scim.patch(`/Groups/${groupId}`, { schemas: [patchSchema], Operations: [{ op: "remove", path: `members[value eq "${userId}"]` }] }).expect(204);
+  const access = await request(t.app).get(`/api/v1/users/${userId}/access`).set("Authorization", `Bearer ${token}`).expect(200);
+  expect(access.body.organizationRole).toBe("read_only");
+  expect(await t.db.models.AuditEvent.countDocuments({ "target.id": userId, action: "user.sessions_ended" })).toBe(0);
+});
