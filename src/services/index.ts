@@ -34,7 +34,13 @@ export interface Services {
 
 export function createServices(
   db: Database,
-  options: { authFailureWindowSeconds: number; outbox?: Outbox; onAuditDeliveryFailure?: (error: unknown) => void },
+  options: {
+    authFailureWindowSeconds: number;
+    /** Config's PUBLIC_BASE_URL: the service provider's SAML URLs are derived from it. */
+    publicBaseUrl: string;
+    outbox?: Outbox;
+    onAuditDeliveryFailure?: (error: unknown) => void;
+  },
 ): Services {
   const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure);
   const audit = new AuditTrail(db.models);
@@ -47,6 +53,7 @@ export function createServices(
   const users = new UserDirectory(userStore, audit);
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
+  const saml = new SamlConnections(organizationStore, audit, options.publicBaseUrl);
   users.seatLimitOf = (ctx) => access.seatLimit(ctx);
   // Deprovisioning cuts the user's personal API tokens at once; reactivation does not revive them.
   users.deprovisioned = async (ctx, user, why) => {
@@ -66,7 +73,7 @@ export function createServices(
     groups,
     access,
     members: new MemberAdministration(users, access, organizations),
-    saml: new SamlConnections(organizationStore, audit),
+    saml,
     accessReview: new AccessReview(users, access),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
     async recoverAuditOutbox() {
