@@ -407,6 +407,17 @@ const schemas: Record<string, Schema> = {
       organizationId: { type: "string" },
       ownerUserId: { type: ["string", "null"] },
       vacantOwnership: { type: "boolean", description: "Nobody holds ownership: the organization has no Owner, or the Owner's user was deleted." },
+      organizationFlags: {
+        type: "array",
+        uniqueItems: true,
+        items: { type: "string", enum: ["vacant_ownership", "saml_certificate_expires_soon"] },
+        description:
+          "Findings about the organization rather than a member: `vacant_ownership` (as `vacantOwnership`); `saml_certificate_expires_soon`: a signing certificate of the SAML connection expires within 30 days or has expired.",
+      },
+      expiringSamlCertificates: arrayOf(
+        object({ subject: { type: "string" }, validTo: dateTime("When the certificate expires (or expired).") }),
+        "The SAML signing certificates behind `saml_certificate_expires_soon`; empty without it.",
+      ),
       users: arrayOf(ref("ReviewedUser"), "Every member, ordered by userName."),
     }),
     description: "Who has access today, how much, and why.",
@@ -1047,7 +1058,7 @@ const paths: Record<string, Record<string, unknown>> = {
       operationId: "exportAccessReview",
       tags: ["Audit"],
       summary: "Access review as CSV",
-      description: `Admin and Owner only. One row per member; when ownership is vacant, the first data row says so (empty \`user_id\`, flags \`vacant_ownership\`). Takes no parameters. ${personalOnly}`,
+      description: `Admin and Owner only. One row per member, after one row per finding about the organization (empty \`user_id\`, the finding in \`display_name\`, flags \`vacant_ownership\` or \`saml_certificate_expires_soon\`). Takes no parameters. ${personalOnly}`,
       security: PERSONAL,
       responses: withCommonErrors({
         "200": csvResponse("The review.", ["user_id", "user_name", "display_name", "active", "managed_by", "role", "role_sources", "projects", "last_login", "flags"]),

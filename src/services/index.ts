@@ -74,7 +74,7 @@ export function createServices(
     access,
     members: new MemberAdministration(users, access, organizations),
     saml,
-    accessReview: new AccessReview(users, access),
+    accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
     async recoverAuditOutbox() {
       let recovered = 0;

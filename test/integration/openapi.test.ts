@@ -527,7 +527,7 @@ describe("a realistic scenario, every answer checked against the document", () =
     await call("post", "/users/{id}/temporary-access", { token: ownerToken, params: { id: memberId }, body: { role: "admin", until: inAnHour(), reason: "review cover" } });
 
     const review = await call("get", "/access-review", { token: adminToken });
-    expect(review.body).toMatchObject({ organizationId: org.id, ownerUserId: org.ownerId, vacantOwnership: false });
+    expect(review.body).toMatchObject({ organizationId: org.id, ownerUserId: org.ownerId, vacantOwnership: false, organizationFlags: [], expiringSamlCertificates: [] });
     const byName = Object.fromEntries(review.body.users.map((u: { userName: string }) => [u.userName, u]));
     expect(byName["owner@openapi.example"]).toMatchObject({ role: "owner", flags: ["elevated"], displayName: null, lastLogin: null });
     expect(byName["frozen@openapi.example"]).toMatchObject({ role: null, denial: "user is suspended" });
