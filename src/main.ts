@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
   const services = createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
+    publicBaseUrl: config.publicBaseUrl,
     onAuditDeliveryFailure: (err) => logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery"),
     warn: (message, detail) => logger.warn(detail, message),
   });

@@ -7,8 +7,8 @@ import type { AccessSource } from "../domain/access";
 import type { AuditEvent } from "../domain/audit";
 import { InvalidError } from "../errors";
 import type { Services } from "../services";
-import { requireAccessReviewer, type AccessReviewReport, type ReviewedUser } from "../services/access-review";
-import { csvAttachment, csvRecord, type CsvValue } from "./csv";
+import { requireAccessReviewer, type AccessReviewReport, type OrganizationFlag, type ReviewedUser } from "../services/access-review";
+import { csvAttachment, csvRecord } from "./csv";
 
 /**
  * The audit trail and access reviews (mounted under /api/v1 after authentication): what an
@@ -149,6 +149,8 @@ function presentAccessReview(report: AccessReviewReport) {
     organizationId: report.organizationId,
     ownerUserId: report.ownerUserId ?? null,
     vacantOwnership: report.vacantOwnership,
+    organizationFlags: report.organizationFlags,
+    expiringSamlCertificates: report.expiringSamlCertificates.map((c) => ({ subject: c.subject, validTo: c.validTo.toISOString() })),
     users: report.users.map(presentReviewedUser),
   };
 }
@@ -193,14 +195,25 @@ function accessReviewRecord(user: ReviewedUser): string {
 }
 
 /**
- * The access review as CSV, one row per member. When ownership is vacant the first data row says so
- * (empty user_id, flags `vacant_ownership`) rather than a `#` comment line: comments are not part of
- * RFC 4180, and a line before the header would make spreadsheets and CSV libraries misread the
+ * The access review as CSV, one row per member. Findings about the organization come first, one row
+ * each (empty user_id, the finding in `display_name`, its flag in `flags`: `vacant_ownership`,
+ * `saml_certificate_expires_soon`) rather than `#` comment lines: comments are not part of RFC
+ * 4180, and a line before the header would make spreadsheets and CSV libraries misread the
  * columns, whereas a row keeps the file valid and is the first thing a reviewer sees.
  */
 function accessReviewCsv(report: AccessReviewReport): string {
-  const vacancy: CsvValue[] = ["", "", "(no owner: the organization's ownership is vacant)", "", "", "", "", "", "", "vacant_ownership"];
-  return [csvRecord(accessReviewColumns), ...(report.vacantOwnership ? [csvRecord(vacancy)] : []), ...report.users.map(accessReviewRecord)].join("");
+  const organizationRow = (finding: string, flag: OrganizationFlag): string => csvRecord(["", "", finding, "", "", "", "", "", "", flag]);
+  const findings = report.organizationFlags.map((flag) => {
+    switch (flag) {
+      case "vacant_ownership":
+        return organizationRow("(no owner: the organization's ownership is vacant)", flag);
+      case "saml_certificate_expires_soon": {
+        const certificates = report.expiringSamlCertificates.map((c) => `${c.subject} ${c.validTo.getTime() <= report.generatedAt.getTime() ? "expired" : "expires"} ${c.validTo.toISOString()}`);
+        return organizationRow(`(SAML signing certificate: ${certificates.join("; ")})`, flag);
+      }
+    }
+  });
+  return [csvRecord(accessReviewColumns), ...findings, ...report.users.map(accessReviewRecord)].join("");
 }
 
 /** `2025-01-31`: the UTC day, for file names. */

@@ -1,4 +1,6 @@
 import { ORGANIZATION_ROLES, PERMISSIONS, PROJECT_ROLES } from "../domain/permissions";
+import { SAML_SIGNATURE_REQUIREMENTS } from "../domain/saml";
+import { METADATA_MEDIA_TYPES } from "./saml-routes";
 
 /**
  * The OpenAPI 3.1 description of /api/v1, served at GET /api/v1/openapi.json without a token.
@@ -56,7 +58,7 @@ const ERROR_CODES = {
   owner_protected: "the change would touch the Owner's account or ownership, which moves only by transfer and never leaves the organization without an able Owner",
   no_self_elevation: "nobody raises their own access (role, projects or temporary grants)",
   seat_limit_reached: "the organization has as many active users as its seat limit allows",
-  not_found: "no such user, project, mapping, token or grant in the caller's organization",
+  not_found: "no such user, project, mapping, token or grant in the caller's organization, or no SAML connection configured",
   managed_by_identity_provider: "the user is managed by the organization's identity provider: change their role, projects and membership there",
   conflict: "a user with that userName (email) already exists in the organization",
   unavailable: "the database cannot be reached or did not answer in time; retry later",
@@ -217,6 +219,16 @@ const projectItem: Schema = {
       properties: { id: { type: "string", minLength: 1 }, role: ref("ProjectRole") },
     },
   ],
+};
+
+/** What a SAML connection request may set besides the identity provider's values. */
+const samlSettings: Record<string, Schema> = {
+  jit: { type: "boolean" },
+  groupSync: { type: "boolean" },
+  idpInitiated: { type: "boolean" },
+  signatures: ref("SamlSignatureRequirement"),
+  attributes: { ...ref("SamlAttributes"), description: "Attribute names; those left out take their defaults." },
+  reason: { type: "string", maxLength: 1000, description: "Recorded in the audit trail." },
 };
 
 const schemas: Record<string, Schema> = {
@@ -395,10 +407,67 @@ const schemas: Record<string, Schema> = {
       organizationId: { type: "string" },
       ownerUserId: { type: ["string", "null"] },
       vacantOwnership: { type: "boolean", description: "Nobody holds ownership: the organization has no Owner, or the Owner's user was deleted." },
+      organizationFlags: {
+        type: "array",
+        uniqueItems: true,
+        items: { type: "string", enum: ["vacant_ownership", "saml_certificate_expires_soon"] },
+        description:
+          "Findings about the organization rather than a member: `vacant_ownership` (as `vacantOwnership`); `saml_certificate_expires_soon`: a signing certificate of the SAML connection expires within 30 days or has expired.",
+      },
+      expiringSamlCertificates: arrayOf(
+        object({ subject: { type: "string" }, validTo: dateTime("When the certificate expires (or expired).") }),
+        "The SAML signing certificates behind `saml_certificate_expires_soon`; empty without it.",
+      ),
       users: arrayOf(ref("ReviewedUser"), "Every member, ordered by userName."),
     }),
     description: "Who has access today, how much, and why.",
   },
+
+  SamlConnection: {
+    ...object({
+      idpEntityId: { type: "string", minLength: 1, description: "The identity provider's entity id (its metadata's `entityID`)." },
+      ssoUrl: { type: "string", description: "Where sign-in requests are sent (the SingleSignOnService location)." },
+      certificates: arrayOf(
+        object({
+          pem: { type: "string", pattern: "^-----BEGIN CERTIFICATE-----", description: "The certificate itself, as PEM: put it back in `certificates` to keep it." },
+          subject: { type: "string", description: "e.g. `CN=Microsoft Azure Federated SSO Certificate`." },
+          validTo: dateTime("When the certificate expires."),
+          expiresSoon: { type: "boolean", description: "It expires within 30 days, or has expired." },
+        }),
+        "The identity provider's signing certificates; several during a rotation, any of them verifies a signature.",
+      ),
+      certificateExpiresSoon: { type: "boolean", description: "Some certificate expires within 30 days or has expired: add its successor." },
+      signatures: ref("SamlSignatureRequirement"),
+      jit: { type: "boolean", description: "Create users on first sign-in instead of refusing people the organization does not know." },
+      groupSync: { type: "boolean", description: "Map the assertion's groups through the organization's mappings (for organizations without SCIM)." },
+      idpInitiated: { type: "boolean", description: "Accept sign-ins started at the identity provider (the Okta tile, Entra ID's My Apps)." },
+      attributes: ref("SamlAttributes"),
+      serviceProvider: {
+        ...object({
+          entityId: { type: "string", format: "uri" },
+          metadataUrl: { type: "string", format: "uri" },
+          loginUrl: { type: "string", format: "uri" },
+          acsUrl: { type: "string", format: "uri", description: "The assertion consumer service (Okta's Single sign-on URL, Entra ID's Reply URL)." },
+          logoutUrl: { type: "string", format: "uri" },
+        }),
+        description: "Gatehouse's own SAML URLs for this organization: what to give the identity provider.",
+      },
+    }),
+    description: "The organization's SAML connection. It holds no secrets.",
+  },
+  SamlSignatureRequirement: {
+    type: "string",
+    enum: [...SAML_SIGNATURE_REQUIREMENTS],
+    description: "What the identity provider must sign: the assertion (the default, what Okta and Entra ID do), the whole response, or both.",
+  },
+  SamlAttributes: object(
+    {
+      email: { type: "string", minLength: 1, maxLength: 256, description: "The assertion attribute with the email (default `email`)." },
+      name: { type: "string", minLength: 1, maxLength: 256, description: "The attribute with the display name (default `displayName`)." },
+      groups: { type: "string", minLength: 1, maxLength: 256, description: "The attribute with the groups (default `groups`)." },
+    },
+    [],
+  ),
 
   // Request bodies.
   ChangeAccessRequest: {
@@ -470,6 +539,22 @@ const schemas: Record<string, Schema> = {
     ),
     anyOf: [{ required: ["organizationRole"] }, { required: ["projects"], properties: { projects: { type: "array", minItems: 1 } } }],
     description: "An organization role, projects, or both.",
+  },
+  SamlConnectionRequest: {
+    description:
+      "The identity provider's values, or its metadata document (`idpMetadataXml`: entity id, SSO URL and signing certificates are read from it), with settings. Settings left out keep their current value (their default on a new connection).",
+    oneOf: [
+      object(
+        {
+          idpEntityId: { type: "string", minLength: 1, maxLength: 1024 },
+          ssoUrl: { type: "string", minLength: 1, maxLength: 2048, description: "An https:// URL." },
+          certificates: { ...arrayOf({ type: "string", minLength: 1, maxLength: 20000 }, "PEM certificates, every one the identity provider may sign with (the old and the new during a rotation)."), minItems: 1, maxItems: 10 },
+          ...samlSettings,
+        },
+        ["idpEntityId", "ssoUrl", "certificates"],
+      ),
+      object({ idpMetadataXml: { type: "string", minLength: 1, maxLength: 100000, description: "The identity provider's SAML 2.0 metadata (an EntityDescriptor, or an EntitiesDescriptor holding one); no DOCTYPE." }, ...samlSettings }, ["idpMetadataXml"]),
+    ],
   },
   ScimTokenRequest: object(
     {
@@ -876,6 +961,50 @@ const paths: Record<string, Record<string, unknown>> = {
     },
   },
 
+  "/saml-connection": {
+    get: {
+      operationId: "getSamlConnection",
+      tags: ["SAML"],
+      summary: "The organization's SAML connection",
+      description: `Needs \`manage_integrations\` (Admin and Owner). With Gatehouse's own URLs to give the identity provider and each certificate's expiry. ${personalOnly}`,
+      security: PERSONAL,
+      responses: withCommonErrors({
+        "200": jsonResponse("The connection.", ref("SamlConnection")),
+        "404": notFound("No SAML connection is configured"),
+      }),
+    },
+    put: {
+      operationId: "configureSamlConnection",
+      tags: ["SAML"],
+      summary: "Configure the SAML connection",
+      description: `Needs \`manage_integrations\` (Admin and Owner). Creates or replaces the connection, from the identity provider's values or from its metadata XML: as JSON, or the raw document with \`Content-Type: application/samlmetadata+xml\` (or \`application/xml\`, \`text/xml\`), at most 100 kB, settings then unchanged. Metadata that is not SAML 2.0 identity-provider metadata, has a DOCTYPE, no SSO URL or no signing certificate is refused with \`invalid\`, and nothing changes. Recorded as \`saml_connection.configured\`. ${personalOnly}`,
+      security: PERSONAL,
+      requestBody: {
+        required: true,
+        content: {
+          "application/json": { schema: ref("SamlConnectionRequest") },
+          ...Object.fromEntries(METADATA_MEDIA_TYPES.map((type) => [type, { schema: { type: "string", description: "The identity provider's SAML 2.0 metadata document." } }])),
+        },
+      },
+      responses: withCommonErrors({
+        "200": jsonResponse("The connection as configured.", ref("SamlConnection")),
+        "400": bodyErrors("invalid"),
+      }),
+    },
+    delete: {
+      operationId: "removeSamlConnection",
+      tags: ["SAML"],
+      summary: "Remove the SAML connection",
+      description: `Needs \`manage_integrations\` (Admin and Owner). SAML sign-in to the organization stops. Recorded as \`saml_connection.removed\`. ${personalOnly}`,
+      security: PERSONAL,
+      parameters: [queryParameter("reason", "Recorded in the audit trail.", { type: "string" })],
+      responses: withCommonErrors({
+        "204": noContent("Removed."),
+        "404": notFound("No SAML connection is configured"),
+      }),
+    },
+  },
+
   "/audit": {
     get: {
       operationId: "searchAudit",
@@ -929,7 +1058,7 @@ const paths: Record<string, Record<string, unknown>> = {
       operationId: "exportAccessReview",
       tags: ["Audit"],
       summary: "Access review as CSV",
-      description: `Admin and Owner only. One row per member; when ownership is vacant, the first data row says so (empty \`user_id\`, flags \`vacant_ownership\`). Takes no parameters. ${personalOnly}`,
+      description: `Admin and Owner only. One row per member, after one row per finding about the organization (empty \`user_id\`, the finding in \`display_name\`, flags \`vacant_ownership\` or \`saml_certificate_expires_soon\`). Takes no parameters. ${personalOnly}`,
       security: PERSONAL,
       responses: withCommonErrors({
         "200": csvResponse("The review.", ["user_id", "user_name", "display_name", "active", "managed_by", "role", "role_sources", "projects", "last_login", "flags"]),
@@ -959,6 +1088,7 @@ export const openApiDocument: OpenApiDocument = {
     { name: "Projects", description: "The organization's projects." },
     { name: "Mappings", description: "Identity-provider groups and app roles mapped onto roles and projects." },
     { name: "SCIM tokens", description: "Bearer tokens for identity providers' SCIM provisioning." },
+    { name: "SAML", description: "The organization's SAML single sign-on connection." },
     { name: "Audit", description: "The audit trail and access reviews." },
     { name: "Meta", description: "This description." },
   ],

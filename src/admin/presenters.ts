@@ -1,6 +1,7 @@
 import type { AccessSource, EffectiveAccess } from "../domain/access";
 import type { PermissionSet } from "../domain/permissions";
 import type { MemberView } from "../services/members";
+import type { SamlConnectionSummary } from "../services/saml-connections";
 
 /** Permissions as JSON: `{ "edit_reports": "own", "view_reports": "all", … }`, sorted by name. */
 function permissions(set: PermissionSet): Record<string, string> {
@@ -53,5 +54,36 @@ export function presentMember(view: MemberView) {
     lastLogin: null,
     created: user.created.toISOString(),
     lastModified: user.lastModified.toISOString(),
+  };
+}
+
+/**
+ * What `GET /api/v1/saml-connection` answers (and `gatehouse saml show --json` prints): exactly
+ * these fields. Each certificate keeps its PEM, so a rotation reads the list, adds the new one and
+ * puts the list back.
+ */
+export function presentSamlConnection({ connection, serviceProvider, certificates, certificateExpiresSoon }: SamlConnectionSummary) {
+  return {
+    idpEntityId: connection.idpEntityId,
+    ssoUrl: connection.ssoUrl,
+    certificates: connection.certificates.map((pem, i) => ({
+      pem,
+      subject: certificates[i]!.subject,
+      validTo: certificates[i]!.validTo.toISOString(),
+      expiresSoon: certificates[i]!.expiresSoon,
+    })),
+    certificateExpiresSoon,
+    signatures: connection.signatures,
+    jit: connection.jit,
+    groupSync: connection.groupSync,
+    idpInitiated: connection.idpInitiated,
+    attributes: { email: connection.attributes.email, name: connection.attributes.name, groups: connection.attributes.groups },
+    serviceProvider: {
+      entityId: serviceProvider.entityId,
+      metadataUrl: serviceProvider.metadataUrl,
+      loginUrl: serviceProvider.loginUrl,
+      acsUrl: serviceProvider.acsUrl,
+      logoutUrl: serviceProvider.logoutUrl,
+    },
   };
 }

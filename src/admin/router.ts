@@ -10,6 +10,7 @@ import { auditRoutes } from "./audit-routes";
 import { openApiDocument } from "./openapi";
 import { contextOf, invalidRequest, scopeOf, sendError } from "./http";
 import { organizationRoutes } from "./organization-routes";
+import { samlConnectionRoutes } from "./saml-routes";
 import { presentAccess, presentMember } from "./presenters";
 
 /**
@@ -184,6 +185,7 @@ export function apiRouter(services: Services, logger: Logger): Router {
   });
 
   router.use(organizationRoutes(services));
+  router.use(samlConnectionRoutes(services));
   router.use(auditRoutes(services, logger));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));

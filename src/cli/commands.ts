@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
+import { presentSamlConnection } from "../admin/presenters";
+import { SAML_SIGNATURE_REQUIREMENTS, type SamlSignatureRequirement } from "../domain/saml";
+import { parseIdentityProviderMetadata } from "../saml/idp-metadata";
 import type { Services } from "../services";
+import type { SamlConnectionSummary } from "../services/saml-connections";
 
 /** What a command prints; the caller writes it out, so tests can read it. */
 export interface CommandOutput {
@@ -34,8 +38,13 @@ export const usage = `Usage: gatehouse <command>
                                        map an identity-provider group or app role onto access
   mapping list --org ID [--json]
   mapping remove --org ID MAPPING_ID
-  saml configure --org ID --entity-id ID --sso-url URL --cert FILE [--cert FILE2] [--jit] [--group-sync]
-                 [--idp-initiated]    the organization's SAML identity provider (certificates in PEM)
+  saml configure --org ID (--idp-metadata FILE | --entity-id ID --sso-url URL --cert FILE [--cert FILE2 ...])
+                 [--jit] [--group-sync] [--idp-initiated] [--signatures assertion|response|both] [--json]
+                                       the organization's SAML identity provider, from its metadata XML
+                                       or from its values (certificates in PEM); replaces the connection:
+                                       switches not given are off, --signatures defaults to assertion
+  saml show --org ID [--json]          the SAML connection, the URLs to give the identity provider and
+                                       each certificate's expiry
   access-settings --org ID [--default-role user|read_only|none] [--read-only-may-comment true|false]
                   [--require-mapping true|false] [--seat-limit N|none]
 
@@ -77,6 +86,36 @@ function describeMapping(m: { organizationRole?: string; projects?: readonly { p
   return [m.organizationRole && `role ${m.organizationRole}`, ...(m.projects ?? []).map((p) => `project ${p.projectId} as ${p.role}`)].filter(Boolean).join(", ");
 }
 
+function certificateWarnings(summary: SamlConnectionSummary): string[] {
+  return summary.certificates.filter((c) => c.expiresSoon).map((c) => `Warning: certificate ${c.subject} expires ${c.validTo.toISOString()}`);
+}
+
+/** `saml show` for a person: the identity provider, the settings, the certificates, then what to give the identity provider. */
+function describeSamlConnection(summary: SamlConnectionSummary): string[] {
+  const { connection: c, serviceProvider: sp } = summary;
+  const onOff = (on: boolean) => (on ? "on" : "off");
+  return [
+    `Identity provider:  ${c.idpEntityId}`,
+    `SSO URL:            ${c.ssoUrl}`,
+    `Signatures:         ${c.signatures}`,
+    `JIT:                ${onOff(c.jit)}`,
+    `Group sync:         ${onOff(c.groupSync)}`,
+    `IdP-initiated:      ${onOff(c.idpInitiated)}`,
+    `Attributes:         email=${c.attributes.email}, name=${c.attributes.name}, groups=${c.attributes.groups}`,
+    "",
+    "Certificates:",
+    ...table(summary.certificates.map((s) => ({ subject: s.subject, validTo: s.validTo, expiresSoon: s.expiresSoon }))).map((line) => `  ${line}`),
+    "",
+    "Service provider (give these to the identity provider):",
+    `  Entity ID:        ${sp.entityId}`,
+    `  ACS URL:          ${sp.acsUrl}`,
+    `  Metadata URL:     ${sp.metadataUrl}`,
+    `  Login URL:        ${sp.loginUrl}`,
+    `  Logout URL:       ${sp.logoutUrl}`,
+    ...(summary.certificateExpiresSoon ? ["", ...certificateWarnings(summary)] : []),
+  ];
+}
+
 /** Runs one CLI command against the services; throws UsageError for bad arguments. */
 export async function runCommand(services: Services, argv: string[]): Promise<CommandOutput> {
   const { values, positionals } = parseArgs({
@@ -105,6 +144,8 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       jit: { type: "boolean", default: false },
       "group-sync": { type: "boolean", default: false },
       "idp-initiated": { type: "boolean", default: false },
+      "idp-metadata": { type: "string" },
+      signatures: { type: "string" },
     },
   });
   const [noun, verb, ...rest] = positionals;
@@ -226,23 +267,44 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
     }
     case "saml configure": {
       const org = await requireOrganization(services, values.org);
-      if (!values["entity-id"] || !values["sso-url"] || !values.cert?.length) {
-        throw new UsageError("saml configure needs --entity-id, --sso-url and at least one --cert FILE");
-      }
-      const certificates = values.cert.map((file) => {
+      const byValues = values["entity-id"] !== undefined || values["sso-url"] !== undefined || values.cert !== undefined;
+      if (values["idp-metadata"] !== undefined && byValues) throw new UsageError("saml configure takes --idp-metadata FILE or --entity-id/--sso-url/--cert, not both");
+      const signatures = values.signatures ?? "assertion";
+      if (!(SAML_SIGNATURE_REQUIREMENTS as readonly string[]).includes(signatures)) throw new UsageError(`--signatures must be ${SAML_SIGNATURE_REQUIREMENTS.join(", ")}`);
+      const readFile = (file: string, what: string) => {
         try {
           return readFileSync(file, "utf8");
         } catch {
-          throw new UsageError(`Cannot read certificate file ${file}`);
+          throw new UsageError(`Cannot read ${what} file ${file}`);
         }
-      });
+      };
+      let identityProvider: { idpEntityId: string; ssoUrl: string; certificates: readonly string[] };
+      if (values["idp-metadata"] !== undefined) {
+        identityProvider = parseIdentityProviderMetadata(readFile(values["idp-metadata"], "metadata"));
+      } else {
+        if (!values["entity-id"] || !values["sso-url"] || !values.cert?.length) {
+          throw new UsageError("saml configure needs --idp-metadata FILE, or --entity-id, --sso-url and at least one --cert FILE");
+        }
+        identityProvider = { idpEntityId: values["entity-id"], ssoUrl: values["sso-url"], certificates: values.cert.map((file) => readFile(file, "certificate")) };
+      }
+      // The command describes the whole connection: a switch left out is off, as it reads.
       const connection = await services.saml.configure(
         { ...ctx, organizationId: org },
-        { idpEntityId: values["entity-id"], ssoUrl: values["sso-url"], certificates, jit: values.jit, groupSync: values["group-sync"], idpInitiated: values["idp-initiated"] },
+        { ...identityProvider, jit: values.jit, groupSync: values["group-sync"], idpInitiated: values["idp-initiated"], signatures: signatures as SamlSignatureRequirement },
       );
-      const expiring = connection.certificates.map((pem) => services.saml.status(pem)).filter((s) => s.expiresSoon);
+      const summary = services.saml.summarize(org, connection);
+      if (values.json) {
+        out.push(JSON.stringify(presentSamlConnection(summary)));
+        return { stdout: out, exitCode: 0 };
+      }
       out.push(`SAML connection configured for ${org}: ${connection.idpEntityId}`);
-      for (const status of expiring) out.push(`Warning: certificate ${status.subject} expires ${status.validTo.toISOString()}`);
+      out.push(...certificateWarnings(summary));
+      return { stdout: out, exitCode: 0 };
+    }
+    case "saml show": {
+      const org = await requireOrganization(services, values.org);
+      const summary = await services.saml.summary({ organizationId: org });
+      out.push(...(values.json ? [JSON.stringify(presentSamlConnection(summary))] : describeSamlConnection(summary)));
       return { stdout: out, exitCode: 0 };
     }
     case "mapping list": {

@@ -15,6 +15,23 @@ export interface SamlConnection {
   readonly idpInitiated: boolean;
   /** Assertion attribute names for email, display name and groups. */
   readonly attributes: { readonly email: string; readonly name: string; readonly groups: string };
+  /** What the identity provider must sign: see `SamlSignatureRequirement`. */
+  readonly signatures: SamlSignatureRequirement;
+}
+
+/**
+ * What must carry the identity provider's signature (SAML 2.0 Core §5; Profiles §4.1.3.5 allow the
+ * signature on the assertion, on the response, or on both). "assertion" is what every common
+ * identity provider does by default (Okta, Entra ID's "Sign SAML assertion"), so it is the default;
+ * "response" suits providers configured to sign only the response, "both" is the strictest.
+ */
+export const SAML_SIGNATURE_REQUIREMENTS = ["assertion", "response", "both"] as const;
+export type SamlSignatureRequirement = (typeof SAML_SIGNATURE_REQUIREMENTS)[number];
+export const defaultSamlSignatures: SamlSignatureRequirement = "assertion";
+
+/** The requirement as passport-saml's two switches (`wantAssertionsSigned`, `wantAuthnResponseSigned`). */
+export function signatureSwitches(signatures: SamlSignatureRequirement): { wantAssertionsSigned: boolean; wantAuthnResponseSigned: boolean } {
+  return { wantAssertionsSigned: signatures !== "response", wantAuthnResponseSigned: signatures !== "assertion" };
 }
 
 /** The service provider's own entity id and URLs, all derived from the public base URL. */

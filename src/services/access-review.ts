@@ -6,6 +6,7 @@ import type { User, UserManagement } from "../domain/user";
 import { ForbiddenError, NotFoundError } from "../errors";
 import type { AccessDirectory } from "./access";
 import type { ApiActor } from "./members";
+import { certificateStatus, type SamlConnections } from "./saml-connections";
 import type { UserDirectory } from "./users";
 
 type Scope = Pick<RequestContext, "organizationId">;
@@ -27,6 +28,16 @@ export type ReviewFlag =
   | "temporary_grant"
   /** Suspended locally (an incident): no access until an administrator lifts it. */
   | "suspended";
+
+/** Something about the organization as a whole that a reviewer should look at. */
+export type OrganizationFlag =
+  /** Nobody holds ownership (see `vacantOwnership`). */
+  | "vacant_ownership"
+  /**
+   * A signing certificate of the SAML connection expires within 30 days or has expired: SAML
+   * sign-in fails once the identity provider signs with a certificate Gatehouse does not have.
+   */
+  | "saml_certificate_expires_soon";
 
 export interface ReviewedProject {
   readonly projectId: string;
@@ -66,6 +77,10 @@ export interface AccessReviewReport {
    * ownership transfer and account deletion then have nobody who may do them.
    */
   readonly vacantOwnership: boolean;
+  /** Findings about the organization rather than a member, in the order of `OrganizationFlag`. */
+  readonly organizationFlags: readonly OrganizationFlag[];
+  /** The SAML signing certificates behind `saml_certificate_expires_soon` (none without the flag). */
+  readonly expiringSamlCertificates: readonly { readonly subject: string; readonly validTo: Date }[];
   /** Ordered by userName, as a reviewer reads a list of people. */
   readonly users: readonly ReviewedUser[];
 }
@@ -107,6 +122,8 @@ export class AccessReview {
     private readonly access: AccessDirectory,
     private readonly now: () => Date = () => new Date(),
     private readonly pageSize = 200,
+    /** The organization's SAML connection, for the certificate-expiry flag; without it, no SAML flags. */
+    private readonly saml?: Pick<SamlConnections, "get">,
   ) {}
 
   /**
@@ -117,7 +134,12 @@ export class AccessReview {
    */
   async review(ctx: Scope): Promise<AccessReviewReport> {
     const generatedAt = this.now();
-    const [ownerUserId, projects, users] = await Promise.all([this.access.ownerOf(ctx), this.access.projects(ctx), this.allUsers(ctx)]);
+    const [ownerUserId, projects, users, samlConnection] = await Promise.all([
+      this.access.ownerOf(ctx),
+      this.access.projects(ctx),
+      this.allUsers(ctx),
+      this.saml?.get(ctx),
+    ]);
     const projectNames = new Map(projects.map((p) => [p.id, p.name]));
 
     const reviewed: ReviewedUser[] = [];
@@ -133,7 +155,23 @@ export class AccessReview {
     reviewed.sort((a, b) => compareText(a.userName, b.userName) || compareText(a.id, b.id));
 
     const vacantOwnership = ownerUserId === undefined || !reviewed.some((u) => u.id === ownerUserId);
-    return { generatedAt, organizationId: ctx.organizationId, ...(ownerUserId ? { ownerUserId } : {}), vacantOwnership, users: reviewed };
+    const expiringSamlCertificates = (samlConnection?.certificates ?? [])
+      .map((pem) => certificateStatus(pem, generatedAt))
+      .filter((status) => status.expiresSoon)
+      .map(({ subject, validTo }) => ({ subject, validTo }));
+    const organizationFlags: OrganizationFlag[] = [
+      ...(vacantOwnership ? (["vacant_ownership"] as const) : []),
+      ...(expiringSamlCertificates.length ? (["saml_certificate_expires_soon"] as const) : []),
+    ];
+    return {
+      generatedAt,
+      organizationId: ctx.organizationId,
+      ...(ownerUserId ? { ownerUserId } : {}),
+      vacantOwnership,
+      organizationFlags,
+      expiringSamlCertificates,
+      users: reviewed,
+    };
   }
 
   private reviewOne(user: User, access: EffectiveAccess, projectNames: Map<string, string>, now: Date): ReviewedUser {

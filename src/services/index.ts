@@ -42,6 +42,8 @@ export function createServices(
   db: Database,
   options: {
     authFailureWindowSeconds: number;
+    /** Config's PUBLIC_BASE_URL: the service provider's SAML URLs are derived from it. */
+    publicBaseUrl: string;
     outbox?: Outbox;
     onAuditDeliveryFailure?: (error: unknown) => void;
     warn?: (message: string, detail: Record<string, unknown>) => void;
@@ -58,6 +60,7 @@ export function createServices(
   const users = new UserDirectory(userStore, audit);
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
+  const saml = new SamlConnections(organizationStore, audit, options.publicBaseUrl);
   users.seatLimitOf = (ctx) => access.seatLimit(ctx);
   // Deprovisioning cuts every way in at once, before the answer to the request that did it: the
   // sessions already died with the user's write (User.sessionEpoch), the personal API tokens are
@@ -89,14 +92,14 @@ export function createServices(
     groups,
     access,
     members: new MemberAdministration(users, access, organizations),
-    saml: new SamlConnections(organizationStore, audit),
+    saml,
     samlSignIn: new SamlSignIn(users, access, audit, options.warn),
     samlState: {
       requestCache: (organizationId, lifetimeMs) => new SamlRequestCache(db.models, organizationId, lifetimeMs),
       assertions: new SamlAssertionLedger(db.models),
       sweep: (now = new Date()) => sweepSamlState(db.models, now),
     },
-    accessReview: new AccessReview(users, access),
+    accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
     async recoverAuditOutbox() {
       let recovered = 0;

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { defaultSamlAttributes, type SamlConnection } from "../domain/saml";
+import { defaultSamlAttributes, defaultSamlSignatures, SAML_SIGNATURE_REQUIREMENTS, serviceProviderUrls, type SamlConnection } from "../domain/saml";
 import { InvalidError, NotFoundError } from "../errors";
 import type { OrganizationStore } from "../storage/organizations";
 
@@ -12,13 +12,46 @@ export interface CertificateStatus {
   expiresSoon: boolean;
 }
 
-const soonMs = 30 * 86_400_000;
+/** What a connection is configured from: the identity provider's values, and the settings that differ from the current ones. */
+export type SamlConnectionInput = Pick<SamlConnection, "idpEntityId" | "ssoUrl" | "certificates"> &
+  Partial<Pick<SamlConnection, "jit" | "groupSync" | "idpInitiated" | "signatures">> & {
+    readonly attributes?: Partial<SamlConnection["attributes"]>;
+    /** Recorded with the audit event. */
+    readonly reason?: string;
+  };
+
+/** A connection as administrators read it: with the service provider's URLs and each certificate's expiry. */
+export interface SamlConnectionSummary {
+  readonly connection: SamlConnection;
+  readonly serviceProvider: ReturnType<typeof serviceProviderUrls>;
+  /** In the order of `connection.certificates`. */
+  readonly certificates: readonly CertificateStatus[];
+  /** Some certificate expires within 30 days or has expired. */
+  readonly certificateExpiresSoon: boolean;
+}
+
+/** How close to its end a signing certificate is flagged (in the CLI, the admin API and the access review). */
+export const CERTIFICATE_WARNING_DAYS = 30;
+const soonMs = CERTIFICATE_WARNING_DAYS * 86_400_000;
+
+/** Subject and expiry of a PEM certificate at `now`; InvalidError when it is not one. */
+export function certificateStatus(pem: string, now: Date): CertificateStatus {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch {
+    throw new InvalidError("A signing certificate is not a PEM X.509 certificate");
+  }
+  const validTo = new Date(certificate.validTo);
+  return { subject: certificate.subject.replace(/\n/g, ", "), validTo, expiresSoon: validTo.getTime() - now.getTime() < soonMs };
+}
 
 /** One SAML connection per organization: configured by administrators or the CLI, audited. */
 export class SamlConnections {
   constructor(
     private readonly organizations: OrganizationStore,
     private readonly audit: AuditTrail,
+    private readonly publicBaseUrl: string,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -26,45 +59,82 @@ export class SamlConnections {
     return this.organizations.samlConnection(ctx.organizationId);
   }
 
-  async configure(
-    ctx: RequestContext,
-    input: Omit<SamlConnection, "jit" | "groupSync" | "idpInitiated" | "attributes"> & Partial<Pick<SamlConnection, "jit" | "groupSync" | "idpInitiated" | "attributes">>,
-  ): Promise<SamlConnection> {
+  /** The connection with the service provider's URLs and certificate expiries; NotFoundError when there is none. */
+  async summary(ctx: Pick<RequestContext, "organizationId">): Promise<SamlConnectionSummary> {
+    const connection = await this.get(ctx);
+    if (!connection) throw new NotFoundError(`No SAML connection is configured for organization ${ctx.organizationId}`);
+    return this.summarize(ctx.organizationId, connection);
+  }
+
+  summarize(organizationId: string, connection: SamlConnection): SamlConnectionSummary {
+    const certificates = connection.certificates.map((pem) => this.status(pem));
+    return { connection, serviceProvider: serviceProviderUrls(this.publicBaseUrl, organizationId), certificates, certificateExpiresSoon: certificates.some((c) => c.expiresSoon) };
+  }
+
+  /**
+   * Creates or replaces the organization's connection. The identity provider's entity id, SSO URL
+   * and certificates are always given whole (a rotation lists the old and the new certificate);
+   * settings left out keep their current value, or take their default on a new connection, so
+   * re-importing an identity provider's metadata never switches JIT or group sync off by accident.
+   */
+  async configure(ctx: RequestContext, input: SamlConnectionInput): Promise<SamlConnection> {
     if (!(await this.organizations.findById(ctx.organizationId))) throw new NotFoundError(`No organization ${ctx.organizationId}`);
     if (!input.idpEntityId.trim()) throw new InvalidError("The identity provider's entity id is required");
     if (!/^https:\/\/\S+$/.test(input.ssoUrl) && !/^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\//.test(input.ssoUrl)) {
       throw new InvalidError("The SSO URL must be an https:// URL");
     }
     if (!input.certificates.length) throw new InvalidError("At least one signing certificate is required");
+    if (input.signatures !== undefined && !SAML_SIGNATURE_REQUIREMENTS.includes(input.signatures)) {
+      throw new InvalidError(`The signature requirement must be one of ${SAML_SIGNATURE_REQUIREMENTS.join(", ")}`);
+    }
     for (const pem of input.certificates) this.status(pem);
+    const before = await this.get(ctx);
     const connection: SamlConnection = {
       idpEntityId: input.idpEntityId.trim(),
       ssoUrl: input.ssoUrl,
-      certificates: input.certificates.map((c) => c.trim()),
-      jit: input.jit ?? false,
-      groupSync: input.groupSync ?? false,
-      idpInitiated: input.idpInitiated ?? false,
-      attributes: { ...defaultSamlAttributes, ...(input.attributes ?? {}) },
+      certificates: [...new Set(input.certificates.map((c) => c.trim()))],
+      jit: input.jit ?? before?.jit ?? false,
+      groupSync: input.groupSync ?? before?.groupSync ?? false,
+      idpInitiated: input.idpInitiated ?? before?.idpInitiated ?? false,
+      attributes: input.attributes ? { ...defaultSamlAttributes, ...input.attributes } : (before?.attributes ?? { ...defaultSamlAttributes }),
+      signatures: input.signatures ?? before?.signatures ?? defaultSamlSignatures,
     };
-    const before = await this.get(ctx);
-    const summary = (c?: SamlConnection) => c && { ...c, certificates: c.certificates.map((pem) => this.status(pem)) };
     await this.organizations.setSamlConnection(
       ctx.organizationId,
       connection,
-      this.audit.event(ctx, { action: "saml_connection.configured", target: { type: "organization", id: ctx.organizationId }, before: summary(before), after: summary(connection) }),
+      this.audit.event(ctx, {
+        action: "saml_connection.configured",
+        target: { type: "organization", id: ctx.organizationId },
+        before: this.auditSnapshot(before),
+        after: this.auditSnapshot(connection),
+        ...(input.reason ? { reason: input.reason } : {}),
+      }),
     );
     return connection;
   }
 
+  /** Removes the connection: SAML sign-in to the organization stops. NotFoundError when there is none. */
+  async remove(ctx: RequestContext, reason?: string): Promise<void> {
+    const before = await this.get(ctx);
+    if (!before) throw new NotFoundError(`No SAML connection is configured for organization ${ctx.organizationId}`);
+    await this.organizations.removeSamlConnection(
+      ctx.organizationId,
+      this.audit.event(ctx, {
+        action: "saml_connection.removed",
+        target: { type: "organization", id: ctx.organizationId },
+        before: this.auditSnapshot(before),
+        ...(reason ? { reason } : {}),
+      }),
+    );
+  }
+
   /** Subject and expiry of a PEM certificate; InvalidError when it is not one. */
   status(pem: string): CertificateStatus {
-    let certificate: X509Certificate;
-    try {
-      certificate = new X509Certificate(pem);
-    } catch {
-      throw new InvalidError("A signing certificate is not a PEM X.509 certificate");
-    }
-    const validTo = new Date(certificate.validTo);
-    return { subject: certificate.subject.replace(/\n/g, ", "), validTo, expiresSoon: validTo.getTime() - this.now().getTime() < soonMs };
+    return certificateStatus(pem, this.now());
+  }
+
+  /** The connection as the audit trail keeps it: certificates by subject and expiry rather than whole PEM blocks. */
+  private auditSnapshot(connection: SamlConnection | undefined) {
+    return connection && { ...connection, certificates: connection.certificates.map((pem) => this.status(pem)) };
   }
 }

@@ -1,5 +1,5 @@
 import type { AccessSettings, GroupMapping } from "../domain/access";
-import type { SamlConnection } from "../domain/saml";
+import { defaultSamlAttributes, defaultSamlSignatures, type SamlConnection } from "../domain/saml";
 import { defaultAccessSettings, type AccessPolicy, type Organization, type Project, type ScimToken } from "../domain/organization";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
@@ -10,6 +10,19 @@ import { plainData } from "./plain";
 
 function toOrganization(doc: OrganizationDocument): Organization {
   return { id: doc._id, name: doc.name, created: doc.createdAt };
+}
+
+/** A stored connection as the domain reads it: fields added since it was stored take their defaults. */
+function toSamlConnection(stored: Record<string, unknown>): SamlConnection {
+  const connection = stored as Partial<SamlConnection>;
+  return {
+    ...(connection as SamlConnection),
+    jit: connection.jit ?? false,
+    groupSync: connection.groupSync ?? false,
+    idpInitiated: connection.idpInitiated ?? false,
+    attributes: { ...defaultSamlAttributes, ...(connection.attributes ?? {}) },
+    signatures: connection.signatures ?? defaultSamlSignatures,
+  };
 }
 
 function toScimToken(doc: ScimTokenDocument): ScimToken {
@@ -96,11 +109,15 @@ export class OrganizationStore {
 
   async samlConnection(id: string): Promise<SamlConnection | undefined> {
     const doc = await guarded(() => readById<OrganizationDocument>(this.models.Organization, id));
-    return (doc?.samlConnection as SamlConnection | undefined) ?? undefined;
+    return doc?.samlConnection ? toSamlConnection(doc.samlConnection) : undefined;
   }
 
   async setSamlConnection(id: string, connection: SamlConnection, event: AuditEventDocument): Promise<void> {
     await this.change(id, { $set: { samlConnection: plainData(connection) } }, event);
+  }
+
+  async removeSamlConnection(id: string, event: AuditEventDocument): Promise<void> {
+    await this.change(id, { $unset: { samlConnection: "" } }, event);
   }
 
   async setSeatLimit(id: string, limit: number | undefined, event: AuditEventDocument): Promise<void> {

@@ -36,7 +36,7 @@ let dying: DiesBeforeTheMove;
 
 beforeAll(async () => {
   crashing = await startTestApp({}, { outbox: (db) => (dying = new DiesBeforeTheMove(db.models)) });
-  restarted = createServices(crashing.db, { authFailureWindowSeconds: 60 });
+  restarted = createServices(crashing.db, { authFailureWindowSeconds: 60, publicBaseUrl: "https://gatehouse.test" });
 });
 afterAll(async () => {
   await restarted.settle();
@@ -123,7 +123,7 @@ describe("a process that dies in the middle of a deletion", () => {
   let recovery: Services;
   beforeAll(async () => {
     t = await startTestApp({}, { outbox: (db) => new DiesAfterTheTombstone(db.models) });
-    recovery = createServices(t.db, { authFailureWindowSeconds: 60 });
+    recovery = createServices(t.db, { authFailureWindowSeconds: 60, publicBaseUrl: "https://gatehouse.test" });
   });
   afterAll(async () => {
     await recovery.settle();

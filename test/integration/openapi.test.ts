@@ -4,6 +4,7 @@ import { apiRouter } from "../../src/admin/router";
 import { runCommand } from "../../src/cli/commands";
 import { createLogger } from "../../src/http/logger";
 import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
+import { certificatePem, oktaMetadata } from "../support/saml";
 import { at, operationsOf, openApiClient, OpenApiChecker, pointerOf, referencesIn, routesOf, type CallOptions, type Method, type Operation } from "../support/openapi";
 
 /**
@@ -27,6 +28,8 @@ let memberId: string;
 let serviceToken: string;
 /** A person of another organization, which admits nobody by default: no access at all. */
 let lockedToken: string;
+/** The identity provider's signing certificate for the SAML connection. */
+let idpCertificate: string;
 
 const UNKNOWN = "00000000-0000-4000-8000-000000000000";
 const cli = async (...argv: string[]) => JSON.parse((await runCommand(t.services, argv)).stdout[0]!);
@@ -52,6 +55,7 @@ beforeAll(async () => {
   await t.services.access.setSettings(ctxOf(locked.id), { defaultRole: "none" });
   await t.services.users.provision(ctxOf(locked.id), { userName: "nobody@locked.example" }, "local");
   lockedToken = await tokenOf(locked.id, "nobody@locked.example");
+  idpCertificate = certificatePem("openapi-idp", 365);
 });
 afterAll(() => t.close());
 
@@ -75,6 +79,7 @@ function sample({ method, path }: Pick<Operation, "method" | "path">): CallOptio
     "PATCH /projects/{id}": { name: "Sample" },
     "POST /mappings": { match: { kind: "display_name", value: "Sample" }, organizationRole: "user" },
     "POST /scim-tokens": {},
+    "PUT /saml-connection": { idpEntityId: "http://www.okta.com/exk1", ssoUrl: "https://acme.okta.com/app/exk1/sso/saml", certificates: [idpCertificate] },
   };
   const body = bodies[keyOf({ method, path })];
   return { params, ...(body !== undefined ? { body } : {}) };
@@ -473,6 +478,23 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect((await call("get", "/scim-tokens", { token: memberToken })).status).toBe(403);
   });
 
+  it("configures, reads, rotates and removes the SAML connection", async () => {
+    const values = { idpEntityId: "http://www.okta.com/exk1", ssoUrl: "https://acme.okta.com/app/exk1/sso/saml", certificates: [idpCertificate] };
+    const configured = await call("put", "/saml-connection", { token: ownerToken, body: { ...values, jit: true, reason: "go-live" } });
+    expect(configured.status).toBe(200);
+    expect(configured.body).toMatchObject({ idpEntityId: values.idpEntityId, jit: true, signatures: "assertion", serviceProvider: { acsUrl: `https://gatehouse.test/auth/saml/${org.id}/acs` } });
+    const imported = await call("put", "/saml-connection", { token: adminToken, body: { idpMetadataXml: oktaMetadata({ certificate: idpCertificate }), signatures: "both" } });
+    expect(imported.body).toMatchObject({ idpEntityId: "http://www.okta.com/exk1fcia6d6EMsf331d8", jit: true, signatures: "both" });
+    const read = await call("get", "/saml-connection", { token: adminToken });
+    expect(read.body).toEqual(imported.body);
+    const badMetadata = await call("put", "/saml-connection", { token: ownerToken, body: { idpMetadataXml: "<!DOCTYPE x><x/>" } });
+    expect([badMetadata.status, badMetadata.body.error.code]).toEqual([400, "invalid"]);
+    const badSignatures = await call("put", "/saml-connection", { token: ownerToken, body: { ...values, signatures: "never" } });
+    expect([badSignatures.status, badSignatures.body.error.code]).toEqual([400, "invalid_request"]);
+    expect((await call("get", "/saml-connection", { token: memberToken })).status).toBe(403);
+    expect((await call("delete", "/saml-connection", { token: ownerToken, query: { reason: "moving" } })).status).toBe(204);
+  });
+
   it("searches and exports the audit trail", async () => {
     const all = await call("get", "/audit", { token: ownerToken });
     expect(all.body.events.length).toBeGreaterThan(10);
@@ -505,7 +527,7 @@ describe("a realistic scenario, every answer checked against the document", () =
     await call("post", "/users/{id}/temporary-access", { token: ownerToken, params: { id: memberId }, body: { role: "admin", until: inAnHour(), reason: "review cover" } });
 
     const review = await call("get", "/access-review", { token: adminToken });
-    expect(review.body).toMatchObject({ organizationId: org.id, ownerUserId: org.ownerId, vacantOwnership: false });
+    expect(review.body).toMatchObject({ organizationId: org.id, ownerUserId: org.ownerId, vacantOwnership: false, organizationFlags: [], expiringSamlCertificates: [] });
     const byName = Object.fromEntries(review.body.users.map((u: { userName: string }) => [u.userName, u]));
     expect(byName["owner@openapi.example"]).toMatchObject({ role: "owner", flags: ["elevated"], displayName: null, lastLogin: null });
     expect(byName["frozen@openapi.example"]).toMatchObject({ role: null, denial: "user is suspended" });

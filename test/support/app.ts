@@ -24,7 +24,7 @@ export interface TestApp {
 export async function startTestApp(environment: Record<string, string> = {}, overrides: { outbox?: (db: Database) => Outbox } = {}): Promise<TestApp> {
   const config = loadConfig({ PUBLIC_BASE_URL: "https://gatehouse.test", LOG_LEVEL: "silent", ...environment });
   const db = await connectDatabase(testServerUri(), { dbName: uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
-  const services = createServices(db, { authFailureWindowSeconds: config.authFailures.windowSeconds, ...(overrides.outbox ? { outbox: overrides.outbox(db) } : {}) });
+  const services = createServices(db, { authFailureWindowSeconds: config.authFailures.windowSeconds, publicBaseUrl: config.publicBaseUrl, ...(overrides.outbox ? { outbox: overrides.outbox(db) } : {}) });
   const app = buildApp({ config, db, services, logger: createLogger("silent") });
   return {
     app,

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { runCommand, UsageError } from "../../src/cli/commands";
+import { InvalidError, NotFoundError } from "../../src/errors";
+import { startTestApp, type TestApp } from "../support/app";
+import { certificatePem, ENTRA_TENANT, entraMetadata, oktaMetadata } from "../support/saml";
+
+let t: TestApp;
+let dir: string;
+let okta: string;
+let oktaCertificate: string;
+const run = (...argv: string[]) => runCommand(t.services, argv);
+const json = async (...argv: string[]) => JSON.parse((await run(...argv)).stdout[0]!);
+const file = (name: string, content: string) => {
+  const where = path.join(dir, name);
+  writeFileSync(where, content);
+  return where;
+};
+const events = (organizationId: string, action: string) => t.db.models.AuditEvent.find({ organizationId, action }).lean();
+
+beforeAll(async () => {
+  t = await startTestApp();
+  dir = mkdtempSync(path.join(os.tmpdir(), "gatehouse-saml-cli-"));
+  oktaCertificate = certificatePem("okta-signing", 365);
+  okta = file("okta.xml", oktaMetadata({ certificate: oktaCertificate }));
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await t.close();
+});
+
+describe("saml configure --idp-metadata and saml show", () => {
+  it("configures the connection from Okta's metadata file and prints the summary with --json", async () => {
+    const org = await json("org", "create", "Metadata Co", "--json");
+    const summary = await json("saml", "configure", "--org", org.id, "--idp-metadata", okta, "--jit", "--signatures", "both", "--json");
+    expect(summary).toEqual({
+      idpEntityId: "http://www.okta.com/exk1fcia6d6EMsf331d8",
+      ssoUrl: "https://acme.okta.com/app/acme_gatehouse_1/exk1fcia6d6EMsf331d8/sso/saml",
+      certificates: [{ pem: oktaCertificate, subject: "CN=okta-signing", validTo: expect.any(String), expiresSoon: false }],
+      certificateExpiresSoon: false,
+      signatures: "both",
+      jit: true,
+      groupSync: false,
+      idpInitiated: false,
+      attributes: { email: "email", name: "displayName", groups: "groups" },
+      serviceProvider: {
+        entityId: `https://gatehouse.test/auth/saml/${org.id}/metadata`,
+        metadataUrl: `https://gatehouse.test/auth/saml/${org.id}/metadata`,
+        loginUrl: `https://gatehouse.test/auth/saml/${org.id}/login`,
+        acsUrl: `https://gatehouse.test/auth/saml/${org.id}/acs`,
+        logoutUrl: `https://gatehouse.test/auth/saml/${org.id}/logout`,
+      },
+    });
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/exk1fcia6d6EMsf331d8", certificates: [oktaCertificate], signatures: "both", jit: true });
+    const [event] = await events(org.id, "saml_connection.configured");
+    expect(event).toMatchObject({ source: "cli", actor: { type: "operator" }, after: { signatures: "both", certificates: [{ subject: "CN=okta-signing" }] } });
+
+    expect(await json("saml", "show", "--org", org.id, "--json")).toEqual(summary);
+    const shown = (await run("saml", "show", "--org", org.id)).stdout.join("\n");
+    expect(shown).toContain("Identity provider:  http://www.okta.com/exk1fcia6d6EMsf331d8");
+    expect(shown).toContain("Signatures:         both");
+    expect(shown).toContain(`ACS URL:          https://gatehouse.test/auth/saml/${org.id}/acs`);
+    expect(shown).toMatch(/CN=okta-signing\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+false/);
+    expect(shown).not.toContain("Warning");
+  });
+
+  it("imports Entra ID's metadata with a rotation under way and warns about the certificate that expires within 30 days", async () => {
+    const org = await json("org", "create", "Entra Co", "--json");
+    const ending = certificatePem("Microsoft Azure Federated SSO Certificate", 10);
+    const successor = certificatePem("Microsoft Azure Federated SSO Certificate 2", 1095);
+    const metadata = file("entra.xml", entraMetadata({ certificates: [ending, successor] }));
+    const out = await run("saml", "configure", "--org", org.id, "--idp-metadata", metadata);
+    expect(out.stdout[0]).toBe(`SAML connection configured for ${org.id}: https://sts.windows.net/${ENTRA_TENANT}/`);
+    expect(out.stdout.join("\n")).toMatch(/Warning: certificate CN=Microsoft Azure Federated SSO Certificate expires/);
+    const shown = await json("saml", "show", "--org", org.id, "--json");
+    expect(shown).toMatchObject({ certificateExpiresSoon: true, signatures: "assertion", ssoUrl: `https://login.microsoftonline.com/${ENTRA_TENANT}/saml2` });
+    expect(shown.certificates.map((c: { subject: string; expiresSoon: boolean }) => [c.subject, c.expiresSoon])).toEqual([
+      ["CN=Microsoft Azure Federated SSO Certificate", true],
+      ["CN=Microsoft Azure Federated SSO Certificate 2", false],
+    ]);
+    expect((await run("saml", "show", "--org", org.id)).stdout.join("\n")).toContain("Warning: certificate CN=Microsoft Azure Federated SSO Certificate expires");
+  });
+
+  it("replaces the connection as the command describes it: switches left out are off, --signatures defaults to assertion", async () => {
+    const org = await json("org", "create", "Replace Co", "--json");
+    await run("saml", "configure", "--org", org.id, "--idp-metadata", okta, "--jit", "--group-sync", "--idp-initiated", "--signatures", "response");
+    const cert = file("okta.pem", oktaCertificate);
+    await run("saml", "configure", "--org", org.id, "--entity-id", "http://www.okta.com/exk2", "--sso-url", "https://acme.okta.com/app/2/sso/saml", "--cert", cert);
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/exk2", jit: false, groupSync: false, idpInitiated: false, signatures: "assertion" });
+  });
+
+  it("refuses bad arguments as usage errors and bad metadata as invalid, storing nothing", async () => {
+    const org = await json("org", "create", "Refused Co", "--json");
+    const cert = file("refused.pem", oktaCertificate);
+    const refusedUsage: string[][] = [
+      ["--idp-metadata", okta, "--entity-id", "http://www.okta.com/exk1"],
+      ["--idp-metadata", okta, "--cert", cert],
+      ["--idp-metadata", okta, "--signatures", "sometimes"],
+      ["--idp-metadata", path.join(dir, "missing.xml")],
+      ["--jit"],
+    ];
+    for (const args of refusedUsage) await expect(run("saml", "configure", "--org", org.id, ...args)).rejects.toBeInstanceOf(UsageError);
+    const refusedMetadata = [
+      file("doctype.xml", `<?xml version="1.0"?><!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>${oktaMetadata({ certificate: oktaCertificate }).replace(/^<\?xml[^>]*\?>/, "")}`),
+      file("sp.xml", `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp.example"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"/></md:EntityDescriptor>`),
+      file("garbage.xml", "this is not metadata"),
+    ];
+    for (const metadata of refusedMetadata) await expect(run("saml", "configure", "--org", org.id, "--idp-metadata", metadata)).rejects.toBeInstanceOf(InvalidError);
+    expect(await t.services.saml.get({ organizationId: org.id })).toBeUndefined();
+    expect(await events(org.id, "saml_connection.configured")).toHaveLength(0);
+    await expect(run("saml", "show", "--org", org.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(run("saml", "show")).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it("reads a connection stored before signature requirements existed as requiring signed assertions", async () => {
+    const org = await json("org", "create", "Old Co", "--json");
+    await t.db.models.Organization.collection.updateOne(
+      { _id: org.id } as never,
+      { $set: { samlConnection: { idpEntityId: "http://www.okta.com/old", ssoUrl: "https://acme.okta.com/old/sso", certificates: [oktaCertificate], jit: true, groupSync: false, idpInitiated: false, attributes: { email: "email", name: "displayName", groups: "groups" } } } },
+    );
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/old", jit: true, signatures: "assertion" });
+    expect(await json("saml", "show", "--org", org.id, "--json")).toMatchObject({ signatures: "assertion" });
+  });
+});
