@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
   const services = createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
+    sessions: config.sessions,
     onAuditDeliveryFailure: (err) => logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery"),
   });
   const app = buildApp({ config, db, services, logger });
@@ -36,7 +37,8 @@ async function main(): Promise<void> {
 
   // Work that must finish even if the request that started it died with its process: moving audit
   // events left in outboxes (and finishing deletions), clearing deleted groups' memberships, and
-  // recording the end of temporary grants. Safe on every instance.
+  // recording the end of temporary grants, deleting sessions dead for more than a day. Safe on
+  // every instance.
   const recoverOutbox = () =>
     services.recoverAuditOutbox().then(
       (recovered) => recovered && logger.info({ recovered }, "moved stranded audit events into the trail"),
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     const system = { actor: { type: "system" as const, id: "maintenance", name: "Gatehouse maintenance" }, source: "system" as const, requestId: "maintenance" };
     void services.groups.sweep().catch((err) => logger.warn({ err }, "group sweep failed"));
     void services.users.recordEndedGrants(system).catch((err) => logger.warn({ err }, "recording ended grants failed"));
+    void services.sessions.sweep().catch((err) => logger.warn({ err }, "session sweep failed"));
   }, 60_000);
   maintenance.unref();
 

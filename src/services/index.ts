@@ -13,6 +13,9 @@ import { MemberAdministration } from "./members";
 import { SamlConnections } from "./saml-connections";
 import { AccessReview } from "./access-review";
 import { Outbox } from "../storage/outbox";
+import { SessionStore } from "../storage/sessions";
+import type { SessionTimeouts } from "../domain/session";
+import { Sessions } from "./sessions";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -26,6 +29,7 @@ export interface Services {
   saml: SamlConnections;
   accessReview: AccessReview;
   authFailures: AuthFailureCounters;
+  sessions: Sessions;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -34,7 +38,15 @@ export interface Services {
 
 export function createServices(
   db: Database,
-  options: { authFailureWindowSeconds: number; outbox?: Outbox; onAuditDeliveryFailure?: (error: unknown) => void },
+  options: {
+    authFailureWindowSeconds: number;
+    outbox?: Outbox;
+    onAuditDeliveryFailure?: (error: unknown) => void;
+    /** Session timeouts (Config.sessions); 30 minutes idle, 12 hours absolute when absent. */
+    sessions?: SessionTimeouts;
+    /** The sessions' clock, for tests of the timeouts. */
+    sessionClock?: () => Date;
+  },
 ): Services {
   const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure);
   const audit = new AuditTrail(db.models);
@@ -43,6 +55,7 @@ export function createServices(
   const userStore = new UserStore(db.models, outbox);
   const organizationStore = new OrganizationStore(db.models, outbox);
   const groupStore = new GroupStore(db.models, outbox);
+  const sessionStore = new SessionStore(db.models, outbox);
   const groups = new GroupDirectory(groupStore, userStore, audit);
   const users = new UserDirectory(userStore, audit);
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
@@ -69,9 +82,10 @@ export function createServices(
     saml: new SamlConnections(organizationStore, audit),
     accessReview: new AccessReview(users, access),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
+    sessions: new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock),
     async recoverAuditOutbox() {
       let recovered = 0;
-      for (const store of [organizationStore, tokenStore, userStore, groupStore]) recovered += await store.recoverOutbox();
+      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore]) recovered += await store.recoverOutbox();
       return recovered;
     },
     settle: () => outbox.settle(),
