@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Config } from "./config";
 import type { Logger } from "./http/logger";
+import { apiCors } from "./http/cors";
 import { requestLog } from "./http/request-log";
 import { apiRouter } from "./admin/router";
 import { samlRouter } from "./saml/router";
@@ -35,7 +36,7 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
   });
 
   app.use("/scim/v2", scimRouter(services, config, logger));
-  app.use("/api/v1", apiRouter(services, logger));
+  app.use("/api/v1", apiCors(config.corsAllowedOrigins), apiRouter(services, logger, config));
   app.use("/auth/saml", samlRouter(services, config, logger));
 
   app.use((_req, res) => {

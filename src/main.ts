@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const services = createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
     publicBaseUrl: config.publicBaseUrl,
+    sessions: config.sessions,
     onAuditDeliveryFailure: (err) => logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery"),
     warn: (message, detail) => logger.warn(detail, message),
   });
@@ -38,7 +39,8 @@ async function main(): Promise<void> {
 
   // Work that must finish even if the request that started it died with its process: moving audit
   // events left in outboxes (and finishing deletions), clearing deleted groups' memberships, and
-  // recording the end of temporary grants. Safe on every instance.
+  // recording the end of temporary grants, deleting sessions dead for more than a day. Safe on
+  // every instance.
   const recoverOutbox = () =>
     services.recoverAuditOutbox().then(
       (recovered) => recovered && logger.info({ recovered }, "moved stranded audit events into the trail"),
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     void services.groups.sweep().catch((err) => logger.warn({ err }, "group sweep failed"));
     void services.samlState.sweep().catch((err) => logger.warn({ err }, "SAML state sweep failed"));
     void services.users.recordEndedGrants(system).catch((err) => logger.warn({ err }, "recording ended grants failed"));
+    void services.sessions.sweep().catch((err) => logger.warn({ err }, "session sweep failed"));
   }, 60_000);
   maintenance.unref();
 

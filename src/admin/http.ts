@@ -13,14 +13,12 @@ export function invalidRequest(res: Response, issues: z.core.$ZodIssue[]): void 
 
 export const scopeOf = (req: Request) => ({ organizationId: req.apiOrganizationId! });
 
-/** Who did it, for the audit trail: the person behind a personal token, or the service token. */
+/** Who did it, for the audit trail: the person behind a personal token or a session, or the service token. */
 export function contextOf(req: Request): RequestContext {
+  const person = req.apiActor?.kind === "user" ? req.apiActor.user : req.apiSession?.user;
   return {
     organizationId: req.apiOrganizationId!,
-    actor:
-      req.apiActor?.kind === "user"
-        ? { type: "user", id: req.apiActor.user.id, name: req.apiActor.user.userName }
-        : { type: "system", id: "service-token", name: "service token" },
+    actor: person ? { type: "user", id: person.id, name: person.userName } : { type: "system", id: "service-token", name: "service token" },
     source: "admin",
     requestId: req.id,
   };

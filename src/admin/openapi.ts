@@ -52,7 +52,9 @@ const ERROR_CODES = {
   invalid_request: "the parameters or the body do not match this description (the message names each problem)",
   invalid_json: "the body is not valid JSON",
   invalid: "the request is well-formed but cannot be carried out as asked (the message says why)",
-  unauthenticated: "no bearer token, or one that is not a valid, live token of a kind this operation accepts, or whose user no longer exists",
+  unauthenticated:
+    "no bearer token and no session cookie, or a token that is not a valid, live token of a kind this operation accepts, or whose user no longer exists, or a session that is not valid (ended, expired, its user deactivated, suspended, signed out everywhere or gone); the message says which",
+  csrf: "a change made with a session cookie without the session's `X-CSRF-Token` header (the `csrfToken` of `GET /session`), or from a page whose `Origin` is neither Gatehouse's nor in CORS_ALLOWED_ORIGINS",
   forbidden:
     "the caller may not do this: a service token where a person is needed, a role without the permission, or a person who has no access to the organization at all (deactivated, suspended, no role)",
   owner_protected: "the change would touch the Owner's account or ownership, which moves only by transfer and never leaves the organization without an able Owner",
@@ -103,6 +105,11 @@ function withCommonErrors(responses: Responses, forbiddenCodes: readonly ErrorCo
   };
 }
 
+/** The same for operations that change something (POST, PUT, PATCH, DELETE): with a session, also the CSRF check. */
+function withChangeErrors(responses: Responses, forbiddenCodes: readonly ErrorCode[] = ["forbidden"], forbiddenLead?: string): Responses {
+  return withCommonErrors(responses, [...forbiddenCodes, "csrf"], forbiddenLead);
+}
+
 const jsonResponse = (description: string, schema: Schema): Schema => ({ description, content: { "application/json": { schema } } });
 const noContent = (description: string): Schema => ({ description });
 const jsonBody = (schema: Schema, required = true, description?: string): Schema => ({
@@ -113,10 +120,13 @@ const jsonBody = (schema: Schema, required = true, description?: string): Schema
 
 // --- Security -----------------------------------------------------------------------------------
 
-const PERSONAL = [{ personalToken: [] }];
-const PERSONAL_OR_SERVICE = [{ personalToken: [] }, { serviceToken: [] }];
-const personalOnly = "Accepts personal API tokens (`gpt_…`) only; a service token is answered `403 forbidden`.";
-const personalOrService = "Accepts personal API tokens (`gpt_…`) and organization service tokens (`gsv_…`).";
+type Security = Record<string, readonly string[]>[];
+const PERSONAL: Security = [{ personalToken: [] }, { sessionCookie: [] }];
+const PERSONAL_OR_SERVICE: Security = [{ personalToken: [] }, { serviceToken: [] }, { sessionCookie: [] }];
+const SESSION: Security = [{ sessionCookie: [] }];
+const personalOnly = "Accepts personal API tokens (`gpt_…`) and sessions only; a service token is answered `403 forbidden`.";
+const personalOrService = "Accepts personal API tokens (`gpt_…`), sessions and organization service tokens (`gsv_…`).";
+const sessionOnly = "Accepts a session cookie only (a bearer token is answered `401 unauthenticated`), also from a person who has no access to the organization.";
 
 // --- Parameters ---------------------------------------------------------------------------------
 
@@ -482,6 +492,17 @@ const schemas: Record<string, Schema> = {
     anyOf: [{ required: ["role"] }, { required: ["projects"] }],
   },
   ProjectItem: projectItem,
+  Session: object(
+    {
+      user: object({ id: { type: "string" }, userName: { type: "string" }, displayName: { type: "string", minLength: 1, description: "Present when the user has one." } }, ["id", "userName"]),
+      organizationId: { type: "string" },
+      via: { type: "string", enum: ["saml"], description: "How the session began." },
+      createdAt: dateTime("When the person signed in."),
+      expiresAt: dateTime("The absolute expiry (SESSION_ABSOLUTE_TIMEOUT_HOURS after sign-in); the session ends earlier after SESSION_IDLE_TIMEOUT_MINUTES without a request."),
+      csrfToken: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$", description: "Send it as `X-CSRF-Token` with every POST, PUT, PATCH and DELETE made with this session. It is the same for the whole session." },
+    },
+  ),
+  ReasonRequest: object({ reason: { type: "string", maxLength: 1000, description: "Recorded in the audit trail." } }, []),
   SuspensionRequest: object({ reason: { type: "string", maxLength: 1000, description: "Recorded in the audit trail." } }, []),
   TemporaryAccessRequest: {
     ...object(
@@ -624,7 +645,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Needs \`add_users\`. Creates a local user with a role (never above the inviter's own) and projects; the seat limit applies. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("Invitation")),
-      responses: withCommonErrors(
+      responses: withChangeErrors(
         {
           "201": jsonResponse("The new member.", ref("Member")),
           "400": bodyErrors("invalid"),
@@ -655,7 +676,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Admin and Owner only; users an identity provider manages are read-only here. Give \`role\`, \`projects\`, or both. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("ChangeAccessRequest")),
-      responses: withCommonErrors(
+      responses: withChangeErrors(
         {
           "200": jsonResponse("The member after the change.", ref("Member")),
           "400": bodyErrors("invalid"),
@@ -672,7 +693,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Admin and Owner only; never the Owner, and not users an identity provider manages. ${personalOnly}`,
       security: PERSONAL,
       parameters: [queryParameter("reason", "Recorded in the audit trail.", { type: "string" })],
-      responses: withCommonErrors(
+      responses: withChangeErrors(
         {
           "204": noContent("Removed."),
           "404": notFound("No such user in the organization"),
@@ -707,7 +728,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Admin and Owner only; managed users too. A suspended member is denied everywhere, whatever the identity provider says, and their personal tokens are revoked. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("SuspensionRequest"), false),
-      responses: withCommonErrors(
+      responses: withChangeErrors(
         {
           "200": jsonResponse("The member, now suspended (`role` null).", ref("Member")),
           "400": bodyErrors(),
@@ -727,7 +748,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Admin and Owner only. Revoked personal tokens stay revoked. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("SuspensionRequest"), false),
-      responses: withCommonErrors(
+      responses: withChangeErrors(
         {
           "200": jsonResponse("The member.", ref("Member")),
           "400": bodyErrors(),
@@ -735,6 +756,73 @@ const paths: Record<string, Record<string, unknown>> = {
         },
         ["forbidden", "owner_protected"],
       ),
+    },
+  },
+
+  "/users/{id}/sign-out-everywhere": {
+    parameters: [userId],
+    post: {
+      operationId: "signUserOutEverywhere",
+      tags: ["Members"],
+      summary: "End every session of a member",
+      description: `Admin and Owner only (an Admin never for the Owner); managed users too. Every browser session of the member ends at once, on every instance; they sign in again. Personal API tokens are not affected. Audited as \`user.signed_out_everywhere\`. ${personalOnly}`,
+      security: PERSONAL,
+      requestBody: jsonBody(ref("ReasonRequest"), false),
+      responses: withChangeErrors(
+        {
+          "204": noContent("Signed out everywhere."),
+          "400": bodyErrors(),
+          "404": notFound("No such user in the organization"),
+        },
+        ["forbidden", "owner_protected"],
+      ),
+    },
+  },
+
+  "/session": {
+    get: {
+      operationId: "getSession",
+      tags: ["Session"],
+      summary: "The caller's session",
+      description: `Who is signed in, until when, and the CSRF token for changes. ${sessionOnly}`,
+      security: SESSION,
+      responses: {
+        "200": jsonResponse("The session.", ref("Session")),
+        "401": unauthenticated,
+        "503": unavailable,
+      },
+    },
+  },
+
+  "/session/sign-out": {
+    post: {
+      operationId: "signOut",
+      tags: ["Session"],
+      summary: "Sign out",
+      description: `Ends this session (audited as \`session.ended\`) and clears its cookie. ${sessionOnly}`,
+      security: SESSION,
+      responses: {
+        "204": noContent("Signed out; the response clears the cookie."),
+        "401": unauthenticated,
+        "403": errorResponse(403, ["csrf"]),
+        "503": unavailable,
+      },
+    },
+  },
+
+  "/session/sign-out-everywhere": {
+    post: {
+      operationId: "signOutEverywhere",
+      tags: ["Session"],
+      summary: "Sign out everywhere",
+      description: `Ends every session of the caller, this one included, on every browser and instance (audited as \`user.signed_out_everywhere\`), and clears this session's cookie. ${sessionOnly}`,
+      security: SESSION,
+      responses: {
+        "204": noContent("Signed out everywhere; the response clears the cookie."),
+        "401": unauthenticated,
+        "403": errorResponse(403, ["csrf"]),
+        "503": unavailable,
+      },
     },
   },
 
@@ -747,7 +835,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Admin and Owner only, never to themselves; managed users too. Ends by itself at \`until\`. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("TemporaryAccessRequest")),
-      responses: withCommonErrors(
+      responses: withChangeErrors(
         {
           "201": jsonResponse("The grant.", ref("TemporaryGrant")),
           "400": bodyErrors("invalid"),
@@ -766,7 +854,7 @@ const paths: Record<string, Record<string, unknown>> = {
       summary: "End a temporary grant early",
       description: `Admin and Owner only. ${personalOnly}`,
       security: PERSONAL,
-      responses: withCommonErrors(
+      responses: withChangeErrors(
         {
           "204": noContent("Ended."),
           "404": notFound("No such user, or no live grant with that id"),
@@ -784,7 +872,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `With a \`projectId\`, project permissions are decided in that project; otherwise (and for organization-wide permissions) the organization role decides. An unknown project is a refusal, not an error. Service tokens, admins, the Owner, and members about themselves. ${personalOrService}`,
       security: PERSONAL_OR_SERVICE,
       requestBody: jsonBody(ref("AuthorizeRequest")),
-      responses: withCommonErrors({
+      responses: withChangeErrors({
         "200": jsonResponse("The decision.", ref("AuthorizeDecision")),
         "400": bodyErrors(),
         "404": notFound("No such user in the organization"),
@@ -800,7 +888,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `The Owner only, to an active, unsuspended member; the former Owner becomes an Admin. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("OwnershipTransferRequest")),
-      responses: withCommonErrors(
+      responses: withChangeErrors(
         {
           "200": jsonResponse("The new Owner.", ref("Member")),
           "400": bodyErrors(),
@@ -827,7 +915,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Needs \`modify_account_settings\`. Properties left out keep their value. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("SettingsChange"), false),
-      responses: withCommonErrors({
+      responses: withChangeErrors({
         "200": jsonResponse("The settings after the change.", ref("Settings")),
         "400": bodyErrors(),
       }),
@@ -850,7 +938,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Needs \`modify_account_settings\`. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("ProjectRequest")),
-      responses: withCommonErrors({
+      responses: withChangeErrors({
         "201": jsonResponse("The new project.", ref("Project")),
         "400": bodyErrors("invalid"),
       }),
@@ -866,7 +954,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Needs \`modify_account_settings\`. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("ProjectRequest")),
-      responses: withCommonErrors({
+      responses: withChangeErrors({
         "200": jsonResponse("The renamed project.", ref("Project")),
         "400": bodyErrors("invalid"),
         "404": notFound("No such project in the organization"),
@@ -878,7 +966,7 @@ const paths: Record<string, Record<string, unknown>> = {
       summary: "Delete a project",
       description: `Needs \`modify_account_settings\`. Mappings lose their assignments to it; a mapping left granting nothing is deleted too. ${personalOnly}`,
       security: PERSONAL,
-      responses: withCommonErrors({
+      responses: withChangeErrors({
         "204": noContent("Deleted."),
         "404": notFound("No such project in the organization"),
       }),
@@ -901,7 +989,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Needs \`edit_user_permissions\`. Takes effect on the next authorization answer. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("MappingRequest")),
-      responses: withCommonErrors({
+      responses: withChangeErrors({
         "201": jsonResponse("The new mapping.", ref("Mapping")),
         "400": bodyErrors("invalid"),
       }),
@@ -916,7 +1004,7 @@ const paths: Record<string, Record<string, unknown>> = {
       summary: "Delete a mapping",
       description: `Needs \`edit_user_permissions\`. ${personalOnly}`,
       security: PERSONAL,
-      responses: withCommonErrors({
+      responses: withChangeErrors({
         "204": noContent("Deleted."),
         "404": notFound("No such mapping in the organization"),
       }),
@@ -939,7 +1027,7 @@ const paths: Record<string, Record<string, unknown>> = {
       description: `Needs \`manage_integrations\`. The token is in this answer only. ${personalOnly}`,
       security: PERSONAL,
       requestBody: jsonBody(ref("ScimTokenRequest"), false),
-      responses: withCommonErrors({
+      responses: withChangeErrors({
         "201": jsonResponse("The new token, with its secret.", ref("IssuedToken")),
         "400": bodyErrors(),
       }),
@@ -954,7 +1042,7 @@ const paths: Record<string, Record<string, unknown>> = {
       summary: "Revoke a SCIM token",
       description: `Needs \`manage_integrations\`. Takes effect on the token's next request; revoking a revoked token changes nothing. ${personalOnly}`,
       security: PERSONAL,
-      responses: withCommonErrors({
+      responses: withChangeErrors({
         "200": jsonResponse("The token, revoked.", ref("ScimTokenSummary")),
         "404": notFound("No SCIM token with that id in the organization"),
       }),
@@ -1075,7 +1163,7 @@ export const openApiDocument: OpenApiDocument = {
     version: "1",
     description: [
       "Authorization answers for the product's back end (organization service tokens, `gatehouse service-token create`) and the local admin API for people (personal API tokens, `gatehouse user-token create`).",
-      "Every operation but this description needs `Authorization: Bearer <token>`; SCIM tokens are not accepted. A personal token acts as its person, under the permission matrix: a person without access to the organization (deactivated, suspended, no role) is answered `403 forbidden` everywhere.",
+      "Every operation but this description needs `Authorization: Bearer <token>` or, from a browser, the session cookie single sign-on sets; SCIM tokens are not accepted. A personal token or a session acts as its person, under the permission matrix: a person without access to the organization (deactivated, suspended, no role) is answered `403 forbidden` everywhere but `/session`. Changes made with a session need its CSRF token in `X-CSRF-Token`.",
       "Errors are `{\"error\": {\"code\", \"message\"}}`; each operation lists the codes it answers with. Bodies are JSON (`Content-Type: application/json`, at most 100 kB). With a valid token, a path not described here is answered `404 not_found`.",
     ].join("\n\n"),
   },
@@ -1090,6 +1178,7 @@ export const openApiDocument: OpenApiDocument = {
     { name: "SCIM tokens", description: "Bearer tokens for identity providers' SCIM provisioning." },
     { name: "SAML", description: "The organization's SAML single sign-on connection." },
     { name: "Audit", description: "The audit trail and access reviews." },
+    { name: "Session", description: "The caller's browser session: its CSRF token, signing out, signing out everywhere." },
     { name: "Meta", description: "This description." },
   ],
   paths,
@@ -1106,6 +1195,13 @@ export const openApiDocument: OpenApiDocument = {
         scheme: "bearer",
         bearerFormat: "gsv_<id>_<secret>",
         description: "An organization service token (`gatehouse service-token create`) for the product's back end: reads members' access and answers authorization questions, changes nothing.",
+      },
+      sessionCookie: {
+        type: "apiKey",
+        in: "cookie",
+        name: "__Host-gatehouse_session",
+        description:
+          "The browser session single sign-on starts (HttpOnly, SameSite=Lax; named `gatehouse_session` when PUBLIC_BASE_URL is plain http). Used only when no Authorization header is sent, and acts as its person exactly as a personal token does. POST, PUT, PATCH and DELETE also need the header `X-CSRF-Token` (the `csrfToken` of `GET /session`) and, when the browser sends `Origin`, Gatehouse's own origin or one of CORS_ALLOWED_ORIGINS; otherwise `403 csrf`.",
       },
     },
     schemas,

@@ -5,6 +5,12 @@ import { DomainError, NotFoundError, UnauthenticatedError } from "../errors";
 import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { ScimTokens } from "../services/scim-tokens";
+import { isValidCsrfToken } from "../services/sessions";
+import type { Config } from "../config";
+import type { Session } from "../domain/session";
+import type { User } from "../domain/user";
+import { clearSessionCookie, readSessionCookie } from "../http/session-cookie";
+import { sessionRoutes } from "./session-routes";
 import type { ApiActor } from "../services/members";
 import { auditRoutes } from "./audit-routes";
 import { openApiDocument } from "./openapi";
@@ -16,7 +22,8 @@ import { presentAccess, presentMember } from "./presenters";
 /**
  * The JSON API for the product at /api/v1: authorization answers for the product's back end
  * (organization service tokens, `gatehouse service-token create`) and the local admin API for
- * people (personal API tokens, `gatehouse user-token create`). SAML sessions join later.
+ * people (personal API tokens, `gatehouse user-token create`, or the browser session that SAML
+ * sign-in starts; see admin/session-routes.ts).
  */
 
 const statusOf: Record<DomainError["kind"], number> = {
@@ -43,6 +50,7 @@ const changeAccessRequest = z
   .strict();
 
 const suspensionRequest = z.object({ reason: z.string().max(1000).optional() }).strict();
+const signOutEverywhereRequest = suspensionRequest;
 
 const temporaryAccessRequest = z
   .object({
@@ -65,11 +73,17 @@ declare module "express-serve-static-core" {
   interface Request {
     apiOrganizationId?: string;
     apiActor?: ApiActor;
+    /** Set when a bearer token authenticated the request. */
+    apiToken?: { purpose: "personal" | "service"; userId?: string };
+    /** Set when the session cookie authenticated the request (no Authorization header). */
+    apiSession?: { session: Session; user: User; cookieValue: string };
   }
 }
 
+/** Methods that change nothing (RFC 9110 §9.2.1): no CSRF check. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export function apiRouter(services: Services, logger: Logger): Router {
+export function apiRouter(services: Services, logger: Logger, config: Pick<Config, "publicBaseUrl" | "corsAllowedOrigins">): Router {
   const router = express.Router();
   router.use(express.json({ limit: "100kb" }));
   // The description of this API needs no token: clients and tooling read it first.
@@ -77,24 +91,69 @@ export function apiRouter(services: Services, logger: Logger): Router {
     res.json(openApiDocument);
   });
 
+  // Who is calling: a bearer token when an Authorization header is present (it always wins), else
+  // the browser's session cookie. The acting person is resolved further down, after the session's
+  // own routes, so someone without access to the organization can still see and end their session.
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const [scheme, bearer] = (req.header("authorization") ?? "").split(/\s+/, 2);
-      if (scheme?.toLowerCase() !== "bearer" || !bearer) throw new UnauthenticatedError("A bearer token is required");
-      const purpose = ScimTokens.purposeOf(bearer) === "personal" ? "personal" : "service";
-      const token = await services.scimTokens.authenticate(bearer, purpose);
-      req.apiOrganizationId = token.organizationId;
-      req.organizationId = token.organizationId;
-      req.apiActor = purpose === "service" ? { kind: "service" } : await services.members.actingUser({ organizationId: token.organizationId }, token.userId!);
-      next();
-    } catch (caught) {
-      let error = caught;
-      if (error instanceof NotFoundError) error = new UnauthenticatedError("The token's user no longer exists");
-      if (error instanceof UnauthenticatedError) {
-        res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse API"');
-        return sendError(res, 401, "unauthenticated", error.message);
+      const authorization = req.header("authorization");
+      if (authorization !== undefined) {
+        const [scheme, bearer] = authorization.split(/\s+/, 2);
+        if (scheme?.toLowerCase() !== "bearer" || !bearer) throw new UnauthenticatedError("A bearer token is required");
+        const purpose = ScimTokens.purposeOf(bearer) === "personal" ? "personal" : "service";
+        const token = await services.scimTokens.authenticate(bearer, purpose);
+        req.apiOrganizationId = token.organizationId;
+        req.organizationId = token.organizationId;
+        req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}) };
+        return next();
       }
+      const cookieValue = readSessionCookie(req, config);
+      if (!cookieValue) throw new UnauthenticatedError("A bearer token or a session is required");
+      try {
+        const { session, user } = await services.sessions.authenticate(cookieValue);
+        req.apiSession = { session, user, cookieValue };
+        req.apiOrganizationId = session.organizationId;
+        req.organizationId = session.organizationId;
+      } catch (error) {
+        // A dead session's cookie is of no more use: the browser drops it.
+        if (error instanceof UnauthenticatedError) clearSessionCookie(res, config);
+        throw error;
+      }
+      next();
+    } catch (error) {
       next(error);
+    }
+  });
+
+  // Cross-site request forgery (OWASP CSRF Prevention Cheat Sheet): a browser attaches the cookie
+  // to requests other sites make, so a change authenticated by the session also needs the session's
+  // CSRF token in a header (which another site can neither read nor set without a CORS grant),
+  // and, when the browser names the page's origin, one this deployment trusts. Bearer tokens are
+  // never sent by a browser on its own: they are unaffected.
+  const trustedOrigins = new Set([new URL(config.publicBaseUrl).origin, ...config.corsAllowedOrigins]);
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    if (!req.apiSession || SAFE_METHODS.has(req.method)) return next();
+    const origin = req.header("origin");
+    if (origin !== undefined && !trustedOrigins.has(origin)) {
+      return sendError(res, 403, "csrf", `A page on ${origin} may not make changes with this session: the origin is neither Gatehouse's nor in CORS_ALLOWED_ORIGINS`);
+    }
+    if (!isValidCsrfToken(req.apiSession.cookieValue, req.header("x-csrf-token"))) {
+      return sendError(res, 403, "csrf", "A change made with a session needs the header X-CSRF-Token: the csrfToken of GET /api/v1/session");
+    }
+    next();
+  });
+
+  router.use(sessionRoutes(services, config));
+
+  router.use(async (req: Request, _res: Response, next: NextFunction) => {
+    try {
+      const organization = { organizationId: req.apiOrganizationId! };
+      if (req.apiSession) req.apiActor = await services.members.actingUser(organization, req.apiSession.user.id);
+      else if (req.apiToken?.purpose === "personal") req.apiActor = await services.members.actingUser(organization, req.apiToken.userId!);
+      else req.apiActor = { kind: "service" };
+      next();
+    } catch (error) {
+      next(error instanceof NotFoundError ? new UnauthenticatedError(req.apiSession ? "The session's user no longer exists" : "The token's user no longer exists") : error);
     }
   });
 
@@ -146,6 +205,19 @@ export function apiRouter(services: Services, logger: Logger): Router {
     });
   }
 
+  // Ends every session of a member at once (a security overlay, like suspension: managed users too).
+  router.post("/users/:id/sign-out-everywhere", async (req: Request, res: Response, next: NextFunction) => {
+    const parsed = signOutEverywhereRequest.safeParse(req.body ?? {});
+    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
+    try {
+      await services.members.signOutEverywhere(context(req), req.apiActor!, req.params.id, parsed.data.reason);
+      if (req.apiSession?.user.id === req.params.id) clearSessionCookie(res, config);
+      res.status(204).end();
+    } catch (error) {
+      next(error);
+    }
+  });
+
   router.post("/users/:id/temporary-access", async (req: Request, res: Response, next: NextFunction) => {
     const parsed = temporaryAccessRequest.safeParse(req.body);
     if (!parsed.success) return invalidRequest(res, parsed.error.issues);
@@ -190,6 +262,7 @@ export function apiRouter(services: Services, logger: Logger): Router {
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof UnauthenticatedError) res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse API"');
     if (error instanceof DomainError) return sendError(res, statusOf[error.kind], (error as { code?: string }).code ?? error.kind, error.message);
     // Body-parser refusals happen before authentication: each is the client's error, never a 500.
     switch ((error as { type?: string }).type) {

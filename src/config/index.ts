@@ -24,6 +24,10 @@ export interface Config {
   readonly authFailures: { readonly limit: number; readonly windowSeconds: number };
   /** Upper bound on any one database operation, so an outage answers 503 instead of hanging. */
   readonly databaseTimeoutMs: number;
+  /** Browser sessions (SAML sign-in): ended after this long without a request, and at the latest after the absolute timeout. */
+  readonly sessions: { readonly idleTimeoutMinutes: number; readonly absoluteTimeoutHours: number };
+  /** Exact origins (scheme, host, port) whose pages may call /api/v1 with the user's session cookie. */
+  readonly corsAllowedOrigins: readonly string[];
 }
 
 const integer = (min: number, max: number) =>
@@ -32,6 +36,29 @@ const integer = (min: number, max: number) =>
     .regex(/^\d+$/, "must be a whole number")
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
+
+/**
+ * A comma-separated list of exact origins (`https://app.example.com`): what browsers send in
+ * `Origin`, so each is normalised to the URL's serialised origin and anything more (a path, a
+ * query, credentials) is refused rather than silently dropped.
+ */
+const originList = z.string().transform((value, ctx) => {
+  const origins: string[] = [];
+  for (const item of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
+      ctx.addIssue({ code: "custom", message: `"${item}" is not an origin: give scheme, host and optional port only, e.g. https://app.example.com` });
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return [...new Set(origins)];
+});
 
 const environment = z.object({
   PORT: integer(0, 65535).default(8080),
@@ -52,6 +79,9 @@ const environment = z.object({
   AUTH_FAILURE_LIMIT: integer(1, 1_000_000).default(20),
   AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(300),
   DATABASE_TIMEOUT_MS: integer(100, 600_000).default(5000),
+  SESSION_IDLE_TIMEOUT_MINUTES: integer(1, 7 * 24 * 60).default(30),
+  SESSION_ABSOLUTE_TIMEOUT_HOURS: integer(1, 30 * 24).default(12),
+  CORS_ALLOWED_ORIGINS: originList.default([]),
 });
 
 export class ConfigError extends Error {
@@ -83,5 +113,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS }),
     databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
+    sessions: Object.freeze({ idleTimeoutMinutes: e.SESSION_IDLE_TIMEOUT_MINUTES, absoluteTimeoutHours: e.SESSION_ABSOLUTE_TIMEOUT_HOURS }),
+    corsAllowedOrigins: Object.freeze([...e.CORS_ALLOWED_ORIGINS]),
   });
 }

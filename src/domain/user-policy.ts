@@ -25,6 +25,7 @@ export type UserChangeKind =
   | "remove"
   | "suspend"
   | "unsuspend"
+  | "sign_out_everywhere"
   | "grant_temporary";
 
 export interface UserChange {
@@ -43,7 +44,8 @@ const refuse = (code: PolicyRefusal, message: string): PolicyDecision => ({ allo
 /**
  * What the identity provider is the source of truth for. Changing it here would be overwritten at
  * the next sync, or would silently diverge from what the administrator sees in Okta or Entra.
- * Suspension and temporary grants are local overlays on top, so they remain possible.
+ * Suspension, signing out everywhere and temporary grants are local overlays on top, so they
+ * remain possible.
  */
 const OWNED_BY_IDENTITY_PROVIDER: ReadonlySet<UserChangeKind> = new Set(["edit_profile", "change_role", "change_projects", "deactivate", "remove"]);
 

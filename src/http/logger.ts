@@ -6,14 +6,29 @@ export type Logger = pino.Logger;
  * Structured JSON logs. Authorization headers, cookies, tokens and passwords are redacted by
  * path as a second line of defence; request logging never includes bodies in the first place.
  */
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({
     level,
     base: { service: "gatehouse" },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ["*.authorization", "*.cookie", "*.token", "*.password", "*.secret", "*.scimToken", "headers.authorization"],
+      paths: [
+        "*.authorization",
+        "*.cookie",
+        '*["set-cookie"]',
+        "*.headers.authorization",
+        "*.headers.cookie",
+        '*.headers["set-cookie"]',
+        "*.cookieValue",
+        "*.csrfToken",
+        "*.token",
+        "*.password",
+        "*.secret",
+        "*.scimToken",
+        "headers.authorization",
+        "headers.cookie",
+      ],
       censor: "[redacted]",
     },
-  });
+  }, destination);
 }

@@ -16,6 +16,9 @@ import { Outbox } from "../storage/outbox";
 import { SamlAssertionLedger, SamlRequestCache, sweepSamlState } from "../storage/saml-state";
 import { SamlSignIn } from "./saml-sign-in";
 import type { CacheProvider } from "@node-saml/passport-saml";
+import { SessionStore } from "../storage/sessions";
+import type { SessionTimeouts } from "../domain/session";
+import { Sessions } from "./sessions";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -32,6 +35,7 @@ export interface Services {
   samlSignIn: SamlSignIn;
   /** What SAML exchanges share across instances: AuthnRequest ids and used assertion ids. */
   samlState: { requestCache(organizationId: string, lifetimeMs: number): CacheProvider; assertions: SamlAssertionLedger; sweep(now?: Date): Promise<number> };
+  sessions: Sessions;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -47,6 +51,10 @@ export function createServices(
     outbox?: Outbox;
     onAuditDeliveryFailure?: (error: unknown) => void;
     warn?: (message: string, detail: Record<string, unknown>) => void;
+    /** Session timeouts (Config.sessions); 30 minutes idle, 12 hours absolute when absent. */
+    sessions?: SessionTimeouts;
+    /** The sessions' clock, for tests of the timeouts. */
+    sessionClock?: () => Date;
   },
 ): Services {
   const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure);
@@ -56,6 +64,7 @@ export function createServices(
   const userStore = new UserStore(db.models, outbox);
   const organizationStore = new OrganizationStore(db.models, outbox);
   const groupStore = new GroupStore(db.models, outbox);
+  const sessionStore = new SessionStore(db.models, outbox);
   const groups = new GroupDirectory(groupStore, userStore, audit);
   const users = new UserDirectory(userStore, audit);
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
@@ -101,9 +110,10 @@ export function createServices(
     },
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
+    sessions: new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock),
     async recoverAuditOutbox() {
       let recovered = 0;
-      for (const store of [organizationStore, tokenStore, userStore, groupStore]) recovered += await store.recoverOutbox();
+      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore]) recovered += await store.recoverOutbox();
       return recovered;
     },
     settle: () => outbox.settle(),

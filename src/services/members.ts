@@ -98,6 +98,16 @@ export class MemberAdministration {
     return this.view(ctx, actor, userId);
   }
 
+  /**
+   * Ends every browser session of a member at once (their session epoch rises). Admin and Owner
+   * only, never an Admin for the Owner; allowed on managed users too: like suspension, a security
+   * overlay the identity provider has no say in.
+   */
+  async signOutEverywhere(ctx: RequestContext, actor: ApiActor, userId: string, reason?: string): Promise<void> {
+    await this.authorizeChange(ctx, actor, userId, { kind: "sign_out_everywhere" });
+    await this.users.signOutEverywhere(ctx, userId, reason);
+  }
+
   /** Higher access until a given time, with a reason; both ends are audited. */
   async grantTemporaryAccess(
     ctx: RequestContext,

@@ -166,6 +166,28 @@ export interface SamlAssertionDocument {
   expiresAt: Date;
 }
 
+/**
+ * A browser session (services/sessions.ts). `_id` is the random session id, so every request's
+ * session check is an `_id` read; only a SHA-256 hash of the cookie's secret is stored. No TTL
+ * index (FerretDB has none): expiry is checked on every read, and a sweep deletes old sessions.
+ */
+export interface SessionDocument {
+  _id: string;
+  organizationId: string;
+  userId: string;
+  /** The user's session epoch when the session began; the session is dead once they differ. */
+  userEpoch: number;
+  via: "saml";
+  secretHash: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  absoluteExpiresAt: Date;
+  endedAt?: Date;
+  ip?: string;
+  userAgent?: string;
+  outbox?: AuditEventDocument[];
+}
+
 export interface AuthFailureDocument {
   _id: string;
   count: number;
@@ -293,6 +315,30 @@ const auditEventSchema = new Schema<AuditEventDocument>(
 // Newest first with ties broken by _id: the audit query's order and cursor (admin/audit-routes.ts).
 auditEventSchema.index({ organizationId: 1, at: -1, _id: -1 });
 
+const sessionSchema = new Schema<SessionDocument>(
+  {
+    _id: String,
+    organizationId: { $type: String, required: true },
+    userId: { $type: String, required: true },
+    userEpoch: { $type: Number, required: true },
+    via: { $type: String, required: true },
+    secretHash: { $type: String, required: true },
+    createdAt: { $type: Date, required: true },
+    lastSeenAt: { $type: Date, required: true },
+    absoluteExpiresAt: { $type: Date, required: true },
+    endedAt: Date,
+    ip: String,
+    userAgent: String,
+    outbox: Schema.Types.Mixed,
+  },
+  options,
+);
+sessionSchema.index(...outboxIndex);
+// The sweep's conditions (a scan on FerretDB, index scans on MongoDB); requests read by _id only.
+sessionSchema.index({ absoluteExpiresAt: 1 });
+sessionSchema.index({ lastSeenAt: 1 });
+sessionSchema.index({ endedAt: 1 }, { sparse: true });
+
 const authFailureSchema = new Schema<AuthFailureDocument>(
   { _id: String, count: { $type: Number, required: true }, expiresAt: { $type: Date, required: true } },
   options,
@@ -320,6 +366,7 @@ export function defineModels(connection: Connection) {
     AuthFailure: connection.model<AuthFailureDocument>("AuthFailure", authFailureSchema, "auth_failures"),
     SamlRequest: connection.model<SamlRequestDocument>("SamlRequest", samlRequestSchema, "saml_requests"),
     SamlAssertion: connection.model<SamlAssertionDocument>("SamlAssertion", samlAssertionSchema, "saml_assertions"),
+    Session: connection.model<SessionDocument>("Session", sessionSchema, "sessions"),
   };
 }
 

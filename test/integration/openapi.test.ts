@@ -3,6 +3,7 @@ import { openApiDocument } from "../../src/admin/openapi";
 import { apiRouter } from "../../src/admin/router";
 import { runCommand } from "../../src/cli/commands";
 import { createLogger } from "../../src/http/logger";
+import { sessionCookieName } from "../../src/http/session-cookie";
 import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
 import { certificatePem, oktaMetadata } from "../support/saml";
 import { at, operationsOf, openApiClient, OpenApiChecker, pointerOf, referencesIn, routesOf, type CallOptions, type Method, type Operation } from "../support/openapi";
@@ -38,6 +39,8 @@ const tokenOf = async (organizationId: string, email: string): Promise<string> =
 const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
 const keyOf = ({ method, path }: Pick<Operation, "method" | "path">) => `${method.toUpperCase()} ${path}`;
 const secured = (op: Operation) => (op.operation.security ?? openApiDocument.security).length > 0;
+/** Operations about the caller's own session: a session cookie only, never a bearer token. */
+const sessionOnly = (op: Operation) => secured(op) && (op.operation.security ?? openApiDocument.security).every((requirement) => "sessionCookie" in requirement);
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -70,6 +73,7 @@ function sample({ method, path }: Pick<Operation, "method" | "path">): CallOptio
     "PUT /users/{id}": { role: "user" },
     "POST /users/{id}/suspend": {},
     "POST /users/{id}/unsuspend": {},
+    "POST /users/{id}/sign-out-everywhere": {},
     "POST /users/{id}/temporary-access": { role: "admin", until: inAnHour(), reason: "cover" },
     "POST /authorize": { userId: memberId, action: "view_reports" },
     "POST /users": { email: "sample@openapi.example" },
@@ -110,7 +114,7 @@ describe("the OpenAPI document", () => {
   });
 
   it("describes every route the /api/v1 routers register, and nothing else", () => {
-    const routes = routesOf(apiRouter(t.services, createLogger("silent"))).map((route) => `${route.method.toUpperCase()} ${route.path}`);
+    const routes = routesOf(apiRouter(t.services, createLogger("silent"), t.config)).map((route) => `${route.method.toUpperCase()} ${route.path}`);
     const documented = operationsOf(openApiDocument).map(keyOf);
     expect(new Set(routes).size).toBe(routes.length);
     expect([...documented].sort()).toEqual([...routes].sort());
@@ -145,7 +149,7 @@ describe("the OpenAPI document", () => {
       }
       for (const requirement of operation.security ?? []) for (const scheme of Object.keys(requirement)) expect(schemes).toContain(scheme);
       expect(Object.keys(operation.responses).some((status) => /^2\d\d$/.test(status))).toBe(true);
-      if (secured(op)) expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(["401", "403"]));
+      if (secured(op)) expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(sessionOnly(op) && method === "get" ? ["401"] : ["401", "403"]));
       if (operation.requestBody) checker.validator(["paths", path, method, "requestBody", "content", "application/json", "schema"]);
       for (const [status, response] of Object.entries(operation.responses)) {
         const pointer = "$ref" in response ? pointerOf(response.$ref) : ["paths", path, method, "responses", status];
@@ -156,18 +160,24 @@ describe("the OpenAPI document", () => {
     }
   });
 
-  it("names personal tokens and service tokens as bearer schemes, with their prefixes", () => {
+  it("names personal tokens and service tokens as bearer schemes, with their prefixes, and the session cookie", () => {
     expect(openApiDocument.components.securitySchemes).toEqual({
       personalToken: expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: expect.stringMatching(/^gpt_/) }),
       serviceToken: expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: expect.stringMatching(/^gsv_/) }),
+      sessionCookie: expect.objectContaining({ type: "apiKey", in: "cookie", name: sessionCookieName(t.config) }),
     });
     const forService = operationsOf(openApiDocument).filter(({ operation }) => operation.security?.some((r) => "serviceToken" in r));
     expect(forService.map(keyOf).sort()).toEqual(["GET /projects", "GET /users/{id}", "GET /users/{id}/access", "POST /authorize"]);
+    // A session acts as its person: wherever a personal token is accepted, and for the session's own operations.
+    const secured = operationsOf(openApiDocument).filter(({ operation }) => operation.security?.length !== 0);
+    for (const { operation } of secured) expect((operation.security ?? openApiDocument.security).some((r) => "sessionCookie" in r)).toBe(true);
+    expect(operationsOf(openApiDocument).filter(sessionOnly).map(keyOf).sort()).toEqual(["GET /session", "POST /session/sign-out", "POST /session/sign-out-everywhere"]);
   });
 });
 
 describe("who is refused, operation by operation", () => {
   const securedOperations = () => operationsOf(openApiDocument).filter(secured);
+  const tokenOperations = () => securedOperations().filter((op) => !sessionOnly(op));
 
   it("answers 401 with a bearer challenge to every operation without a token, or with a token that is not one", async () => {
     for (const op of securedOperations()) {
@@ -188,15 +198,23 @@ describe("who is refused, operation by operation", () => {
     expect(res.status).toBe(401);
   });
 
+  it("answers 401 to a bearer token on the session's own operations", async () => {
+    for (const op of operationsOf(openApiDocument).filter(sessionOnly)) {
+      const res = await call(op.method, op.path, { token: ownerToken });
+      expect({ op: keyOf(op), status: res.status, code: res.body.error?.code }).toEqual({ op: keyOf(op), status: 401, code: "unauthenticated" });
+      expect(res.body.error.message).toMatch(/browser session/);
+    }
+  });
+
   it("answers 403 forbidden to every operation for a person without access to the organization", async () => {
-    for (const op of securedOperations()) {
+    for (const op of tokenOperations()) {
       const res = await call(op.method, op.path, { token: lockedToken, ...sample(op) });
       expect({ op: keyOf(op), status: res.status, code: res.body.error?.code }).toEqual({ op: keyOf(op), status: 403, code: "forbidden" });
     }
   });
 
   it("accepts service tokens exactly where the document says, and answers 403 forbidden elsewhere", async () => {
-    for (const op of securedOperations()) {
+    for (const op of tokenOperations()) {
       const accepted = op.operation.security!.some((requirement) => "serviceToken" in requirement);
       const res = await call(op.method, op.path, { token: serviceToken, ...sample(op) });
       if (accepted) expect({ op: keyOf(op), status: res.status }).toEqual({ op: keyOf(op), status: 200 });
@@ -540,6 +558,43 @@ describe("a realistic scenario, every answer checked against the document", () =
     const csv = await call("get", "/access-review.csv", { token: ownerToken });
     expect(csv.text.split("\r\n")[0]).toBe("user_id,user_name,display_name,active,managed_by,role,role_sources,projects,last_login,flags");
     expect(csv.headers["content-disposition"]).toMatch(/^attachment; filename="access-review-/);
+  });
+
+  it("authenticates a browser session like a personal token, with CSRF protection on changes", async () => {
+    const member = await t.services.users.provision(ctxOf(org.id), { userName: "browser@openapi.example", displayName: "Bro Wser" }, "local", { role: "user" });
+    const memberId = member.id;
+    const started = await t.services.sessions.start({ ...ctxOf(org.id), source: "saml" }, member, { via: "saml" });
+    const session = started.cookieValue;
+    const me = await call("get", "/session", { session });
+    expect(me.body).toMatchObject({ user: { id: memberId, userName: "browser@openapi.example", displayName: "Bro Wser" }, organizationId: org.id, via: "saml", expiresAt: started.expiresAt.toISOString() });
+    const csrf = { "X-CSRF-Token": me.body.csrfToken as string };
+    expect((await call("get", "/users/{id}", { session, params: { id: memberId } })).body).toMatchObject({ id: memberId, role: "user" });
+    expect((await call("get", "/users/{id}", { session, params: { id: org.ownerId } })).body.error.code).toBe("forbidden");
+
+    // Changes need the CSRF token; refusals by the policy come after it.
+    expect((await call("post", "/authorize", { session, body: { userId: memberId, action: "view_reports" } })).body.error.code).toBe("csrf");
+    expect((await call("post", "/authorize", { session, headers: csrf, body: { userId: memberId, action: "view_reports" } })).body.allowed).toBe(true);
+    expect((await call("post", "/users/{id}/sign-out-everywhere", { session, headers: csrf, params: { id: adminId } })).body.error.code).toBe("forbidden");
+    const noToken = await call("post", "/session/sign-out", { session });
+    expect([noToken.status, noToken.body.error.code]).toEqual([403, "csrf"]);
+    const foreign = await call("post", "/session/sign-out-everywhere", { session, headers: { ...csrf, Origin: "https://evil.example" } });
+    expect([foreign.status, foreign.body.error.code]).toEqual([403, "csrf"]);
+    expect((await call("get", "/session", { session })).status).toBe(200);
+
+    expect((await call("post", "/session/sign-out", { session, headers: csrf })).status).toBe(204);
+    const ended = await call("get", "/session", { session });
+    expect([ended.status, ended.body.error.message]).toEqual([401, expect.stringMatching(/signed out/)]);
+
+    const again = (await t.services.sessions.start({ ...ctxOf(org.id), source: "saml" }, member, { via: "saml" })).cookieValue;
+    const againCsrf = { "X-CSRF-Token": (await call("get", "/session", { session: again })).body.csrfToken as string };
+    expect((await call("post", "/session/sign-out-everywhere", { session: again, headers: againCsrf })).status).toBe(204);
+    expect((await call("get", "/session", { session: again })).body.error.message).toMatch(/signing out everywhere/);
+
+    // Administrators end someone else's sessions, managed users included; never an Admin for the Owner.
+    expect((await call("post", "/users/{id}/sign-out-everywhere", { token: adminToken, params: { id: memberId }, body: { reason: "lost laptop" } })).status).toBe(204);
+    const ownerByAdmin = await call("post", "/users/{id}/sign-out-everywhere", { token: adminToken, params: { id: org.ownerId } });
+    expect([ownerByAdmin.status, ownerByAdmin.body.error.code]).toEqual([403, "owner_protected"]);
+    expect((await call("post", "/users/{id}/sign-out-everywhere", { token: ownerToken, params: { id: managedId } })).status).toBe(204);
   });
 
   it("transfers ownership, only from the Owner and only to someone who can act", async () => {

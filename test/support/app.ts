@@ -20,11 +20,29 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real application on a fresh database of its own; close() drops the database. */
-export async function startTestApp(environment: Record<string, string> = {}, overrides: { outbox?: (db: Database) => Outbox } = {}): Promise<TestApp> {
+export interface TestAppOverrides {
+  outbox?: (db: Database) => Outbox;
+  /** Use this database (another instance's, see secondInstance) instead of a fresh one; close() then leaves it in place. */
+  dbName?: string;
+  /** The sessions' clock (timeouts). */
+  sessionClock?: () => Date;
+}
+
+/**
+ * The real application on a fresh database of its own; close() drops the database. With
+ * `overrides.dbName`, on that database, which close() leaves to its owner.
+ */
+export async function startTestApp(environment: Record<string, string> = {}, overrides: TestAppOverrides = {}): Promise<TestApp> {
   const config = loadConfig({ PUBLIC_BASE_URL: "https://gatehouse.test", LOG_LEVEL: "silent", ...environment });
-  const db = await connectDatabase(testServerUri(), { dbName: uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
-  const services = createServices(db, { authFailureWindowSeconds: config.authFailures.windowSeconds, publicBaseUrl: config.publicBaseUrl, ...(overrides.outbox ? { outbox: overrides.outbox(db) } : {}) });
+  const ownsDatabase = overrides.dbName === undefined;
+  const db = await connectDatabase(testServerUri(), { dbName: overrides.dbName ?? uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
+  const services = createServices(db, {
+    authFailureWindowSeconds: config.authFailures.windowSeconds,
+    publicBaseUrl: config.publicBaseUrl,
+    sessions: config.sessions,
+    ...(overrides.outbox ? { outbox: overrides.outbox(db) } : {}),
+    ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
+  });
   const app = buildApp({ config, db, services, logger: createLogger("silent") });
   return {
     app,
@@ -37,10 +55,19 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
     },
     async close() {
       await services.settle();
-      await db.connection.dropDatabase();
+      if (ownsDatabase) await db.connection.dropDatabase();
       await db.close();
     },
   };
+}
+
+/**
+ * Another instance of Gatehouse on the same database as `t`: its own connection, services and
+ * express app, nothing shared in memory (as two processes behind a load balancer). Close it
+ * before `t`, which drops the database.
+ */
+export function secondInstance(t: TestApp, environment: Record<string, string> = {}, overrides: Omit<TestAppOverrides, "dbName"> = {}): Promise<TestApp> {
+  return startTestApp(environment, { ...overrides, dbName: t.db.connection.name });
 }
 
 /** A supertest client that sends the SCIM token and content type on every request. */

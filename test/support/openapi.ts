@@ -113,6 +113,10 @@ export function routesOf(router: { stack: unknown[] }): { method: string; path: 
 export interface CallOptions {
   /** A bearer token; none when absent. */
   token?: string;
+  /** A session cookie's value, sent in the cookie the document's `sessionCookie` scheme names. */
+  session?: string;
+  /** More request headers (X-CSRF-Token, Origin …). */
+  headers?: Record<string, string>;
   params?: Record<string, string>;
   query?: Record<string, string>;
   /** A JSON body. */
@@ -150,7 +154,9 @@ export class OpenApiChecker {
     this.ajv.addVocabulary(["openapi", "info", "servers", "security", "tags", "paths", "components", "webhooks", "jsonSchemaDialect", "externalDocs"]);
     this.ajv.addSchema(document as unknown as object, id);
     this.tokenPrefixes = new Map(
-      Object.entries(document.components.securitySchemes).map(([name, scheme]) => [String(scheme.bearerFormat).split("_")[0]!, name]),
+      Object.entries(document.components.securitySchemes)
+        .filter(([, scheme]) => typeof scheme.bearerFormat === "string")
+        .map(([name, scheme]) => [String(scheme.bearerFormat).split("_")[0]!, name]),
     );
   }
 
@@ -252,7 +258,10 @@ export class OpenApiChecker {
 
     const security = operation.security ?? (this.document.security as Record<string, string[]>[]);
     if (security.length > 0 && !security.some((requirement) => Object.keys(requirement).length === 0)) {
-      if (options.token === undefined) {
+      if (options.token === undefined && options.session !== undefined) {
+        const accepted = security.some((requirement) => "sessionCookie" in requirement);
+        if (!accepted && success) throw new Error(`${what}: answered a session the operation's security does not accept`);
+      } else if (options.token === undefined) {
         if (res.status !== 401 && !(res.status === 400 && options.rawBody !== undefined)) throw new Error(`${what}: the operation needs a token, but answered without one`);
       } else {
         const scheme = this.schemeOf(options.token);
@@ -314,6 +323,8 @@ export function openApiClient(app: express.Express, checker: OpenApiChecker, bas
       });
     let req = request(app)[method](url);
     if (options.token !== undefined) req = req.set("Authorization", `Bearer ${options.token}`);
+    if (options.session !== undefined) req = req.set("Cookie", `${String(checker.document.components.securitySchemes.sessionCookie?.name)}=${options.session}`);
+    for (const [name, value] of Object.entries(options.headers ?? {})) req = req.set(name, value);
     if (options.query) req = req.query(options.query);
     if (options.rawBody !== undefined) req = req.set("Content-Type", "application/json").send(options.rawBody);
     else if (options.body !== undefined) req = req.send(options.body as object);

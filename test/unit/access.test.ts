@@ -336,7 +336,13 @@ describe("mayManageUser", () => {
       row(admin, scim, { kind, newRole: kind === "change_role" ? "admin" : undefined }, "managed_by_identity_provider"),
       row(owner, saml, { kind, newRole: kind === "change_role" ? "user" : undefined }, "managed_by_identity_provider"),
     ]),
-    ...(["suspend", "unsuspend", "grant_temporary"] as const).flatMap((kind) => [row(admin, scim, { kind }, allowed), row(owner, saml, { kind }, allowed)]),
+    ...(["suspend", "unsuspend", "sign_out_everywhere", "grant_temporary"] as const).flatMap((kind) => [row(admin, scim, { kind }, allowed), row(owner, saml, { kind }, allowed)]),
+    // signing out everywhere: administrators, never an Admin for the Owner; the Owner for themselves
+    row(user, local, { kind: "sign_out_everywhere" }, "forbidden"),
+    row(admin, local, { kind: "sign_out_everywhere" }, allowed),
+    row(admin, ownerAccount, { kind: "sign_out_everywhere" }, "owner_protected"),
+    row(owner, ownerAccount, { kind: "sign_out_everywhere" }, allowed),
+    row(admin, adminAccount, { kind: "sign_out_everywhere" }, allowed),
     row(admin, scim, { kind: "grant_temporary", newRole: "admin" }, allowed),
   ])("%s: %#", (_title, actor, target, change, expected) => {
     const decision = mayManageUser(actor, target, change);

@@ -1,0 +1,93 @@
+import type { Session } from "../domain/session";
+import { guarded } from "./database-errors";
+import type { AuditEventDocument, Models, SessionDocument } from "./models";
+import type { Outbox } from "./outbox";
+import { readById } from "./read-by-id";
+
+function toSession(doc: SessionDocument): Session {
+  return {
+    id: doc._id,
+    organizationId: doc.organizationId,
+    userId: doc.userId,
+    userEpoch: doc.userEpoch,
+    via: doc.via,
+    secretHash: doc.secretHash,
+    createdAt: doc.createdAt,
+    lastSeenAt: doc.lastSeenAt,
+    absoluteExpiresAt: doc.absoluteExpiresAt,
+    ...(doc.endedAt ? { endedAt: doc.endedAt } : {}),
+    ...(doc.ip ? { ip: doc.ip } : {}),
+    ...(doc.userAgent ? { userAgent: doc.userAgent } : {}),
+  };
+}
+
+/**
+ * Sessions, each one document under its random id. Every request's check is one `_id` read
+ * (../shared/MONGODB.md: the only filter FerretDB's SQLite backend serves without a scan); start
+ * and sign-out carry their audit events in the same write (storage/outbox.ts).
+ */
+export class SessionStore {
+  constructor(
+    private readonly models: Models,
+    private readonly outbox: Outbox,
+  ) {}
+
+  private get collection() {
+    return this.models.Session.collection;
+  }
+
+  async insert(session: Session, event: AuditEventDocument): Promise<void> {
+    const doc: SessionDocument = {
+      _id: session.id,
+      organizationId: session.organizationId,
+      userId: session.userId,
+      userEpoch: session.userEpoch,
+      via: session.via,
+      secretHash: session.secretHash,
+      createdAt: session.createdAt,
+      lastSeenAt: session.lastSeenAt,
+      absoluteExpiresAt: session.absoluteExpiresAt,
+      ...(session.ip ? { ip: session.ip } : {}),
+      ...(session.userAgent ? { userAgent: session.userAgent } : {}),
+    };
+    await this.outbox.insert(this.collection, doc, [event]);
+  }
+
+  async findById(id: string): Promise<Session | undefined> {
+    const doc = await guarded(() => readById<SessionDocument>(this.models.Session, id));
+    return doc ? toSession(doc) : undefined;
+  }
+
+  /** The sliding idle timeout: one `_id` update, not audited (like a token's lastUsed). */
+  async markSeen(id: string, at: Date): Promise<void> {
+    await guarded(() => this.collection.updateOne({ _id: id } as never, { $set: { lastSeenAt: at } }));
+  }
+
+  async markEnded(id: string, at: Date, event: AuditEventDocument): Promise<void> {
+    await this.outbox.update(this.collection, id, { $set: { endedAt: at } }, [event]);
+  }
+
+  /**
+   * Deletes up to `limit` sessions that ended, expired (absolute) or went idle before `cutoff`.
+   * Events still on such a session are moved to the trail first, so nothing audited is lost.
+   * Returns how many were deleted.
+   */
+  async deleteDeadBefore(cutoff: Date, idleMs: number, limit: number): Promise<number> {
+    const dead = (await guarded(() =>
+      this.collection
+        .find({ $or: [{ endedAt: { $lt: cutoff } }, { absoluteExpiresAt: { $lt: cutoff } }, { lastSeenAt: { $lt: new Date(cutoff.getTime() - idleMs) } }] })
+        .limit(limit)
+        .toArray(),
+    )) as unknown as SessionDocument[];
+    if (!dead.length) return 0;
+    const stranded = dead.flatMap((doc) => doc.outbox ?? []);
+    if (stranded.length) await guarded(() => this.outbox.append(stranded));
+    const { deletedCount } = await guarded(() => this.collection.deleteMany({ _id: { $in: dead.map((doc) => doc._id) } } as never));
+    return deletedCount;
+  }
+
+  /** Moves audit events a crash left on sessions into the trail (sessions are never tombstoned). */
+  recoverOutbox(): Promise<number> {
+    return this.outbox.recover(this.collection, async () => undefined);
+  }
+}
