@@ -146,9 +146,13 @@ export function inspectSamlResponse(xml: string, expected: ResponseExpectations)
 }
 
 /** node-saml's error messages, turned into reasons an administrator can act on. */
-export function refusalFromValidationError(error: unknown): SamlRefusal {
+export function refusalFromValidationError(error: unknown, inspected?: InspectedResponse, clockSkewMs = 0, now = new Date()): SamlRefusal {
   const message = error instanceof Error ? error.message : String(error);
   const is = (pattern: RegExp) => pattern.test(message);
+  // node-saml reports a bearer confirmation past its NotOnOrAfter only as "no valid subject confirmation".
+  if (is(/subject confirmation/i) && inspected?.expiresAt && inspected.expiresAt.getTime() + clockSkewMs <= now.getTime()) {
+    return new SamlRefusal("expired", "The identity provider's answer has expired. Please sign in again.", message);
+  }
   if (is(/signature/i)) return new SamlRefusal("invalid_signature", "The identity provider's signature could not be verified.", message);
   if (is(/expired|NotOnOrAfter/i)) return new SamlRefusal("expired", "The identity provider's answer has expired. Please sign in again.", message);
   if (is(/not yet valid|NotBefore/i)) return new SamlRefusal("not_yet_valid", "The identity provider's answer is not valid yet. Check the clocks and sign in again.", message);

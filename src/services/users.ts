@@ -111,7 +111,7 @@ export class UserDirectory {
     const renamed = userNameKey(before.userName) !== userNameKey(after.userName);
     const action = before.active && !after.active ? "user.deactivated" : !before.active && after.active ? "user.reactivated" : "user.updated";
     if (renamed) await this.store.claimUserName(ctx.organizationId, after.userName, id);
-    await this.store.replace(before, after, this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }));
+    await this.store.replace(before, after, this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }), { endSessions: deactivated });
     if (renamed) await this.store.releaseUserName(ctx.organizationId, before.userName, id);
     if (action === "user.deactivated") await this.deprovisioned?.(ctx, after, "deactivated");
     return after;
@@ -164,6 +164,7 @@ export class UserDirectory {
         after: { suspended },
         ...(reason ? { reason } : {}),
       }),
+      { endSessions: suspended },
     );
     if (suspended) await this.deprovisioned?.(ctx, after, "suspended");
     return after;
@@ -176,7 +177,7 @@ export class UserDirectory {
   async accessLost(ctx: RequestContext, id: string, reason: string): Promise<void> {
     const before = await this.get(ctx, id);
     const after: User = { ...before, sessionEpoch: (before.sessionEpoch ?? 0) + 1 };
-    await this.store.replace(before, after, this.audit.event(ctx, { action: "user.sessions_ended", target: userTarget(after), reason }));
+    await this.store.endSessions(id, this.audit.event(ctx, { action: "user.sessions_ended", target: userTarget(after), reason }));
     await this.deprovisioned?.(ctx, after, "unmapped");
   }
 
@@ -184,11 +185,7 @@ export class UserDirectory {
   async signOutEverywhere(ctx: RequestContext, id: string, reason?: string): Promise<User> {
     const before = await this.get(ctx, id);
     const after: User = { ...before, sessionEpoch: (before.sessionEpoch ?? 0) + 1 };
-    await this.store.replace(
-      before,
-      after,
-      this.audit.event(ctx, { action: "user.signed_out_everywhere", target: userTarget(after), ...(reason ? { reason } : {}) }),
-    );
+    await this.store.endSessions(id, this.audit.event(ctx, { action: "user.signed_out_everywhere", target: userTarget(after), ...(reason ? { reason } : {}) }));
     return after;
   }
 
@@ -200,9 +197,10 @@ export class UserDirectory {
     const before = await this.get(ctx, id);
     const after: User = { ...before, lastLogin: this.now(), ...(details.samlGroups ? { samlGroups: [...details.samlGroups] } : {}) };
     const groupsChanged = details.samlGroups !== undefined && JSON.stringify(before.samlGroups ?? []) !== JSON.stringify(details.samlGroups);
-    await this.store.replace(
-      before,
-      after,
+    await this.store.recordSignIn(
+      id,
+      after.lastLogin!,
+      details.samlGroups,
       this.audit.event(ctx, {
         action: "user.signed_in",
         target: userTarget(after),

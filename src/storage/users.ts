@@ -80,9 +80,9 @@ function toDocument(user: User): UserDocument {
     if (value !== undefined) doc[attribute] = value;
   }
   if (user.groupIds.length) doc.groups = [...user.groupIds];
-  if (user.sessionEpoch) doc.sessionEpoch = user.sessionEpoch;
-  if (user.samlGroups) doc.samlGroups = [...user.samlGroups];
-  if (user.lastLogin) doc.lastLogin = user.lastLogin;
+  // sessionEpoch, lastLogin and samlGroups are never written from a whole-user snapshot: each has
+  // its own targeted update (endSessions, recordSignIn), so a write from a stale read can neither
+  // lower the epoch (reviving sessions) nor undo a sign-in's record.
   return doc;
 }
 
@@ -180,13 +180,17 @@ export class UserStore {
    * the event that records it, and keeps its keys in step. Group memberships are not part of it
    * and stay as they are.
    */
-  async replace(before: User, after: User, event: AuditEventDocument): Promise<void> {
+  async replace(before: User, after: User, event: AuditEventDocument, options: { endSessions?: boolean } = {}): Promise<void> {
     const { _id, groups: _groups, ...fields } = toDocument(after);
-    const absent = ["externalId", "managedVia", "localAccess", "suspended", "temporaryGrants", "samlGroups", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
+    const absent = ["externalId", "managedVia", "localAccess", "suspended", "temporaryGrants", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
     await this.outbox.update(
       this.collection,
       _id,
-      { $set: fields, ...(absent.length ? { $unset: Object.fromEntries(absent.map((attribute) => [attribute, ""])) } : {}) },
+      {
+        $set: fields,
+        ...(absent.length ? { $unset: Object.fromEntries(absent.map((attribute) => [attribute, ""])) } : {}),
+        ...(options.endSessions ? { $inc: { sessionEpoch: 1 } } : {}),
+      },
       [event],
       `A user with userName "${after.userName}" already exists`,
     );
@@ -194,6 +198,16 @@ export class UserStore {
       if (after.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(after.organizationId, after.externalId), after.id);
       if (before.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(before.organizationId, before.externalId), before.id);
     }
+  }
+
+  /** Ends every session of the user: the epoch only ever goes up ($inc, never a snapshot). */
+  async endSessions(id: string, event: AuditEventDocument): Promise<void> {
+    await this.outbox.update(this.collection, id, { $inc: { sessionEpoch: 1 } }, [event]);
+  }
+
+  /** A sign-in's record: its time and, with SAML group sync, the asserted groups. */
+  async recordSignIn(id: string, at: Date, samlGroups: readonly string[] | undefined, event: AuditEventDocument): Promise<void> {
+    await this.outbox.update(this.collection, id, { $set: { lastLogin: at, ...(samlGroups ? { samlGroups: [...samlGroups] } : {}) } }, [event]);
   }
 
   /**

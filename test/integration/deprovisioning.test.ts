@@ -57,3 +57,22 @@ test("without the requirement, leaving a group changes access but ends nothing",
   expect(access.body.organizationRole).toBe("read_only");
   expect(await t.db.models.AuditEvent.countDocuments({ "target.id": userId, action: "user.sessions_ended" })).toBe(0);
 });
+
+test("a write from a stale read of the user never lowers the session epoch (sessions stay dead)", async () => {
+  const org = await t.organization("Race Co");
+  const ctx = { ...operator, organizationId: org.id };
+  const scim = scimClient(t.app, org.token);
+  const userId = (await scim.post("/Users", buildUser({ userName: "racer@example.com" })).expect(201)).body.id as string;
+  const stale = await t.services.users.get(ctx, userId);
+
+  await scim.patch(`/Users/${userId}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "active", value: false }] }).expect(200);
+  expect((await t.services.users.get(ctx, userId)).sessionEpoch).toBe(1);
+
+  // What a concurrent request that read the user before the deactivation would write back.
+  const store = (t.services.users as unknown as { store: import("../../src/storage/users").UserStore }).store;
+  await store.replace(stale, { ...stale, displayName: "Stale Write", version: stale.version + 1 }, t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } }));
+  await store.recordSignIn(userId, new Date(), undefined, t.services.audit.event(ctx, { action: "user.signed_in", target: { type: "user", id: userId } }));
+  const after = await t.services.users.get(ctx, userId);
+  expect(after.displayName).toBe("Stale Write");
+  expect(after.sessionEpoch).toBe(1);
+});
