@@ -24,6 +24,7 @@ async function configure(options: { jit?: boolean; groupSync?: boolean; idpIniti
     jit: options.jit ?? false,
     groupSync: options.groupSync ?? false,
     idpInitiated: options.idpInitiated ?? false,
+    signatures: "assertion",
   });
 }
 
@@ -283,6 +284,47 @@ describe("attacks, each refused", () => {
     const other = await t.organization("No SAML Co");
     const res = await request(t.app).get(`/auth/saml/${other.id}/login`).expect(404);
     expect(res.text).toMatch(/No SAML connection/);
+  });
+});
+
+describe("connection settings", () => {
+  test("a connection that requires the whole response signed refuses a response whose assertion alone is signed", async () => {
+    await t.services.saml.configure(ctx(), { idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl, certificates: [idp.key.certificate], signatures: "both" });
+    try {
+      await expectRefused(await signIn("alice@example.com"), "invalid_signature");
+      expect((await signIn("alice@example.com", { sign: "both" })).status).toBe(303);
+    } finally {
+      await configure();
+    }
+  });
+
+  test("Entra ID's default claim names are read without configuration", async () => {
+    await configure({ jit: true, groupSync: true });
+    try {
+      const res = await signIn("frank@contoso.example", {
+        attributes: {
+          "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress": ["frank@contoso.example"],
+          "http://schemas.microsoft.com/identity/claims/displayname": ["Frank Contoso"],
+          "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups": ["Finance", "Everyone"],
+        },
+      });
+      expect(res.status).toBe(303);
+      const frank = await t.services.users.findByUserName(ctx(), "frank@contoso.example");
+      expect(frank).toMatchObject({ displayName: "Frank Contoso", emails: [expect.objectContaining({ value: "frank@contoso.example" })], samlGroups: ["Finance", "Everyone"] });
+    } finally {
+      await configure();
+    }
+  });
+
+  test("sign-out ends the session; the cookie no longer works anywhere", async () => {
+    const res = await signIn("alice@example.com");
+    const cookie = sessionCookie(res)!;
+    await request(t.app).get("/api/v1/session").set("Cookie", cookie).expect(200);
+    const out = await request(t.app).get(`/auth/saml/${org.id}/logout`).set("Cookie", cookie).expect(200);
+    expect(out.text).toMatch(/Signed out/);
+    expect(([] as string[]).concat(out.headers["set-cookie"] ?? []).join(";")).toMatch(/gatehouse_session=;/);
+    await request(t.app).get("/api/v1/session").set("Cookie", cookie).expect(401);
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: org.id, action: "session.ended" })).toBeGreaterThan(0);
   });
 });
 
