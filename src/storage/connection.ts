@@ -1,4 +1,5 @@
-import mongoose from "mongoose";
+import mongoose, { type mongo } from "mongoose";
+import { isFerretDb, serializeWrites } from "./write-queue";
 import { defineModels, type Models } from "./models";
 
 export interface Database {
@@ -26,6 +27,10 @@ export async function connectDatabase(uri: string, options: { dbName?: string; t
   await connection.asPromise();
   const models = defineModels(connection);
   await Promise.all(Object.values(models).map((model) => model.createIndexes()));
+  // FerretDB does not make single-document updates atomic (storage/write-queue.ts).
+  if (await isFerretDb(connection.db!)) {
+    for (const model of Object.values(models)) serializeWrites((model.collection as unknown as { collection: mongo.Collection }).collection);
+  }
   return {
     connection,
     models,
