@@ -1,7 +1,7 @@
 import request from "supertest";
 import { runCommand } from "../../src/cli/commands";
 import { operator, startTestApp, type TestApp } from "../support/app";
-import { certificatePem, ENTRA_TENANT, entraMetadata, oktaMetadata } from "../support/saml";
+import { certificatePem, ENTRA_TENANT, entraMetadata, oktaMetadata, expectedServiceProvider } from "../support/saml";
 
 let t: TestApp;
 let org: { id: string; ownerId: string };
@@ -63,13 +63,7 @@ describe("the SAML connection in the admin API", () => {
       groupSync: false,
       idpInitiated: false,
       attributes: { email: "email", name: "displayName", groups: "groups" },
-      serviceProvider: {
-        entityId: `https://gatehouse.test/auth/saml/${org.id}/metadata`,
-        metadataUrl: `https://gatehouse.test/auth/saml/${org.id}/metadata`,
-        loginUrl: `https://gatehouse.test/auth/saml/${org.id}/login`,
-        acsUrl: `https://gatehouse.test/auth/saml/${org.id}/acs`,
-        logoutUrl: `https://gatehouse.test/auth/saml/${org.id}/logout`,
-      },
+      serviceProvider: expectedServiceProvider(org.id),
     });
     expect((await api(tokens.admin).get().expect(200)).body).toEqual(res.body);
     expect(await stored()).toMatchObject({ ...okta(), jit: true, signatures: "assertion" });

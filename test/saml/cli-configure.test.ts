@@ -4,7 +4,7 @@ import path from "node:path";
 import { runCommand, UsageError } from "../../src/cli/commands";
 import { InvalidError, NotFoundError } from "../../src/errors";
 import { startTestApp, type TestApp } from "../support/app";
-import { certificatePem, ENTRA_TENANT, entraMetadata, oktaMetadata } from "../support/saml";
+import { certificatePem, ENTRA_TENANT, entraMetadata, oktaMetadata, expectedServiceProvider } from "../support/saml";
 
 let t: TestApp;
 let dir: string;
@@ -44,13 +44,7 @@ describe("saml configure --idp-metadata and saml show", () => {
       groupSync: false,
       idpInitiated: false,
       attributes: { email: "email", name: "displayName", groups: "groups" },
-      serviceProvider: {
-        entityId: `https://gatehouse.test/auth/saml/${org.id}/metadata`,
-        metadataUrl: `https://gatehouse.test/auth/saml/${org.id}/metadata`,
-        loginUrl: `https://gatehouse.test/auth/saml/${org.id}/login`,
-        acsUrl: `https://gatehouse.test/auth/saml/${org.id}/acs`,
-        logoutUrl: `https://gatehouse.test/auth/saml/${org.id}/logout`,
-      },
+      serviceProvider: expectedServiceProvider(org.id),
     });
     expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/exk1fcia6d6EMsf331d8", certificates: [oktaCertificate], signatures: "both", jit: true });
     const [event] = await events(org.id, "saml_connection.configured");
