@@ -51,7 +51,7 @@ export function presentMember(view: MemberView) {
     role: access.organizationRole ?? null,
     projects: access.projects.map((p) => ({ id: p.projectId, role: p.role })),
     allProjects: access.allProjects,
-    lastLogin: null,
+    lastLogin: user.lastLogin?.toISOString() ?? null,
     created: user.created.toISOString(),
     lastModified: user.lastModified.toISOString(),
   };

@@ -175,7 +175,7 @@ export class AccessReview {
   }
 
   private reviewOne(user: User, access: EffectiveAccess, projectNames: Map<string, string>, now: Date): ReviewedUser {
-    const lastLogin: Date | undefined = undefined;
+    const lastLogin = user.lastLogin;
     const allSources = [...access.sources, ...access.projects.flatMap((p) => p.sources)];
     return {
       id: user.id,
@@ -185,6 +185,7 @@ export class AccessReview {
       managedBy: user.managedBy,
       ...(user.managedVia ? { managedVia: user.managedVia } : {}),
       created: user.created,
+      ...(lastLogin ? { lastLogin } : {}),
       ...(access.organizationRole ? { role: access.organizationRole } : {}),
       ...(access.denial ? { denial: access.denial } : {}),
       roleSources: access.sources,

@@ -91,6 +91,10 @@ describe("signing in", () => {
     const [signedIn] = await t.db.models.AuditEvent.find({ "target.id": alice, action: "user.signed_in" }).lean();
     expect(signedIn).toMatchObject({ source: "saml", actor: { type: "user", id: alice } });
     expect((await t.services.users.get(ctx(), alice)).lastLogin).toBeInstanceOf(Date);
+    const member = await request(t.app).get(`/api/v1/users/${alice}`).set("Cookie", cookie!).expect(200);
+    expect(Date.parse(member.body.lastLogin)).toBeGreaterThan(Date.now() - 60_000);
+    const reviewed = (await t.services.accessReview.review(ctx())).users.find((u) => u.id === alice);
+    expect(reviewed?.lastLogin).toBeInstanceOf(Date);
   });
 
   test("a return path to another site is ignored (no open redirect)", async () => {
