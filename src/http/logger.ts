@@ -24,6 +24,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         "*.token",
         "*.password",
         "*.secret",
+        "*.SAMLResponse",
+        "*.SAMLRequest",
         "*.scimToken",
         "headers.authorization",
         "headers.cookie",
