@@ -21,13 +21,17 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
 
   const database = await openConfiguredDatabase(config);
+  let deliveryFailed = false;
   const { db } = database;
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
   const services = createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
     publicBaseUrl: config.publicBaseUrl,
     sessions: config.sessions,
-    onAuditDeliveryFailure: (err) => logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery"),
+    onAuditDeliveryFailure: (err) => {
+      deliveryFailed = true;
+      logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery");
+    },
     warn: (message, detail) => logger.warn(detail, message),
   });
   const app = buildApp({ config, db, services, logger });
@@ -41,14 +45,29 @@ async function main(): Promise<void> {
   // events left in outboxes (and finishing deletions), clearing deleted groups' memberships, and
   // recording the end of temporary grants, deleting sessions dead for more than a day. Safe on
   // every instance.
-  const recoverOutbox = () =>
-    services.recoverAuditOutbox().then(
-      (recovered) => recovered && logger.info({ recovered }, "moved stranded audit events into the trail"),
-      (err) => logger.warn({ err }, "audit outbox recovery failed"),
-    );
+  // Outbox recovery looks for documents still carrying events: an index query on MongoDB, a scan
+  // on FerretDB, so it runs at start-up, every fifth minute (an instance that died leaves work for
+  // the others) and in the next minute after this instance failed to deliver an event.
+  let recovering = false;
+  const recoverOutbox = async () => {
+    if (recovering) return;
+    recovering = true;
+    deliveryFailed = false;
+    try {
+      const recovered = await services.recoverAuditOutbox();
+      if (recovered) logger.info({ recovered }, "moved stranded audit events into the trail");
+    } catch (err) {
+      deliveryFailed = true;
+      logger.warn({ err }, "audit outbox recovery failed");
+    } finally {
+      recovering = false;
+    }
+  };
   void recoverOutbox();
+  let minute = 0;
   const maintenance = setInterval(() => {
-    void recoverOutbox();
+    minute++;
+    if (deliveryFailed || minute % 5 === 0) void recoverOutbox();
     const system = { actor: { type: "system" as const, id: "maintenance", name: "Gatehouse maintenance" }, source: "system" as const, requestId: "maintenance" };
     void services.groups.sweep().catch((err) => logger.warn({ err }, "group sweep failed"));
     void services.samlState.sweep().catch((err) => logger.warn({ err }, "SAML state sweep failed"));
