@@ -437,6 +437,10 @@ const schemas: Record<string, Schema> = {
     ...object({
       idpEntityId: { type: "string", minLength: 1, description: "The identity provider's entity id (its metadata's `entityID`)." },
       ssoUrl: { type: "string", description: "Where sign-in requests are sent (the SingleSignOnService location)." },
+      sloUrl: {
+        type: ["string", "null"],
+        description: "The identity provider's single logout service (HTTP-Redirect binding), where sign-out continues; null when there is none (signing out then ends the Gatehouse session only).",
+      },
       certificates: arrayOf(
         object({
           pem: { type: "string", pattern: "^-----BEGIN CERTIFICATE-----", description: "The certificate itself, as PEM: put it back in `certificates` to keep it." },
@@ -563,18 +567,26 @@ const schemas: Record<string, Schema> = {
   },
   SamlConnectionRequest: {
     description:
-      "The identity provider's values, or its metadata document (`idpMetadataXml`: entity id, SSO URL and signing certificates are read from it), with settings. Settings left out keep their current value (their default on a new connection).",
+      "The identity provider's values, or its metadata document (`idpMetadataXml`: entity id, SSO URL, SLO URL and signing certificates are read from it), with settings. Settings left out keep their current value (their default on a new connection).",
     oneOf: [
       object(
         {
           idpEntityId: { type: "string", minLength: 1, maxLength: 1024 },
           ssoUrl: { type: "string", minLength: 1, maxLength: 2048, description: "An https:// URL." },
+          sloUrl: { type: "string", minLength: 1, maxLength: 2048, description: "The identity provider's single logout URL (HTTP-Redirect binding), an https:// URL. Left out: none." },
           certificates: { ...arrayOf({ type: "string", minLength: 1, maxLength: 20000 }, "PEM certificates, every one the identity provider may sign with (the old and the new during a rotation)."), minItems: 1, maxItems: 10 },
           ...samlSettings,
         },
         ["idpEntityId", "ssoUrl", "certificates"],
       ),
-      object({ idpMetadataXml: { type: "string", minLength: 1, maxLength: 100000, description: "The identity provider's SAML 2.0 metadata (an EntityDescriptor, or an EntitiesDescriptor holding one); no DOCTYPE." }, ...samlSettings }, ["idpMetadataXml"]),
+      object(
+        {
+          idpMetadataXml: { type: "string", minLength: 1, maxLength: 100000, description: "The identity provider's SAML 2.0 metadata (an EntityDescriptor, or an EntitiesDescriptor holding one); no DOCTYPE." },
+          sloUrl: { type: "string", minLength: 1, maxLength: 2048, description: "Overrides the metadata's SingleLogoutService (HTTP-Redirect), e.g. when it has none; an https:// URL." },
+          ...samlSettings,
+        },
+        ["idpMetadataXml"],
+      ),
     ],
   },
   ScimTokenRequest: object(

@@ -66,6 +66,7 @@ export function presentSamlConnection({ connection, serviceProvider, certificate
   return {
     idpEntityId: connection.idpEntityId,
     ssoUrl: connection.ssoUrl,
+    sloUrl: connection.sloUrl ?? null,
     certificates: connection.certificates.map((pem, i) => ({
       pem,
       subject: certificates[i]!.subject,

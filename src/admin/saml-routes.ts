@@ -34,12 +34,14 @@ const fromValues = z
   .object({
     idpEntityId: z.string().min(1).max(1024),
     ssoUrl: z.string().min(1).max(2048),
+    sloUrl: z.string().min(1).max(2048).optional(),
     certificates: z.array(z.string().min(1).max(20_000)).min(1).max(10),
     ...settings,
   })
   .strict();
 
-const fromMetadata = z.object({ idpMetadataXml: z.string().min(1).max(100_000), ...settings }).strict();
+/** `sloUrl` beside the metadata names the SLO URL when the metadata has none (or another one). */
+const fromMetadata = z.object({ idpMetadataXml: z.string().min(1).max(100_000), sloUrl: z.string().min(1).max(2048).optional(), ...settings }).strict();
 
 /** What PUT configures the connection from: a raw metadata document, or JSON with values or with the metadata inside. */
 function connectionInput(req: Request, res: Response): SamlConnectionInput | undefined {
@@ -53,8 +55,9 @@ function connectionInput(req: Request, res: Response): SamlConnectionInput | und
     return undefined;
   }
   if ("idpMetadataXml" in parsed.data) {
-    const { idpMetadataXml, ...rest } = parsed.data;
-    return { ...parseIdentityProviderMetadata(idpMetadataXml), ...rest };
+    const { idpMetadataXml, sloUrl, ...rest } = parsed.data;
+    const metadata = parseIdentityProviderMetadata(idpMetadataXml);
+    return { ...metadata, ...(sloUrl !== undefined ? { sloUrl } : {}), ...rest };
   }
   return parsed.data;
 }

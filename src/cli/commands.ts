@@ -39,10 +39,11 @@ export const usage = `Usage: gatehouse <command>
   mapping list --org ID [--json]
   mapping remove --org ID MAPPING_ID
   saml configure --org ID (--idp-metadata FILE | --entity-id ID --sso-url URL --cert FILE [--cert FILE2 ...])
-                 [--jit] [--group-sync] [--idp-initiated] [--signatures assertion|response|both] [--json]
+                 [--slo-url URL] [--jit] [--group-sync] [--idp-initiated] [--signatures assertion|response|both] [--json]
                                        the organization's SAML identity provider, from its metadata XML
                                        or from its values (certificates in PEM); replaces the connection:
-                                       switches not given are off, --signatures defaults to assertion
+                                       switches not given are off, --signatures defaults to assertion;
+                                       --slo-url (single logout, HTTP-Redirect) overrides the metadata's
   saml show --org ID [--json]          the SAML connection, the URLs to give the identity provider and
                                        each certificate's expiry
   access-settings --org ID [--default-role user|read_only|none] [--read-only-may-comment true|false]
@@ -97,6 +98,7 @@ function describeSamlConnection(summary: SamlConnectionSummary): string[] {
   return [
     `Identity provider:  ${c.idpEntityId}`,
     `SSO URL:            ${c.ssoUrl}`,
+    `SLO URL:            ${c.sloUrl ?? "(none: signing out ends the Gatehouse session only)"}`,
     `Signatures:         ${c.signatures}`,
     `JIT:                ${onOff(c.jit)}`,
     `Group sync:         ${onOff(c.groupSync)}`,
@@ -140,6 +142,7 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       "seat-limit": { type: "string" },
       "entity-id": { type: "string" },
       "sso-url": { type: "string" },
+      "slo-url": { type: "string" },
       cert: { type: "string", multiple: true },
       jit: { type: "boolean", default: false },
       "group-sync": { type: "boolean", default: false },
@@ -278,7 +281,7 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
           throw new UsageError(`Cannot read ${what} file ${file}`);
         }
       };
-      let identityProvider: { idpEntityId: string; ssoUrl: string; certificates: readonly string[] };
+      let identityProvider: { idpEntityId: string; ssoUrl: string; sloUrl?: string; certificates: readonly string[] };
       if (values["idp-metadata"] !== undefined) {
         identityProvider = parseIdentityProviderMetadata(readFile(values["idp-metadata"], "metadata"));
       } else {
@@ -287,6 +290,7 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
         }
         identityProvider = { idpEntityId: values["entity-id"], ssoUrl: values["sso-url"], certificates: values.cert.map((file) => readFile(file, "certificate")) };
       }
+      if (values["slo-url"] !== undefined) identityProvider = { ...identityProvider, sloUrl: values["slo-url"] };
       // The command describes the whole connection: a switch left out is off, as it reads.
       const connection = await services.saml.configure(
         { ...ctx, organizationId: org },

@@ -1,3 +1,5 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
@@ -28,6 +30,19 @@ export interface Config {
   readonly sessions: { readonly idleTimeoutMinutes: number; readonly absoluteTimeoutHours: number };
   /** Exact origins (scheme, host, port) whose pages may call /api/v1 with the user's session cookie. */
   readonly corsAllowedOrigins: readonly string[];
+  /** The service provider's own SAML signing key, when configured: logout messages Gatehouse sends are signed with it. */
+  readonly samlServiceProvider?: SamlServiceProviderKey;
+}
+
+/**
+ * SAML_SP_KEY_FILE and SAML_SP_CERT_FILE, read and checked at start-up. The key stays a KeyObject —
+ * it prints as `PrivateKeyObject {}` and serialises as `{}`, so logging the configuration can never
+ * reveal it; it is exported to PEM only where a message is signed (saml/router.ts).
+ */
+export interface SamlServiceProviderKey {
+  readonly privateKey: KeyObject;
+  /** The matching certificate, as PEM: published in the service provider's metadata. */
+  readonly certificate: string;
 }
 
 const integer = (min: number, max: number) =>
@@ -82,7 +97,64 @@ const environment = z.object({
   SESSION_IDLE_TIMEOUT_MINUTES: integer(1, 7 * 24 * 60).default(30),
   SESSION_ABSOLUTE_TIMEOUT_HOURS: integer(1, 30 * 24).default(12),
   CORS_ALLOWED_ORIGINS: originList.default([]),
+  SAML_SP_KEY_FILE: z.string().min(1).optional(),
+  SAML_SP_CERT_FILE: z.string().min(1).optional(),
 });
+
+/** Smallest RSA modulus accepted for the service provider's key (NIST SP 800-131A). */
+const minimumRsaBits = 2048;
+
+/**
+ * Reads the service provider's key pair: both files or neither, a PEM RSA private key (signatures
+ * are rsa-sha256, what Okta and Entra ID verify) of at least 2048 bits, and a PEM certificate of
+ * that very key. Problems are added to `problems`; the key's content never appears in one.
+ */
+function samlServiceProviderKey(keyFile: string | undefined, certFile: string | undefined, problems: string[]): SamlServiceProviderKey | undefined {
+  if (keyFile === undefined && certFile === undefined) return undefined;
+  if (keyFile === undefined || certFile === undefined) {
+    problems.push(`${keyFile === undefined ? "SAML_SP_KEY_FILE" : "SAML_SP_CERT_FILE"}: must be set together with ${keyFile === undefined ? "SAML_SP_CERT_FILE" : "SAML_SP_KEY_FILE"}`);
+    return undefined;
+  }
+  const read = (variable: string, file: string) => {
+    try {
+      return readFileSync(path.resolve(file), "utf8");
+    } catch (error) {
+      problems.push(`${variable}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+      return undefined;
+    }
+  };
+  const keyPem = read("SAML_SP_KEY_FILE", keyFile);
+  const certPem = read("SAML_SP_CERT_FILE", certFile);
+  let privateKey: KeyObject | undefined;
+  if (keyPem !== undefined) {
+    try {
+      privateKey = createPrivateKey({ key: keyPem, format: "pem" });
+    } catch {
+      problems.push("SAML_SP_KEY_FILE: must be an unencrypted PEM private key");
+    }
+    if (privateKey && privateKey.asymmetricKeyType !== "rsa") {
+      problems.push(`SAML_SP_KEY_FILE: must be an RSA key (found ${privateKey.asymmetricKeyType ?? "another kind"})`);
+      privateKey = undefined;
+    } else if (privateKey && (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < minimumRsaBits) {
+      problems.push(`SAML_SP_KEY_FILE: the RSA key must have at least ${minimumRsaBits} bits`);
+      privateKey = undefined;
+    }
+  }
+  let certificate: X509Certificate | undefined;
+  if (certPem !== undefined) {
+    try {
+      certificate = new X509Certificate(certPem);
+    } catch {
+      problems.push("SAML_SP_CERT_FILE: must be a PEM X.509 certificate");
+    }
+  }
+  if (!privateKey || !certificate) return undefined;
+  if (!certificate.checkPrivateKey(privateKey)) {
+    problems.push("SAML_SP_CERT_FILE: is not the certificate of the key in SAML_SP_KEY_FILE");
+    return undefined;
+  }
+  return Object.freeze({ privateKey, certificate: certificate.toString().trim() });
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -94,9 +166,9 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = environment.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  const samlServiceProvider = samlServiceProviderKey(present.SAML_SP_KEY_FILE, present.SAML_SP_CERT_FILE, problems);
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   return Object.freeze({
     port: e.PORT,
@@ -115,5 +187,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
     sessions: Object.freeze({ idleTimeoutMinutes: e.SESSION_IDLE_TIMEOUT_MINUTES, absoluteTimeoutHours: e.SESSION_ABSOLUTE_TIMEOUT_HOURS }),
     corsAllowedOrigins: Object.freeze([...e.CORS_ALLOWED_ORIGINS]),
+    ...(samlServiceProvider ? { samlServiceProvider } : {}),
   });
 }

@@ -5,6 +5,13 @@
 export interface SamlConnection {
   readonly idpEntityId: string;
   readonly ssoUrl: string;
+  /**
+   * The identity provider's SingleLogoutService (HTTP-Redirect binding, SAML Bindings §3.4): where
+   * Gatehouse sends LogoutRequests and answers the identity provider's own. Absent on connections
+   * made before single logout existed, or for identity providers without it: signing out then ends
+   * the Gatehouse session only.
+   */
+  readonly sloUrl?: string;
   /** PEM certificates the identity provider signs with; several during a rotation. */
   readonly certificates: readonly string[];
   /** Create users on first login (managed by SAML) instead of refusing unknown users. */
@@ -62,6 +69,8 @@ export type SamlRefusalReason =
   | "unknown_request"
   | "unsolicited"
   | "replayed"
+  | "unsigned"
+  | "unsupported_binding"
   | "idp_error"
   | "invalid_response"
   | "unknown_user"

@@ -10,6 +10,17 @@
  */
 export type SessionOrigin = "saml";
 
+/**
+ * What single logout needs from the assertion a session began with (SAML Core §3.7.1): the NameID
+ * and its format, which a LogoutRequest must repeat exactly, and the identity provider's
+ * SessionIndex, which names its session. None of it is a secret.
+ */
+export interface SamlSessionDetails {
+  readonly nameId: string;
+  readonly nameIdFormat?: string;
+  readonly sessionIndex?: string;
+}
+
 export interface Session {
   readonly id: string;
   readonly organizationId: string;
@@ -25,6 +36,8 @@ export interface Session {
   readonly endedAt?: Date;
   readonly ip?: string;
   readonly userAgent?: string;
+  /** Present on sessions begun by a SAML assertion since single logout exists. */
+  readonly saml?: SamlSessionDetails;
 }
 
 /** Session timeouts (configuration: SESSION_IDLE_TIMEOUT_MINUTES, SESSION_ABSOLUTE_TIMEOUT_HOURS). */

@@ -6,7 +6,7 @@ import { InvalidError } from "../errors";
  * a SAML connection needs: what administrators download from Okta ("Identity Provider metadata")
  * or Entra ID ("Federation Metadata XML") and would otherwise copy field by field.
  *
- * Pure: a string in, the three values out, or an InvalidError saying what is missing. Nothing is
+ * Pure: a string in, the identity provider's values out, or an InvalidError saying what is missing. Nothing is
  * fetched (no metadata URLs), nothing is stored, and the metadata's own signature is not checked:
  * the administrator who uploads it is trusted as they would be typing the same values in.
  */
@@ -14,6 +14,11 @@ export interface IdentityProviderMetadata {
   readonly idpEntityId: string;
   /** The SingleSignOnService location: HTTP-Redirect preferred, then HTTP-POST (Bindings §3.4, §3.5). */
   readonly ssoUrl: string;
+  /**
+   * The SingleLogoutService location with the HTTP-Redirect binding, when the identity provider has
+   * one: the only binding Gatehouse sends logout messages with, so a POST-only service is not taken.
+   */
+  readonly sloUrl?: string;
   /** Every signing certificate, as PEM, in document order, without duplicates (several during a rotation). */
   readonly certificates: readonly string[];
 }
@@ -79,6 +84,11 @@ function singleSignOnUrl(idp: Element): string {
   throw new InvalidError("The IDPSSODescriptor has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding");
 }
 
+function singleLogoutUrl(idp: Element): string | undefined {
+  const location = children(idp, "SingleLogoutService").find((s) => s.getAttribute("Binding") === REDIRECT_BINDING)?.getAttribute("Location")?.trim();
+  return location || undefined;
+}
+
 /** `use="signing"` or no `use` (a key for both purposes, Metadata §2.4.1.1); `encryption` keys are not for us. */
 function signingCertificates(idp: Element): string[] {
   const pems: string[] = [];
@@ -110,5 +120,6 @@ export function parseIdentityProviderMetadata(xml: string): IdentityProviderMeta
   const { entity, idp } = identityProviderEntity(document.documentElement);
   const idpEntityId = entity.getAttribute("entityID")?.trim();
   if (!idpEntityId) throw new InvalidError("The identity provider's EntityDescriptor has no entityID");
-  return { idpEntityId, ssoUrl: singleSignOnUrl(idp), certificates: signingCertificates(idp) };
+  const sloUrl = singleLogoutUrl(idp);
+  return { idpEntityId, ssoUrl: singleSignOnUrl(idp), ...(sloUrl ? { sloUrl } : {}), certificates: signingCertificates(idp) };
 }

@@ -21,6 +21,14 @@ export function refusalPage(title: string, message: string, requestId: string): 
   return page(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>\n<p class="ref">Reference: ${escapeHtml(requestId)}</p>`);
 }
 
-export function signedOutPage(requestId: string): string {
-  return page("Signed out", `<h1>Signed out</h1>\n<p>You are signed out of this application. To end your session at your identity provider too, sign out there.</p>\n<p class="ref">Reference: ${escapeHtml(requestId)}</p>`);
+/**
+ * After signing out. `atIdentityProvider`: the identity provider confirmed the end of its session
+ * too (single logout). `continueTo`: a path on this site to go on to (never another origin).
+ */
+export function signedOutPage(requestId: string, options: { atIdentityProvider?: boolean; continueTo?: string } = {}): string {
+  const message = options.atIdentityProvider
+    ? "You are signed out of this application and of your identity provider."
+    : "You are signed out of this application. To end your session at your identity provider too, sign out there.";
+  const link = options.continueTo && options.continueTo !== "/" ? `\n<p><a href="${escapeHtml(options.continueTo)}">Continue</a></p>` : "";
+  return page("Signed out", `<h1>Signed out</h1>\n<p>${message}</p>${link}\n<p class="ref">Reference: ${escapeHtml(requestId)}</p>`);
 }

@@ -9,7 +9,7 @@ import { SamlRefusal } from "../domain/saml";
  * the caller compares its ID with the one verified (`assertionId`).
  */
 
-const ns = {
+export const ns = {
   protocol: "urn:oasis:names:tc:SAML:2.0:protocol",
   assertion: "urn:oasis:names:tc:SAML:2.0:assertion",
   dsig: "http://www.w3.org/2000/09/xmldsig#",
@@ -39,7 +39,7 @@ export interface InspectedResponse {
   inResponseTo?: string;
 }
 
-type XmlElement = {
+export type XmlElement = {
   localName: string;
   namespaceURI: string | null;
   getAttribute(name: string): string | null;
@@ -49,8 +49,8 @@ type XmlElement = {
   childNodes: ArrayLike<{ nodeType: number }>;
 };
 
-const elements = (root: XmlElement, namespace: string, name: string): XmlElement[] => Array.from(root.getElementsByTagNameNS(namespace, name));
-const directChild = (parent: XmlElement, namespace: string, name: string): XmlElement | undefined =>
+export const elements = (root: XmlElement, namespace: string, name: string): XmlElement[] => Array.from(root.getElementsByTagNameNS(namespace, name));
+export const directChild = (parent: XmlElement, namespace: string, name: string): XmlElement | undefined =>
   Array.from(parent.childNodes as ArrayLike<XmlElement & { nodeType: number }>).find((n) => n.nodeType === 1 && n.localName === name && n.namespaceURI === namespace);
 
 /** Decodes the form's base64 SAMLResponse; a refusal when it is not a plausible one. */

@@ -3,17 +3,23 @@ import { Passport } from "passport";
 import { MultiSamlStrategy, SAML, ValidateInResponseTo, type Profile, type SamlConfig } from "@node-saml/passport-saml";
 import type { Config } from "../config";
 import { SamlRefusal, serviceProviderUrls, signatureSwitches, type SamlConnection } from "../domain/saml";
+import type { SamlSessionDetails } from "../domain/session";
 import type { User } from "../domain/user";
 import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import type { AssertedIdentity } from "../services/saml-sign-in";
+import type { LogoutMessage } from "../services/saml-logout";
 import { decodeSamlResponse, inspectSamlResponse, refusalFromValidationError, type InspectedResponse } from "./response-checks";
+import { inspectLogoutRequest, inspectLogoutResponse, isSuccess } from "./logout-messages";
+import { parseRedirectQuery, samlParameterIn, signedRedirectUrl, verifyRedirectSignature } from "./redirect-binding";
+import { withSingleLogout } from "./sp-metadata";
 import { refusalPage, signedOutPage } from "./pages";
 import { clearSessionCookie, readSessionCookie, setSessionCookie } from "../http/session-cookie";
 
 /**
  * SAML 2.0 single sign-on per organization, under /auth/saml/{org}: service-provider metadata,
- * SP-initiated login (HTTP-Redirect AuthnRequest), the assertion consumer (HTTP-POST) and sign-out.
+ * SP-initiated login (HTTP-Redirect AuthnRequest), the assertion consumer (HTTP-POST) and single
+ * logout both ways (HTTP-Redirect LogoutRequest and LogoutResponse, SAML Profiles §4.4).
  * passport-saml's MultiSamlStrategy verifies signatures, audience, validity window and
  * InResponseTo (against a cache in MongoDB, so any instance can take the answer); the checks it
  * does not make — issuer, Destination, Recipient, algorithms, document shape, replays — are made
@@ -29,6 +35,8 @@ declare module "express-serve-static-core" {
   interface Request {
     samlConnection?: SamlConnection;
     samlInspection?: InspectedResponse;
+    /** The verified assertion's subject, kept with the session for single logout. */
+    samlSubject?: SamlSessionDetails;
   }
 }
 
@@ -88,7 +96,6 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
       issuer: sp.entityId,
       audience: sp.entityId,
       callbackUrl: sp.acsUrl,
-      logoutCallbackUrl: sp.logoutUrl,
       entryPoint: connection.ssoUrl,
       idpCert: [...connection.certificates],
       ...signatureSwitches(connection.signatures),
@@ -140,6 +147,14 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
     if (!(await services.samlState.assertions.claim(req.params.org!, inspected.assertionId, expiresAt))) {
       throw new SamlRefusal("replayed", "This sign-in has already been used. Please sign in again.", `assertion ${inspected.assertionId} was already used`);
     }
+    const nameId = (profile.nameID ?? "").trim();
+    if (nameId) {
+      req.samlSubject = {
+        nameId,
+        ...(profile.nameIDFormat ? { nameIdFormat: profile.nameIDFormat } : {}),
+        ...(profile.sessionIndex ? { sessionIndex: profile.sessionIndex } : {}),
+      };
+    }
     return services.samlSignIn.signIn({ organizationId: req.params.org!, requestId: req.id }, connection, assertedIdentity(profile, connection));
   };
 
@@ -169,9 +184,13 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
     res.status(refusal.reason === "malformed" ? 400 : 403).type("html").send(refusalPage("Sign-in refused", refusal.message, req.id));
   };
 
+  // With the service provider's key, the metadata also carries its certificate and the single logout service.
   router.get("/:org/metadata", withConnection, (req: Request, res: Response) => {
     const saml = new SAML(samlOptions(req.params.org!, req.samlConnection!));
-    res.type("application/samlmetadata+xml").send(saml.generateServiceProviderMetadata(null));
+    const metadata = saml.generateServiceProviderMetadata(null);
+    const key = config.samlServiceProvider;
+    const logoutUrl = serviceProviderUrls(config.publicBaseUrl, req.params.org!).logoutUrl;
+    res.type("application/samlmetadata+xml").send(key ? withSingleLogout(metadata, { certificate: key.certificate, logoutUrl }) : metadata);
   });
 
   // SP-initiated sign-in: an AuthnRequest to the identity provider, its id kept in MongoDB.
@@ -204,7 +223,12 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
           }
           const ctx = { organizationId: req.params.org!, actor: { type: "user" as const, id: user.id, name: user.userName }, source: "saml" as const, requestId: req.id };
           // A new session (and id) at every sign-in: nothing a browser brought along is reused.
-          const session = await services.sessions.start(ctx, user, { via: "saml", ...(req.ip ? { ip: req.ip } : {}), ...(req.get("user-agent") ? { userAgent: req.get("user-agent")! } : {}) });
+          const session = await services.sessions.start(ctx, user, {
+            via: "saml",
+            ...(req.ip ? { ip: req.ip } : {}),
+            ...(req.get("user-agent") ? { userAgent: req.get("user-agent")! } : {}),
+            ...(req.samlSubject ? { saml: req.samlSubject } : {}),
+          });
           setSessionCookie(res, session.cookieValue, session.expiresAt, config);
           res.redirect(303, safeReturnPath(req.body?.RelayState));
         })().catch(next);
@@ -212,22 +236,196 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
     },
   );
 
-  // SP-initiated sign-out: ends this Gatehouse session (every session: POST /api/v1/session/sign-out-everywhere).
-  const signOut = async (req: Request, res: Response, next: NextFunction) => {
+  /**
+   * node-saml for single logout: messages go to the connection's SLO URL and are signed (rsa-sha256)
+   * when the service provider has a key — exported to PEM here only, never logged; the ids of the
+   * LogoutRequests sent are kept in MongoDB (any instance can take the answer), apart from sign-ins'.
+   */
+  const logoutSaml = (organizationId: string, connection: SamlConnection): SAML => {
+    const key = config.samlServiceProvider;
+    return new SAML({
+      ...samlOptions(organizationId, connection),
+      ...(connection.sloUrl ? { logoutUrl: connection.sloUrl } : {}),
+      idpIssuer: connection.idpEntityId,
+      validateInResponseTo: ValidateInResponseTo.always,
+      cacheProvider: services.samlState.logoutRequestCache(organizationId, requestLifetimeMs),
+      ...(key ? { privateKey: key.privateKey.export({ format: "pem", type: "pkcs8" }).toString(), signatureAlgorithm: "sha256" as const } : {}),
+    });
+  };
+
+  const refuseLogout = async (req: Request, res: Response, connection: SamlConnection, message: LogoutMessage, refusal: SamlRefusal) => {
+    logger.warn({ organizationId: req.params.org, message, reason: refusal.reason, detail: refusal.detail, requestId: req.id }, "SAML logout message refused");
     try {
-      const cookie = readSessionCookie(req);
-      const current = cookie ? await services.sessions.authenticate(cookie).catch(() => undefined) : undefined;
-      if (current) {
-        await services.sessions.end({ organizationId: current.session.organizationId, actor: { type: "user", id: current.user.id, name: current.user.userName }, source: "saml", requestId: req.id }, current.session.id);
-      }
+      await services.samlLogout.refused({ organizationId: req.params.org!, requestId: req.id }, connection, message, refusal);
+    } catch (error) {
+      logger.error({ err: error, requestId: req.id }, "could not record a refused SAML logout message");
+    }
+    const status = refusal.reason === "malformed" || refusal.reason === "unsupported_binding" ? 400 : 403;
+    if (message === "LogoutResponse") {
+      // Gatehouse's own session ended before the person was sent to the identity provider.
       clearSessionCookie(res, config);
+      res.status(status).type("html").send(refusalPage("Sign-out incomplete", `${refusal.message} You are signed out of this application; to end your session at your identity provider, sign out there.`, req.id));
+      return;
+    }
+    res.status(status).type("html").send(refusalPage("Sign-out refused", refusal.message, req.id));
+  };
+
+  /**
+   * Sign-out started here: ends this Gatehouse session and, when the connection has an SLO URL and
+   * the session knows its SAML subject, continues at the identity provider with a LogoutRequest
+   * naming that NameID and SessionIndex (RelayState: a path on this site). Every session of a
+   * person: POST /api/v1/session/sign-out-everywhere.
+   */
+  const serviceProviderLogout = async (req: Request, res: Response) => {
+    const organizationId = req.params.org!;
+    const cookie = readSessionCookie(req, config);
+    const current = cookie ? await services.sessions.authenticate(cookie).catch(() => undefined) : undefined;
+    if (current) {
+      await services.sessions.end({ organizationId: current.session.organizationId, actor: { type: "user", id: current.user.id, name: current.user.userName }, source: "saml", requestId: req.id }, current.session.id);
+    }
+    clearSessionCookie(res, config);
+    // A session that already timed out still names a session at the identity provider worth ending.
+    const session = current?.session ?? (cookie ? await services.sessions.sessionOfCookie(cookie) : undefined);
+    const connection = session?.saml && session.organizationId === organizationId ? await services.saml.get({ organizationId }) : undefined;
+    if (connection?.sloUrl && session?.saml) {
+      const returnTo = safeReturnPath(req.query.RelayState ?? req.query.returnTo ?? (req.body as Record<string, unknown> | undefined)?.RelayState);
+      const subject = { issuer: connection.idpEntityId, nameID: session.saml.nameId, nameIDFormat: session.saml.nameIdFormat, sessionIndex: session.saml.sessionIndex } as Profile;
+      const url = await logoutSaml(organizationId, connection).getLogoutUrlAsync(subject, returnTo, {});
+      res.redirect(302, signedRedirectUrl(url, connection.sloUrl));
+      return;
+    }
+    res.status(200).type("html").send(signedOutPage(req.id));
+  };
+
+  /** node-saml's complaints about a logout message, as reasons an administrator can act on. */
+  const logoutRefusalFrom = (error: unknown): SamlRefusal => {
+    if (error instanceof SamlRefusal) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (/issuer/i.test(message)) return new SamlRefusal("wrong_issuer", "The sign-out message comes from an identity provider this organization does not use.", message);
+    if (/InResponseTo/i.test(message)) return new SamlRefusal("unknown_request", "This sign-out was not started here, or it took too long.", message);
+    if (/status/i.test(message)) return new SamlRefusal("idp_error", "The identity provider did not sign you out.", message);
+    if (/not yet valid/i.test(message)) return new SamlRefusal("not_yet_valid", "The identity provider's sign-out message is not valid yet.", message);
+    if (/expired/i.test(message)) return new SamlRefusal("expired", "The identity provider's sign-out message has expired.", message);
+    if (/signature/i.test(message)) return new SamlRefusal("invalid_signature", "The identity provider's signature could not be verified.", message);
+    return new SamlRefusal("invalid_response", "The identity provider's sign-out message could not be accepted.", message);
+  };
+
+  /**
+   * The identity provider's answer to Gatehouse's LogoutRequest: from the connection's issuer, to
+   * this logout URL, signed with one of its certificates when signed at all, a success, and in
+   * answer to a LogoutRequest sent here and not answered before (its id is taken once).
+   */
+  const logoutResponse = async (req: Request, res: Response, connection: SamlConnection, rawQuery: string) => {
+    const organizationId = req.params.org!;
+    let relayState: string | undefined;
+    try {
+      const message = parseRedirectQuery(rawQuery);
+      relayState = message.relayState;
+      const inspected = inspectLogoutResponse(message.xml, { idpEntityId: connection.idpEntityId, logoutUrl: serviceProviderUrls(config.publicBaseUrl, organizationId).logoutUrl });
+      if (message.signature && !verifyRedirectSignature(message.signature, connection.certificates)) {
+        throw new SamlRefusal("invalid_signature", "The identity provider's signature could not be verified.", "query-string signature");
+      }
+      const saml = logoutSaml(organizationId, connection);
+      if (!isSuccess(inspected.statusCode)) {
+        await saml.cacheProvider.removeAsync(inspected.inResponseTo);
+        throw new SamlRefusal("idp_error", "The identity provider did not sign you out.", inspected.statusCode);
+      }
+      await saml.validateRedirectAsync(message.container, "").catch((error: unknown) => {
+        throw logoutRefusalFrom(error);
+      });
+      if (!(await saml.cacheProvider.removeAsync(inspected.inResponseTo))) {
+        throw new SamlRefusal("unknown_request", "This sign-out was not started here, or it took too long.", `LogoutRequest ${inspected.inResponseTo} already answered`);
+      }
+    } catch (error) {
+      if (error instanceof SamlRefusal) return refuseLogout(req, res, connection, "LogoutResponse", error);
+      throw error;
+    }
+    clearSessionCookie(res, config);
+    res.status(200).type("html").send(signedOutPage(req.id, { atIdentityProvider: true, continueTo: safeReturnPath(relayState) }));
+  };
+
+  /**
+   * Single logout started at the identity provider: a LogoutRequest signed with one of the
+   * connection's certificates (unsigned ones are refused: anyone could sign people out), from its
+   * issuer, to this logout URL, issued within the last ten minutes and never seen before. The
+   * sessions of its NameID (and SessionIndex) end at once, on every instance; the answer is a
+   * LogoutResponse (Success, InResponseTo the request) sent back to the identity provider.
+   */
+  const identityProviderLogout = async (req: Request, res: Response, connection: SamlConnection, rawQuery: string) => {
+    const organizationId = req.params.org!;
+    let subject: { id: string; nameId: string; sessionIndexes: string[] };
+    let relayState: string | undefined;
+    try {
+      const message = parseRedirectQuery(rawQuery);
+      relayState = message.relayState;
+      if (!message.signature) throw new SamlRefusal("unsigned", "The identity provider's sign-out request is not signed, so it cannot be trusted.", "LogoutRequest without Signature");
+      const inspected = inspectLogoutRequest(message.xml, { idpEntityId: connection.idpEntityId, logoutUrl: serviceProviderUrls(config.publicBaseUrl, organizationId).logoutUrl });
+      if (!verifyRedirectSignature(message.signature, connection.certificates)) {
+        throw new SamlRefusal("invalid_signature", "The identity provider's signature could not be verified.", "query-string signature");
+      }
+      const issued = inspected.issueInstant.getTime();
+      const now = Date.now();
+      if (issued > now + acceptedClockSkewMs) throw new SamlRefusal("not_yet_valid", "The identity provider's sign-out message is not valid yet. Check the clocks.", `IssueInstant ${inspected.issueInstant.toISOString()}`);
+      if (issued + requestLifetimeMs + acceptedClockSkewMs <= now) throw new SamlRefusal("expired", "The identity provider's sign-out message has expired.", `IssueInstant ${inspected.issueInstant.toISOString()}`);
+      const { profile } = await logoutSaml(organizationId, connection)
+        .validateRedirectAsync(message.container, "")
+        .catch((error: unknown) => {
+          throw logoutRefusalFrom(error);
+        });
+      if (!profile || profile.ID !== inspected.id || (profile.nameID ?? "").trim() !== inspected.nameId) {
+        throw new SamlRefusal("invalid_response", "The identity provider's sign-out message could not be accepted.", "the validated request differs from the inspected one");
+      }
+      // Each request ends sessions once: a replayed URL must not sign out sessions begun since.
+      if (!(await services.samlState.assertions.claim(organizationId, `logout/${inspected.id}`, new Date(issued + requestLifetimeMs + 2 * acceptedClockSkewMs)))) {
+        throw new SamlRefusal("replayed", "This sign-out request has already been used.", `LogoutRequest ${inspected.id} was already used`);
+      }
+      subject = { id: inspected.id, nameId: inspected.nameId, sessionIndexes: inspected.sessionIndexes };
+    } catch (error) {
+      if (error instanceof SamlRefusal) return refuseLogout(req, res, connection, "LogoutRequest", error);
+      throw error;
+    }
+    const ended = await services.samlLogout.identityProviderLogout({ organizationId, requestId: req.id }, connection, subject);
+    const cookieSession = readSessionCookie(req, config)?.split(".")[0];
+    if (cookieSession && ended.includes(cookieSession)) clearSessionCookie(res, config);
+    if (!connection.sloUrl) {
       res.status(200).type("html").send(signedOutPage(req.id));
+      return;
+    }
+    const url = await logoutSaml(organizationId, connection).getLogoutResponseUrlAsync({ ID: subject.id } as Profile, relayState ?? "", {}, true);
+    res.redirect(302, signedRedirectUrl(url, connection.sloUrl));
+  };
+
+  /**
+   * /auth/saml/{org}/logout: a LogoutRequest or LogoutResponse from the identity provider in the
+   * query (HTTP-Redirect binding), otherwise a sign-out started here. The HTTP-POST binding is not
+   * supported for logout messages: Gatehouse announces HTTP-Redirect only.
+   */
+  const logout = async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const organizationId = req.params.org!;
+      const queryAt = req.originalUrl.indexOf("?");
+      const rawQuery = queryAt < 0 ? "" : req.originalUrl.slice(queryAt + 1);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const posted = req.method === "POST" && (body.SAMLRequest !== undefined || body.SAMLResponse !== undefined);
+      const kind = samlParameterIn(rawQuery);
+      if (!kind && !posted) return await serviceProviderLogout(req, res);
+      const [organization, connection] = await Promise.all([services.organizations.get(organizationId), services.saml.get({ organizationId })]);
+      if (!organization || !connection) {
+        res.status(404).type("html").send(refusalPage("No single sign-on here", "No SAML connection is configured for this organization.", req.id));
+        return;
+      }
+      if (posted) {
+        const refusal = new SamlRefusal("unsupported_binding", "Sign-out messages are accepted with the HTTP-Redirect binding only.", "HTTP-POST binding");
+        return await refuseLogout(req, res, connection, body.SAMLRequest !== undefined ? "LogoutRequest" : "LogoutResponse", refusal);
+      }
+      if (kind === "SAMLRequest") return await identityProviderLogout(req, res, connection, rawQuery);
+      return await logoutResponse(req, res, connection, rawQuery);
     } catch (error) {
       next(error);
     }
   };
-  router.get("/:org/logout", signOut);
-  router.post("/:org/logout", express.urlencoded({ extended: false, limit: "100kb" }), signOut);
+  router.get("/:org/logout", logout);
+  router.post("/:org/logout", express.urlencoded({ extended: false, limit: "100kb" }), logout);
 
   return router;
 }

@@ -19,6 +19,7 @@ import type { CacheProvider } from "@node-saml/passport-saml";
 import { SessionStore } from "../storage/sessions";
 import type { SessionTimeouts } from "../domain/session";
 import { Sessions } from "./sessions";
+import { SamlLogout } from "./saml-logout";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -33,8 +34,17 @@ export interface Services {
   accessReview: AccessReview;
   authFailures: AuthFailureCounters;
   samlSignIn: SamlSignIn;
-  /** What SAML exchanges share across instances: AuthnRequest ids and used assertion ids. */
-  samlState: { requestCache(organizationId: string, lifetimeMs: number): CacheProvider; assertions: SamlAssertionLedger; sweep(now?: Date): Promise<number> };
+  samlLogout: SamlLogout;
+  /**
+   * What SAML exchanges share across instances: AuthnRequest and LogoutRequest ids, used assertion
+   * ids (and LogoutRequest ids taken from identity providers, against replays).
+   */
+  samlState: {
+    requestCache(organizationId: string, lifetimeMs: number): CacheProvider;
+    logoutRequestCache(organizationId: string, lifetimeMs: number): CacheProvider;
+    assertions: SamlAssertionLedger;
+    sweep(now?: Date): Promise<number>;
+  };
   sessions: Sessions;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
@@ -70,6 +80,7 @@ export function createServices(
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
   const saml = new SamlConnections(organizationStore, audit, options.publicBaseUrl);
+  const sessions = new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock);
   users.seatLimitOf = (ctx) => access.seatLimit(ctx);
   // Deprovisioning cuts every way in at once, before the answer to the request that did it: the
   // sessions already died with the user's write (User.sessionEpoch), the personal API tokens are
@@ -105,12 +116,14 @@ export function createServices(
     samlSignIn: new SamlSignIn(users, access, audit, options.warn),
     samlState: {
       requestCache: (organizationId, lifetimeMs) => new SamlRequestCache(db.models, organizationId, lifetimeMs),
+      logoutRequestCache: (organizationId, lifetimeMs) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, "logout"),
       assertions: new SamlAssertionLedger(db.models),
       sweep: (now = new Date()) => sweepSamlState(db.models, now),
     },
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
-    sessions: new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock),
+    sessions,
+    samlLogout: new SamlLogout(sessions, audit),
     async recoverAuditOutbox() {
       let recovered = 0;
       for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore]) recovered += await store.recoverOutbox();

@@ -13,7 +13,7 @@ export interface CertificateStatus {
 }
 
 /** What a connection is configured from: the identity provider's values, and the settings that differ from the current ones. */
-export type SamlConnectionInput = Pick<SamlConnection, "idpEntityId" | "ssoUrl" | "certificates"> &
+export type SamlConnectionInput = Pick<SamlConnection, "idpEntityId" | "ssoUrl" | "certificates" | "sloUrl"> &
   Partial<Pick<SamlConnection, "jit" | "groupSync" | "idpInitiated" | "signatures">> & {
     readonly attributes?: Partial<SamlConnection["attributes"]>;
     /** Recorded with the audit event. */
@@ -46,6 +46,11 @@ export function certificateStatus(pem: string, now: Date): CertificateStatus {
   return { subject: certificate.subject.replace(/\n/g, ", "), validTo, expiresSoon: validTo.getTime() - now.getTime() < soonMs };
 }
 
+/** Where the browser may be sent to the identity provider: https, or plain http on this machine only (development). */
+function isIdentityProviderUrl(url: string): boolean {
+  return /^https:\/\/\S+$/.test(url) || /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\//.test(url);
+}
+
 /** One SAML connection per organization: configured by administrators or the CLI, audited. */
 export class SamlConnections {
   constructor(
@@ -72,17 +77,17 @@ export class SamlConnections {
   }
 
   /**
-   * Creates or replaces the organization's connection. The identity provider's entity id, SSO URL
-   * and certificates are always given whole (a rotation lists the old and the new certificate);
+   * Creates or replaces the organization's connection. The identity provider's entity id, SSO URL,
+   * SLO URL and certificates are always given whole (a rotation lists the old and the new
+   * certificate; no SLO URL means the identity provider has none);
    * settings left out keep their current value, or take their default on a new connection, so
    * re-importing an identity provider's metadata never switches JIT or group sync off by accident.
    */
   async configure(ctx: RequestContext, input: SamlConnectionInput): Promise<SamlConnection> {
     if (!(await this.organizations.findById(ctx.organizationId))) throw new NotFoundError(`No organization ${ctx.organizationId}`);
     if (!input.idpEntityId.trim()) throw new InvalidError("The identity provider's entity id is required");
-    if (!/^https:\/\/\S+$/.test(input.ssoUrl) && !/^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\//.test(input.ssoUrl)) {
-      throw new InvalidError("The SSO URL must be an https:// URL");
-    }
+    if (!isIdentityProviderUrl(input.ssoUrl)) throw new InvalidError("The SSO URL must be an https:// URL");
+    if (input.sloUrl !== undefined && !isIdentityProviderUrl(input.sloUrl)) throw new InvalidError("The SLO URL must be an https:// URL");
     if (!input.certificates.length) throw new InvalidError("At least one signing certificate is required");
     if (input.signatures !== undefined && !SAML_SIGNATURE_REQUIREMENTS.includes(input.signatures)) {
       throw new InvalidError(`The signature requirement must be one of ${SAML_SIGNATURE_REQUIREMENTS.join(", ")}`);
@@ -92,6 +97,7 @@ export class SamlConnections {
     const connection: SamlConnection = {
       idpEntityId: input.idpEntityId.trim(),
       ssoUrl: input.ssoUrl,
+      ...(input.sloUrl !== undefined ? { sloUrl: input.sloUrl } : {}),
       certificates: [...new Set(input.certificates.map((c) => c.trim()))],
       jit: input.jit ?? before?.jit ?? false,
       groupSync: input.groupSync ?? before?.groupSync ?? false,

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { defaultSessionTimeouts, sessionRefusal, type Session, type SessionOrigin, type SessionTimeouts } from "../domain/session";
+import { defaultSessionTimeouts, sessionRefusal, type SamlSessionDetails, type Session, type SessionOrigin, type SessionTimeouts } from "../domain/session";
 import type { User } from "../domain/user";
 import { ForbiddenError, InvalidError, NotFoundError, UnauthenticatedError } from "../errors";
 import type { SessionStore } from "../storage/sessions";
@@ -37,6 +37,15 @@ export function isValidCsrfToken(cookieValue: string, presented: string | undefi
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Only what single logout uses, trimmed; a SessionIndex or format that is empty is left out. */
+function samlDetails(details: SamlSessionDetails): SamlSessionDetails {
+  return {
+    nameId: details.nameId,
+    ...(details.nameIdFormat ? { nameIdFormat: details.nameIdFormat } : {}),
+    ...(details.sessionIndex ? { sessionIndex: details.sessionIndex } : {}),
+  };
+}
+
 export interface StartedSession {
   /** Goes into the cookie (http/session-cookie.ts) and nowhere else: never logged, never stored. */
   cookieValue: string;
@@ -68,9 +77,11 @@ export class Sessions {
   /**
    * Starts a session for a user who has just signed in. The id is always new — never one a
    * browser presented — so a session id planted before sign-in is worthless (session fixation).
-   * Audited as `session.started` on the user, in the session's own insert.
+   * Audited as `session.started` on the user, in the session's own insert. `saml` keeps what
+   * single logout needs (the assertion's NameID and SessionIndex) and makes the session findable
+   * by that NameID.
    */
-  async start(ctx: RequestContext, user: User, meta: { via: SessionOrigin; ip?: string; userAgent?: string }): Promise<StartedSession> {
+  async start(ctx: RequestContext, user: User, meta: { via: SessionOrigin; ip?: string; userAgent?: string; saml?: SamlSessionDetails }): Promise<StartedSession> {
     if (user.organizationId !== ctx.organizationId) throw new InvalidError("The user belongs to another organization");
     if (!user.active) throw new ForbiddenError(`${user.userName} is deactivated`);
     if (user.suspended) throw new ForbiddenError(`${user.userName} is suspended`);
@@ -90,6 +101,7 @@ export class Sessions {
       absoluteExpiresAt: new Date(now.getTime() + this.timeouts.absoluteTimeoutHours * 3_600_000),
       ...(meta.ip ? { ip: meta.ip } : {}),
       ...(meta.userAgent ? { userAgent: meta.userAgent.slice(0, 512) } : {}),
+      ...(meta.saml?.nameId ? { saml: samlDetails(meta.saml) } : {}),
     };
     await this.store.insert(
       session,
@@ -129,15 +141,67 @@ export class Sessions {
     return { session, user };
   }
 
-  /** Signs one session out (audited `session.ended`); ending an ended session changes nothing. */
-  async end(ctx: RequestContext, sessionId: string): Promise<void> {
+  /**
+   * The session a cookie value stands for, whatever its state (ended, expired, its user gone), or
+   * undefined when the value is not a session's cookie (the secret is checked as in authenticate).
+   * For signing out: a session that already timed out may still have a session at the identity
+   * provider worth ending.
+   */
+  async sessionOfCookie(cookieValue: string): Promise<Session | undefined> {
+    const match = cookiePattern.exec(cookieValue);
+    if (!match) return undefined;
+    const [, id, secret] = match as unknown as [string, string, string];
+    const session = await this.store.findById(id);
+    const presented = Buffer.from(hashSecret(secret), "hex");
+    const expected = Buffer.from(session?.secretHash ?? unknownSecretHash, "hex");
+    return session && timingSafeEqual(presented, expected) ? session : undefined;
+  }
+
+  /** Signs one session out (audited `session.ended`, with `reason` when given); ending an ended session changes nothing. */
+  async end(ctx: RequestContext, sessionId: string, reason?: string): Promise<void> {
     const session = await this.store.findById(sessionId);
     if (!session || session.organizationId !== ctx.organizationId) throw new NotFoundError(`No session ${sessionId}`);
     if (session.endedAt) return;
+    await this.markEnded(ctx, session, reason);
+  }
+
+  /**
+   * Single logout started at the identity provider (SAML Profiles §4.4): ends the live sessions
+   * begun with this NameID — only those with one of `sessionIndexes` when the request names any —
+   * each audited as `session.ended` with `reason`. Found through the NameID's lookup key, by `_id`
+   * reads only; ids of sessions ended here or gone are dropped from it. Returns the ended ids.
+   */
+  async endSamlSessions(ctx: RequestContext, subject: { nameId: string; sessionIndexes: readonly string[] }, reason: string): Promise<string[]> {
+    const ids = await this.store.samlSessionIds(ctx.organizationId, subject.nameId);
+    const now = this.now();
+    const ended: string[] = [];
+    const forget: string[] = [];
+    for (const id of ids) {
+      const session = await this.store.findById(id);
+      if (!session || session.organizationId !== ctx.organizationId || session.saml?.nameId !== subject.nameId) {
+        forget.push(id);
+        continue;
+      }
+      if (subject.sessionIndexes.length && !subject.sessionIndexes.includes(session.saml.sessionIndex ?? "")) continue;
+      forget.push(id);
+      if (session.endedAt || now.getTime() >= session.absoluteExpiresAt.getTime()) continue;
+      await this.markEnded(ctx, session, reason);
+      ended.push(id);
+    }
+    if (forget.length) await this.store.forgetSamlSessions(ctx.organizationId, subject.nameId, forget);
+    return ended;
+  }
+
+  private async markEnded(ctx: RequestContext, session: Session, reason?: string): Promise<void> {
     await this.store.markEnded(
-      sessionId,
+      session.id,
       this.now(),
-      this.audit.event(ctx, { action: "session.ended", target: { type: "user", id: session.userId }, after: { sessionId, via: session.via } }),
+      this.audit.event(ctx, {
+        action: "session.ended",
+        target: { type: "user", id: session.userId },
+        after: { sessionId: session.id, via: session.via },
+        ...(reason ? { reason } : {}),
+      }),
     );
   }
 

@@ -149,7 +149,8 @@ export interface AuditEventDocument {
 
 /**
  * An AuthnRequest Gatehouse sent, awaiting its answer (SAML InResponseTo). `_id` is
- * "<organization>/<request id>": shared by every instance, so any of them can take the answer.
+ * "<organization>/<request id>" ("<organization>/logout/<request id>" for a LogoutRequest): shared
+ * by every instance, so any of them can take the answer.
  */
 export interface SamlRequestDocument {
   _id: string;
@@ -159,7 +160,8 @@ export interface SamlRequestDocument {
 
 /**
  * An assertion already used to sign in, kept until it would have expired anyway, so the same
- * assertion is never accepted twice (IdP-initiated ones included). `_id` is "<organization>/<assertion ID>".
+ * assertion is never accepted twice (IdP-initiated ones included). `_id` is "<organization>/<assertion ID>";
+ * a LogoutRequest an identity provider sent is kept the same way as "<organization>/logout/<request ID>".
  */
 export interface SamlAssertionDocument {
   _id: string;
@@ -185,6 +187,11 @@ export interface SessionDocument {
   endedAt?: Date;
   ip?: string;
   userAgent?: string;
+  /**
+   * The assertion's NameID, its format and the SessionIndex, for single logout. Sessions are found
+   * by NameID through the lookup key "<organization>/session.samlSession/<NameID>" (storage/sessions.ts).
+   */
+  saml?: { nameId: string; nameIdFormat?: string; sessionIndex?: string };
   outbox?: AuditEventDocument[];
 }
 
@@ -329,6 +336,7 @@ const sessionSchema = new Schema<SessionDocument>(
     endedAt: Date,
     ip: String,
     userAgent: String,
+    saml: Schema.Types.Mixed,
     outbox: Schema.Types.Mixed,
   },
   options,

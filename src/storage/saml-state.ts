@@ -4,9 +4,11 @@ import type { Models, SamlRequestDocument } from "./models";
 import { readById } from "./read-by-id";
 
 /**
- * The AuthnRequest ids an organization's SAML connection is waiting for, as node-saml's
- * CacheProvider, in MongoDB: the instance that answers the identity provider is rarely the one
- * that sent the user there. Entries expire on read and are deleted by the maintenance sweep.
+ * The AuthnRequest (or LogoutRequest) ids an organization's SAML connection is waiting for, as
+ * node-saml's CacheProvider, in MongoDB: the instance that answers the identity provider is rarely
+ * the one that sent the user there. The two kinds are kept apart, so a LogoutResponse can never
+ * answer a sign-in nor the reverse. Entries expire on read and are deleted by the maintenance
+ * sweep (no TTL index: FerretDB has none).
  */
 export class SamlRequestCache implements CacheProvider {
   constructor(
@@ -14,10 +16,11 @@ export class SamlRequestCache implements CacheProvider {
     private readonly organizationId: string,
     private readonly lifetimeMs: number,
     private readonly now: () => Date = () => new Date(),
+    private readonly kind: "authn" | "logout" = "authn",
   ) {}
 
   private key(id: string): string {
-    return `${this.organizationId}/${id}`;
+    return this.kind === "logout" ? `${this.organizationId}/logout/${id}` : `${this.organizationId}/${id}`;
   }
 
   async saveAsync(id: string, value: string): Promise<CacheItem | null> {
@@ -45,7 +48,10 @@ export class SamlRequestCache implements CacheProvider {
   }
 }
 
-/** Assertions already used to sign in, until they expire: a replay is refused on every instance. */
+/**
+ * Assertions already used to sign in (and identity providers' LogoutRequests already acted on,
+ * under "logout/<id>"), until they expire: a replay is refused on every instance.
+ */
 export class SamlAssertionLedger {
   constructor(private readonly models: Models) {}
 

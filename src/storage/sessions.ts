@@ -1,7 +1,9 @@
 import type { Session } from "../domain/session";
 import { guarded } from "./database-errors";
+import { LookupKeys } from "./lookup-keys";
 import type { AuditEventDocument, Models, SessionDocument } from "./models";
 import type { Outbox } from "./outbox";
+import { plainData } from "./plain";
 import { readById } from "./read-by-id";
 
 function toSession(doc: SessionDocument): Session {
@@ -18,8 +20,12 @@ function toSession(doc: SessionDocument): Session {
     ...(doc.endedAt ? { endedAt: doc.endedAt } : {}),
     ...(doc.ip ? { ip: doc.ip } : {}),
     ...(doc.userAgent ? { userAgent: doc.userAgent } : {}),
+    ...(doc.saml?.nameId ? { saml: doc.saml } : {}),
   };
 }
+
+/** The lookup key listing the sessions begun with this NameID (single logout finds them by `_id`). */
+const samlSessionKey = (organizationId: string, nameId: string) => LookupKeys.key(organizationId, "session.samlSession", nameId);
 
 /**
  * Sessions, each one document under its random id. Every request's check is one `_id` read
@@ -27,10 +33,14 @@ function toSession(doc: SessionDocument): Session {
  * and sign-out carry their audit events in the same write (storage/outbox.ts).
  */
 export class SessionStore {
+  private readonly keys: LookupKeys;
+
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
-  ) {}
+  ) {
+    this.keys = new LookupKeys(models);
+  }
 
   private get collection() {
     return this.models.Session.collection;
@@ -49,8 +59,22 @@ export class SessionStore {
       absoluteExpiresAt: session.absoluteExpiresAt,
       ...(session.ip ? { ip: session.ip } : {}),
       ...(session.userAgent ? { userAgent: session.userAgent } : {}),
+      ...(session.saml ? { saml: plainData(session.saml) } : {}),
     };
+    // The index entry first: a session is never out of single logout's reach, and an entry whose
+    // session was never inserted (a crash in between) names nothing and is dropped when next read.
+    if (session.saml) await this.keys.addToIndex(samlSessionKey(session.organizationId, session.saml.nameId), session.id);
     await this.outbox.insert(this.collection, doc, [event]);
+  }
+
+  /** The ids of the sessions begun with this NameID (ended ones too, until they are swept). */
+  samlSessionIds(organizationId: string, nameId: string): Promise<string[]> {
+    return this.keys.owners(samlSessionKey(organizationId, nameId));
+  }
+
+  /** Drops session ids from a NameID's list (ended by single logout, or gone). */
+  async forgetSamlSessions(organizationId: string, nameId: string, sessionIds: readonly string[]): Promise<void> {
+    for (const id of sessionIds) await this.keys.removeFromIndex(samlSessionKey(organizationId, nameId), id);
   }
 
   async findById(id: string): Promise<Session | undefined> {
@@ -83,6 +107,7 @@ export class SessionStore {
     const stranded = dead.flatMap((doc) => doc.outbox ?? []);
     if (stranded.length) await guarded(() => this.outbox.append(stranded));
     const { deletedCount } = await guarded(() => this.collection.deleteMany({ _id: { $in: dead.map((doc) => doc._id) } } as never));
+    for (const doc of dead) if (doc.saml?.nameId) await this.forgetSamlSessions(doc.organizationId, doc.saml.nameId, [doc._id]);
     return deletedCount;
   }
 

@@ -56,6 +56,7 @@ describe("the SAML connection in the admin API", () => {
     const res = await api(tokens.owner).put({ ...okta(), jit: true, reason: "SSO go-live" }).expect(200);
     expect(res.body).toEqual({
       ...okta(),
+      sloUrl: null,
       certificates: [{ pem: current, subject: "CN=idp-current", validTo: expect.any(String), expiresSoon: false }],
       certificateExpiresSoon: false,
       signatures: "assertion",
@@ -84,11 +85,27 @@ describe("the SAML connection in the admin API", () => {
     const res = await api(tokens.owner).put({ idpMetadataXml: entraMetadata({ certificates: [current] }), signatures: "both", groupSync: true, attributes: { groups: "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups" } }).expect(200);
     expect(res.body).toMatchObject({
       idpEntityId: `https://sts.windows.net/${ENTRA_TENANT}/`,
+      sloUrl: `https://login.microsoftonline.com/${ENTRA_TENANT}/saml2`,
       signatures: "both",
       groupSync: true,
       jit: true,
       attributes: { email: "email", name: "displayName", groups: "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups" },
     });
+  });
+
+  it("takes the identity provider's single logout URL from values, or beside metadata that has none", async () => {
+    const before = (await api(tokens.owner).get().expect(200)).body;
+    const sloUrl = "https://acme.okta.com/app/acme_gatehouse/exk1/slo/saml";
+    const values = await api(tokens.owner).put({ ...okta(), sloUrl }).expect(200);
+    expect(values.body).toMatchObject({ sloUrl, jit: true });
+    expect(await stored()).toMatchObject({ sloUrl });
+    const [event] = (await events("saml_connection.configured")).slice(-1);
+    expect(event!.after).toMatchObject({ sloUrl });
+    // The identity provider's values are given whole: left out, there is no SLO URL.
+    expect((await api(tokens.owner).put(okta()).expect(200)).body.sloUrl).toBeNull();
+    const beside = await api(tokens.owner).put({ idpMetadataXml: oktaMetadata({ certificate: current }), sloUrl }).expect(200);
+    expect(beside.body).toMatchObject({ idpEntityId: okta().idpEntityId, sloUrl });
+    await api(tokens.owner).put({ idpMetadataXml: entraMetadata({ certificates: before.certificates.map((c: { pem: string }) => c.pem) }) }).expect(200);
   });
 
   it("rotates a certificate: the new one alongside the old, then the old removed", async () => {
@@ -111,6 +128,7 @@ describe("the SAML connection in the admin API", () => {
       ["metadata in JSON that is not XML", () => api(tokens.owner).put({ idpMetadataXml: "<unclosed" })],
       ["a certificate that is not one", () => api(tokens.owner).put({ ...okta(), certificates: ["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"] })],
       ["a plain-http SSO URL", () => api(tokens.owner).put({ ...okta(), ssoUrl: "http://idp.example/sso" })],
+      ["a plain-http SLO URL", () => api(tokens.owner).put({ ...okta(), sloUrl: "http://idp.example/slo" })],
     ];
     for (const [what, send] of invalid) {
       const res = await send();

@@ -37,6 +37,7 @@ describe("saml configure --idp-metadata and saml show", () => {
     expect(summary).toEqual({
       idpEntityId: "http://www.okta.com/exk1fcia6d6EMsf331d8",
       ssoUrl: "https://acme.okta.com/app/acme_gatehouse_1/exk1fcia6d6EMsf331d8/sso/saml",
+      sloUrl: null,
       certificates: [{ pem: oktaCertificate, subject: "CN=okta-signing", validTo: expect.any(String), expiresSoon: false }],
       certificateExpiresSoon: false,
       signatures: "both",
@@ -57,6 +58,21 @@ describe("saml configure --idp-metadata and saml show", () => {
     expect(shown).toContain(`ACS URL:          https://gatehouse.test/auth/saml/${org.id}/acs`);
     expect(shown).toMatch(/CN=okta-signing\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+false/);
     expect(shown).not.toContain("Warning");
+    expect(shown).toContain("SLO URL:            (none: signing out ends the Gatehouse session only)");
+  });
+
+  it("takes the single logout URL from the metadata, or from --slo-url (which also overrides the metadata's)", async () => {
+    const org = await json("org", "create", "Logout Co", "--json");
+    const entra = file("entra-slo.xml", entraMetadata({ certificates: [oktaCertificate] }));
+    expect(await json("saml", "configure", "--org", org.id, "--idp-metadata", entra, "--json")).toMatchObject({ sloUrl: `https://login.microsoftonline.com/${ENTRA_TENANT}/saml2` });
+    const sloUrl = "https://acme.okta.com/app/acme_gatehouse_1/exk1/slo/saml";
+    expect(await json("saml", "configure", "--org", org.id, "--idp-metadata", okta, "--slo-url", sloUrl, "--json")).toMatchObject({ sloUrl });
+    const cert = file("slo.pem", oktaCertificate);
+    await run("saml", "configure", "--org", org.id, "--entity-id", "http://www.okta.com/exk1", "--sso-url", "https://acme.okta.com/sso", "--slo-url", sloUrl, "--cert", cert);
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ sloUrl });
+    expect((await run("saml", "show", "--org", org.id)).stdout.join("\n")).toContain(`SLO URL:            ${sloUrl}`);
+    await expect(run("saml", "configure", "--org", org.id, "--idp-metadata", okta, "--slo-url", "http://acme.okta.com/slo")).rejects.toBeInstanceOf(InvalidError);
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ sloUrl });
   });
 
   it("imports Entra ID's metadata with a rotation under way and warns about the certificate that expires within 30 days", async () => {

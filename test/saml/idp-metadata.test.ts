@@ -21,6 +21,7 @@ const idpDocument = (inner: string, entityId = "https://idp.example/entity") =>
 const keyDescriptor = (pem: string, use?: string) =>
   `<md:KeyDescriptor${use ? ` use="${use}"` : ""}><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>${base64Of(pem)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`;
 const sso = (binding: string, location: string) => `<md:SingleSignOnService Binding="${binding}" Location="${location}"/>`;
+const slo = (binding: string, location: string) => `<md:SingleLogoutService Binding="${binding}" Location="${location}"/>`;
 
 describe("identity-provider metadata import", () => {
   it("reads Okta's metadata: entity id, the sign-on URL and its one signing certificate, as PEM", () => {
@@ -37,8 +38,24 @@ describe("identity-provider metadata import", () => {
     expect(parseIdentityProviderMetadata(xml)).toEqual({
       idpEntityId: `https://sts.windows.net/${ENTRA_TENANT}/`,
       ssoUrl: `https://login.microsoftonline.com/${ENTRA_TENANT}/saml2`,
+      sloUrl: `https://login.microsoftonline.com/${ENTRA_TENANT}/saml2`,
       certificates: [current, next],
     });
+  });
+
+  it("reads Okta's single logout URL once Single Logout is enabled (it lists HTTP-POST first)", () => {
+    const sloUrl = "https://acme.okta.com/app/acme_gatehouse_1/exk1fcia6d6EMsf331d8/slo/saml";
+    expect(parseIdentityProviderMetadata(oktaMetadata({ certificate: current, sloUrl })).sloUrl).toBe(sloUrl);
+  });
+
+  it.each([
+    ["prefers HTTP-Redirect, wherever it is listed", [slo(POST, "https://idp.example/slo-post"), slo(REDIRECT, "https://idp.example/slo-redirect")], "https://idp.example/slo-redirect"],
+    ["takes no HTTP-POST-only service (Gatehouse sends logout messages by redirect)", [slo(POST, "https://idp.example/slo-post")], undefined],
+    ["has none without a SingleLogoutService", [], undefined],
+  ])("%s for the single logout URL", (_what, services, expected) => {
+    const metadata = parseIdentityProviderMetadata(idpDocument(keyDescriptor(current, "signing") + services.join("") + sso(REDIRECT, "https://idp.example/sso")));
+    expect(metadata.sloUrl).toBe(expected);
+    expect("sloUrl" in metadata).toBe(expected !== undefined);
   });
 
   it("takes the identity provider out of an EntitiesDescriptor that also describes a service provider", () => {

@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomUUID, sign as cryptoSign, verify as cryptoVerify, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { inflateRawSync } from "node:zlib";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { SignedXml } from "xml-crypto";
 
 /**
@@ -47,7 +47,60 @@ export interface ResponseOptions {
   key?: SigningKey;
   assertionId?: string;
   status?: string;
+  /** The AuthnStatement's SessionIndex (random by default). */
+  sessionIndex?: string;
 }
+
+/** How a Redirect-binding message is signed: by default with the identity provider's key, rsa-sha256. */
+export interface RedirectSigning {
+  sign?: boolean;
+  key?: SigningKey;
+  algorithm?: "sha256" | "sha1";
+  relayState?: string;
+}
+
+export interface LogoutRequestOptions extends RedirectSigning {
+  nameId: string;
+  sessionIndexes?: string[];
+  id?: string;
+  issuer?: string;
+  /** The service provider's logout URL by default; null leaves the attribute out. */
+  destination?: string | null;
+  issueInstant?: Date;
+}
+
+export interface LogoutResponseOptions extends RedirectSigning {
+  /** The LogoutRequest answered; left out, the response answers nothing. */
+  inResponseTo?: string;
+  issuer?: string;
+  destination?: string | null;
+  status?: string;
+}
+
+/** A Redirect-binding message Gatehouse sent, read back from its Location (test assertions). */
+export interface SentRedirectMessage {
+  kind: "SAMLRequest" | "SAMLResponse";
+  xml: string;
+  destination: string;
+  relayState: string | null;
+  sigAlg: string | null;
+  signature: string | null;
+  /** `SAMLRequest=…&RelayState=…&SigAlg=…` exactly as the URL carries them: what a signature covers. */
+  signedOctets: string;
+  /** The message's ID, InResponseTo, NameID (with its Format), SessionIndex and Issuer. */
+  id: string;
+  inResponseTo?: string;
+  nameId?: string;
+  nameIdFormat?: string;
+  sessionIndex?: string;
+  issuer?: string;
+  statusCode?: string;
+}
+
+const redirectAlgorithms = {
+  sha256: "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+  sha1: "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+};
 
 const algorithms = {
   sha256: { signature: "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", digest: "http://www.w3.org/2001/04/xmlenc#sha256" },
@@ -59,11 +112,12 @@ const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;
 export class TestIdentityProvider {
   readonly entityId = "http://www.okta.com/exk-test-idp";
   readonly ssoUrl = "https://idp.example.com/app/gatehouse/sso/saml";
+  readonly sloUrl = "https://idp.example.com/app/gatehouse/slo/saml";
   readonly key: SigningKey;
 
   constructor(
-    /** The service provider's entity id and assertion consumer URL Gatehouse advertises. */
-    readonly sp: { entityId: string; acsUrl: string },
+    /** The service provider's entity id, assertion consumer and logout URLs Gatehouse advertises. */
+    readonly sp: { entityId: string; acsUrl: string; logoutUrl?: string },
     key?: SigningKey,
   ) {
     this.key = key ?? makeSigningKey();
@@ -100,7 +154,7 @@ export class TestIdentityProvider {
       `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${options.nameId}</saml:NameID>` +
       `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData${inResponseTo} NotOnOrAfter="${iso(notOnOrAfter)}" Recipient="${escape(options.recipient ?? this.sp.acsUrl)}"/></saml:SubjectConfirmation></saml:Subject>` +
       `<saml:Conditions NotBefore="${iso(notBefore)}" NotOnOrAfter="${iso(notOnOrAfter)}"><saml:AudienceRestriction><saml:Audience>${escape(options.audience ?? this.sp.entityId)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
-      `<saml:AuthnStatement AuthnInstant="${iso(new Date(now))}" SessionIndex="_s${randomUUID()}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
+      `<saml:AuthnStatement AuthnInstant="${iso(new Date(now))}" SessionIndex="${escape(options.sessionIndex ?? `_s${randomUUID()}`)}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
       (attributes ? `<saml:AttributeStatement>${attributes}</saml:AttributeStatement>` : "") +
       `</saml:Assertion></samlp:Response>`
     );
@@ -134,6 +188,93 @@ export class TestIdentityProvider {
     const xml = this.responseXml(options);
     const sign = options.sign ?? "assertion";
     return encode(sign === "none" ? xml : this.sign(xml, sign, options.algorithm, options.key));
+  }
+
+  /**
+   * A message in the HTTP-Redirect binding (SAML Bindings §3.4.4.1): DEFLATE (raw), base64, URL
+   * encoding, and — when signed — the signature over `SAMLRequest=…&RelayState=…&SigAlg=…` as
+   * encoded, RSA with the chosen hash. Returns the query string, without `?`.
+   */
+  redirectQuery(kind: "SAMLRequest" | "SAMLResponse", xml: string, options: RedirectSigning = {}): string {
+    const parts = [`${kind}=${encodeURIComponent(deflateRawSync(Buffer.from(xml, "utf8")).toString("base64"))}`];
+    if (options.relayState !== undefined) parts.push(`RelayState=${encodeURIComponent(options.relayState)}`);
+    if (options.sign === false) return parts.join("&");
+    const algorithm = options.algorithm ?? "sha256";
+    parts.push(`SigAlg=${encodeURIComponent(redirectAlgorithms[algorithm])}`);
+    const signature = cryptoSign(algorithm, Buffer.from(parts.join("&"), "utf8"), (options.key ?? this.key).privateKey).toString("base64");
+    return `${parts.join("&")}&Signature=${encodeURIComponent(signature)}`;
+  }
+
+  logoutRequestXml(options: LogoutRequestOptions): string {
+    const id = options.id ?? `_lr${randomUUID().replace(/-/g, "")}`;
+    const destination = options.destination === null ? "" : ` Destination="${escape(options.destination ?? this.sp.logoutUrl ?? "")}"`;
+    return (
+      `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${escape(id)}" Version="2.0" IssueInstant="${(options.issueInstant ?? new Date()).toISOString()}"${destination}>` +
+      `<saml:Issuer>${escape(options.issuer ?? this.entityId)}</saml:Issuer>` +
+      `<saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${escape(options.nameId)}</saml:NameID>` +
+      (options.sessionIndexes ?? []).map((index) => `<samlp:SessionIndex>${escape(index)}</samlp:SessionIndex>`).join("") +
+      `</samlp:LogoutRequest>`
+    );
+  }
+
+  /** A LogoutRequest from the identity provider, as the query of a Redirect to Gatehouse's logout URL. */
+  logoutRequest(options: LogoutRequestOptions): string {
+    return this.redirectQuery("SAMLRequest", this.logoutRequestXml(options), options);
+  }
+
+  logoutResponseXml(options: LogoutResponseOptions): string {
+    const destination = options.destination === null ? "" : ` Destination="${escape(options.destination ?? this.sp.logoutUrl ?? "")}"`;
+    const inResponseTo = options.inResponseTo ? ` InResponseTo="${escape(options.inResponseTo)}"` : "";
+    return (
+      `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_lp${randomUUID().replace(/-/g, "")}" Version="2.0" IssueInstant="${new Date().toISOString()}"${destination}${inResponseTo}>` +
+      `<saml:Issuer>${escape(options.issuer ?? this.entityId)}</saml:Issuer>` +
+      `<samlp:Status><samlp:StatusCode Value="${options.status ?? "urn:oasis:names:tc:SAML:2.0:status:Success"}"/></samlp:Status>` +
+      `</samlp:LogoutResponse>`
+    );
+  }
+
+  /** The identity provider's answer to Gatehouse's LogoutRequest, as the query of a Redirect to Gatehouse's logout URL. */
+  logoutResponse(options: LogoutResponseOptions): string {
+    return this.redirectQuery("SAMLResponse", this.logoutResponseXml(options), options);
+  }
+
+  /** Reads the LogoutRequest or LogoutResponse Gatehouse sent the browser to the identity provider with. */
+  static sentMessageOf(location: string): SentRedirectMessage {
+    const at = location.indexOf("?");
+    const destination = at < 0 ? location : location.slice(0, at);
+    const query = at < 0 ? "" : location.slice(at + 1);
+    const raw = new Map(query.split("&").map((token) => [token.slice(0, token.indexOf("=")), token.slice(token.indexOf("=") + 1)] as const));
+    const kind = raw.has("SAMLRequest") ? "SAMLRequest" : "SAMLResponse";
+    const value = (name: string) => (raw.has(name) ? decodeURIComponent(raw.get(name)!.replace(/\+/g, " ")) : null);
+    const xml = inflateRawSync(Buffer.from(value(kind)!, "base64")).toString("utf8");
+    const match = (pattern: RegExp) => pattern.exec(xml)?.[1];
+    const attribute = (name: string) => match(new RegExp(`\\s${name}="([^"]*)"`));
+    const element = (name: string) => match(new RegExp(`<\\w+:${name}[^>]*>([^<]*)</`));
+    const nameIdFormat = match(/<\w+:NameID[^>]*\sFormat="([^"]*)"/);
+    const statusCode = match(/<\w+:StatusCode[^>]*\sValue="([^"]*)"/);
+    const signedOctets = [`${kind}=${raw.get(kind)}`, ...(raw.has("RelayState") ? [`RelayState=${raw.get("RelayState")}`] : []), ...(raw.has("SigAlg") ? [`SigAlg=${raw.get("SigAlg")}`] : [])].join("&");
+    return {
+      kind,
+      xml,
+      destination,
+      relayState: value("RelayState"),
+      sigAlg: value("SigAlg"),
+      signature: value("Signature"),
+      signedOctets,
+      id: attribute("ID")!,
+      ...(attribute("InResponseTo") ? { inResponseTo: attribute("InResponseTo") } : {}),
+      ...(element("NameID") ? { nameId: element("NameID") } : {}),
+      ...(nameIdFormat ? { nameIdFormat } : {}),
+      ...(element("SessionIndex") ? { sessionIndex: element("SessionIndex") } : {}),
+      ...(element("Issuer") ? { issuer: element("Issuer") } : {}),
+      ...(statusCode ? { statusCode } : {}),
+    };
+  }
+
+  /** Whether a sent message's query-string signature verifies with this certificate (rsa-sha256), as an identity provider checks it. */
+  static signatureVerifies(message: SentRedirectMessage, certificate: string): boolean {
+    if (!message.signature || message.sigAlg !== redirectAlgorithms.sha256) return false;
+    return cryptoVerify("sha256", Buffer.from(message.signedOctets, "utf8"), new X509Certificate(certificate).publicKey, Buffer.from(message.signature, "base64"));
   }
 }
 

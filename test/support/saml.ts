@@ -29,14 +29,21 @@ export const base64Of = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICA
 const keyInfo = (pem: string, prefix = "ds:", declare = true) =>
   `<${prefix}KeyInfo${declare ? ` xmlns${prefix ? `:${prefix.slice(0, -1)}` : ""}="http://www.w3.org/2000/09/xmldsig#"` : ""}><${prefix}X509Data><${prefix}X509Certificate>${base64Of(pem)}</${prefix}X509Certificate></${prefix}X509Data></${prefix}KeyInfo>`;
 
-/** Metadata as Okta's "Identity Provider metadata" link serves it: `md:` prefixes, one signing certificate, POST then Redirect. */
-export function oktaMetadata(options: { appId?: string; certificate: string; postUrl?: string; redirectUrl?: string }): string {
+/**
+ * Metadata as Okta's "Identity Provider metadata" link serves it: `md:` prefixes, one signing
+ * certificate, POST then Redirect; with `sloUrl` (Single Logout enabled), SingleLogoutServices too.
+ */
+export function oktaMetadata(options: { appId?: string; certificate: string; postUrl?: string; redirectUrl?: string; sloUrl?: string }): string {
   const appId = options.appId ?? "exk1fcia6d6EMsf331d8";
   const sso = `https://acme.okta.com/app/acme_gatehouse_1/${appId}/sso/saml`;
   return (
     `<?xml version="1.0" encoding="UTF-8"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://www.okta.com/${appId}">` +
     `<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">` +
     `<md:KeyDescriptor use="signing">${keyInfo(options.certificate)}</md:KeyDescriptor>` +
+    (options.sloUrl
+      ? `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${options.sloUrl}"/>` +
+        `<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${options.sloUrl}"/>`
+      : "") +
     `<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>` +
     `<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>` +
     `<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${options.postUrl ?? sso}"/>` +
