@@ -26,6 +26,8 @@ import { clearSessionCookie, readSessionCookie, setSessionCookie } from "../http
  * here (response-checks.ts and the assertion ledger). The login rules are services/saml-sign-in.ts.
  */
 
+const emailAddressFormat = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
 /** How far the identity provider's clock may be from ours (NotBefore / NotOnOrAfter). */
 export const acceptedClockSkewMs = 60_000;
 /** How long a sign-in started here may take at the identity provider. */
@@ -106,7 +108,10 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
       validateInResponseTo: connection.idpInitiated ? ValidateInResponseTo.ifPresent : ValidateInResponseTo.always,
       requestIdExpirationPeriodMs: requestLifetimeMs,
       cacheProvider: services.samlState.requestCache(organizationId, requestLifetimeMs),
-      identifierFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+      // The AuthnRequest names no NameID format: each identity provider sends the one its app is
+      // configured with (a requested format the app does not use is an error at Entra ID and Okta).
+      // The metadata still advertises the email-address format as the preferred one.
+      identifierFormat: null,
       // Requesting "password" authentication breaks MFA and passwordless sign-in at Entra ID and Okta.
       disableRequestedAuthnContext: true,
     };
@@ -186,7 +191,7 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
 
   // With the service provider's key, the metadata also carries its certificate and the single logout service.
   router.get("/:org/metadata", withConnection, (req: Request, res: Response) => {
-    const saml = new SAML(samlOptions(req.params.org!, req.samlConnection!));
+    const saml = new SAML({ ...samlOptions(req.params.org!, req.samlConnection!), identifierFormat: emailAddressFormat });
     const metadata = saml.generateServiceProviderMetadata(null);
     const key = config.samlServiceProvider;
     const logoutUrl = serviceProviderUrls(config.publicBaseUrl, req.params.org!).logoutUrl;

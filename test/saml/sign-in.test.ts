@@ -109,6 +109,15 @@ describe("signing in", () => {
     expect(res.text).toContain(`Location="${idp.sp.acsUrl}"`);
     expect(res.text).toContain(`entityID="${idp.sp.entityId}"`);
     expect(res.text).toContain('WantAssertionsSigned="true"');
+    expect(res.text).toContain("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress");
+  });
+
+  test("the AuthnRequest asks for no particular NameID format (each IdP sends the one its app uses)", async () => {
+    const res = await request(t.app).get(`/auth/saml/${org.id}/login`).expect(302);
+    const xml = (await import("node:zlib")).inflateRawSync(Buffer.from(new URL(res.headers.location!).searchParams.get("SAMLRequest")!, "base64")).toString("utf8");
+    expect(xml).toContain(`AssertionConsumerServiceURL="${idp.sp.acsUrl}"`);
+    expect(xml).not.toMatch(/NameIDPolicy[^>]*Format=/);
+    expect(xml).not.toContain("RequestedAuthnContext");
   });
 
   test("a deactivated user is refused, and so is an unknown one without JIT", async () => {
