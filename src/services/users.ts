@@ -138,6 +138,7 @@ export class UserDirectory {
       before,
       after,
       this.audit.event(ctx, { action: "user.access_changed", target: userTarget(after), before: before.localAccess ?? {}, after: access, ...(reason ? { reason } : {}) }),
+      { part: "localAccess" },
     );
     return after;
   }
@@ -164,7 +165,7 @@ export class UserDirectory {
         after: { suspended },
         ...(reason ? { reason } : {}),
       }),
-      { endSessions: suspended },
+      { part: "suspended", endSessions: suspended },
     );
     if (suspended) await this.deprovisioned?.(ctx, after, "suspended");
     return after;
@@ -215,7 +216,7 @@ export class UserDirectory {
     const before = await this.get(ctx, id);
     const stored: TemporaryAccess = { ...grant, id: randomUUID() };
     const after: User = { ...before, temporaryGrants: [...(before.temporaryGrants ?? []).filter((g) => !g.endRecorded), stored], version: before.version + 1 };
-    await this.store.replace(before, after, this.audit.event(ctx, { action: "user.temporary_access_granted", target: userTarget(after), after: stored, reason: grant.reason }));
+    await this.store.replace(before, after, this.audit.event(ctx, { action: "user.temporary_access_granted", target: userTarget(after), after: stored, reason: grant.reason }), { part: "temporaryGrants" });
     return stored;
   }
 
@@ -226,7 +227,7 @@ export class UserDirectory {
     if (!grant || grant.endRecorded) throw new NotFoundError(`No temporary grant ${grantId}`);
     const ended: TemporaryAccess = { ...grant, endRecorded: true, ...(how === "revoked" ? { until: this.now() } : {}) };
     const after: User = { ...before, temporaryGrants: before.temporaryGrants!.map((g) => (g.id === grantId ? ended : g)), version: before.version + 1 };
-    await this.store.replace(before, after, this.audit.event(ctx, { action: `user.temporary_access_${how}`, target: userTarget(after), before: grant, after: ended }));
+    await this.store.replace(before, after, this.audit.event(ctx, { action: `user.temporary_access_${how}`, target: userTarget(after), before: grant, after: ended }), { part: "temporaryGrants" });
   }
 
   /** Writes the end of every temporary grant whose time has passed; safe to run anywhere, repeatedly. */

@@ -86,6 +86,13 @@ function toDocument(user: User): UserDocument {
   return doc;
 }
 
+/** The parts of a user written separately (UserStore.replace). */
+export type UserPart = "profile" | "localAccess" | "suspended" | "temporaryGrants";
+
+/** What the identity provider owns of a user, and how it is managed. */
+const profileFields = ["userName", "userNameLower", "externalId", "active", "managedBy", "managedVia", ...profileAttributes];
+const requiredFields = new Set(["userName", "userNameLower", "active", "managedBy"]);
+
 /**
  * Users in MongoDB. Reads and writes by id are `_id` operations; the lookups identity providers
  * send before every write (`userName eq`, `externalId eq`) go through lookup keys, so none of the
@@ -176,19 +183,25 @@ export class UserStore {
   }
 
   /**
-   * Replaces a user's stored state (a PUT, the result of a PATCH, a local overlay) together with
-   * the event that records it, and keeps its keys in step. Group memberships are not part of it
-   * and stay as they are.
+   * Writes one part of a user's stored state together with the event that records it, and keeps
+   * the keys in step. `part` says which: "profile" is what the identity provider owns (a PUT, the
+   * result of a PATCH, a link); the others are Gatehouse's local overlays, each written alone. So
+   * a write computed from a read taken before another part changed cannot undo that change: a
+   * SCIM PUT racing a suspension never lifts it. Group memberships, the session epoch and the
+   * sign-in record have their own targeted updates and are never part of it.
    */
-  async replace(before: User, after: User, event: AuditEventDocument, options: { endSessions?: boolean } = {}): Promise<void> {
-    const { _id, groups: _groups, ...fields } = toDocument(after);
-    const absent = ["externalId", "managedVia", "localAccess", "suspended", "temporaryGrants", ...profileAttributes].filter((attribute) => fields[attribute] === undefined);
+  async replace(before: User, after: User, event: AuditEventDocument, options: { part?: UserPart; endSessions?: boolean } = {}): Promise<void> {
+    const { _id, groups: _groups, ...all } = toDocument(after);
+    const part = options.part ?? "profile";
+    const owned = part === "profile" ? [...profileFields] : [part];
+    const fields = Object.fromEntries(Object.entries(all).filter(([field]) => owned.includes(field) || field === "lastModified" || field === "version"));
+    const absent = owned.filter((field) => fields[field] === undefined && !requiredFields.has(field));
     await this.outbox.update(
       this.collection,
       _id,
       {
         $set: fields,
-        ...(absent.length ? { $unset: Object.fromEntries(absent.map((attribute) => [attribute, ""])) } : {}),
+        ...(absent.length ? { $unset: Object.fromEntries(absent.map((field) => [field, ""])) } : {}),
         ...(options.endSessions ? { $inc: { sessionEpoch: 1 } } : {}),
       },
       [event],

@@ -76,3 +76,23 @@ test("a write from a stale read of the user never lowers the session epoch (sess
   expect(after.displayName).toBe("Stale Write");
   expect(after.sessionEpoch).toBe(1);
 });
+
+test("a profile write from a read taken before a suspension (a racing SCIM PUT) does not lift it, nor drop local access", async () => {
+  const org = await t.organization("Overlay Race Co");
+  const ctx = { ...operator, organizationId: org.id };
+  const scim = scimClient(t.app, org.token);
+  const userId = (await scim.post("/Users", buildUser({ userName: "overlay@example.com" })).expect(201)).body.id as string;
+  const stale = await t.services.users.get(ctx, userId);
+
+  await t.services.users.setSuspended(ctx, userId, true, "incident 7");
+  await t.services.users.setLocalAccess(ctx, userId, { projects: [{ projectId: "p1", role: "viewer" }] });
+
+  const store = (t.services.users as unknown as { store: import("../../src/storage/users").UserStore }).store;
+  await store.replace(stale, { ...stale, displayName: "Racing PUT", version: stale.version + 1 }, t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } }));
+
+  const after = await t.services.users.get(ctx, userId);
+  expect(after.displayName).toBe("Racing PUT");
+  expect(after.suspended).toBe(true);
+  expect(after.localAccess).toEqual({ projects: [{ projectId: "p1", role: "viewer" }] });
+  expect((await t.services.access.accessOf(ctx, userId)).organizationRole).toBeUndefined();
+});
