@@ -34,8 +34,11 @@ async function forEachLimited<T>(items: Iterable<T>, limit: number, work: (item:
  * does not depend on the size of the group.
  */
 export class GroupDirectory {
-  /** Called with the members a change removed, before the answer (services/index.ts wires it). */
-  membersRemoved?: (ctx: RequestContext, userIds: readonly string[]) => Promise<void>;
+  /**
+   * Called with the members a change or a deletion removed, before the answer (services/index.ts
+   * wires it). The ids are fetched only if the hook asks: after a deletion that is a query.
+   */
+  membersRemoved?: (ctx: RequestContext, userIds: () => Promise<readonly string[]>) => Promise<void>;
 
   constructor(
     private readonly groups: GroupStore,
@@ -173,7 +176,7 @@ export class GroupDirectory {
         forEachLimited(adding, writeConcurrency, (user) => this.users.addToGroup(user.id, id)),
         forEachLimited(toRemove, writeConcurrency, (userId) => this.users.removeFromGroup(userId, id)),
       ]);
-      if (toRemove.size) await this.membersRemoved?.(ctx, [...toRemove]);
+      if (toRemove.size) await this.membersRemoved?.(ctx, async () => [...toRemove]);
     }
     return after;
   }
@@ -185,6 +188,8 @@ export class GroupDirectory {
       throw new VersionMismatchError(`Group ${id} has changed: its version is ${group.version}, not ${options.expectedVersion}`);
     }
     await this.groups.delete(group, this.now(), this.audit.event(ctx, { action: "group.deleted", target: groupTarget(group), before: snapshot(group) }));
+    // Memberships stay on the members until the sweep, so the former members can still be found.
+    await this.membersRemoved?.(ctx, async () => (await this.users.membersOf(ctx.organizationId, id)).map((m) => m.id));
     void this.sweep().catch(() => undefined);
   }
 

@@ -99,7 +99,7 @@ export function createServices(
   // Where access requires a mapped group, leaving the last one is a deprovisioning too.
   groups.membersRemoved = async (ctx, userIds) => {
     if (!(await access.settings(ctx)).requireMappingForAccess) return;
-    for (const userId of userIds) {
+    for (const userId of await userIds()) {
       const now = await access.accessOf(ctx, userId).catch(() => undefined);
       if (now && !now.organizationRole) await users.accessLost(ctx, userId, "removed from the last group that granted access, where a mapped group is required");
     }

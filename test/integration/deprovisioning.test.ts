@@ -43,6 +43,22 @@ test("removal from the last mapped group ends the user's tokens and sessions at 
   await request(t.app).get(`/api/v1/users/${userId}/access`).set("Authorization", `Bearer ${token}`).expect(401);
 });
 
+test("deleting the last mapped group of its members ends their tokens too, where a mapping is required", async () => {
+  const org = await t.organization("Deleted Group Co");
+  const ctx = { ...operator, organizationId: org.id };
+  const scim = scimClient(t.app, org.token);
+  const userId = (await scim.post("/Users", buildUser({ userName: "orphan@example.com" })).expect(201)).body.id as string;
+  const groupId = (await scim.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Doomed Team", members: [{ value: userId }] }).expect(201)).body.id as string;
+  await t.services.access.addMapping(ctx, { match: { kind: "group_id", value: groupId }, organizationRole: "user" });
+  await t.services.access.setSettings(ctx, { requireMappingForAccess: true });
+  const token = JSON.parse((await runCommand(t.services, ["user-token", "create", "--org", org.id, "--email", "orphan@example.com", "--json"])).stdout[0]!).token as string;
+  await request(t.app).get(`/api/v1/users/${userId}/access`).set("Authorization", `Bearer ${token}`).expect(200);
+
+  await scim.delete(`/Groups/${groupId}`).expect(204);
+  await request(t.app).get(`/api/v1/users/${userId}/access`).set("Authorization", `Bearer ${token}`).expect(401);
+  expect(await t.db.models.AuditEvent.countDocuments({ "target.id": userId, action: "user.sessions_ended" })).toBe(1);
+});
+
 test("without the requirement, leaving a group changes access but ends nothing", async () => {
   const org = await t.organization("Open Co");
   const ctx = { ...operator, organizationId: org.id };
