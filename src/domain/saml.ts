@@ -76,7 +76,8 @@ export type SamlRefusalReason =
   | "unknown_user"
   | "inactive_user"
   | "suspended_user"
-  | "no_access";
+  | "no_access"
+  | "seat_limit";
 
 /** A sign-in refused: `reason` for the audit trail and tests, `message` for the person. */
 export class SamlRefusal extends Error {

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { Passport } from "passport";
 import { MultiSamlStrategy, SAML, ValidateInResponseTo, type Profile, type SamlConfig } from "@node-saml/passport-saml";
 import type { Config } from "../config";
+import { DomainError, SeatLimitReachedError } from "../errors";
 import { SamlRefusal, serviceProviderUrls, signatureSwitches, type SamlConnection } from "../domain/saml";
 import type { SamlSessionDetails } from "../domain/session";
 import type { User } from "../domain/user";
@@ -222,8 +223,16 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
       passport.authenticate("saml", { session: false }, (error: unknown, user: User | false | undefined) => {
         void (async () => {
           if (error || !user) {
+            if (error instanceof SeatLimitReachedError) {
+              return refuse(req, res, new SamlRefusal("seat_limit", "This organization has no free seat for a new member. Ask an administrator.", error.message));
+            }
+            if (error instanceof DomainError && error.kind === "unavailable") {
+              res.status(503).set("Retry-After", "5").type("html").send(refusalPage("Try again in a moment", "Sign-in is briefly unavailable. Please try again in a moment.", req.id));
+              return;
+            }
+            // Gatehouse's other failures keep their status; everything else said no to the answer.
+            if (error instanceof DomainError) return next(error);
             const refusal = error instanceof SamlRefusal ? error : refusalFromValidationError(error ?? new Error("no user"), req.samlInspection, acceptedClockSkewMs);
-            if (!(error instanceof SamlRefusal) && error && !(error instanceof Error)) return next(error);
             return refuse(req, res, refusal);
           }
           const ctx = { organizationId: req.params.org!, actor: { type: "user" as const, id: user.id, name: user.userName }, source: "saml" as const, requestId: req.id };

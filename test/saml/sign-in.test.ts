@@ -171,6 +171,18 @@ describe("signing in", () => {
     }
   });
 
+  test("JIT at a full seat limit is refused with a page, and nobody is created", async () => {
+    await configure({ jit: true });
+    await t.services.access.setSeatLimit(ctx(), 1);
+    try {
+      await expectRefused(await signIn("gina@example.com"), "seat_limit");
+      expect(await t.services.users.findByUserName(ctx(), "gina@example.com")).toBeUndefined();
+    } finally {
+      await t.services.access.setSeatLimit(ctx(), undefined);
+      await configure();
+    }
+  });
+
   test("where a mapping is required for access, a member without one is refused", async () => {
     await t.services.access.setSettings(ctx(), { requireMappingForAccess: true });
     try {
