@@ -46,6 +46,8 @@ export const usage = `Usage: gatehouse <command>
                                        --slo-url (single logout, HTTP-Redirect) overrides the metadata's
   saml show --org ID [--json]          the SAML connection, the URLs to give the identity provider and
                                        each certificate's expiry
+  saml remove --org ID [--reason TEXT] removes the SAML connection: sign-in through it stops at once
+                                       (open sessions are not ended; see sign-out-everywhere)
   access-settings --org ID [--default-role user|read_only|none] [--read-only-may-comment true|false]
                   [--require-mapping true|false] [--seat-limit N|none]
 
@@ -149,6 +151,7 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       "idp-initiated": { type: "boolean", default: false },
       "idp-metadata": { type: "string" },
       signatures: { type: "string" },
+      reason: { type: "string" },
     },
   });
   const [noun, verb, ...rest] = positionals;
@@ -309,6 +312,12 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       const org = await requireOrganization(services, values.org);
       const summary = await services.saml.summary({ organizationId: org });
       out.push(...(values.json ? [JSON.stringify(presentSamlConnection(summary))] : describeSamlConnection(summary)));
+      return { stdout: out, exitCode: 0 };
+    }
+    case "saml remove": {
+      const org = await requireOrganization(services, values.org);
+      await services.saml.remove({ ...ctx, organizationId: org }, values.reason);
+      out.push(`Removed the SAML connection of ${org}: sign-in through it stops now.`);
       return { stdout: out, exitCode: 0 };
     }
     case "mapping list": {

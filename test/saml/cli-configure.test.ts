@@ -132,4 +132,15 @@ describe("saml configure --idp-metadata and saml show", () => {
     expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/old", jit: true, signatures: "assertion" });
     expect(await json("saml", "show", "--org", org.id, "--json")).toMatchObject({ signatures: "assertion" });
   });
+
+  it("saml remove takes the connection away, audited with the reason; a second remove is refused", async () => {
+    const org = await json("org", "create", "Leaving SSO Co", "--json");
+    await run("saml", "configure", "--org", org.id, "--idp-metadata", okta);
+    const out = await run("saml", "remove", "--org", org.id, "--reason", "moving to another IdP");
+    expect(out.stdout.join("\n")).toMatch(/Removed the SAML connection/);
+    expect(await t.services.saml.get({ organizationId: org.id })).toBeUndefined();
+    const [removed] = await events(org.id, "saml_connection.removed");
+    expect(removed).toMatchObject({ reason: "moving to another IdP", source: "cli" });
+    await expect(run("saml", "remove", "--org", org.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
 });
