@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   const services = createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
     publicBaseUrl: config.publicBaseUrl,
+    ...(config.samlServiceProvider ? { samlServiceProviderCertificate: config.samlServiceProvider.certificate } : {}),
     sessions: config.sessions,
     onAuditDeliveryFailure: (err) => {
       deliveryFailed = true;

@@ -463,6 +463,13 @@ const schemas: Record<string, Schema> = {
           loginUrl: { type: "string", format: "uri" },
           acsUrl: { type: "string", format: "uri", description: "The assertion consumer service (Okta's Single sign-on URL, Entra ID's Reply URL)." },
           logoutUrl: { type: "string", format: "uri" },
+          signingCertificate: {
+            oneOf: [
+              object({ subject: { type: "string" }, validTo: { type: "string", format: "date-time" }, expiresSoon: { type: "boolean" } }),
+              { type: "null" },
+            ],
+            description: "Gatehouse's own signing certificate (SAML_SP_CERT_FILE), which signs single logout messages; null when none is configured (logout requests then go unsigned, which Okta refuses).",
+          },
         }),
         description: "Gatehouse's own SAML URLs for this organization: what to give the identity provider.",
       },

@@ -62,7 +62,7 @@ export function presentMember(view: MemberView) {
  * these fields. Each certificate keeps its PEM, so a rotation reads the list, adds the new one and
  * puts the list back.
  */
-export function presentSamlConnection({ connection, serviceProvider, certificates, certificateExpiresSoon }: SamlConnectionSummary) {
+export function presentSamlConnection({ connection, serviceProvider, certificates, certificateExpiresSoon, serviceProviderCertificate }: SamlConnectionSummary) {
   return {
     idpEntityId: connection.idpEntityId,
     ssoUrl: connection.ssoUrl,
@@ -85,6 +85,9 @@ export function presentSamlConnection({ connection, serviceProvider, certificate
       loginUrl: serviceProvider.loginUrl,
       acsUrl: serviceProvider.acsUrl,
       logoutUrl: serviceProvider.logoutUrl,
+      signingCertificate: serviceProviderCertificate
+        ? { subject: serviceProviderCertificate.subject, validTo: serviceProviderCertificate.validTo.toISOString(), expiresSoon: serviceProviderCertificate.expiresSoon }
+        : null,
     },
   };
 }

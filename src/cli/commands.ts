@@ -116,6 +116,7 @@ function describeSamlConnection(summary: SamlConnectionSummary): string[] {
     `  Metadata URL:     ${sp.metadataUrl}`,
     `  Login URL:        ${sp.loginUrl}`,
     `  Logout URL:       ${sp.logoutUrl}`,
+    `  Signing cert:     ${summary.serviceProviderCertificate ? `${summary.serviceProviderCertificate.subject}, valid to ${summary.serviceProviderCertificate.validTo.toISOString()}` : "(none: logout requests are unsigned; set SAML_SP_KEY_FILE and SAML_SP_CERT_FILE for Okta)"}`,
     ...(summary.certificateExpiresSoon ? ["", ...certificateWarnings(summary)] : []),
   ];
 }

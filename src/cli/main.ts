@@ -14,7 +14,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const database = await openConfiguredDatabase(config);
-  const services = createServices(database.db, { authFailureWindowSeconds: config.authFailures.windowSeconds, publicBaseUrl: config.publicBaseUrl, sessions: config.sessions });
+  const services = createServices(database.db, { authFailureWindowSeconds: config.authFailures.windowSeconds, publicBaseUrl: config.publicBaseUrl, sessions: config.sessions, ...(config.samlServiceProvider ? { samlServiceProviderCertificate: config.samlServiceProvider.certificate } : {}) });
   try {
     const { stdout, exitCode } = await runCommand(services, argv);
     process.stdout.write(stdout.map((line) => `${line}\n`).join(""));

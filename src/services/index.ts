@@ -58,6 +58,8 @@ export function createServices(
     authFailureWindowSeconds: number;
     /** Config's PUBLIC_BASE_URL: the service provider's SAML URLs are derived from it. */
     publicBaseUrl: string;
+    /** Config's SAML_SP_CERT_FILE content: shown with the connection (it signs logout messages). */
+    samlServiceProviderCertificate?: string;
     outbox?: Outbox;
     onAuditDeliveryFailure?: (error: unknown) => void;
     warn?: (message: string, detail: Record<string, unknown>) => void;
@@ -79,7 +81,7 @@ export function createServices(
   const users = new UserDirectory(userStore, audit);
   const access = new AccessDirectory(organizationStore, userStore, groups, audit);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
-  const saml = new SamlConnections(organizationStore, audit, options.publicBaseUrl);
+  const saml = new SamlConnections(organizationStore, audit, { publicBaseUrl: options.publicBaseUrl, ...(options.samlServiceProviderCertificate ? { certificate: options.samlServiceProviderCertificate } : {}) });
   const sessions = new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock);
   users.seatLimitOf = (ctx) => access.seatLimit(ctx);
   // Deprovisioning cuts every way in at once, before the answer to the request that did it: the

@@ -28,6 +28,8 @@ export interface SamlConnectionSummary {
   readonly certificates: readonly CertificateStatus[];
   /** Some certificate expires within 30 days or has expired. */
   readonly certificateExpiresSoon: boolean;
+  /** Gatehouse's own signing certificate (SAML_SP_CERT_FILE), when single logout requests are signed. */
+  readonly serviceProviderCertificate?: CertificateStatus;
 }
 
 /** How close to its end a signing certificate is flagged (in the CLI, the admin API and the access review). */
@@ -56,7 +58,7 @@ export class SamlConnections {
   constructor(
     private readonly organizations: OrganizationStore,
     private readonly audit: AuditTrail,
-    private readonly publicBaseUrl: string,
+    private readonly serviceProvider: { publicBaseUrl: string; certificate?: string },
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -73,7 +75,13 @@ export class SamlConnections {
 
   summarize(organizationId: string, connection: SamlConnection): SamlConnectionSummary {
     const certificates = connection.certificates.map((pem) => this.status(pem));
-    return { connection, serviceProvider: serviceProviderUrls(this.publicBaseUrl, organizationId), certificates, certificateExpiresSoon: certificates.some((c) => c.expiresSoon) };
+    return {
+      connection,
+      serviceProvider: serviceProviderUrls(this.serviceProvider.publicBaseUrl, organizationId),
+      certificates,
+      certificateExpiresSoon: certificates.some((c) => c.expiresSoon),
+      ...(this.serviceProvider.certificate ? { serviceProviderCertificate: this.status(this.serviceProvider.certificate) } : {}),
+    };
   }
 
   /**

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
 import request from "supertest";
+import { presentSamlConnection } from "../../src/admin/presenters";
 import { serviceProviderUrls } from "../../src/domain/saml";
 import { makeSigningKey, TestIdentityProvider, type SigningKey } from "../support/saml-idp";
 import { buildUser, operator, scimClient, secondInstance, startTestApp, type TestApp } from "../support/app";
@@ -115,6 +116,14 @@ describe("the service provider's metadata", () => {
     expect(xml).not.toContain("SingleLogoutService");
     expect(xml).not.toContain("KeyDescriptor");
     expect(xml).toContain(`Location="${idp.sp.acsUrl}"`);
+  });
+
+  test("the connection's summary shows Gatehouse's signing certificate where it is configured, null elsewhere", async () => {
+    const withKey = await a.services.saml.summary({ organizationId: org.id });
+    expect(withKey.serviceProviderCertificate).toMatchObject({ subject: "CN=gatehouse-sp", expiresSoon: false });
+    expect(presentSamlConnection(withKey).serviceProvider.signingCertificate).toMatchObject({ subject: "CN=gatehouse-sp" });
+    const withoutKey = await b.services.saml.summary({ organizationId: org.id });
+    expect(presentSamlConnection(withoutKey).serviceProvider.signingCertificate).toBeNull();
   });
 
   test("the key never appears in the configuration's printed or serialised form", () => {

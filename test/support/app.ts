@@ -39,6 +39,7 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
   const services = createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
     publicBaseUrl: config.publicBaseUrl,
+    ...(config.samlServiceProvider ? { samlServiceProviderCertificate: config.samlServiceProvider.certificate } : {}),
     sessions: config.sessions,
     ...(overrides.outbox ? { outbox: overrides.outbox(db) } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),

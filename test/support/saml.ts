@@ -97,5 +97,5 @@ export function entraMetadata(options: { certificates: readonly string[]; roleDe
 /** The service provider's URLs Gatehouse shows for an organization (PUBLIC_BASE_URL https://gatehouse.test). */
 export function expectedServiceProvider(organizationId: string) {
   const base = `https://gatehouse.test/auth/saml/${organizationId}`;
-  return { entityId: `${base}/metadata`, metadataUrl: `${base}/metadata`, loginUrl: `${base}/login`, acsUrl: `${base}/acs`, logoutUrl: `${base}/logout` };
+  return { entityId: `${base}/metadata`, metadataUrl: `${base}/metadata`, loginUrl: `${base}/login`, acsUrl: `${base}/acs`, logoutUrl: `${base}/logout`, signingCertificate: null };
 }
