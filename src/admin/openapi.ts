@@ -194,7 +194,7 @@ const memberProperties: Record<string, Schema> = {
   role: { ...nullable(ref("OrganizationRole")), description: "The effective organization role; null when the member has no access (deactivated, suspended, or nothing grants a role)." },
   projects: arrayOf(object({ id: { type: "string" }, role: ref("ProjectRole") }), "Projects assigned explicitly (by mapping, locally or temporarily)."),
   allProjects: { type: "boolean", description: "Admin and Owner reach every project, including ones created later, as Editor." },
-  lastLogin: { type: ["string", "null"], format: "date-time", description: "The last sign-in; null until SAML sign-in is recorded." },
+  lastLogin: { type: ["string", "null"], format: "date-time", description: "The last SAML sign-in; null before the first." },
   created: dateTime(),
   lastModified: dateTime(),
 };
@@ -401,7 +401,7 @@ const schemas: Record<string, Schema> = {
       roleSources: arrayOf(ref("OrganizationRoleSource"), "Every source that gave an organization role, strongest first."),
       allProjects: { type: "boolean" },
       projects: arrayOf(reviewedProject),
-      lastLogin: { type: ["string", "null"], format: "date-time", description: "null until SAML sign-in is recorded." },
+      lastLogin: { type: ["string", "null"], format: "date-time", description: "The last SAML sign-in; null before the first." },
       flags: {
         type: "array",
         uniqueItems: true,

@@ -63,7 +63,7 @@ export interface ReviewedUser {
   /** Admin and owner reach every project, present and future, as Editor. */
   readonly allProjects: boolean;
   readonly projects: readonly ReviewedProject[];
-  /** Always undefined until sign-in is recorded (SAML login is a later issue). */
+  /** The last SAML sign-in; undefined before the first. */
   readonly lastLogin?: Date;
   readonly flags: readonly ReviewFlag[];
 }
