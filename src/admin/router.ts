@@ -148,7 +148,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(async (req: Request, _res: Response, next: NextFunction) => {
     try {
       const organization = { organizationId: req.apiOrganizationId! };
-      if (req.apiSession) req.apiActor = await services.members.actingUser(organization, req.apiSession.user.id);
+      if (req.apiSession) req.apiActor = await services.members.actingUser(organization, req.apiSession.user);
       else if (req.apiToken?.purpose === "personal") req.apiActor = await services.members.actingUser(organization, req.apiToken.userId!);
       else req.apiActor = { kind: "service" };
       next();

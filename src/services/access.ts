@@ -6,6 +6,7 @@ import type { Project } from "../domain/organization";
 import type { Permission } from "../domain/permissions";
 import { InvalidError, NotFoundError } from "../errors";
 import type { OrganizationStore } from "../storage/organizations";
+import type { User } from "../domain/user";
 import type { UserStore } from "../storage/users";
 import type { GroupDirectory } from "./groups";
 
@@ -53,10 +54,14 @@ export class AccessDirectory {
     return (await this.policy(ctx)).ownerUserId;
   }
 
-  /** A user's effective access and where each grant came from (`pending`: groups an assertion is about to store). */
-  async accessOf(ctx: Scope, userId: string, pending: { samlGroups?: readonly string[] } = {}): Promise<EffectiveAccess> {
-    const [policy, user] = await Promise.all([this.policy(ctx), this.users.findById(ctx.organizationId, userId)]);
-    if (!user) throw new NotFoundError(`User ${userId} not found`);
+  /**
+   * A user's effective access and where each grant came from (`pending`: groups an assertion is
+   * about to store). Given the user rather than its id, it uses that read instead of its own.
+   */
+  async accessOf(ctx: Scope, who: string | User, pending: { samlGroups?: readonly string[] } = {}): Promise<EffectiveAccess> {
+    // A caller that has just read the user passes it, and it is not read again.
+    const [policy, user] = await Promise.all([this.policy(ctx), typeof who === "string" ? this.users.findById(ctx.organizationId, who) : who]);
+    if (!user) throw new NotFoundError(`User ${who as string} not found`);
     const groups: IdentityGroup[] = (await this.groups.groupsOf(ctx, user)).map((g) => ({ id: g.id, displayName: g.displayName, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}) }));
     // SAML group sync: the groups the last assertion named, matched by externalId or displayName.
     if (policy.samlGroupSync) for (const name of pending.samlGroups ?? user.samlGroups ?? []) groups.push({ id: `saml:${name}`, displayName: name, externalId: name });

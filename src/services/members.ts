@@ -47,9 +47,10 @@ export class MemberAdministration {
   ) {}
 
   /** The person a personal token acts as; refused when they have no access (deactivated, suspended, unmapped). */
-  async actingUser(ctx: Scope, userId: string): Promise<ApiActor> {
-    const user = await this.users.get(ctx, userId);
-    const access = await this.access.accessOf(ctx, userId);
+  async actingUser(ctx: Scope, who: string | User): Promise<ApiActor> {
+    // A session has already read its user: that read serves here too.
+    const user = typeof who === "string" ? await this.users.get(ctx, who) : who;
+    const access = await this.access.accessOf(ctx, user);
     if (!access.organizationRole) throw new ForbiddenError(`No access: ${access.denial ?? "no role"}`);
     return { kind: "user", user, access };
   }

@@ -78,9 +78,9 @@ export class SamlSignIn {
         samlGroups = identity.groups ?? [];
       }
     }
-    const access = await this.access.accessOf(at, user.id, samlGroups ? { samlGroups } : {});
+    const access = await this.access.accessOf(at, user, samlGroups ? { samlGroups } : {});
     if (!access.organizationRole) throw new SamlRefusal("no_access", "You have no access to this organization. Ask an administrator to add you to a group that grants it.", access.denial ?? "no access");
-    return this.users.recordSignIn(userCtx, user.id, { via: "saml", ...(samlGroups ? { samlGroups } : {}) });
+    return this.users.recordSignIn(userCtx, user, { via: "saml", ...(samlGroups ? { samlGroups } : {}) });
   }
 
   /** Records a refused sign-in (never the assertion itself); `nameId` when the assertion was verified. */

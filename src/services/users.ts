@@ -176,30 +176,32 @@ export class UserDirectory {
    * the last one): every session and personal token ends now; regaining a group does not revive them.
    */
   async accessLost(ctx: RequestContext, id: string, reason: string): Promise<void> {
-    const before = await this.get(ctx, id);
-    const after: User = { ...before, sessionEpoch: (before.sessionEpoch ?? 0) + 1 };
-    await this.store.endSessions(id, this.audit.event(ctx, { action: "user.sessions_ended", target: userTarget(after), reason }));
+    const after = await this.endAllSessions(ctx, id, "user.sessions_ended", reason);
     await this.deprovisioned?.(ctx, after, "unmapped");
   }
 
   /** Ends every session of the user at once ("sign out everywhere"); they sign in again. */
-  async signOutEverywhere(ctx: RequestContext, id: string, reason?: string): Promise<User> {
+  signOutEverywhere(ctx: RequestContext, id: string, reason?: string): Promise<User> {
+    return this.endAllSessions(ctx, id, "user.signed_out_everywhere", reason);
+  }
+
+  /** Raises the user's session epoch (see User.sessionEpoch), audited as `action`. */
+  private async endAllSessions(ctx: RequestContext, id: string, action: string, reason?: string): Promise<User> {
     const before = await this.get(ctx, id);
     const after: User = { ...before, sessionEpoch: (before.sessionEpoch ?? 0) + 1 };
-    await this.store.endSessions(id, this.audit.event(ctx, { action: "user.signed_out_everywhere", target: userTarget(after), ...(reason ? { reason } : {}) }));
+    await this.store.endSessions(id, this.audit.event(ctx, { action, target: userTarget(after), ...(reason ? { reason } : {}) }));
     return after;
   }
 
   /**
-   * Records a sign-in: when, and (with SAML group sync) the groups the assertion named. Not a
-   * change of the user's profile: the version stays.
+   * Records a sign-in of a user just read: when, and (with SAML group sync) the groups the
+   * assertion named. Not a change of the user's profile: the version stays.
    */
-  async recordSignIn(ctx: RequestContext, id: string, details: { samlGroups?: readonly string[]; via: string }): Promise<User> {
-    const before = await this.get(ctx, id);
+  async recordSignIn(ctx: RequestContext, before: User, details: { samlGroups?: readonly string[]; via: string }): Promise<User> {
     const after: User = { ...before, lastLogin: this.now(), ...(details.samlGroups ? { samlGroups: [...details.samlGroups] } : {}) };
     const groupsChanged = details.samlGroups !== undefined && JSON.stringify(before.samlGroups ?? []) !== JSON.stringify(details.samlGroups);
     await this.store.recordSignIn(
-      id,
+      before.id,
       after.lastLogin!,
       details.samlGroups,
       this.audit.event(ctx, {
