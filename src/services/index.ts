@@ -15,7 +15,6 @@ import { AccessReview } from "./access-review";
 import { Outbox } from "../storage/outbox";
 import { SamlAssertionLedger, SamlRequestCache, sweepSamlState } from "../storage/saml-state";
 import { SamlSignIn } from "./saml-sign-in";
-import type { CacheProvider } from "@node-saml/passport-saml";
 import { SessionStore } from "../storage/sessions";
 import type { SessionTimeouts } from "../domain/session";
 import { Sessions } from "./sessions";
@@ -40,8 +39,8 @@ export interface Services {
    * ids (and LogoutRequest ids taken from identity providers, against replays).
    */
   samlState: {
-    requestCache(organizationId: string, lifetimeMs: number): CacheProvider;
-    logoutRequestCache(organizationId: string, lifetimeMs: number): CacheProvider;
+    requestCache(organizationId: string, lifetimeMs: number): SamlRequestCache;
+    logoutRequestCache(organizationId: string, lifetimeMs: number): SamlRequestCache;
     assertions: SamlAssertionLedger;
     sweep(now?: Date): Promise<number>;
   };
