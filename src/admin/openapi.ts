@@ -238,6 +238,12 @@ const samlSettings: Record<string, Schema> = {
   idpInitiated: { type: "boolean" },
   signatures: ref("SamlSignatureRequirement"),
   attributes: { ...ref("SamlAttributes"), description: "Attribute names; those left out take their defaults." },
+  subject: ref("SamlSubjectKey"),
+  signAuthnRequests: {
+    type: "boolean",
+    description:
+      "Sign AuthnRequests with Gatehouse's key (SAML_SP_KEY_FILE). Read from the metadata's `WantAuthnRequestsSigned` when configured from metadata; `true` without a key is refused with `invalid`.",
+  },
   reason: { type: "string", maxLength: 1000, description: "Recorded in the audit trail." },
 };
 
@@ -454,8 +460,14 @@ const schemas: Record<string, Schema> = {
       signatures: ref("SamlSignatureRequirement"),
       jit: { type: "boolean", description: "Create users on first sign-in instead of refusing people the organization does not know." },
       groupSync: { type: "boolean", description: "Map the assertion's groups through the organization's mappings (for organizations without SCIM)." },
-      idpInitiated: { type: "boolean", description: "Accept sign-ins started at the identity provider (the Okta tile, Entra ID's My Apps)." },
+      idpInitiated: {
+        type: "boolean",
+        description:
+          "Accept sign-ins started at the identity provider (the Okta tile, Entra ID's My Apps). Off by default: such an answer answers no request, so it cannot be bound to the browser that receives it (login CSRF).",
+      },
       attributes: ref("SamlAttributes"),
+      subject: ref("SamlSubjectKey"),
+      signAuthnRequests: { type: "boolean", description: "AuthnRequests are signed with Gatehouse's key (the identity provider wants them signed)." },
       serviceProvider: {
         ...object({
           entityId: { type: "string", format: "uri" },
@@ -480,6 +492,14 @@ const schemas: Record<string, Schema> = {
     type: "string",
     enum: [...SAML_SIGNATURE_REQUIREMENTS],
     description: "What the identity provider must sign: the assertion (the default, what Okta and Entra ID do), the whole response, or both.",
+  },
+  SamlSubjectKey: {
+    oneOf: [
+      object({ source: { type: "string", enum: ["nameId"] } }),
+      object({ source: { type: "string", enum: ["attribute"] }, attribute: { type: "string", minLength: 1, maxLength: 256 } }),
+    ],
+    description:
+      "Which value of the assertion says who signs in — nothing else ever does. `nameId` (the default): the NameID, matched against the member's userName, ignoring ASCII case only when both are email-shaped ASCII, exactly otherwise. `attribute`: the single value of the named attribute (e.g. Entra ID's `http://schemas.microsoft.com/identity/claims/objectidentifier`), matched exactly against the member's externalId. JIT creation and linking use the same key. No match: the sign-in is refused (`saml.sign_in_refused`, reason `unknown_subject`).",
   },
   SamlAttributes: object(
     {

@@ -79,6 +79,8 @@ export function presentSamlConnection({ connection, serviceProvider, certificate
     groupSync: connection.groupSync,
     idpInitiated: connection.idpInitiated,
     attributes: { email: connection.attributes.email, name: connection.attributes.name, groups: connection.attributes.groups },
+    subject: connection.subject.source === "nameId" ? { source: "nameId" as const } : { source: "attribute" as const, attribute: connection.subject.attribute },
+    signAuthnRequests: connection.signAuthnRequests,
     serviceProvider: {
       entityId: serviceProvider.entityId,
       metadataUrl: serviceProvider.metadataUrl,

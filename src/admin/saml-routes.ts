@@ -27,6 +27,10 @@ const settings = {
     .object({ email: z.string().min(1).max(256).optional(), name: z.string().min(1).max(256).optional(), groups: z.string().min(1).max(256).optional() })
     .strict()
     .optional(),
+  subject: z
+    .discriminatedUnion("source", [z.object({ source: z.literal("nameId") }).strict(), z.object({ source: z.literal("attribute"), attribute: z.string().min(1).max(256) }).strict()])
+    .optional(),
+  signAuthnRequests: z.boolean().optional(),
   reason: z.string().max(1000).optional(),
 };
 

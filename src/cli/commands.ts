@@ -3,10 +3,10 @@ import os from "node:os";
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { presentSamlConnection } from "../admin/presenters";
-import { SAML_SIGNATURE_REQUIREMENTS, type SamlSignatureRequirement } from "../domain/saml";
+import { defaultSamlAttributes, SAML_SIGNATURE_REQUIREMENTS, type SamlConnection, type SamlSignatureRequirement, type SamlSubjectKey } from "../domain/saml";
 import { parseIdentityProviderMetadata } from "../saml/idp-metadata";
 import type { Services } from "../services";
-import type { SamlConnectionSummary } from "../services/saml-connections";
+import type { SamlConnectionSummary, ServiceProviderSummary } from "../services/saml-connections";
 
 /** What a command prints; the caller writes it out, so tests can read it. */
 export interface CommandOutput {
@@ -39,13 +39,19 @@ export const usage = `Usage: gatehouse <command>
   mapping list --org ID [--json]
   mapping remove --org ID MAPPING_ID
   saml configure --org ID (--idp-metadata FILE | --entity-id ID --sso-url URL --cert FILE [--cert FILE2 ...])
-                 [--slo-url URL] [--jit] [--group-sync] [--idp-initiated] [--signatures assertion|response|both] [--json]
+                 [--slo-url URL] [--jit|--no-jit] [--group-sync|--no-group-sync]
+                 [--idp-initiated|--no-idp-initiated] [--sign-requests|--no-sign-requests]
+                 [--signatures assertion|response|both] [--subject-nameid | --subject-attribute NAME]
+                 [--email-attribute NAME] [--name-attribute NAME] [--groups-attribute NAME] [--reset] [--json]
                                        the organization's SAML identity provider, from its metadata XML
-                                       or from its values (certificates in PEM); replaces the connection:
-                                       switches not given are off, --signatures defaults to assertion;
-                                       --slo-url (single logout, HTTP-Redirect) overrides the metadata's
-  saml show --org ID [--json]          the SAML connection, the URLs to give the identity provider and
-                                       each certificate's expiry
+                                       or from its values (certificates in PEM). Settings not given keep
+                                       their current value (defaults on a new connection; with --reset,
+                                       all defaults); prints what changed. The subject key is the NameID
+                                       matched against userName (default), or --subject-attribute NAME
+                                       matched against externalId. --slo-url (single logout,
+                                       HTTP-Redirect) overrides the metadata's
+  saml show --org ID [--json]          the URLs to give the identity provider (also before any connection
+                                       exists), then the connection and each certificate's expiry
   saml remove --org ID [--reason TEXT] removes the SAML connection: sign-in through it stops at once
                                        (open sessions are not ended; see sign-out-everywhere)
   access-settings --org ID [--default-role user|read_only|none] [--read-only-may-comment true|false]
@@ -93,23 +99,11 @@ function certificateWarnings(summary: SamlConnectionSummary): string[] {
   return summary.certificates.filter((c) => c.expiresSoon).map((c) => `Warning: certificate ${c.subject} expires ${c.validTo.toISOString()}`);
 }
 
-/** `saml show` for a person: the identity provider, the settings, the certificates, then what to give the identity provider. */
-function describeSamlConnection(summary: SamlConnectionSummary): string[] {
-  const { connection: c, serviceProvider: sp } = summary;
-  const onOff = (on: boolean) => (on ? "on" : "off");
+/** The service provider's values an identity provider asks for, as `saml show` prints them. */
+function describeServiceProvider(summary: ServiceProviderSummary, configured: boolean): string[] {
+  const { serviceProvider: sp } = summary;
   return [
-    `Identity provider:  ${c.idpEntityId}`,
-    `SSO URL:            ${c.ssoUrl}`,
-    `SLO URL:            ${c.sloUrl ?? "(none: signing out ends the Gatehouse session only)"}`,
-    `Signatures:         ${c.signatures}`,
-    `JIT:                ${onOff(c.jit)}`,
-    `Group sync:         ${onOff(c.groupSync)}`,
-    `IdP-initiated:      ${onOff(c.idpInitiated)}`,
-    `Attributes:         email=${c.attributes.email}, name=${c.attributes.name}, groups=${c.attributes.groups}`,
-    "",
-    "Certificates:",
-    ...table(summary.certificates.map((s) => ({ subject: s.subject, validTo: s.validTo, expiresSoon: s.expiresSoon }))).map((line) => `  ${line}`),
-    "",
+    ...(configured ? [] : ["No identity provider is configured yet (saml configure). Give these values to it first:", ""]),
     "Service provider (give these to the identity provider):",
     `  Entity ID:        ${sp.entityId}`,
     `  ACS URL:          ${sp.acsUrl}`,
@@ -117,8 +111,102 @@ function describeSamlConnection(summary: SamlConnectionSummary): string[] {
     `  Login URL:        ${sp.loginUrl}`,
     `  Logout URL:       ${sp.logoutUrl}`,
     `  Signing cert:     ${summary.serviceProviderCertificate ? `${summary.serviceProviderCertificate.subject}, valid to ${summary.serviceProviderCertificate.validTo.toISOString()}` : "(none: logout requests are unsigned; set SAML_SP_KEY_FILE and SAML_SP_CERT_FILE for Okta)"}`,
+  ];
+}
+
+/** The subject key in words an administrator can check against the identity provider's set-up. */
+function describeSubject(subject: SamlSubjectKey): string {
+  return subject.source === "nameId"
+    ? "NameID, matched against userName (ASCII case ignored for email addresses only)"
+    : `attribute ${subject.attribute}, matched exactly against externalId`;
+}
+
+const onOff = (on: boolean) => (on ? "on" : "off");
+
+/** `saml show` for a person: the identity provider, the settings, the certificates, then what to give the identity provider. */
+function describeSamlConnection(summary: SamlConnectionSummary): string[] {
+  const { connection: c } = summary;
+  return [
+    `Identity provider:  ${c.idpEntityId}`,
+    `SSO URL:            ${c.ssoUrl}`,
+    `SLO URL:            ${c.sloUrl ?? "(none: signing out ends the Gatehouse session only)"}`,
+    `Subject key:        ${describeSubject(c.subject)}`,
+    `Signatures:         ${c.signatures}`,
+    `Signed requests:    ${onOff(c.signAuthnRequests)}`,
+    `JIT:                ${onOff(c.jit)}`,
+    `Group sync:         ${onOff(c.groupSync)}`,
+    `IdP-initiated:      ${c.idpInitiated ? "on (such sign-ins answer no request, so they cannot be bound to the browser: login CSRF is possible)" : "off (every sign-in is bound to the browser that started it)"}`,
+    `Attributes:         email=${c.attributes.email}, name=${c.attributes.name}, groups=${c.attributes.groups}`,
+    "",
+    "Certificates:",
+    ...table(summary.certificates.map((s) => ({ subject: s.subject, validTo: s.validTo, expiresSoon: s.expiresSoon }))).map((line) => `  ${line}`),
+    "",
+    ...describeServiceProvider(summary, true),
     ...(summary.certificateExpiresSoon ? ["", ...certificateWarnings(summary)] : []),
   ];
+}
+
+/** `saml show --json` before any connection: whether one is configured, and the service provider's values. */
+function presentServiceProvider(summary: ServiceProviderSummary) {
+  const { serviceProvider: sp, serviceProviderCertificate: cert } = summary;
+  return {
+    entityId: sp.entityId,
+    metadataUrl: sp.metadataUrl,
+    loginUrl: sp.loginUrl,
+    acsUrl: sp.acsUrl,
+    logoutUrl: sp.logoutUrl,
+    signingCertificate: cert ? { subject: cert.subject, validTo: cert.validTo.toISOString(), expiresSoon: cert.expiresSoon } : null,
+  };
+}
+
+/** A switch given on the command line (`--jit` / `--no-jit`), or nothing: it then keeps its value. */
+function switchSetting<K extends string>(key: K, on: boolean | undefined, off: boolean | undefined, flag: string): Partial<Record<K, boolean>> {
+  if (on && off) throw new UsageError(`--${flag} and --no-${flag} exclude each other`);
+  return on ? ({ [key]: true } as Record<K, boolean>) : off ? ({ [key]: false } as Record<K, boolean>) : {};
+}
+
+function subjectSetting(nameId: boolean | undefined, attribute: string | undefined): { subject?: SamlSubjectKey } {
+  if (nameId && attribute !== undefined) throw new UsageError("--subject-nameid and --subject-attribute exclude each other");
+  if (nameId) return { subject: { source: "nameId" } };
+  if (attribute !== undefined) {
+    if (!attribute.trim()) throw new UsageError("--subject-attribute needs an attribute NAME");
+    return { subject: { source: "attribute", attribute } };
+  }
+  return {};
+}
+
+/** Attribute names given on the command line, over the current ones (or the defaults with --reset). */
+function attributeSetting(before: SamlConnection | undefined, email: string | undefined, name: string | undefined, groups: string | undefined, reset: boolean) {
+  if (email === undefined && name === undefined && groups === undefined) return {};
+  for (const [flag, value] of [["email-attribute", email], ["name-attribute", name], ["groups-attribute", groups]] as const) {
+    if (value !== undefined && !value.trim()) throw new UsageError(`--${flag} needs an attribute NAME`);
+  }
+  const current = reset || !before ? defaultSamlAttributes : before.attributes;
+  return { attributes: { email: email ?? current.email, name: name ?? current.name, groups: groups ?? current.groups } };
+}
+
+/** What `saml configure` changed, one line per setting, for the operator to check. */
+function connectionChanges(before: SamlConnection | undefined, after: SamlConnection): string[] {
+  const show = (value: unknown) => (value === undefined ? "(none)" : typeof value === "boolean" ? onOff(value) : typeof value === "string" ? value : JSON.stringify(value));
+  const rows: [string, unknown, unknown][] = [
+    ["Identity provider", before?.idpEntityId, after.idpEntityId],
+    ["SSO URL", before?.ssoUrl, after.ssoUrl],
+    ["SLO URL", before?.sloUrl, after.sloUrl],
+    ["Certificates", before ? before.certificates.length : undefined, after.certificates.length],
+    ["Subject key", before && describeSubject(before.subject), describeSubject(after.subject)],
+    ["Signatures", before?.signatures, after.signatures],
+    ["Signed requests", before?.signAuthnRequests, after.signAuthnRequests],
+    ["JIT", before?.jit, after.jit],
+    ["Group sync", before?.groupSync, after.groupSync],
+    ["IdP-initiated", before?.idpInitiated, after.idpInitiated],
+    ["Email attribute", before?.attributes.email, after.attributes.email],
+    ["Name attribute", before?.attributes.name, after.attributes.name],
+    ["Groups attribute", before?.attributes.groups, after.attributes.groups],
+  ];
+  const certificatesChanged = before !== undefined && JSON.stringify(before.certificates) !== JSON.stringify(after.certificates);
+  return rows
+    .filter(([label, was, now]) => JSON.stringify(was) !== JSON.stringify(now) || (label === "Certificates" && certificatesChanged))
+    .map(([label, was, now]) => `${label}: ${show(was)} → ${show(now)}`);
 }
 
 /** Runs one CLI command against the services; throws UsageError for bad arguments. */
@@ -147,9 +235,20 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       "sso-url": { type: "string" },
       "slo-url": { type: "string" },
       cert: { type: "string", multiple: true },
-      jit: { type: "boolean", default: false },
-      "group-sync": { type: "boolean", default: false },
-      "idp-initiated": { type: "boolean", default: false },
+      jit: { type: "boolean" },
+      "no-jit": { type: "boolean" },
+      "group-sync": { type: "boolean" },
+      "no-group-sync": { type: "boolean" },
+      "idp-initiated": { type: "boolean" },
+      "no-idp-initiated": { type: "boolean" },
+      "sign-requests": { type: "boolean" },
+      "no-sign-requests": { type: "boolean" },
+      "subject-nameid": { type: "boolean" },
+      "subject-attribute": { type: "string" },
+      "email-attribute": { type: "string" },
+      "name-attribute": { type: "string" },
+      "groups-attribute": { type: "string" },
+      reset: { type: "boolean" },
       "idp-metadata": { type: "string" },
       signatures: { type: "string" },
       reason: { type: "string" },
@@ -276,8 +375,8 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
       const org = await requireOrganization(services, values.org);
       const byValues = values["entity-id"] !== undefined || values["sso-url"] !== undefined || values.cert !== undefined;
       if (values["idp-metadata"] !== undefined && byValues) throw new UsageError("saml configure takes --idp-metadata FILE or --entity-id/--sso-url/--cert, not both");
-      const signatures = values.signatures ?? "assertion";
-      if (!(SAML_SIGNATURE_REQUIREMENTS as readonly string[]).includes(signatures)) throw new UsageError(`--signatures must be ${SAML_SIGNATURE_REQUIREMENTS.join(", ")}`);
+      const signatures = values.signatures;
+      if (signatures !== undefined && !(SAML_SIGNATURE_REQUIREMENTS as readonly string[]).includes(signatures)) throw new UsageError(`--signatures must be ${SAML_SIGNATURE_REQUIREMENTS.join(", ")}`);
       const readFile = (file: string, what: string) => {
         try {
           return readFileSync(file, "utf8");
@@ -285,7 +384,7 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
           throw new UsageError(`Cannot read ${what} file ${file}`);
         }
       };
-      let identityProvider: { idpEntityId: string; ssoUrl: string; sloUrl?: string; certificates: readonly string[] };
+      let identityProvider: { idpEntityId: string; ssoUrl: string; sloUrl?: string; certificates: readonly string[]; signAuthnRequests?: boolean };
       if (values["idp-metadata"] !== undefined) {
         identityProvider = parseIdentityProviderMetadata(readFile(values["idp-metadata"], "metadata"));
       } else {
@@ -295,23 +394,43 @@ export async function runCommand(services: Services, argv: string[]): Promise<Co
         identityProvider = { idpEntityId: values["entity-id"], ssoUrl: values["sso-url"], certificates: values.cert.map((file) => readFile(file, "certificate")) };
       }
       if (values["slo-url"] !== undefined) identityProvider = { ...identityProvider, sloUrl: values["slo-url"] };
-      // The command describes the whole connection: a switch left out is off, as it reads.
+      const before = await services.saml.get({ organizationId: org });
+      // Settings not given keep their current value: re-importing metadata must not switch JIT off.
       const connection = await services.saml.configure(
         { ...ctx, organizationId: org },
-        { ...identityProvider, jit: values.jit, groupSync: values["group-sync"], idpInitiated: values["idp-initiated"], signatures: signatures as SamlSignatureRequirement },
+        {
+          ...identityProvider,
+          ...switchSetting("jit", values.jit, values["no-jit"], "jit"),
+          ...switchSetting("groupSync", values["group-sync"], values["no-group-sync"], "group-sync"),
+          ...switchSetting("idpInitiated", values["idp-initiated"], values["no-idp-initiated"], "idp-initiated"),
+          ...switchSetting("signAuthnRequests", values["sign-requests"], values["no-sign-requests"], "sign-requests"),
+          ...(signatures !== undefined ? { signatures: signatures as SamlSignatureRequirement } : {}),
+          ...subjectSetting(values["subject-nameid"], values["subject-attribute"]),
+          ...attributeSetting(before, values["email-attribute"], values["name-attribute"], values["groups-attribute"], values.reset === true),
+          ...(values.reset ? { reset: true } : {}),
+        },
       );
       const summary = services.saml.summarize(org, connection);
       if (values.json) {
         out.push(JSON.stringify(presentSamlConnection(summary)));
         return { stdout: out, exitCode: 0 };
       }
-      out.push(`SAML connection configured for ${org}: ${connection.idpEntityId}`);
+      out.push(`SAML connection ${before ? "updated" : "configured"} for ${org}: ${connection.idpEntityId}`);
+      const changes = connectionChanges(before, connection);
+      out.push(...(changes.length ? ["Changed:", ...changes.map((line) => `  ${line}`)] : ["Nothing changed."]));
       out.push(...certificateWarnings(summary));
       return { stdout: out, exitCode: 0 };
     }
     case "saml show": {
       const org = await requireOrganization(services, values.org);
-      const summary = await services.saml.summary({ organizationId: org });
+      const connection = await services.saml.get({ organizationId: org });
+      if (!connection) {
+        // The service provider's values come first: Okta asks for them before it gives its metadata.
+        const sp = services.saml.serviceProviderOf(org);
+        out.push(...(values.json ? [JSON.stringify({ configured: false, serviceProvider: presentServiceProvider(sp) })] : describeServiceProvider(sp, false)));
+        return { stdout: out, exitCode: 0 };
+      }
+      const summary = services.saml.summarize(org, connection);
       out.push(...(values.json ? [JSON.stringify(presentSamlConnection(summary))] : describeSamlConnection(summary)));
       return { stdout: out, exitCode: 0 };
     }

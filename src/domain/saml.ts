@@ -22,6 +22,13 @@ export interface SamlConnection {
   readonly idpInitiated: boolean;
   /** Assertion attribute names for email, display name and groups. */
   readonly attributes: { readonly email: string; readonly name: string; readonly groups: string };
+  /** Which value of the assertion says who signs in, and which member property it is matched against: see `SamlSubjectKey`. */
+  readonly subject: SamlSubjectKey;
+  /**
+   * Sign AuthnRequests with the service provider's key (HTTP-Redirect query signature, SAML
+   * Bindings §3.4.4.1): the identity provider's metadata says `WantAuthnRequestsSigned="true"`.
+   */
+  readonly signAuthnRequests: boolean;
   /** What the identity provider must sign: see `SamlSignatureRequirement`. */
   readonly signatures: SamlSignatureRequirement;
 }
@@ -39,6 +46,43 @@ export const defaultSamlSignatures: SamlSignatureRequirement = "assertion";
 /** The requirement as passport-saml's two switches (`wantAssertionsSigned`, `wantAuthnResponseSigned`). */
 export function signatureSwitches(signatures: SamlSignatureRequirement): { wantAssertionsSigned: boolean; wantAuthnResponseSigned: boolean } {
   return { wantAssertionsSigned: signatures !== "response", wantAuthnResponseSigned: signatures !== "assertion" };
+}
+
+/**
+ * The one value of a verified assertion that decides who signs in, and nothing else ever does (no
+ * fallback to an email attribute: people can edit their own email at many identity providers).
+ * - `nameId`: the Subject's NameID (SAML Core §2.2.3), matched against the member's userName —
+ *   ignoring ASCII case when both are email-shaped ASCII, exactly otherwise (`subjectMatchesUserName`).
+ * - `attribute`: the single value of the named attribute (Entra ID's immutable object id,
+ *   `http://schemas.microsoft.com/identity/claims/objectidentifier`), matched exactly against the
+ *   member's externalId (what Entra's SCIM provisioning stores there).
+ * JIT creation and the linking of local members use the same key.
+ */
+export type SamlSubjectKey = { readonly source: "nameId" } | { readonly source: "attribute"; readonly attribute: string };
+export const defaultSamlSubject: SamlSubjectKey = { source: "nameId" };
+
+/** The member property a subject key is matched against. */
+export function subjectMatchedAgainst(subject: SamlSubjectKey): "userName" | "externalId" {
+  return subject.source === "nameId" ? "userName" : "externalId";
+}
+
+/** ASCII email address shape (RFC 5322 dot-atom@domain, no trailing dot, no space): the only values compared without case. */
+const emailShaped = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+export function isEmailShaped(value: string): boolean {
+  return value.length <= 320 && emailShaped.test(value);
+}
+
+/**
+ * Whether an asserted NameID names the member with this userName. Email-shaped ASCII values are
+ * compared ignoring ASCII case (identity providers change the case of addresses at will); any
+ * other value must be identical, code point for code point: no Unicode case folding or
+ * normalization that would let a look-alike (a Cyrillic "а", the Kelvin sign "K") or a trailing
+ * dot or space name someone else.
+ */
+export function subjectMatchesUserName(nameId: string, userName: string): boolean {
+  if (nameId === userName) return true;
+  return isEmailShaped(nameId) && isEmailShaped(userName) && nameId.toLowerCase() === userName.toLowerCase();
 }
 
 /** The service provider's own entity id and URLs, all derived from the public base URL. */
@@ -73,7 +117,8 @@ export type SamlRefusalReason =
   | "unsupported_binding"
   | "idp_error"
   | "invalid_response"
-  | "unknown_user"
+  | "unknown_subject"
+  | "other_browser"
   | "inactive_user"
   | "suspended_user"
   | "no_access"

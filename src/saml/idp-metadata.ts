@@ -21,6 +21,11 @@ export interface IdentityProviderMetadata {
   readonly sloUrl?: string;
   /** Every signing certificate, as PEM, in document order, without duplicates (several during a rotation). */
   readonly certificates: readonly string[];
+  /**
+   * The IDPSSODescriptor's `WantAuthnRequestsSigned` (Metadata §2.4.3; absent means false): the
+   * identity provider refuses AuthnRequests that are not signed.
+   */
+  readonly signAuthnRequests: boolean;
 }
 
 export const METADATA_NS = "urn:oasis:names:tc:SAML:2.0:metadata";
@@ -121,5 +126,7 @@ export function parseIdentityProviderMetadata(xml: string): IdentityProviderMeta
   const idpEntityId = entity.getAttribute("entityID")?.trim();
   if (!idpEntityId) throw new InvalidError("The identity provider's EntityDescriptor has no entityID");
   const sloUrl = singleLogoutUrl(idp);
-  return { idpEntityId, ssoUrl: singleSignOnUrl(idp), ...(sloUrl ? { sloUrl } : {}), certificates: signingCertificates(idp) };
+  const wants = (idp.getAttribute("WantAuthnRequestsSigned") ?? "").trim();
+  // xs:boolean (XML Schema Part 2 §3.2.2): "true" or "1".
+  return { idpEntityId, ssoUrl: singleSignOnUrl(idp), ...(sloUrl ? { sloUrl } : {}), certificates: signingCertificates(idp), signAuthnRequests: wants === "true" || wants === "1" };
 }

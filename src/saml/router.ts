@@ -1,9 +1,10 @@
+import { randomBytes } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { Passport } from "passport";
 import { MultiSamlStrategy, SAML, ValidateInResponseTo, type Profile, type SamlConfig } from "@node-saml/passport-saml";
 import type { Config } from "../config";
 import { DomainError, SeatLimitReachedError } from "../errors";
-import { SamlRefusal, serviceProviderUrls, signatureSwitches, type SamlConnection } from "../domain/saml";
+import { defaultSamlSignatures, SamlRefusal, serviceProviderUrls, signatureSwitches, type SamlConnection } from "../domain/saml";
 import type { SamlSessionDetails } from "../domain/session";
 import type { User } from "../domain/user";
 import type { Logger } from "../http/logger";
@@ -16,6 +17,7 @@ import { parseRedirectQuery, samlParameterIn, signedRedirectUrl, verifyRedirectS
 import { withSingleLogout } from "./sp-metadata";
 import { refusalPage, signedOutPage } from "./pages";
 import { clearSessionCookie, readSessionCookie, setSessionCookie } from "../http/session-cookie";
+import { rememberSignIn, takeSignIn } from "./browser-binding";
 
 /**
  * SAML 2.0 single sign-on per organization, under /auth/saml/{org}: service-provider metadata,
@@ -40,6 +42,8 @@ declare module "express-serve-static-core" {
     samlInspection?: InspectedResponse;
     /** The verified assertion's subject, kept with the session for single logout. */
     samlSubject?: SamlSessionDetails;
+    /** Whether this browser's cookie named the AuthnRequest the answer is InResponseTo (browser-binding.ts). */
+    samlStartedHere?: boolean;
   }
 }
 
@@ -54,6 +58,11 @@ function attributeValues(profile: Profile, name: string): string[] {
   const value = attributes[name];
   const values = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
   return values.filter((v): v is string => typeof v === "string" && v.trim() !== "").map((v) => v.trim());
+}
+
+function rawAttributeValues(value: unknown): string[] {
+  const values = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  return values.filter((v): v is string => typeof v === "string");
 }
 
 /** Entra ID replaces the groups by a link when a user is in more than 150 of them. */
@@ -80,8 +89,11 @@ export function assertedIdentity(profile: Profile, connection: SamlConnection): 
   const displayName = value("name");
   const overage = overageClaims.some((claim) => claim in attributes);
   const groupsAttribute = firstPresent("groups");
+  const subject = connection.subject;
   return {
     nameId: profile.nameID ?? "",
+    // The subject attribute's values as sent (not trimmed): matched exactly, never looked for elsewhere.
+    ...(subject.source === "attribute" ? { subjectAttributeValues: rawAttributeValues(attributes[subject.attribute]) } : {}),
     ...(email ? { email } : {}),
     ...(displayName ? { displayName } : {}),
     // No groups attribute at all means "no groups" for group sync (Entra omits an empty claim).
@@ -149,6 +161,14 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
     const verifiedId = ((profile.getAssertion?.() as { Assertion?: { $?: { ID?: string } } } | undefined)?.Assertion?.$?.ID) ?? undefined;
     if (verifiedId !== inspected.assertionId) throw new SamlRefusal("signature_wrapping", "The identity provider's answer is not a valid SAML response.", "verified assertion differs from the inspected one");
     if (profile.issuer !== connection.idpEntityId) throw new SamlRefusal("wrong_issuer", "The answer comes from an identity provider this organization does not use.", `issuer ${profile.issuer}`);
+    // Login CSRF: a valid answer to a sign-in another browser started is not for this browser.
+    if (inspected.inResponseTo && !req.samlStartedHere) {
+      throw new SamlRefusal(
+        "other_browser",
+        "This sign-in was started in another browser, or this browser did not keep its cookie. Please start signing in again here.",
+        `no sign-in cookie for the AuthnRequest ${inspected.inResponseTo}`,
+      );
+    }
     const expiresAt = new Date(Math.max(Date.now() + acceptedClockSkewMs, (inspected.expiresAt?.getTime() ?? 0) + acceptedClockSkewMs));
     if (!(await services.samlState.assertions.claim(req.params.org!, inspected.assertionId, expiresAt))) {
       throw new SamlRefusal("replayed", "This sign-in has already been used. Please sign in again.", `assertion ${inspected.assertionId} was already used`);
@@ -190,21 +210,63 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
     res.status(refusal.reason === "malformed" ? 400 : 403).type("html").send(refusalPage("Sign-in refused", refusal.message, req.id));
   };
 
-  // With the service provider's key, the metadata also carries its certificate and the single logout service.
-  router.get("/:org/metadata", withConnection, (req: Request, res: Response) => {
-    const saml = new SAML({ ...samlOptions(req.params.org!, req.samlConnection!), identifierFormat: emailAddressFormat });
-    const metadata = saml.generateServiceProviderMetadata(null);
-    const key = config.samlServiceProvider;
-    const logoutUrl = serviceProviderUrls(config.publicBaseUrl, req.params.org!).logoutUrl;
-    res.type("application/samlmetadata+xml").send(key ? withSingleLogout(metadata, { certificate: key.certificate, logoutUrl }) : metadata);
+  /**
+   * The service provider's metadata, as soon as the organization exists: Okta asks for the ACS URL
+   * and entity id before it hands out its own metadata, so this cannot wait for a connection.
+   * With the service provider's key it also carries its certificate and the single logout service,
+   * and says AuthnRequests are signed when the connection signs them.
+   */
+  router.get("/:org/metadata", async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const organizationId = req.params.org!;
+      const [organization, connection] = await Promise.all([services.organizations.get(organizationId), services.saml.get({ organizationId })]);
+      if (!organization) {
+        res.status(404).type("html").send(refusalPage("No single sign-on here", "There is no such organization.", req.id));
+        return;
+      }
+      const sp = serviceProviderUrls(config.publicBaseUrl, organizationId);
+      const saml = new SAML({
+        issuer: sp.entityId,
+        callbackUrl: sp.acsUrl,
+        // node-saml insists on an identity provider certificate even to describe the service provider; none is used here.
+        idpCert: connection ? [...connection.certificates] : "not used for service provider metadata",
+        ...signatureSwitches(connection?.signatures ?? defaultSamlSignatures),
+        identifierFormat: emailAddressFormat,
+      });
+      const metadata = saml.generateServiceProviderMetadata(null);
+      const key = config.samlServiceProvider;
+      res
+        .type("application/samlmetadata+xml")
+        .send(key ? withSingleLogout(metadata, { certificate: key.certificate, logoutUrl: sp.logoutUrl, authnRequestsSigned: connection?.signAuthnRequests ?? false }) : metadata);
+    } catch (error) {
+      next(error);
+    }
   });
 
-  // SP-initiated sign-in: an AuthnRequest to the identity provider, its id kept in MongoDB.
-  router.get("/:org/login", withConnection, (req: Request, res: Response, next: NextFunction) => {
-    req.query.RelayState = safeReturnPath(req.query.RelayState ?? req.query.returnTo);
-    passport.authenticate("saml", { session: false }, (error: unknown) => {
-      if (error) next(error);
-    })(req, res, next);
+  /**
+   * SP-initiated sign-in: an AuthnRequest to the identity provider (HTTP-Redirect, SAML Bindings
+   * §3.4), its id kept in MongoDB (any instance can take the answer) and, hashed, in a cookie of
+   * this browser (browser-binding.ts). Signed with the service provider's key when the identity
+   * provider wants signed requests.
+   */
+  router.get("/:org/login", withConnection, async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const organizationId = req.params.org!;
+      const connection = req.samlConnection!;
+      const key = config.samlServiceProvider;
+      let requestId: string | undefined;
+      const saml = new SAML({
+        ...samlOptions(organizationId, connection),
+        // node-saml's own id format (an underscore and 160 random bits: an xs:ID, SAML Core §1.3.4), captured for the cookie.
+        generateUniqueId: () => (requestId = `_${randomBytes(20).toString("hex")}`),
+        ...(connection.signAuthnRequests && key ? { privateKey: key.privateKey.export({ format: "pem", type: "pkcs8" }).toString() } : {}),
+      });
+      const url = await saml.getAuthorizeUrlAsync(safeReturnPath(req.query.RelayState ?? req.query.returnTo), req.get("host"), {});
+      rememberSignIn(req, res, config, organizationId, requestId!, requestLifetimeMs);
+      res.redirect(302, url);
+    } catch (error) {
+      next(error);
+    }
   });
 
   router.post(
@@ -216,6 +278,9 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
       const sp = serviceProviderUrls(config.publicBaseUrl, req.params.org!);
       try {
         req.samlInspection = inspectSamlResponse(decodeSamlResponse(req.body?.SAMLResponse), { idpEntityId: connection.idpEntityId, acsUrl: sp.acsUrl });
+        const answered = req.samlInspection.inResponseTo;
+        // The cookie gives up this sign-in whatever becomes of the answer: it is taken once.
+        if (answered) req.samlStartedHere = takeSignIn(req, res, config, req.params.org!, answered, requestLifetimeMs);
       } catch (error) {
         if (error instanceof SamlRefusal) return void (await refuse(req, res, error));
         return next(error);

@@ -4,8 +4,8 @@ import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
  * The service provider's metadata with single logout (SAML Metadata §2.4.2, §2.4.4): the signing
  * certificate (a KeyDescriptor use="signing") and the SingleLogoutService, HTTP-Redirect — added to
  * what node-saml generates, which can only announce single logout with the HTTP-POST binding and,
- * given the key, would also claim that AuthnRequests are signed (Gatehouse signs logout messages
- * only; sign-in is unchanged). Only when the service provider has a key: Okta accepts signed
+ * given the key, would also claim that AuthnRequests are signed (Gatehouse signs them only for an
+ * identity provider that wants them signed: `authnRequestsSigned`). Only when the service provider has a key: Okta accepts signed
  * logout requests only, so without one there is no single logout to announce.
  */
 
@@ -13,10 +13,11 @@ const MD = "urn:oasis:names:tc:SAML:2.0:metadata";
 const DS = "http://www.w3.org/2000/09/xmldsig#";
 const REDIRECT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 
-export function withSingleLogout(metadataXml: string, options: { certificate: string; logoutUrl: string }): string {
+export function withSingleLogout(metadataXml: string, options: { certificate: string; logoutUrl: string; authnRequestsSigned?: boolean }): string {
   const document = new DOMParser().parseFromString(metadataXml, "text/xml");
   const descriptor = document.getElementsByTagNameNS(MD, "SPSSODescriptor")[0];
   if (!descriptor) throw new Error("the generated metadata has no SPSSODescriptor");
+  descriptor.setAttribute("AuthnRequestsSigned", options.authnRequestsSigned ? "true" : "false");
   for (const existing of Array.from(descriptor.getElementsByTagNameNS(MD, "SingleLogoutService"))) descriptor.removeChild(existing);
 
   const keyDescriptor = document.createElementNS(MD, "KeyDescriptor");

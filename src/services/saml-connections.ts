@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { defaultSamlAttributes, defaultSamlSignatures, SAML_SIGNATURE_REQUIREMENTS, serviceProviderUrls, type SamlConnection } from "../domain/saml";
+import { defaultSamlAttributes, defaultSamlSignatures, defaultSamlSubject, SAML_SIGNATURE_REQUIREMENTS, serviceProviderUrls, type SamlConnection, type SamlSubjectKey } from "../domain/saml";
 import { InvalidError, NotFoundError } from "../errors";
 import type { OrganizationStore } from "../storage/organizations";
 
@@ -14,11 +14,20 @@ export interface CertificateStatus {
 
 /** What a connection is configured from: the identity provider's values, and the settings that differ from the current ones. */
 export type SamlConnectionInput = Pick<SamlConnection, "idpEntityId" | "ssoUrl" | "certificates" | "sloUrl"> &
-  Partial<Pick<SamlConnection, "jit" | "groupSync" | "idpInitiated" | "signatures">> & {
+  Partial<Pick<SamlConnection, "jit" | "groupSync" | "idpInitiated" | "signatures" | "subject" | "signAuthnRequests">> & {
     readonly attributes?: Partial<SamlConnection["attributes"]>;
     /** Recorded with the audit event. */
     readonly reason?: string;
+    /** Settings left out take their defaults instead of keeping their current values (`saml configure --reset`). */
+    readonly reset?: boolean;
   };
+
+/** The service provider's side of an organization's SAML set-up: there before any identity provider is configured. */
+export interface ServiceProviderSummary {
+  readonly serviceProvider: ReturnType<typeof serviceProviderUrls>;
+  /** Gatehouse's own signing certificate (SAML_SP_CERT_FILE), when it has a key. */
+  readonly serviceProviderCertificate?: CertificateStatus;
+}
 
 /** A connection as administrators read it: with the service provider's URLs and each certificate's expiry. */
 export interface SamlConnectionSummary {
@@ -53,6 +62,17 @@ function isIdentityProviderUrl(url: string): boolean {
   return /^https:\/\/\S+$/.test(url) || /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\//.test(url);
 }
 
+/** The subject key as stored: an attribute key names its attribute (trimmed, at most 256 characters). */
+function checkedSubject(subject: SamlSubjectKey): SamlSubjectKey {
+  if (subject.source === "nameId") return { source: "nameId" };
+  if (subject.source === "attribute") {
+    const attribute = typeof subject.attribute === "string" ? subject.attribute.trim() : "";
+    if (!attribute || attribute.length > 256) throw new InvalidError("The subject attribute must name an assertion attribute (1 to 256 characters)");
+    return { source: "attribute", attribute };
+  }
+  throw new InvalidError('The subject key must be {"source":"nameId"} or {"source":"attribute","attribute":NAME}');
+}
+
 /** One SAML connection per organization: configured by administrators or the CLI, audited. */
 export class SamlConnections {
   constructor(
@@ -66,6 +86,17 @@ export class SamlConnections {
     return this.organizations.samlConnection(ctx.organizationId);
   }
 
+  /**
+   * The values an identity provider asks for before it hands out its own metadata (Okta's "Single
+   * sign-on URL" and "Audience URI"): they depend on the organization only, not on a connection.
+   */
+  serviceProviderOf(organizationId: string): ServiceProviderSummary {
+    return {
+      serviceProvider: serviceProviderUrls(this.serviceProvider.publicBaseUrl, organizationId),
+      ...(this.serviceProvider.certificate ? { serviceProviderCertificate: this.status(this.serviceProvider.certificate) } : {}),
+    };
+  }
+
   /** The connection with the service provider's URLs and certificate expiries; NotFoundError when there is none. */
   async summary(ctx: Pick<RequestContext, "organizationId">): Promise<SamlConnectionSummary> {
     const connection = await this.get(ctx);
@@ -77,10 +108,9 @@ export class SamlConnections {
     const certificates = connection.certificates.map((pem) => this.status(pem));
     return {
       connection,
-      serviceProvider: serviceProviderUrls(this.serviceProvider.publicBaseUrl, organizationId),
+      ...this.serviceProviderOf(organizationId),
       certificates,
       certificateExpiresSoon: certificates.some((c) => c.expiresSoon),
-      ...(this.serviceProvider.certificate ? { serviceProviderCertificate: this.status(this.serviceProvider.certificate) } : {}),
     };
   }
 
@@ -88,8 +118,10 @@ export class SamlConnections {
    * Creates or replaces the organization's connection. The identity provider's entity id, SSO URL,
    * SLO URL and certificates are always given whole (a rotation lists the old and the new
    * certificate; no SLO URL means the identity provider has none);
-   * settings left out keep their current value, or take their default on a new connection, so
-   * re-importing an identity provider's metadata never switches JIT or group sync off by accident.
+   * settings left out keep their current value, or take their default on a new connection (or with
+   * `reset`), so re-importing an identity provider's metadata never switches JIT or group sync off
+   * by accident. An identity provider that wants signed AuthnRequests is refused while Gatehouse
+   * has no key to sign them with: it would refuse every sign-in.
    */
   async configure(ctx: RequestContext, input: SamlConnectionInput): Promise<SamlConnection> {
     if (!(await this.organizations.findById(ctx.organizationId))) throw new NotFoundError(`No organization ${ctx.organizationId}`);
@@ -100,8 +132,15 @@ export class SamlConnections {
     if (input.signatures !== undefined && !SAML_SIGNATURE_REQUIREMENTS.includes(input.signatures)) {
       throw new InvalidError(`The signature requirement must be one of ${SAML_SIGNATURE_REQUIREMENTS.join(", ")}`);
     }
+    const subject = input.subject && checkedSubject(input.subject);
     for (const pem of input.certificates) this.status(pem);
-    const before = await this.get(ctx);
+    if (input.signAuthnRequests && !this.serviceProvider.certificate) {
+      throw new InvalidError(
+        'The identity provider wants signed AuthnRequests (WantAuthnRequestsSigned="true") and Gatehouse has no signing key: set SAML_SP_KEY_FILE and SAML_SP_CERT_FILE (an RSA key of 2048 bits or more and its certificate) and restart, or turn off signed requests at the identity provider',
+      );
+    }
+    const current = await this.get(ctx);
+    const before = input.reset ? undefined : current;
     const connection: SamlConnection = {
       idpEntityId: input.idpEntityId.trim(),
       ssoUrl: input.ssoUrl,
@@ -112,6 +151,8 @@ export class SamlConnections {
       idpInitiated: input.idpInitiated ?? before?.idpInitiated ?? false,
       attributes: input.attributes ? { ...defaultSamlAttributes, ...input.attributes } : (before?.attributes ?? { ...defaultSamlAttributes }),
       signatures: input.signatures ?? before?.signatures ?? defaultSamlSignatures,
+      subject: subject ?? before?.subject ?? defaultSamlSubject,
+      signAuthnRequests: input.signAuthnRequests ?? before?.signAuthnRequests ?? false,
     };
     await this.organizations.setSamlConnection(
       ctx.organizationId,
@@ -119,7 +160,7 @@ export class SamlConnections {
       this.audit.event(ctx, {
         action: "saml_connection.configured",
         target: { type: "organization", id: ctx.organizationId },
-        before: this.auditSnapshot(before),
+        before: this.auditSnapshot(current),
         after: this.auditSnapshot(connection),
         ...(input.reason ? { reason: input.reason } : {}),
       }),

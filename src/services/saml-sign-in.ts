@@ -1,14 +1,17 @@
 import type { AuditTrail } from "../audit/audit-trail";
 import type { Actor, RequestContext } from "../domain/context";
-import { SamlRefusal, type SamlConnection } from "../domain/saml";
+import { SamlRefusal, subjectMatchesUserName, type SamlConnection } from "../domain/saml";
+import { ConflictError, InvalidError } from "../errors";
 import type { User } from "../domain/user";
 import type { AccessDirectory } from "./access";
 import type { UserDirectory } from "./users";
 
 /** Who a verified assertion says the person is (the SAML adapter reads it from the assertion). */
 export interface AssertedIdentity {
-  /** The assertion's NameID: matched against userName. */
+  /** The assertion's NameID, as sent: with the `nameId` subject key, matched against userName. */
   readonly nameId: string;
+  /** With the `attribute` subject key: every value of that attribute (exactly one is needed). */
+  readonly subjectAttributeValues?: readonly string[];
   readonly email?: string;
   readonly displayName?: string;
   /**
@@ -43,23 +46,12 @@ export class SamlSignIn {
 
   async signIn(at: SignInContext, connection: SamlConnection, identity: AssertedIdentity): Promise<User> {
     const providerCtx: RequestContext = { ...at, actor: SamlSignIn.connectionActor(connection, at.organizationId), source: "saml" };
-    const userName = identity.nameId.trim();
-    if (!userName) throw new SamlRefusal("invalid_response", "The identity provider did not say who you are.", "empty NameID");
-
-    let user = (await this.users.findByUserName(at, userName)) ?? (identity.email ? await this.users.findByUserName(at, identity.email) : undefined);
+    let user = await this.memberNamed(at, connection, identity);
     if (!user || (user.managedBy === "local" && connection.jit)) {
-      if (!connection.jit) throw new SamlRefusal("unknown_user", "You do not have an account in this organization. Ask an administrator to add you.", `no user ${userName}`);
-      // Just-in-time provisioning; a local user with that userName is linked (keeps id and access).
-      user = await this.users.provision(
-        providerCtx,
-        {
-          userName,
-          ...(identity.email ? { emails: [{ value: identity.email, type: "work", primary: true }] } : {}),
-          ...(identity.displayName ? { displayName: identity.displayName } : {}),
-        },
-        "saml",
-      );
+      if (!connection.jit) throw unknownSubject(`no member matches ${describeSubject(connection, identity)}`);
+      user = await this.provisionJustInTime(providerCtx, connection, identity, user);
     }
+    // A member the subject key found is the only one signed in, whatever else the assertion says.
     if (!user.active) throw new SamlRefusal("inactive_user", "Your account in this organization is deactivated.", `user ${user.id} is inactive`);
     if (user.suspended) throw new SamlRefusal("suspended_user", "Your account in this organization is suspended. Contact an administrator.", `user ${user.id} is suspended`);
 
@@ -83,6 +75,57 @@ export class SamlSignIn {
     return this.users.recordSignIn(userCtx, user, { via: "saml", ...(samlGroups ? { samlGroups } : {}) });
   }
 
+  /**
+   * The member the connection's subject key names, and nobody else: the NameID against userName
+   * (ASCII case ignored for email-shaped values only), or the one value of the subject attribute
+   * against externalId. A NameID that finds a member by the store's case-insensitive userName key
+   * but does not match by these rules (a look-alike, another case of a non-email value) is refused
+   * rather than treated as unknown: JIT must not create a twin nor link that member.
+   */
+  private async memberNamed(at: SignInContext, connection: SamlConnection, identity: AssertedIdentity): Promise<User | undefined> {
+    const nameId = identity.nameId;
+    if (!nameId.trim()) throw new SamlRefusal("invalid_response", "The identity provider did not say who you are.", "empty NameID");
+    if (connection.subject.source === "nameId") {
+      const found = await this.users.findByUserName(at, nameId);
+      if (found && !subjectMatchesUserName(nameId, found.userName)) throw unknownSubject(`NameID ${JSON.stringify(nameId)} differs from the userName of member ${found.id}`);
+      return found;
+    }
+    const value = subjectAttributeValue(connection, identity);
+    const found = await this.users.findByExternalId(at, value);
+    if (found.length > 1) throw unknownSubject(`${found.length} members have externalId ${JSON.stringify(value)}`);
+    return found[0];
+  }
+
+  /**
+   * Just-in-time provisioning: the person the subject key named becomes a member managed by SAML,
+   * with the NameID as userName (and, with the attribute key, the attribute's value as externalId).
+   * `local` is the local member the key found, linked (same id and access); no other member is
+   * ever linked, so a userName taken by someone else is a refusal, not a takeover.
+   */
+  private async provisionJustInTime(ctx: RequestContext, connection: SamlConnection, identity: AssertedIdentity, local: User | undefined): Promise<User> {
+    const byAttribute = connection.subject.source === "attribute";
+    const userName = local ? local.userName : identity.nameId;
+    if (!local && userName.trim() !== userName) throw unknownSubject(`NameID ${JSON.stringify(userName)} has white space around it`);
+    try {
+      return await this.users.provision(
+        ctx,
+        {
+          userName,
+          ...(byAttribute ? { externalId: subjectAttributeValue(connection, identity) } : local?.externalId !== undefined ? { externalId: local.externalId } : {}),
+          ...(identity.email ? { emails: [{ value: identity.email, type: "work", primary: true }] } : {}),
+          ...(identity.displayName ? { displayName: identity.displayName } : {}),
+        },
+        "saml",
+        undefined,
+        (candidate) => candidate.id === local?.id,
+      );
+    } catch (error) {
+      if (error instanceof ConflictError) throw unknownSubject(`userName ${JSON.stringify(userName)} belongs to another member`);
+      if (error instanceof InvalidError) throw unknownSubject(`cannot create a member named ${JSON.stringify(userName)}: ${error.message}`);
+      throw error;
+    }
+  }
+
   /** Records a refused sign-in (never the assertion itself); `nameId` when the assertion was verified. */
   async refused(at: SignInContext, connection: SamlConnection | undefined, refusal: SamlRefusal, nameId?: string): Promise<void> {
     await this.audit.record(
@@ -99,4 +142,22 @@ export class SamlSignIn {
       },
     );
   }
+}
+
+const unknownSubjectMessage = "You do not have an account in this organization. Ask an administrator to add you.";
+
+function unknownSubject(detail: string): SamlRefusal {
+  return new SamlRefusal("unknown_subject", unknownSubjectMessage, detail);
+}
+
+/** The single value of the subject attribute; a refusal when it is absent or has several. */
+function subjectAttributeValue(connection: SamlConnection, identity: AssertedIdentity): string {
+  if (connection.subject.source !== "attribute") throw new Error("the connection's subject key is the NameID");
+  const values = identity.subjectAttributeValues ?? [];
+  if (values.length !== 1 || !values[0]) throw unknownSubject(`attribute ${connection.subject.attribute} has ${values.length} values, one is needed`);
+  return values[0];
+}
+
+function describeSubject(connection: SamlConnection, identity: AssertedIdentity): string {
+  return connection.subject.source === "nameId" ? `NameID ${JSON.stringify(identity.nameId)}` : `externalId ${JSON.stringify(identity.subjectAttributeValues?.[0] ?? "")}`;
 }

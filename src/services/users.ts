@@ -48,6 +48,11 @@ export class UserDirectory {
     return this.store.findByUserName(ctx.organizationId, userName);
   }
 
+  /** Every member with this externalId (exact; RFC 7643 §3.1 caseExact). */
+  async findByExternalId(ctx: Pick<RequestContext, "organizationId">, externalId: string): Promise<User[]> {
+    return this.store.findByExternalId(ctx.organizationId, externalId);
+  }
+
   list(ctx: Pick<RequestContext, "organizationId">, listing: UserListing): Promise<UserPage> {
     return this.store.list(ctx.organizationId, listing);
   }
@@ -55,9 +60,10 @@ export class UserDirectory {
   /**
    * Creates a user; absent `active` means active (RFC 7643 §4.1.1, as both IdPs assume). When an
    * identity provider brings a userName a local user of the organization already has, that user is
-   * linked instead: same id, now managed by the provider.
+   * linked instead: same id, now managed by the provider — unless `mayLink` says no for that user
+   * (SAML links only the member its subject key found; the conflict is then thrown).
    */
-  async provision(ctx: RequestContext, input: ProfileInput, managedBy: UserManagement, localAccess?: LocalAccess): Promise<User> {
+  async provision(ctx: RequestContext, input: ProfileInput, managedBy: UserManagement, localAccess?: LocalAccess, mayLink: (local: User) => boolean = () => true): Promise<User> {
     const profile: UserProfile = { ...input, active: input.active ?? true };
     validateProfile(profile);
     const at = this.now();
@@ -78,7 +84,7 @@ export class UserDirectory {
       await this.store.insert(user, this.audit.event(ctx, { action: "user.provisioned", target: userTarget(user), after: profileOf(user) }));
     } catch (error) {
       const local = error instanceof ConflictError && managedBy !== "local" ? await this.store.findByUserName(ctx.organizationId, user.userName) : undefined;
-      if (!local || local.managedBy !== "local") throw error;
+      if (!local || local.managedBy !== "local" || !mayLink(local)) throw error;
       return this.link(ctx, local, profile, managedBy);
     }
     return user;

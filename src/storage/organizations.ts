@@ -1,5 +1,5 @@
 import type { AccessSettings, GroupMapping } from "../domain/access";
-import { defaultSamlAttributes, defaultSamlSignatures, type SamlConnection } from "../domain/saml";
+import { defaultSamlAttributes, defaultSamlSignatures, defaultSamlSubject, type SamlConnection } from "../domain/saml";
 import { defaultAccessSettings, type AccessPolicy, type Organization, type Project, type ScimToken } from "../domain/organization";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
@@ -22,6 +22,9 @@ function toSamlConnection(stored: Record<string, unknown>): SamlConnection {
     idpInitiated: connection.idpInitiated ?? false,
     attributes: { ...defaultSamlAttributes, ...(connection.attributes ?? {}) },
     signatures: connection.signatures ?? defaultSamlSignatures,
+    // Connections stored before the subject key existed matched the NameID against userName.
+    subject: connection.subject ?? defaultSamlSubject,
+    signAuthnRequests: connection.signAuthnRequests ?? false,
   };
 }
 

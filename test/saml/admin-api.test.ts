@@ -64,6 +64,8 @@ describe("the SAML connection in the admin API", () => {
       groupSync: false,
       idpInitiated: false,
       attributes: { email: "email", name: "displayName", groups: "groups" },
+      subject: { source: "nameId" },
+      signAuthnRequests: false,
       serviceProvider: expectedServiceProvider(org.id),
     });
     expect((await api(tokens.admin).get().expect(200)).body).toEqual(res.body);
@@ -106,6 +108,38 @@ describe("the SAML connection in the admin API", () => {
     const beside = await api(tokens.owner).put({ idpMetadataXml: oktaMetadata({ certificate: current }), sloUrl }).expect(200);
     expect(beside.body).toMatchObject({ idpEntityId: okta().idpEntityId, sloUrl });
     await api(tokens.owner).put({ idpMetadataXml: entraMetadata({ certificates: before.certificates.map((c: { pem: string }) => c.pem) }) }).expect(200);
+  });
+
+  it("sets the subject key, reads it back and keeps it when the metadata is imported again", async () => {
+    const objectId = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+    const before = (await api(tokens.owner).get().expect(200)).body;
+    const certificates = before.certificates.map((c: { pem: string }) => c.pem);
+    const set = await api(tokens.owner).put({ idpEntityId: before.idpEntityId, ssoUrl: before.ssoUrl, certificates, subject: { source: "attribute", attribute: objectId } }).expect(200);
+    expect(set.body.subject).toEqual({ source: "attribute", attribute: objectId });
+    expect((await api(tokens.admin).get().expect(200)).body.subject).toEqual({ source: "attribute", attribute: objectId });
+    const [event] = (await events("saml_connection.configured")).slice(-1);
+    expect(event).toMatchObject({ before: { subject: { source: "nameId" } }, after: { subject: { source: "attribute", attribute: objectId } } });
+    await api(tokens.owner).putXml(entraMetadata({ certificates })).expect(200);
+    expect((await stored())?.subject).toEqual({ source: "attribute", attribute: objectId });
+    for (const subject of [{ source: "attribute" }, { source: "attribute", attribute: "" }, { source: "email" }, { source: "nameId", attribute: "mail" }]) {
+      const res = await api(tokens.owner).put({ idpEntityId: before.idpEntityId, ssoUrl: before.ssoUrl, certificates, subject });
+      expect({ subject, status: res.status, code: res.body.error?.code }).toEqual({ subject, status: 400, code: "invalid_request" });
+    }
+    expect((await stored())?.subject).toEqual({ source: "attribute", attribute: objectId });
+    const back = await api(tokens.owner).put({ idpEntityId: before.idpEntityId, ssoUrl: before.ssoUrl, certificates, subject: { source: "nameId" } }).expect(200);
+    expect(back.body.subject).toEqual({ source: "nameId" });
+  });
+
+  it("refuses metadata that wants signed AuthnRequests while Gatehouse has no key, saying what to set", async () => {
+    const before = await stored();
+    const configured = (await events("saml_connection.configured")).length;
+    const wanting = oktaMetadata({ certificate: current }).replace('WantAuthnRequestsSigned="false"', 'WantAuthnRequestsSigned="true"');
+    for (const res of [await api(tokens.owner).putXml(wanting), await api(tokens.owner).put({ idpMetadataXml: wanting }), await api(tokens.owner).put({ ...okta(), signAuthnRequests: true })]) {
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: "invalid", message: expect.stringMatching(/WantAuthnRequestsSigned="true".*SAML_SP_KEY_FILE and SAML_SP_CERT_FILE/) });
+    }
+    expect(await stored()).toEqual(before);
+    expect(await events("saml_connection.configured")).toHaveLength(configured);
   });
 
   it("rotates a certificate: the new one alongside the old, then the old removed", async () => {
@@ -165,6 +199,8 @@ describe("the SAML connection in the admin API", () => {
     expect(event).toMatchObject({ source: "admin", reason: "moving to another IdP", before: { signatures: "both", certificates: [{ subject: "CN=idp-successor" }] } });
     expect((await api(tokens.owner).get().expect(404)).body.error.code).toBe("not_found");
     await api(tokens.owner).delete().expect(404);
-    await request(t.app).get(`/auth/saml/${org.id}/metadata`).expect(404);
+    expect((await request(t.app).get(`/auth/saml/${org.id}/login`).expect(404)).text).toMatch(/No SAML connection/);
+    // The service provider's own metadata stays: it belongs to the organization, not to the connection.
+    await request(t.app).get(`/auth/saml/${org.id}/metadata`).expect(200);
   });
 });

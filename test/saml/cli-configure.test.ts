@@ -45,6 +45,8 @@ describe("saml configure --idp-metadata and saml show", () => {
       groupSync: false,
       idpInitiated: false,
       attributes: { email: "email", name: "displayName", groups: "groups" },
+      subject: { source: "nameId" },
+      signAuthnRequests: false,
       serviceProvider: expectedServiceProvider(org.id),
     });
     expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/exk1fcia6d6EMsf331d8", certificates: [oktaCertificate], signatures: "both", jit: true });
@@ -92,12 +94,76 @@ describe("saml configure --idp-metadata and saml show", () => {
     expect((await run("saml", "show", "--org", org.id)).stdout.join("\n")).toContain("Warning: certificate CN=Microsoft Azure Federated SSO Certificate expires");
   });
 
-  it("replaces the connection as the command describes it: switches left out are off, --signatures defaults to assertion", async () => {
+  it("keeps the switches it is not given, prints what changed, and starts from defaults with --reset", async () => {
     const org = await json("org", "create", "Replace Co", "--json");
-    await run("saml", "configure", "--org", org.id, "--idp-metadata", okta, "--jit", "--group-sync", "--idp-initiated", "--signatures", "response");
+    const first = await run("saml", "configure", "--org", org.id, "--idp-metadata", okta, "--jit", "--group-sync", "--idp-initiated", "--signatures", "response");
+    expect(first.stdout).toContain("  JIT: (none) → on");
     const cert = file("okta.pem", oktaCertificate);
-    await run("saml", "configure", "--org", org.id, "--entity-id", "http://www.okta.com/exk2", "--sso-url", "https://acme.okta.com/app/2/sso/saml", "--cert", cert);
-    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/exk2", jit: false, groupSync: false, idpInitiated: false, signatures: "assertion" });
+    // Re-importing the identity provider's values says nothing about the switches: they stay on.
+    const reimport = await run("saml", "configure", "--org", org.id, "--entity-id", "http://www.okta.com/exk2", "--sso-url", "https://acme.okta.com/app/2/sso/saml", "--cert", cert);
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/exk2", jit: true, groupSync: true, idpInitiated: true, signatures: "response" });
+    expect(reimport.stdout[0]).toBe(`SAML connection updated for ${org.id}: http://www.okta.com/exk2`);
+    expect(reimport.stdout).toContain("  Identity provider: http://www.okta.com/exk1fcia6d6EMsf331d8 → http://www.okta.com/exk2");
+    expect(reimport.stdout.join("\n")).not.toMatch(/JIT|Group sync|IdP-initiated|Signatures/);
+
+    const off = await run("saml", "configure", "--org", org.id, "--entity-id", "http://www.okta.com/exk2", "--sso-url", "https://acme.okta.com/app/2/sso/saml", "--cert", cert, "--no-jit", "--no-idp-initiated");
+    expect(off.stdout).toEqual(expect.arrayContaining(["  JIT: on → off", "  IdP-initiated: on → off"]));
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ jit: false, groupSync: true, idpInitiated: false, signatures: "response" });
+
+    const unchanged = await run("saml", "configure", "--org", org.id, "--entity-id", "http://www.okta.com/exk2", "--sso-url", "https://acme.okta.com/app/2/sso/saml", "--cert", cert);
+    expect(unchanged.stdout).toContain("Nothing changed.");
+
+    const reset = await run("saml", "configure", "--org", org.id, "--idp-metadata", okta, "--reset");
+    expect(reset.stdout).toEqual(expect.arrayContaining(["  Group sync: on → off", "  Signatures: response → assertion"]));
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ jit: false, groupSync: false, idpInitiated: false, signatures: "assertion", subject: { source: "nameId" } });
+    const [, , , , lastEvent] = await events(org.id, "saml_connection.configured");
+    expect(lastEvent).toMatchObject({ before: { groupSync: true, signatures: "response" }, after: { groupSync: false, signatures: "assertion" } });
+  });
+
+  it("sets the attribute names and the subject key the admin API accepts, and shows them", async () => {
+    const org = await json("org", "create", "Attributes Co", "--json");
+    const entra = file("entra-attributes.xml", entraMetadata({ certificates: [oktaCertificate] }));
+    const objectId = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+    const out = await run("saml", "configure", "--org", org.id, "--idp-metadata", entra, "--subject-attribute", objectId, "--email-attribute", "mail", "--groups-attribute", "memberOf");
+    expect(out.stdout).toEqual(expect.arrayContaining([`  Subject key: (none) → attribute ${objectId}, matched exactly against externalId`, "  Email attribute: (none) → mail"]));
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({
+      subject: { source: "attribute", attribute: objectId },
+      attributes: { email: "mail", name: "displayName", groups: "memberOf" },
+    });
+    // One attribute name changed: the others keep theirs.
+    await run("saml", "configure", "--org", org.id, "--idp-metadata", entra, "--name-attribute", "cn");
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ subject: { source: "attribute", attribute: objectId }, attributes: { email: "mail", name: "cn", groups: "memberOf" } });
+    const shown = (await run("saml", "show", "--org", org.id)).stdout.join("\n");
+    expect(shown).toContain(`Subject key:        attribute ${objectId}, matched exactly against externalId`);
+    expect(shown).toContain("Attributes:         email=mail, name=cn, groups=memberOf");
+    expect(await json("saml", "show", "--org", org.id, "--json")).toMatchObject({ subject: { source: "attribute", attribute: objectId } });
+
+    await run("saml", "configure", "--org", org.id, "--idp-metadata", entra, "--subject-nameid");
+    expect((await t.services.saml.get({ organizationId: org.id }))?.subject).toEqual({ source: "nameId" });
+    expect((await run("saml", "show", "--org", org.id)).stdout.join("\n")).toContain("Subject key:        NameID, matched against userName (ASCII case ignored for email addresses only)");
+    for (const args of [["--subject-nameid", "--subject-attribute", objectId], ["--subject-attribute", " "], ["--email-attribute", ""], ["--jit", "--no-jit"]]) {
+      await expect(run("saml", "configure", "--org", org.id, "--idp-metadata", entra, ...args)).rejects.toBeInstanceOf(UsageError);
+    }
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ subject: { source: "nameId" }, jit: false });
+  });
+
+  it("says plainly, in saml show, that IdP-initiated sign-in cannot be bound to the browser", async () => {
+    const org = await json("org", "create", "Tile Co", "--json");
+    await run("saml", "configure", "--org", org.id, "--idp-metadata", okta);
+    expect((await run("saml", "show", "--org", org.id)).stdout.join("\n")).toContain("IdP-initiated:      off (every sign-in is bound to the browser that started it)");
+    await run("saml", "configure", "--org", org.id, "--idp-metadata", okta, "--idp-initiated");
+    expect((await run("saml", "show", "--org", org.id)).stdout.join("\n")).toMatch(/IdP-initiated:\s+on \(such sign-ins answer no request, so they cannot be bound to the browser: login CSRF is possible\)/);
+  });
+
+  it("shows the service provider's values before any identity provider is configured (Okta asks for them first)", async () => {
+    const org = await json("org", "create", "Okta First Co", "--json");
+    const shown = (await run("saml", "show", "--org", org.id)).stdout.join("\n");
+    expect(shown).toContain("No identity provider is configured yet");
+    expect(shown).toContain(`Entity ID:        https://gatehouse.test/auth/saml/${org.id}/metadata`);
+    expect(shown).toContain(`ACS URL:          https://gatehouse.test/auth/saml/${org.id}/acs`);
+    expect(shown).toContain(`Metadata URL:     https://gatehouse.test/auth/saml/${org.id}/metadata`);
+    expect(await json("saml", "show", "--org", org.id, "--json")).toEqual({ configured: false, serviceProvider: expectedServiceProvider(org.id) });
+    expect(await t.services.saml.get({ organizationId: org.id })).toBeUndefined();
   });
 
   it("refuses bad arguments as usage errors and bad metadata as invalid, storing nothing", async () => {
@@ -119,8 +185,8 @@ describe("saml configure --idp-metadata and saml show", () => {
     for (const metadata of refusedMetadata) await expect(run("saml", "configure", "--org", org.id, "--idp-metadata", metadata)).rejects.toBeInstanceOf(InvalidError);
     expect(await t.services.saml.get({ organizationId: org.id })).toBeUndefined();
     expect(await events(org.id, "saml_connection.configured")).toHaveLength(0);
-    await expect(run("saml", "show", "--org", org.id)).rejects.toBeInstanceOf(NotFoundError);
     await expect(run("saml", "show")).rejects.toBeInstanceOf(UsageError);
+    await expect(run("saml", "show", "--org", "no-such-org")).rejects.toBeInstanceOf(UsageError);
   });
 
   it("reads a connection stored before signature requirements existed as requiring signed assertions", async () => {
@@ -129,7 +195,7 @@ describe("saml configure --idp-metadata and saml show", () => {
       { _id: org.id } as never,
       { $set: { samlConnection: { idpEntityId: "http://www.okta.com/old", ssoUrl: "https://acme.okta.com/old/sso", certificates: [oktaCertificate], jit: true, groupSync: false, idpInitiated: false, attributes: { email: "email", name: "displayName", groups: "groups" } } } },
     );
-    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/old", jit: true, signatures: "assertion" });
+    expect(await t.services.saml.get({ organizationId: org.id })).toMatchObject({ idpEntityId: "http://www.okta.com/old", jit: true, signatures: "assertion", subject: { source: "nameId" }, signAuthnRequests: false });
     expect(await json("saml", "show", "--org", org.id, "--json")).toMatchObject({ signatures: "assertion" });
   });
 

@@ -31,7 +31,12 @@ describe("a SAML connection per organization", () => {
   it("is configured from the CLI and serves service-provider metadata derived from the public base URL", async () => {
     const org = JSON.parse((await runCommand(t.services, ["org", "create", "SSO Co", "--json"])).stdout[0]);
     const cert = certificate(dir, "idp", 365);
-    await request(t.app).get(`/auth/saml/${org.id}/metadata`).expect(404);
+    // The service provider's metadata is there before any connection: Okta asks for it first.
+    const early = await request(t.app).get(`/auth/saml/${org.id}/metadata`).expect(200);
+    expect(early.text).toContain(`entityID="https://gatehouse.test/auth/saml/${org.id}/metadata"`);
+    expect(early.text).toContain(`Location="https://gatehouse.test/auth/saml/${org.id}/acs"`);
+    expect(early.text).toContain('WantAssertionsSigned="true"');
+    expect((await request(t.app).get("/auth/saml/no-such-org/metadata").expect(404)).text).toMatch(/no such organization/);
     const out = await runCommand(t.services, ["saml", "configure", "--org", org.id, "--entity-id", "http://www.okta.com/exk1", "--sso-url", "https://acme.okta.com/app/sso/saml", "--cert", cert, "--jit"]);
     expect(out.stdout[0]).toContain("http://www.okta.com/exk1");
     const metadata = await request(t.app).get(`/auth/saml/${org.id}/metadata`).expect(200);

@@ -30,6 +30,7 @@ describe("identity-provider metadata import", () => {
       idpEntityId: "http://www.okta.com/exk1fcia6d6EMsf331d8",
       ssoUrl: "https://acme.okta.com/app/acme_gatehouse_1/exk1fcia6d6EMsf331d8/sso/saml",
       certificates: [current],
+      signAuthnRequests: false,
     });
   });
 
@@ -40,7 +41,16 @@ describe("identity-provider metadata import", () => {
       ssoUrl: `https://login.microsoftonline.com/${ENTRA_TENANT}/saml2`,
       sloUrl: `https://login.microsoftonline.com/${ENTRA_TENANT}/saml2`,
       certificates: [current, next],
+      signAuthnRequests: false,
     });
+  });
+
+  it('reads WantAuthnRequestsSigned: "true" and "1" want signed AuthnRequests, "false" and its absence do not', () => {
+    const withWant = (value: string) => oktaMetadata({ certificate: current }).replace('WantAuthnRequestsSigned="false"', `WantAuthnRequestsSigned="${value}"`);
+    expect(parseIdentityProviderMetadata(withWant("true")).signAuthnRequests).toBe(true);
+    expect(parseIdentityProviderMetadata(withWant("1")).signAuthnRequests).toBe(true);
+    expect(parseIdentityProviderMetadata(withWant("false")).signAuthnRequests).toBe(false);
+    expect(parseIdentityProviderMetadata(entraMetadata({ certificates: [current] })).signAuthnRequests).toBe(false);
   });
 
   it("reads Okta's single logout URL once Single Logout is enabled (it lists HTTP-POST first)", () => {

@@ -2,6 +2,7 @@ import request from "supertest";
 import { serviceProviderUrls } from "../../src/domain/saml";
 import { decode, encode, makeSigningKey, TestIdentityProvider, type ResponseOptions } from "../support/saml-idp";
 import { buildUser, operator, patchSchema, scimClient, startTestApp, type TestApp } from "../support/app";
+import { Browser } from "../support/saml-browser";
 
 /**
  * SAML sign-in end to end through the real application and database, with responses signed by a
@@ -28,15 +29,19 @@ async function configure(options: { jit?: boolean; groupSync?: boolean; idpIniti
   });
 }
 
-/** Starts a sign-in at Gatehouse as a browser would; returns the AuthnRequest id to answer. */
-async function startSignIn(returnTo = "/reports"): Promise<string> {
-  const res = await request(t.app).get(`/auth/saml/${org.id}/login?RelayState=${encodeURIComponent(returnTo)}`).expect(302);
+/** The person's browser: it starts sign-ins and posts the identity provider's answers back. */
+let browser: Browser;
+
+/** Starts a sign-in at Gatehouse in a browser; returns the AuthnRequest id to answer. */
+async function startSignIn(returnTo = "/reports", from: Browser = browser): Promise<string> {
+  const res = await from.get(`/auth/saml/${org.id}/login?RelayState=${encodeURIComponent(returnTo)}`);
+  expect(res.status).toBe(302);
   expect(res.headers.location!.startsWith(idp.ssoUrl)).toBe(true);
   return TestIdentityProvider.requestIdOf(res.headers.location!);
 }
 
-const post = (samlResponse: string, relayState = "/reports") =>
-  request(t.app).post(`/auth/saml/${org.id}/acs`).type("form").send({ SAMLResponse: samlResponse, RelayState: relayState });
+/** The identity provider's answer, posted by a browser (the person's by default) to the assertion consumer. */
+const post = (samlResponse: string, relayState = "/reports", from: Browser = browser) => from.postForm(`/auth/saml/${org.id}/acs`, { SAMLResponse: samlResponse, RelayState: relayState });
 
 /** A complete SP-initiated sign-in; returns the response to the assertion consumer. */
 async function signIn(nameId: string, options: Partial<ResponseOptions> = {}) {
@@ -72,6 +77,7 @@ beforeAll(async () => {
   org = await t.organization("SAML Co");
   scim = scimClient(t.app, org.token);
   idp = new TestIdentityProvider(serviceProviderUrls(t.config.publicBaseUrl, org.id));
+  browser = new Browser(t.app);
   alice = (await scim.post("/Users", buildUser({ userName: "alice@example.com", displayName: "Alice" })).expect(201)).body.id;
   await configure();
 });
@@ -113,7 +119,8 @@ describe("signing in", () => {
   });
 
   test("the AuthnRequest asks for no particular NameID format (each IdP sends the one its app uses)", async () => {
-    const res = await request(t.app).get(`/auth/saml/${org.id}/login`).expect(302);
+    const res = await browser.get(`/auth/saml/${org.id}/login`);
+    expect(res.status).toBe(302);
     const xml = (await import("node:zlib")).inflateRawSync(Buffer.from(new URL(res.headers.location!).searchParams.get("SAMLRequest")!, "base64")).toString("utf8");
     expect(xml).toContain(`AssertionConsumerServiceURL="${idp.sp.acsUrl}"`);
     expect(xml).not.toMatch(/NameIDPolicy[^>]*Format=/);
@@ -124,7 +131,7 @@ describe("signing in", () => {
     const bob = (await scim.post("/Users", buildUser({ userName: "bob@example.com" })).expect(201)).body.id;
     await scim.patch(`/Users/${bob}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "active", value: false }] }).expect(200);
     await expectRefused(await signIn("bob@example.com"), "inactive_user");
-    await expectRefused(await signIn("nobody@example.com"), "unknown_user");
+    await expectRefused(await signIn("nobody@example.com"), "unknown_subject");
     expect(await t.services.users.findByUserName(ctx(), "nobody@example.com")).toBeUndefined();
   });
 

@@ -7,6 +7,7 @@ import { presentSamlConnection } from "../../src/admin/presenters";
 import { serviceProviderUrls } from "../../src/domain/saml";
 import { makeSigningKey, TestIdentityProvider, type SigningKey } from "../support/saml-idp";
 import { buildUser, operator, scimClient, secondInstance, startTestApp, type TestApp } from "../support/app";
+import { signInCookie } from "../support/saml-browser";
 
 /**
  * SAML single logout (issue 5, "SP-initiated logout"), both ways, HTTP-Redirect binding, through
@@ -48,6 +49,7 @@ async function signIn(app: TestApp, nameId: string, sessionIndex?: string): Prom
   const login = await request(app.app).get(`/auth/saml/${org.id}/login`).expect(302);
   const acs = await request(app.app)
     .post(`/auth/saml/${org.id}/acs`)
+    .set("Cookie", signInCookie(login))
     .type("form")
     .send({ SAMLResponse: idp.response({ nameId, inResponseTo: TestIdentityProvider.requestIdOf(login.headers.location!), ...(sessionIndex ? { sessionIndex } : {}) }) })
     .expect(303);

@@ -2,6 +2,7 @@ import request from "supertest";
 import { serviceProviderUrls } from "../../src/domain/saml";
 import { TestIdentityProvider } from "../support/saml-idp";
 import { buildUser, operator, patchSchema, scimClient, secondInstance, startTestApp, type TestApp } from "../support/app";
+import { signInCookie } from "../support/saml-browser";
 
 /**
  * Issue 5's "done when", across two server instances on one database (two processes behind a load
@@ -29,8 +30,10 @@ test("sign-in on one instance, deprovisioning on the other: the next request is 
 
   // The sign-in starts on A and the identity provider's answer reaches B (InResponseTo in MongoDB).
   const login = await request(a.app).get(`/auth/saml/${org.id}/login`).expect(302);
+  // The browser brings the sign-in cookie A set; the instances share nothing else but the database.
   const acs = await request(b.app)
     .post(`/auth/saml/${org.id}/acs`)
+    .set("Cookie", signInCookie(login))
     .type("form")
     .send({ SAMLResponse: idp.response({ nameId: "leaver@example.com", inResponseTo: TestIdentityProvider.requestIdOf(login.headers.location!) }) })
     .expect(303);
@@ -53,6 +56,7 @@ test("sign-in on one instance, deprovisioning on the other: the next request is 
   const again = await request(a.app).get(`/auth/saml/${org.id}/login`).expect(302);
   await request(b.app)
     .post(`/auth/saml/${org.id}/acs`)
+    .set("Cookie", signInCookie(again))
     .type("form")
     .send({ SAMLResponse: idp.response({ nameId: "leaver@example.com", inResponseTo: TestIdentityProvider.requestIdOf(again.headers.location!) }) })
     .expect(403);
