@@ -1104,7 +1104,7 @@ const paths: Record<string, Record<string, unknown>> = {
       operationId: "configureSamlConnection",
       tags: ["SAML"],
       summary: "Configure the SAML connection",
-      description: `Needs \`manage_integrations\` (Admin and Owner). Creates or replaces the connection, from the identity provider's values or from its metadata XML: as JSON, or the raw document with \`Content-Type: application/samlmetadata+xml\` (or \`application/xml\`, \`text/xml\`), at most 100 kB, settings then unchanged. Metadata that is not SAML 2.0 identity-provider metadata, has a DOCTYPE, no SSO URL or no signing certificate is refused with \`invalid\`, and nothing changes. Recorded as \`saml_connection.configured\`. ${personalOnly}`,
+      description: `Needs \`manage_integrations\` (Admin and Owner). Creates or replaces the connection, from the identity provider's values or from its metadata XML: as JSON, or the raw document with \`Content-Type: application/samlmetadata+xml\` (or \`application/xml\`, \`text/xml\`), at most 100 kB, settings then unchanged. Metadata that is not SAML 2.0 identity-provider metadata, has a DOCTYPE, no SSO URL or no signing certificate is refused with \`invalid\`, and nothing changes. So is metadata that wants signed AuthnRequests (\`WantAuthnRequestsSigned=\"true\"\`, or \`signAuthnRequests: true\`) while Gatehouse has no signing key (SAML_SP_KEY_FILE). Recorded as \`saml_connection.configured\`. ${personalOnly}`,
       security: PERSONAL,
       requestBody: {
         required: true,

@@ -505,6 +505,9 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect(imported.body).toMatchObject({ idpEntityId: "http://www.okta.com/exk1fcia6d6EMsf331d8", jit: true, signatures: "both" });
     const read = await call("get", "/saml-connection", { token: adminToken });
     expect(read.body).toEqual(imported.body);
+    const subject = { source: "attribute", attribute: "http://schemas.microsoft.com/identity/claims/objectidentifier" };
+    const keyed = await call("put", "/saml-connection", { token: ownerToken, body: { ...values, subject } });
+    expect(keyed.body).toMatchObject({ subject, signAuthnRequests: false });
     const badMetadata = await call("put", "/saml-connection", { token: ownerToken, body: { idpMetadataXml: "<!DOCTYPE x><x/>" } });
     expect([badMetadata.status, badMetadata.body.error.code]).toEqual([400, "invalid"]);
     const badSignatures = await call("put", "/saml-connection", { token: ownerToken, body: { ...values, signatures: "never" } });
