@@ -1,6 +1,5 @@
 import request from "supertest";
-import { openApiDocument } from "../../src/admin/openapi";
-import { apiRouter } from "../../src/admin/router";
+import { apiRouter, openApiDocument } from "../../src/admin/router";
 import { runCommand } from "../../src/cli/commands";
 import { createLogger } from "../../src/http/logger";
 import { sessionCookieName } from "../../src/http/session-cookie";
