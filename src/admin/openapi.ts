@@ -76,10 +76,19 @@ class SchemaWriter {
 
   constructor(private readonly named: z.core.$ZodRegistry<{ id: string }>) {}
 
-  /** A placeholder for the schema, replaced by its JSON Schema in `finish`. */
+  /** The ids of the unnamed schemas in use, per side: one schema used twice is converted once. */
+  private readonly inlineIds = { input: new Map<z.ZodType, string>(), output: new Map<z.ZodType, string>() };
+
+  /** A placeholder for the schema, replaced in `finish` by a `$ref` to its component (a named schema) or its JSON Schema. */
   use(schema: z.ZodType, io: "input" | "output"): Schema {
-    const id = `__inline${this.count++}`;
-    (io === "input" ? this.input : this.output).add(schema, { id });
+    const name = this.named.get(schema)?.id;
+    if (name) return { __named: name, io };
+    let id = this.inlineIds[io].get(schema);
+    if (!id) {
+      id = `__inline${this.count++}`;
+      this.inlineIds[io].set(schema, id);
+      (io === "input" ? this.input : this.output).add(schema, { id });
+    }
     return { __inline: id, io };
   }
 
@@ -105,8 +114,13 @@ class SchemaWriter {
     const fill = (value: unknown): unknown => {
       if (Array.isArray(value)) return value.map(fill);
       if (typeof value !== "object" || value === null) return value;
-      const placeholder = value as { __inline?: string; io?: "input" | "output" };
-      if (placeholder.__inline) return converted[placeholder.io!][placeholder.__inline];
+      const placeholder = value as { __inline?: string; __named?: string; io?: "input" | "output" };
+      if (placeholder.__named) return ref(placeholder.__named);
+      if (placeholder.__inline) {
+        const schema = converted[placeholder.io!][placeholder.__inline];
+        if (!schema) throw new Error(`No JSON Schema for ${placeholder.__inline}`);
+        return schema;
+      }
       for (const [key, item] of Object.entries(value)) (value as Record<string, unknown>)[key] = fill(item);
       return value;
     };
@@ -119,6 +133,15 @@ class SchemaWriter {
       }
     };
     for (const io of ["input", "output"] as const) for (const [id, schema] of Object.entries(converted[io])) if (id.startsWith("__inline")) visit(io, schema);
+    // Named schemas used directly by an operation.
+    const direct = (value: unknown): void => {
+      if (Array.isArray(value)) return value.forEach(direct);
+      if (typeof value !== "object" || value === null) return;
+      const placeholder = value as { __named?: string; io?: "input" | "output" };
+      if (placeholder.__named) return visit(placeholder.io!, ref(placeholder.__named));
+      Object.values(value).forEach(direct);
+    };
+    direct(document);
     // The error answers refer to `Error` themselves.
     visit("output", { $ref: "#/components/schemas/Error" });
 
