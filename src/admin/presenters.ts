@@ -25,15 +25,20 @@ type SourceJson = { organization: z.input<typeof OrganizationRoleSource>; projec
  * organization role, or of a project role (the domain keeps both in one type).
  */
 export function presentSource<K extends keyof SourceJson>(s: AccessSource, _of: K): SourceJson[K] {
-  return {
-    kind: s.kind,
-    role: s.role,
-    ...(s.mappingId ? { mappingId: s.mappingId } : {}),
-    ...(s.groupId ? { groupId: s.groupId, groupName: s.groupName } : {}),
-    ...(s.appRole ? { appRole: s.appRole } : {}),
-    ...(s.grantId ? { grantId: s.grantId } : {}),
-    ...(s.until ? { until: s.until.toISOString() } : {}),
-  } as SourceJson[K];
+  switch (s.kind) {
+    case "mapping":
+      return {
+        kind: s.kind,
+        role: s.role,
+        mappingId: s.mappingId!,
+        ...(s.groupId ? { groupId: s.groupId, groupName: s.groupName } : {}),
+        ...(s.appRole ? { appRole: s.appRole } : {}),
+      } as SourceJson[K];
+    case "temporary":
+      return { kind: s.kind, role: s.role, grantId: s.grantId!, until: s.until!.toISOString() } as SourceJson[K];
+    default:
+      return { kind: s.kind, role: s.role } as SourceJson[K];
+  }
 }
 
 /** What `GET /api/v1/users/{id}/access` answers: the role, what it allows, and where it came from. */

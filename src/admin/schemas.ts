@@ -46,25 +46,25 @@ export const ProjectItem = named(
 );
 export const toAssignment = (p: z.output<typeof ProjectItem>) => (typeof p === "string" ? { projectId: p, role: "editor" as const } : { projectId: p.id, role: p.role });
 
-const sourceFields = {
-  mappingId: z.string().optional().describe("For `mapping`: the mapping that matched."),
-  groupId: z.string().optional().describe("For a mapping matched through a group: the group's id."),
-  groupName: z.string().optional().describe("With `groupId`: the group's display name."),
-  appRole: z.string().optional().describe("For a mapping matched through an Entra ID app role: the app role's value."),
-  grantId: z.string().optional().describe("For `temporary`: the grant."),
-  until: dateTime("For `temporary`: when the grant ends.").optional(),
-};
 const kindDescription = "What granted the role: ownership, a local assignment, a group mapping, a temporary grant, or the organization's default role.";
-export const OrganizationRoleSource = named(
-  "OrganizationRoleSource",
-  z.object({ kind: z.enum(["owner", "local", "mapping", "temporary", "default"]).describe(kindDescription), role: OrganizationRole, ...sourceFields }),
-  "One thing that granted an organization role.",
-);
-export const ProjectRoleSource = named(
-  "ProjectRoleSource",
-  z.object({ kind: z.enum(["local", "mapping", "temporary"]).describe(kindDescription), role: ProjectRole, ...sourceFields }),
-  "One thing that assigned a project role.",
-);
+
+/** One thing that granted a role: a mapping says which (and through which group or app role), a temporary grant which grant and until when. */
+function sourceOf<const K extends readonly [string, ...string[]], R extends z.ZodType>(plainKinds: K, role: R) {
+  return z.discriminatedUnion("kind", [
+    z.object({ kind: z.enum(plainKinds).describe(kindDescription), role }),
+    z.object({
+      kind: z.literal("mapping"),
+      role,
+      mappingId: z.string().describe("The mapping that matched."),
+      groupId: z.string().optional().describe("For a mapping matched through a group: the group's id."),
+      groupName: z.string().optional().describe("With `groupId`: the group's display name."),
+      appRole: z.string().optional().describe("For a mapping matched through an Entra ID app role: the app role's value."),
+    }),
+    z.object({ kind: z.literal("temporary"), role, grantId: z.string().describe("The grant."), until: dateTime("When the grant ends.") }),
+  ]);
+}
+export const OrganizationRoleSource = named("OrganizationRoleSource", sourceOf(["owner", "local", "default"], OrganizationRole), "One thing that granted an organization role.");
+export const ProjectRoleSource = named("ProjectRoleSource", sourceOf(["local"], ProjectRole), "One thing that assigned a project role.");
 
 // --- Members and access ---------------------------------------------------------------------------
 
