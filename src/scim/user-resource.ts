@@ -29,7 +29,14 @@ type Instance = InstanceType<typeof SCIMMY.Schemas.User>;
 
 let userFilterSchema: FilterSchema | undefined;
 function filterSchema(): FilterSchema {
-  userFilterSchema ??= filterSchemaFromScimmy(SCIMMY.Schemas.User.definition, { extensionPrefixes: { [enterpriseUserSchema]: "enterprise" } });
+  if (!userFilterSchema) {
+    const schema = filterSchemaFromScimmy(SCIMMY.Schemas.User.definition, { extensionPrefixes: { [enterpriseUserSchema]: "enterprise" } });
+    // A user's groups are stored as ids only: `groups.display` or `groups.type` could only ever
+    // match nothing, so they are refused (400 invalidFilter) rather than answered wrongly.
+    const groups = schema.attributes.find((a) => a.name === "groups");
+    if (groups) groups.subAttributes = groups.subAttributes?.filter((a) => a.name === "value");
+    userFilterSchema = schema;
+  }
   return userFilterSchema;
 }
 
