@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { profileOf, userNameKey, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
+import { profileOf, resolveActive, userNameKey, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
 import { ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
 import type { UserListing, UserPage, UserStore } from "../storage/users";
 
@@ -58,7 +58,8 @@ export class UserDirectory {
    * linked instead: same id, now managed by the provider.
    */
   async provision(ctx: RequestContext, input: ProfileInput, managedBy: UserManagement, localAccess?: LocalAccess): Promise<User> {
-    const profile: UserProfile = { ...input, active: input.active ?? true };
+    const { active: _active, ...attributes } = input;
+    const profile: UserProfile = { ...attributes, ...resolveActive(input) };
     validateProfile(profile);
     const at = this.now();
     const user: User = {
@@ -91,7 +92,8 @@ export class UserDirectory {
    */
   async replace(ctx: RequestContext, id: string, input: ProfileInput, options: WriteOptions = {}): Promise<User> {
     const before = await this.get(ctx, id);
-    const profile: UserProfile = { ...input, active: input.active ?? before.active };
+    const { active: _active, ...attributes } = input;
+    const profile: UserProfile = { ...attributes, ...resolveActive(input, before) };
     validateProfile(profile);
     checkVersion(before, options);
     if (isDeepStrictEqual(stripUndefined(profileOf(before)), stripUndefined(profile))) return before;
