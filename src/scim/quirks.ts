@@ -132,7 +132,11 @@ function extensionOperations(op: string, value: Json | undefined, current: Recor
   if (!isObject(value)) {
     throw new SCIMMY.Types.Error(400, "invalidValue", `${op} on "${enterpriseUserSchema}" needs an object of its attributes as value`);
   }
-  return Object.entries(value).map(([attribute, item]) => ({ op, path: `${enterpriseUserSchema}:${attribute}`, value: item }));
+  // `schemas` inside the value (scim2-tester sends it) is no attribute of the extension: the
+  // resource's `schemas` follows from what it holds.
+  return Object.entries(value)
+    .filter(([attribute]) => attribute.toLowerCase() !== "schemas")
+    .map(([attribute, item]) => ({ op, path: `${enterpriseUserSchema}:${attribute}`, value: item }));
 }
 
 function withoutCoreUrn(path: string): string {

@@ -132,7 +132,7 @@ describe("the enterprise extension's URN as a PATCH path", () => {
 
   it("replaces the attributes it names and keeps the others (RFC 7644 §3.5.2.3)", async () => {
     const id = await newUser({ schemas: [userSchema, enterpriseSchema], [enterpriseSchema]: { department: "Sales", costCenter: "42" } });
-    const res = await patchUser(id, [{ op: "Replace", path: enterpriseSchema, value: { department: "Support" } }]).expect(200);
+    const res = await patchUser(id, [{ op: "Replace", path: enterpriseSchema, value: { schemas: [enterpriseSchema], department: "Support" } }]).expect(200);
     expect(res.body[enterpriseSchema]).toEqual({ department: "Support", costCenter: "42" });
     expect((await storedUser(id))?.enterprise).toEqual({ department: "Support", costCenter: "42" });
   });
