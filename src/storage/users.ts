@@ -269,6 +269,15 @@ export class UserStore {
     return docs.map((d) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) }));
   }
 
+  /**
+   * Ids of the organization's groups that have at least one member (`members pr` on Groups):
+   * one `distinct` over the members' `groups` (the {organizationId, groups} index on MongoDB).
+   */
+  async groupsWithMembers(organizationId: string): Promise<string[]> {
+    const ids = await guarded(() => this.collection.distinct("groups", { organizationId, deletedAt: { $exists: false } } as never));
+    return (ids as unknown[]).filter((id): id is string => typeof id === "string");
+  }
+
   /** Users with temporary grants whose end is not yet in the audit trail (a small set; indexed on MongoDB). */
   async withEndedGrants(now: Date): Promise<User[]> {
     const docs = await guarded(() =>

@@ -51,6 +51,9 @@ beforeAll(async () => {
   const g2 = await scim.post("/Groups", { schemas: [groupSchema], displayName: "ops", members: [{ value: ids.d }] }).expect(201);
   ids.G1 = g1.body.id;
   ids.G2 = g2.body.id;
+  // Created after the others (meta.created comparisons above): an empty group, and one with members.
+  ids.G0 = (await scim.post("/Groups", { schemas: [groupSchema], displayName: "Nobody" }).expect(201)).body.id;
+  ids.G3 = (await scim.post("/Groups", { schemas: [groupSchema], displayName: "Crowd", members: [{ value: ids.a }, { value: ids.c }] }).expect(201)).body.id;
   created.G1 = g1.body.meta.created;
   created.G2 = g2.body.meta.created;
 });
@@ -180,17 +183,21 @@ const groupTable: [string, string[]][] = [
   ['displayName eq "ENGINEERS"', ["G1"]],
   ['displayName co "E"', ["G1"]],
   ['displayName sw "o"', ["G2"]],
-  ['displayName ne "ops"', ["G1"]],
+  ['displayName ne "ops"', ["G0", "G1", "G3"]],
   ["externalId pr", ["G1"]],
-  ["not (externalId pr)", ["G2"]],
+  ["not (externalId pr)", ["G0", "G2", "G3"]],
   ['externalId eq "grp-eng"', ["G1"]],
   ['externalId pr and displayName sw "eng"', ["G1"]],
-  ['meta.created ge "@{G2}"', ["G2"]],
+  ['meta.created ge "@{G2}"', ["G0", "G2", "G3"]],
   ['meta.created lt "@{G2}"', ["G1"]],
-  ["meta.lastModified pr", ["G1", "G2"]],
-  ['members[value eq "${a}"]', ["G1"]],
+  ["meta.lastModified pr", ["G0", "G1", "G2", "G3"]],
+  ['members[value eq "${a}"]', ["G1", "G3"]],
   ['members[value eq "${d}"] or displayName eq "engineers"', ["G1", "G2"]],
-  ['not (members[value eq "${d}"])', ["G1"]],
+  ['not (members[value eq "${d}"])', ["G0", "G1", "G3"]],
+  ["members pr", ["G1", "G2", "G3"]],
+  ["members.value pr", ["G1", "G2", "G3"]],
+  ["not (members pr)", ["G0"]],
+  ['members pr and displayName sw "e"', ["G1"]],
 ];
 
 function names(resources: { id: string }[]): string[] {
