@@ -91,6 +91,7 @@ function allows(entry: AllowlistEntry, result: CheckResult): boolean {
   }, 420_000);
 
   afterAll(async () => {
+    server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
     await t?.close();
   });

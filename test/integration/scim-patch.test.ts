@@ -195,3 +195,25 @@ describe("PATCH remove of active (RFC 7644 §3.5.2.2)", () => {
     expect(await storedUser(id)).toMatchObject({ active: false });
   });
 });
+
+describe("inside Bulk (RFC 7644 §3.7)", () => {
+  it("answers the malformed PATCH operation with 400 invalidPath, and the others still apply", async () => {
+    const a = await newUser({ displayName: "Bulk A" });
+    const b = await newUser({ displayName: "Bulk B" });
+    const before = await storedUser(a);
+    const res = await scim.post("/Bulk", {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+      Operations: [
+        { method: "PATCH", path: `/Users/${a}`, data: { schemas: [patchSchema], Operations: [{ op: "replace", path: "name..givenName", value: "x" }] } },
+        { method: "PATCH", path: `/Users/${b}`, data: { schemas: [patchSchema], Operations: [{ op: "replace", path: "meta.created", value: "2020-01-01T00:00:00Z" }] } },
+        { method: "PATCH", path: `/Users/${b}`, data: { schemas: [patchSchema], Operations: [{ op: "replace", path: "displayName", value: "Bulk B2" }] } },
+      ],
+    }).expect(200);
+    const [malformed, readOnly, fine] = res.body.Operations;
+    expect(malformed).toMatchObject({ status: "400", response: { schemas: [errorSchema], scimType: "invalidPath" } });
+    expect(readOnly).toMatchObject({ status: "400", response: { schemas: [errorSchema], scimType: "mutability" } });
+    expect(fine.status).toBe("200");
+    expect(await storedUser(a)).toEqual(before);
+    expect((await storedUser(b))?.displayName).toBe("Bulk B2");
+  });
+});
