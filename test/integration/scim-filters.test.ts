@@ -27,7 +27,10 @@ const fixtures: Record<string, Record<string, unknown>> = {
     emails: [{ value: "bob@work.example", type: "work" }], addresses: [{ locality: "Paris", type: "work" }],
     [ENT]: { department: "Sales" },
   },
-  c: { schemas: [userSchema], userName: "carol@example.com", externalId: "ext-carol", title: "engineer", nickName: "CC", active: true, roles: [{ value: "admin" }] },
+  c: {
+    schemas: [userSchema], userName: "carol@example.com", externalId: "ext-carol", title: "engineer", nickName: "CC", active: true, roles: [{ value: "admin" }],
+    profileUrl: "https://example.com/carol", photos: [{ value: "https://example.com/carol.png", type: "photo" }], x509Certificates: [{ value: "MIIBCgKCAQEA" }],
+  },
   d: {
     schemas: [userSchema, ENT], userName: "Dave@Example.com", externalId: "EXT-dave", displayName: "dave", userType: "Contractor", active: false,
     emails: [{ value: "dave@home.example", type: "home", primary: true }],
@@ -132,7 +135,16 @@ const userTable: [string, string[]][] = [
   ["phoneNumbers pr", ["a"]],
   ["addresses.locality pr", ["b"]],
   ["roles pr", ["c"]],
-  ["x509Certificates pr", []],
+  ["x509Certificates pr", ["c"]],
+  ["profileUrl pr", ["c"]],
+  ["photos.value pr", ["c"]],
+  // references and binary values
+  ['profileUrl sw "https://example.com/"', ["c"]],
+  // profileUrl is caseExact false in the RFC 7643 §8.7.1 schema
+  ['profileUrl eq "HTTPS://EXAMPLE.COM/CAROL"', ["c"]],
+  ['photos[type eq "photo" and value ew ".png"]', ["c"]],
+  ['x509Certificates.value eq "MIIBCgKCAQEA"', ["c"]],
+  ['x509Certificates.value ne "MIIBCgKCAQEA"', []],
   ["groups pr", ["a", "c", "d"]],
   [`${ENT}:department pr`, ["a", "b", "d"]],
   [`${ENT}:employeeNumber pr`, ["a", "d"]],
@@ -235,6 +247,10 @@ describe("filters that cannot be answered", () => {
     ['groups.display eq "Engineers"'],
     ['emails[type eq "work"].value eq "x"'],
     ["password pr"],
+    ['x509Certificates.value co "MII"'],
+    ['meta.created co "2024"'],
+    ["active gt true"],
+    ['meta.version eq "W/\"1\""'],
   ])("answers 400 invalidFilter to %s", async (expression) => {
     const res = await scim.get(`/Users?filter=${encodeURIComponent(expression)}`);
     expect(res.status).toBe(400);
