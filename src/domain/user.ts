@@ -75,11 +75,13 @@ export interface UserProfile {
  */
 export type ProfileInput = Omit<UserProfile, "active" | "activeRemoved"> & { active?: boolean | null };
 
-/** The `active` state a profile input leads to, given the state before (undefined on creation). */
-export function resolveActive(input: ProfileInput, before?: Pick<UserProfile, "active" | "activeRemoved">): Pick<UserProfile, "active" | "activeRemoved"> {
+/**
+ * The `active` state a replacement leads to, given the state before. (On creation there is
+ * nothing to remove: a missing or null `active` means active, RFC 7643 §4.1.1.)
+ */
+export function resolveActive(input: ProfileInput, before: Pick<UserProfile, "active" | "activeRemoved">): Pick<UserProfile, "active" | "activeRemoved"> {
   if (input.active === null) return { active: false, activeRemoved: true };
   if (input.active !== undefined) return { active: input.active };
-  if (!before) return { active: true };
   return before.activeRemoved ? { active: before.active, activeRemoved: true } : { active: before.active };
 }
 

@@ -58,8 +58,7 @@ export class UserDirectory {
    * linked instead: same id, now managed by the provider.
    */
   async provision(ctx: RequestContext, input: ProfileInput, managedBy: UserManagement, localAccess?: LocalAccess): Promise<User> {
-    const { active: _active, ...attributes } = input;
-    const profile: UserProfile = { ...attributes, ...resolveActive(input) };
+    const profile: UserProfile = { ...input, active: input.active ?? true };
     validateProfile(profile);
     const at = this.now();
     const user: User = {
