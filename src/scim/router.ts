@@ -6,6 +6,7 @@ import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { UnauthenticatedError } from "../errors";
 import { ScimStatusError, errorSchema, scimErrorBody, toScimError } from "./errors";
+import { InvalidFilterError, checkFilterBounds } from "./filter";
 import { applyBulk } from "./bulk";
 import { declareGroupResource } from "./group-resource";
 import { declareUserResource, type ScimContext } from "./user-resource";
@@ -133,6 +134,33 @@ function shapeResponses(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
+/**
+ * Filter bounds (filter.ts filterLimits) checked as the request arrives, before scimmy or
+ * scimmy-routers look at it: `filter` of a GET list and of a POST /.search (RFC 7644 §3.4.3).
+ */
+function boundFilters(req: Request, res: Response, next: NextFunction): void {
+  const filter = req.method === "GET" ? req.query.filter : req.method === "POST" && req.path.endsWith("/.search") ? (req.body as { filter?: unknown } | undefined)?.filter : undefined;
+  if (typeof filter !== "string") return next();
+  try {
+    checkFilterBounds(filter);
+  } catch (error) {
+    if (error instanceof InvalidFilterError) return sendError(res, 400, error.message, "invalidFilter");
+    return next(error);
+  }
+  next();
+}
+
+/**
+ * The discovery endpoints are read-only (RFC 7644 §4): any other method answers 405 with an
+ * Allow header (RFC 9110 §15.5.6) rather than scimmy-routers' 404 "Endpoint Not Found".
+ */
+const discoveryPaths = ["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/:id", "/Schemas", "/Schemas/:id"];
+function readOnlyDiscovery(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === "GET" || req.method === "HEAD") return next();
+  res.setHeader("Allow", "GET, HEAD");
+  sendError(res, 405, `${req.method} is not supported on ${req.baseUrl}${req.path}; discovery endpoints are read-only`);
+}
+
 /** Body parsing with SCIM-shaped errors: malformed JSON → 400 invalidSyntax, too large → 413. */
 function parseBody(config: Config) {
   const parse = express.json({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false });
@@ -159,6 +187,8 @@ export function scimRouter(services: Services, config: Config, logger: Logger): 
   const router = express.Router();
   router.use(parseBody(config));
   router.use(authenticate(services, config, baseUrl));
+  router.all(discoveryPaths, readOnlyDiscovery);
+  router.use(boundFilters);
   router.use(conditionalWrites);
   router.use(shapeResponses);
   router.post("/Bulk", async (req: Request, res: Response, next: NextFunction) => {

@@ -10,7 +10,8 @@ import { userGroupsToScim } from "./group-mapping";
 import { attributeRequested, listResponse, parseListRequest, separateListParameters, type ListParameters } from "./list-request";
 import { normalizeIncomingUser, normalizeUserPatch, type PatchOperation } from "./quirks";
 import { presentResource, validateIncoming } from "./resource-io";
-import { enterpriseUserSchema, profileFromScim, userToScim } from "./user-mapping";
+import { checkPatchPath } from "./patch-path";
+import { coreUserSchema, enterpriseUserSchema, profileFromScim, userToScim } from "./user-mapping";
 
 /** What every SCIM handler receives as scimmy's `ctx` (built per request by scim/router.ts). */
 export interface ScimContext {
@@ -25,11 +26,19 @@ export interface ScimContext {
 }
 
 type ScimObject = Record<string, unknown>;
+const activePaths = new Set(["active", `${coreUserSchema}:active`.toLowerCase()]);
 type Instance = InstanceType<typeof SCIMMY.Schemas.User>;
 
 let userFilterSchema: FilterSchema | undefined;
 function filterSchema(): FilterSchema {
-  userFilterSchema ??= filterSchemaFromScimmy(SCIMMY.Schemas.User.definition, { extensionPrefixes: { [enterpriseUserSchema]: "enterprise" } });
+  if (!userFilterSchema) {
+    const schema = filterSchemaFromScimmy(SCIMMY.Schemas.User.definition, { extensionPrefixes: { [enterpriseUserSchema]: "enterprise" } });
+    // A user's groups are stored as ids only: `groups.display` or `groups.type` could only ever
+    // match nothing, so they are refused (400 invalidFilter) rather than answered wrongly.
+    const groups = schema.attributes.find((a) => a.name === "groups");
+    if (groups) groups.subAttributes = groups.subAttributes?.filter((a) => a.name === "value");
+    userFilterSchema = schema;
+  }
   return userFilterSchema;
 }
 
@@ -42,6 +51,8 @@ function filterSchema(): FilterSchema {
  */
 export class UserResource extends SCIMMY.Resources.User {
   private readonly listParameters: ListParameters;
+  /** Set by patch() when an operation removes `active`, for the write that follows. */
+  private activeRemoved = false;
 
   constructor(...args: unknown[]) {
     const { scimmyArgs, list } = separateListParameters(args);
@@ -68,7 +79,8 @@ export class UserResource extends SCIMMY.Resources.User {
     const scim = ctx as ScimContext;
     const validated = validateIncoming(SCIMMY.Schemas.User as never, normalizeIncomingUser(instance), this.id ? "PUT" : "POST");
     try {
-      return this.present(await ingest(scim, this.id, validated)) as never;
+      const activeRemoved = this.activeRemoved && (validated.active === undefined || validated.active === null);
+      return this.present(await ingest(scim, this.id, validated, { activeRemoved })) as never;
     } catch (error) {
       throw toScimError(error);
     }
@@ -85,6 +97,17 @@ export class UserResource extends SCIMMY.Resources.User {
     if (typeof message !== "object" || message === null || Array.isArray(message)) {
       throw new SCIMMY.Types.Error(400, "invalidSyntax", "PatchOp request expected message body to be single complex value");
     }
+    const body = message as { Operations?: unknown };
+    // Paths are checked against RFC 7644 §3.5.2 and the schema before anything is read or applied.
+    const definition = SCIMMY.Schemas.User.definition;
+    const checkPaths = (operations: unknown) => {
+      if (!Array.isArray(operations)) return;
+      operations.forEach((operation, i) => {
+        const path = (operation as { path?: unknown } | null)?.path;
+        if (typeof path === "string" && path.trim()) checkPatchPath(path, definition, i + 1);
+      });
+    };
+    checkPaths(body.Operations);
     let current: Instance;
     try {
       const user = await scim.users.get(scim.request, this.id);
@@ -95,15 +118,21 @@ export class UserResource extends SCIMMY.Resources.User {
     } catch (error) {
       throw toScimError(error);
     }
-    const body = message as { Operations?: unknown };
     const operations = Array.isArray(body.Operations)
       ? normalizeUserPatch(body.Operations as PatchOperation[], JSON.parse(JSON.stringify(current)) as ScimObject)
       : body.Operations;
+    // The extension URN path is expanded into one path per attribute: check those too.
+    checkPaths(operations);
     if (Array.isArray(operations) && operations.length === 0) {
       // Nothing left to apply: Microsoft's validator sends an empty Operations list, and Okta may
       // send only a password (discarded). A no-op, answered with the resource as it is.
       return this.present(JSON.parse(JSON.stringify(current))) as never;
     }
+    // RFC 7644 §3.5.2.2: `remove` of `active` leaves it unassigned. Gatehouse reads that as
+    // inactive (no access, as with active: false) and no longer shows the attribute.
+    this.activeRemoved = Array.isArray(operations) && (operations as PatchOperation[]).some(
+      (o) => o.op === "remove" && typeof o.path === "string" && activePaths.has(o.path.trim().toLowerCase()),
+    );
     const patch = new SCIMMY.Messages.PatchOp({ ...body, Operations: operations } as never);
     const patched = await patch.apply(current as never, async (instance: unknown) => (await this.write(instance, ctx)) as never);
     return this.present(JSON.parse(JSON.stringify(patched ?? current))) as never;
@@ -131,8 +160,9 @@ export class UserResource extends SCIMMY.Resources.User {
 }
 
 /** Creates (no id) or replaces a user from a validated SCIM resource; answers the SCIM resource. */
-async function ingest(scim: ScimContext, id: string | undefined, resource: ScimObject): Promise<ScimObject> {
+async function ingest(scim: ScimContext, id: string | undefined, resource: ScimObject, options: { activeRemoved?: boolean } = {}): Promise<ScimObject> {
   const profile = profileFromScim(resource);
+  if (options.activeRemoved) profile.active = null;
   const user = id
     ? await scim.users.replace(scim.request, id, profile, { expectedVersion: scim.expectedVersion })
     : await scim.users.provision(scim.request, profile, "scim");

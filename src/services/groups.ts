@@ -218,7 +218,9 @@ export class GroupDirectory {
 
   /**
    * `members[value eq "<user id>"]` becomes "id is one of that user's groups": answered from the
-   * user's own document instead of scanning memberships. Other conditions on members are refused.
+   * user's own document instead of scanning memberships. `members pr` becomes "id is one of the
+   * groups that have a member" (RFC 7644 §3.4.2.2: pr on every attribute). Other conditions on
+   * members are refused.
    */
   private async resolveMemberCriteria(ctx: Scope, criteria: Criteria): Promise<Criteria> {
     const memberValue = (c: Criteria): string | undefined => {
@@ -241,7 +243,17 @@ export class GroupDirectory {
           return c.path === "members" || c.path.startsWith("members.");
       }
     };
+    const idIn = (ids: readonly string[]): Criteria => {
+      const idIs = (id: string): Criteria => ({ kind: "compare", path: "id", op: "eq", value: id, type: "string", caseExact: true });
+      return ids.length > 1 ? { kind: "or", any: ids.map(idIs) } : idIs(ids[0] ?? "\u0000no group");
+    };
     const resolve = async (c: Criteria): Promise<Criteria> => {
+      const presentMembers =
+        (c.kind === "present" && (c.path === "members" || c.path === "members.value")) ||
+        (c.kind === "element" && c.path === "members" && c.criteria.kind === "present" && c.criteria.path === "value");
+      if (presentMembers) {
+        return idIn(await this.users.groupsWithMembers(ctx.organizationId));
+      }
       const userId = memberValue(c);
       if (userId !== undefined) {
         const user = await this.users.findById(ctx.organizationId, userId);

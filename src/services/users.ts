@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { profileOf, userNameKey, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
+import { profileOf, resolveActive, userNameKey, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
 import { ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
 import type { UserListing, UserPage, UserStore } from "../storage/users";
 
@@ -97,7 +97,8 @@ export class UserDirectory {
    */
   async replace(ctx: RequestContext, id: string, input: ProfileInput, options: WriteOptions = {}): Promise<User> {
     const before = await this.get(ctx, id);
-    const profile: UserProfile = { ...input, active: input.active ?? before.active };
+    const { active: _active, ...attributes } = input;
+    const profile: UserProfile = { ...attributes, ...resolveActive(input, before) };
     validateProfile(profile);
     checkVersion(before, options);
     if (isDeepStrictEqual(stripUndefined(profileOf(before)), stripUndefined(profile))) return before;

@@ -182,15 +182,16 @@ export class GroupStore {
       return { total: direct.length, groups: listing.count === 0 ? [] : direct.slice(listing.startIndex - 1, listing.startIndex - 1 + listing.count) };
     }
     const filter = { organizationId, deletedAt: { $exists: false }, ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}) };
-    const total = await guarded(() => this.models.Group.countDocuments(filter));
+    // The driver's collection, not the model: no casting of the criteria's values (see UserStore.list).
+    const total = await guarded(() => this.collection.countDocuments(filter as never));
     if (listing.count === 0 || listing.startIndex > total) return { total, groups: [] };
     const direction = listing.descending ? -1 : 1;
     const mapping = listing.sortBy ? fieldMapping[listing.sortBy] : undefined;
     const sortField = listing.sortBy ? (mapping?.lowerCaseField ?? mapping?.field ?? listing.sortBy) : "created";
     const sort: Record<string, 1 | -1> = { [sortField]: direction };
     if (sortField !== "_id") sort._id = direction;
-    const docs = await guarded(() => this.models.Group.find(filter).sort(sort).skip(listing.startIndex - 1).limit(listing.count).lean<GroupDocument[]>());
-    return { total, groups: docs.map(toGroup) };
+    const docs = await guarded(() => this.collection.find(filter as never).sort(sort).skip(listing.startIndex - 1).limit(listing.count).toArray());
+    return { total, groups: (docs as unknown as GroupDocument[]).map(toGroup) };
   }
 
   private async directLookup(organizationId: string, criteria: Criteria | undefined): Promise<Group[] | undefined> {

@@ -269,6 +269,15 @@ export class UserStore {
     return docs.map((d) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) }));
   }
 
+  /**
+   * Ids of the organization's groups that have at least one member (`members pr` on Groups):
+   * one `distinct` over the members' `groups` (the {organizationId, groups} index on MongoDB).
+   */
+  async groupsWithMembers(organizationId: string): Promise<string[]> {
+    const ids = await guarded(() => this.collection.distinct("groups", { organizationId, deletedAt: { $exists: false } } as never));
+    return (ids as unknown[]).filter((id): id is string => typeof id === "string");
+  }
+
   /** Users with temporary grants whose end is not yet in the audit trail (a small set; indexed on MongoDB). */
   async withEndedGrants(now: Date): Promise<User[]> {
     const docs = await guarded(() =>
@@ -300,7 +309,10 @@ export class UserStore {
       deletedAt: { $exists: false },
       ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}),
     };
-    const total = await guarded(() => this.models.User.countDocuments(filter));
+    // The driver's collection, not the model: mongoose would cast the criteria's values to the
+    // schema's types (`externalId pr` compares with [] and {}, a CastError on a String path;
+    // `active pr` would have "" cast to false). The criteria are well-typed already.
+    const total = await guarded(() => this.collection.countDocuments(filter as never));
     if (listing.count === 0 || listing.startIndex > total) return { total, users: [] };
 
     const direction = listing.descending ? -1 : 1;
@@ -308,9 +320,9 @@ export class UserStore {
     const sort: Record<string, 1 | -1> = { [sortField]: direction };
     if (sortField !== "_id") sort._id = direction;
     const docs = await guarded(() =>
-      this.models.User.find(filter).sort(sort).skip(listing.startIndex - 1).limit(listing.count).lean<UserDocument[]>(),
+      this.collection.find(filter as never).sort(sort).skip(listing.startIndex - 1).limit(listing.count).toArray(),
     );
-    return { total, users: docs.map(toUser) };
+    return { total, users: (docs as unknown as UserDocument[]).map(toUser) };
   }
 
   private async directLookup(organizationId: string, criteria: Criteria | undefined): Promise<User[] | undefined> {
