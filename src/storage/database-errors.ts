@@ -127,7 +127,8 @@ export function translateDatabaseError(error: unknown, conflictMessage = "A uniq
   if (isDuplicateKey(error)) return new ConflictError(conflictMessage);
   if (isUnavailable(error)) {
     for (const listener of uncertainOutcomeListeners) listener(error);
-    return new UnavailableError("The database is unavailable");
+    // The driver's error stays attached as the cause, for the log line of the 503.
+    return Object.assign(new UnavailableError("The database is unavailable"), { cause: error });
   }
   return error;
 }

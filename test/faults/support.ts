@@ -109,6 +109,7 @@ export class DatabaseProxy {
 
   private accept(client: net.Socket): void {
     const upstream = net.connect(this.targetPort, "127.0.0.1");
+    if (process.env.GATEHOUSE_FAULTS_LOG) upstream.on("error", (e) => process.stderr.write(`proxy upstream ${this.targetPort}: ${e.message} at ${new Date().toISOString()}\n`));
     this.sockets.add(client).add(upstream);
     let cutting = false;
     client.on(
