@@ -21,7 +21,9 @@ import { DatabaseProxy, freePort, portOf, ServerProcess, sleep } from "./support
  * definite answer) and reports database restarts and proxy connection errors on stderr.
  *
  * This file has a FerretDB of its own (not the run's shared one), so freezing it disturbs no other
- * test file; DATABASE_TIMEOUT_MS is 500 ms so the server notices a stall within about 1.5 s.
+ * test file; DATABASE_TIMEOUT_MS is 2 s (heartbeat every 4 s), so the server notices a stall within about 6 s;
+ * shorter timeouts made a freshly restarted database or server miss its handshake on a loaded
+ * machine (the full `npm test` on 2 shared cores).
  */
 
 const root = path.resolve(__dirname, "..", "..");
@@ -227,7 +229,7 @@ beforeAll(async () => {
     PORT: String(port),
     HOST: "127.0.0.1",
     PUBLIC_BASE_URL: base,
-    DATABASE_TIMEOUT_MS: "500",
+    DATABASE_TIMEOUT_MS: "2000",
     AUTH_FAILURE_LIMIT: "1000000",
     LOG_LEVEL: process.env.GATEHOUSE_FAULTS_LOG ? "debug" : "warn",
   });
@@ -247,12 +249,12 @@ afterAll(async () => {
 });
 
 describe("faults under concurrent writes", () => {
-  it("survives the database frozen for 4 s (SIGSTOP, SIGCONT) with 503s and no other 5xx", async () => {
+  it("survives the database frozen for 7 s (SIGSTOP, SIGCONT) with 503s and no other 5xx", async () => {
     const before = attempts.length;
     await underConcurrentWrites("frozen", async () => {
       process.kill(database.pid, "SIGSTOP");
       try {
-        await sleep(4_000);
+        await sleep(7_000);
       } finally {
         process.kill(database.pid, "SIGCONT");
       }
@@ -261,7 +263,7 @@ describe("faults under concurrent writes", () => {
     // The stall was seen (503s), and nothing hung: every answer came well within the 20 s cap.
     expect(during.filter((a) => a.status === 503).length).toBeGreaterThan(0);
     expect(during.filter((a) => typeof a.status === "number" && a.status >= 500 && a.status !== 503)).toEqual([]);
-    expect(Math.max(...during.map((a) => a.ms))).toBeLessThan(10_000);
+    expect(Math.max(...during.map((a) => a.ms))).toBeLessThan(15_000);
   }, 60_000);
 
   it("survives the database killed (SIGKILL) and started again on the same files", async () => {
@@ -303,7 +305,7 @@ describe("faults under concurrent writes", () => {
       proxy.resume();
     }
     expect(answer.status).toBe(503);
-    expect(answer.attempt.ms).toBeLessThan(10_000);
+    expect(answer.attempt.ms).toBeLessThan(15_000);
     // It was applied: the identity provider's lookup finds it.
     const found = await lookup(userName);
     expect(found.totalResults).toBe(1);
