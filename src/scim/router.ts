@@ -42,7 +42,7 @@ function configureServiceProvider(config: Config): void {
 
 /**
  * Reads the bearer token, counts failures per client in MongoDB (so every instance agrees) and
- * answers 429 with Retry-After once a client has failed too often in the current window. A valid
+ * answers 429 with Retry-After to every failed attempt beyond the limit in the current window. A valid
  * token is still accepted then: an identity provider behind the same address as a noisy client
  * is not locked out, and guessing a 256-bit secret is hopeless anyway.
  */
@@ -58,14 +58,14 @@ function authenticate(services: Services, config: Config, baseUrl: string) {
           : new UnauthenticatedError("A bearer token is required");
       if (token instanceof Error) {
         if (!(token instanceof UnauthenticatedError)) throw token;
-        // Only failed attempts read or write the counters: a valid request costs no extra query.
-        const failures = await services.authFailures.failures(client);
-        if (failures.count >= config.authFailures.limit) {
+        // Only failed attempts touch the counters: a valid request costs no extra query. The
+        // attempt's own number, from one atomic increment, decides (storage/auth-failures.ts).
+        const failures = await services.authFailures.recordFailure(client);
+        if (failures.count > config.authFailures.limit) {
           const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
           res.setHeader("Retry-After", String(retryAfter));
           return sendError(res, 429, "Too many failed authentication attempts; retry later");
         }
-        await services.authFailures.recordFailure(client);
         res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse SCIM"');
         return sendError(res, 401, token.message);
       }

@@ -12,6 +12,12 @@ export interface Database {
  * Connects to MongoDB (or the embedded FerretDB). Commands are not buffered while disconnected and
  * server selection is bounded, so an outage surfaces within `timeoutMs` as an error the edges turn
  * into 503 — never a request that hangs.
+ *
+ * A server that stalls (accepts connections but answers nothing) is noticed by the driver's
+ * heartbeat, which then clears the pool and ends the operations waiting on it with
+ * `PoolClearedOnNetworkError` (503, storage/database-errors.ts). The heartbeat runs every
+ * 2 × `timeoutMs`, between 0.5 s and the driver's default of 10 s, so a short DATABASE_TIMEOUT_MS
+ * also notices a stall sooner; the default of 5 s keeps the driver's default heartbeat.
  */
 export async function connectDatabase(uri: string, options: { dbName?: string; timeoutMs: number }): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
@@ -23,6 +29,7 @@ export async function connectDatabase(uri: string, options: { dbName?: string; t
     connectTimeoutMS: options.timeoutMs,
     socketTimeoutMS: Math.max(options.timeoutMs * 6, 30_000),
     maxPoolSize: 20,
+    heartbeatFrequencyMS: Math.min(10_000, Math.max(500, options.timeoutMs * 2)),
   });
   await connection.asPromise();
   const models = defineModels(connection);

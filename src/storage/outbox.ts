@@ -130,3 +130,87 @@ export class Outbox {
     return stranded.length;
   }
 }
+
+/**
+ * When `recover` runs in a server process: at start-up, every `periodMs` (five minutes: an instance
+ * that died leaves work for the others; on FerretDB recovery scans), and soon after anything may
+ * have stranded an event in this process — a failed delivery, or a write that failed because the
+ * database was unreachable or stalled (storage/database-errors.ts, `onUncertainOutcome`): such a
+ * write may have been applied although the driver reported an error, and its event is then only in
+ * its document.
+ *
+ * "Soon" is `soonMs` (5 s) after the request, retried every `soonMs` while the database is still
+ * away, so the event reaches the trail within seconds of the database answering again — well inside
+ * the minute the README promises. A requested recovery runs twice in a row successfully: a write
+ * that a stalled database received before it froze is applied when it resumes, possibly just after
+ * the first successful pass started.
+ */
+export class OutboxRecoverySchedule {
+  private running = false;
+  private dueRuns = 0;
+  /** Bumped by each request: a pass that began before the latest request does not count for it. */
+  private requests = 0;
+  private soonTimer: NodeJS.Timeout | undefined;
+  private periodTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly soonMs: number;
+  private readonly periodMs: number;
+
+  constructor(
+    private readonly recover: () => Promise<number>,
+    private readonly report: { recovered(count: number): void; failed(error: unknown): void },
+    options: { soonMs?: number; periodMs?: number } = {},
+  ) {
+    this.soonMs = options.soonMs ?? 5_000;
+    this.periodMs = options.periodMs ?? 5 * 60_000;
+  }
+
+  /** Recovers now and then every period. */
+  start(): void {
+    void this.run();
+    this.periodTimer = setInterval(() => void this.run(), this.periodMs);
+    this.periodTimer.unref();
+  }
+
+  /** Something may have stranded an event: recover within `soonMs`, twice, retrying while it fails. */
+  requestSoon(): void {
+    if (this.stopped) return;
+    this.dueRuns = 2;
+    this.requests++;
+    this.scheduleSoon();
+  }
+
+  private scheduleSoon(): void {
+    if (this.soonTimer || this.stopped) return;
+    this.soonTimer = setTimeout(() => {
+      this.soonTimer = undefined;
+      void this.run();
+    }, this.soonMs);
+    this.soonTimer.unref();
+  }
+
+  /** One pass; a pass already under way is not doubled (the requested runs then follow it). */
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const requestsAtStart = this.requests;
+    try {
+      const recovered = await this.recover();
+      if (this.dueRuns > 0 && this.requests === requestsAtStart) this.dueRuns--;
+      if (recovered) this.report.recovered(recovered);
+    } catch (error) {
+      this.report.failed(error);
+    } finally {
+      this.running = false;
+      if (this.dueRuns > 0) this.scheduleSoon();
+    }
+  }
+
+  /** Waits for a pass under way and stops scheduling (shutdown, tests). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.soonTimer);
+    clearInterval(this.periodTimer);
+    while (this.running) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
