@@ -25,7 +25,8 @@ const invitation = z
 
 const mapping = z
   .object({
-    match: z.object({ kind: z.enum(["group_id", "external_id", "display_name", "app_role"]), value: z.string().min(1) }).strict(),
+    // A group id, external id, display name or app role value: never kilobytes long.
+    match: z.object({ kind: z.enum(["group_id", "external_id", "display_name", "app_role"]), value: z.string().min(1).max(1024) }).strict(),
     organizationRole: z.enum(["admin", "user", "read_only"]).optional(),
     projects: z.array(z.object({ projectId: z.string().min(1), role: z.enum(["editor", "viewer"]) }).strict()).optional(),
   })

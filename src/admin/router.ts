@@ -18,7 +18,7 @@ import { auditRoutes } from "./audit-routes";
 import { openApiDocument } from "./openapi";
 import { contextOf, invalidRequest, scopeOf, sendError } from "./http";
 import { organizationRoutes } from "./organization-routes";
-import { samlConnectionRoutes } from "./saml-routes";
+import { METADATA_MEDIA_TYPES, samlConnectionRoutes } from "./saml-routes";
 import { presentAccess, presentMember } from "./presenters";
 
 /**
@@ -91,7 +91,8 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export function apiRouter(services: Services, logger: Logger, config: Pick<Config, "publicBaseUrl" | "corsAllowedOrigins">): Router {
   const router = express.Router();
   // JSON bodies up to 100 KiB, UTF-8, nested at most http/json-body.ts's maxJsonDepth, valid Unicode.
-  router.use(jsonBody({ type: "application/json", limit: maxAdminBodyBytes }));
+  // Any other media type is 415, except the metadata XML that PUT /saml-connection also takes.
+  router.use(jsonBody({ type: "application/json", limit: maxAdminBodyBytes, passThrough: METADATA_MEDIA_TYPES }));
   // The description of this API needs no token: clients and tooling read it first.
   router.get("/openapi.json", (_req: Request, res: Response) => {
     res.json(openApiDocument);

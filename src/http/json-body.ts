@@ -103,9 +103,15 @@ export interface JsonBodyOptions {
   strict?: boolean;
   /** The longest string (value or member name) accepted, in UTF-16 code units; unlimited when absent. */
   maxStringLength?: number;
+  /**
+   * Other media types a route reads itself (left unparsed). A body of any media type neither
+   * parsed here nor listed is refused with 415: read as "no body", a PATCH would answer 200 for
+   * a change it never saw.
+   */
+  passThrough?: readonly string[];
 }
 
-/** express.json with the checks above; a request with another media type passes through unparsed. */
+/** express.json with the checks above; a request with another media type passes through unparsed (see `passThrough`). */
 export function jsonBody(options: JsonBodyOptions) {
   const parse = express.json({
     type: options.type,
@@ -117,6 +123,10 @@ export function jsonBody(options: JsonBodyOptions) {
     },
   });
   return (req: Request, res: Response, next: NextFunction): void => {
+    const hasBody = Number(req.header("content-length") ?? 0) > 0 || req.header("transfer-encoding") !== undefined;
+    if (options.passThrough && hasBody && !req.is(options.type) && !req.is([...options.passThrough])) {
+      return next(refusal(415, "media.unsupported", `The request body must be ${[options.type].flat().join(" or ")}`));
+    }
     if (req.is(options.type)) {
       const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.header("content-type") ?? "")?.[1]?.toLowerCase();
       if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {

@@ -21,6 +21,7 @@ const known: Record<string, (limit: string) => Omit<ClientError, "status">> = {
   "entity.parse.failed": () => ({ code: "invalid_json", message: "The request body is not valid JSON", scimType: "invalidSyntax" }),
   "entity.too.large": (limit) => ({ code: "payload_too_large", message: `The request body exceeds the limit of ${limit}` }),
   "parameters.too.many": () => ({ code: "payload_too_large", message: "The request body has too many fields" }),
+  "media.unsupported": () => ({ code: "unsupported_media_type", message: "The request body must be JSON (application/json)" }),
   "charset.unsupported": () => ({ code: "unsupported_media_type", message: "The request body must be sent as UTF-8" }),
   "encoding.unsupported": () => ({ code: "unsupported_media_type", message: "The request body's Content-Encoding is not supported (identity, gzip or deflate)" }),
   "encoding.invalid": () => ({ code: "invalid_encoding", message: "The request body is not valid UTF-8", scimType: "invalidSyntax" }),
@@ -50,6 +51,8 @@ export function clientErrorOf(error: unknown): ClientError | undefined {
   if (typeof error !== "object" || error === null) return undefined;
   const status = statusOf(error);
   const { type, limit, message, expose, code } = error as { type?: unknown; limit?: unknown; message?: unknown; expose?: unknown; code?: unknown };
+  // express marks a path parameter that is not percent-encoded UTF-8 (`/users/%ED%A0%80`) with a bare 400.
+  if (error instanceof URIError && status === 400) return { status, code: "invalid_request", message: "The request path is not valid percent-encoded UTF-8" };
   // http-errors (express, body-parser) and json-body.ts mark what may be shown to the client.
   if (status === undefined || status < 400 || status > 499 || expose !== true) return undefined;
   const described = typeof type === "string" ? known[type] : undefined;

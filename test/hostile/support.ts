@@ -74,15 +74,16 @@ export async function rawClient(app: express.Express): Promise<RawClient> {
  */
 export async function storedState(t: TestApp, ignoreActions: readonly string[] = []) {
   const m = t.db.models;
-  const all = async (model: { collection: { find(filter: object): { sort(s: object): { toArray(): Promise<unknown[]> } } } }, filter: object = {}) =>
+  const all = async (model: { collection: { find(filter: object): { sort(s: object): { toArray(): Promise<Record<string, unknown>[]> } } } }, filter: object = {}) =>
     model.collection.find(filter).sort({ _id: 1 }).toArray();
   return {
     users: await all(m.User as never),
     groups: await all(m.Group as never),
     lookupKeys: await all(m.LookupKey as never),
     organizations: await all(m.Organization as never),
-    sessions: await all(m.Session as never),
-    scimTokens: await all(m.ScimToken as never),
+    // When a credential was last used is bookkeeping of authentication, not data a request changed.
+    sessions: (await all(m.Session as never)).map(({ lastSeenAt: _seen, ...session }) => session),
+    scimTokens: (await all(m.ScimToken as never)).map(({ lastUsedAt: _used, ...token }) => token),
     auditEvents: await all(m.AuditEvent as never, ignoreActions.length ? { action: { $nin: [...ignoreActions] } } : {}),
   };
 }
