@@ -145,8 +145,9 @@ export const maxScimStringLength = 16 * 1024;
 /**
  * Body parsing with SCIM-shaped errors (RFC 7644 §3.12): a body that is not JSON, not UTF-8, or
  * nested deeper than http/json-body.ts allows → 400 invalidSyntax; a string that is not valid
- * Unicode, holds U+0000 or is longer than maxScimStringLength → 400 invalidValue; another charset or Content-Encoding → 415; too
- * large → 413. All of it before authentication and before scimmy walks the body.
+ * Unicode, holds U+0000 or is longer than maxScimStringLength → 400 invalidValue; another charset
+ * or Content-Encoding → 415; too large → 413. All before authentication and before scimmy walks
+ * the body.
  */
 function parseBody(config: Config) {
   const parse = jsonBody({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false, maxStringLength: maxScimStringLength });
