@@ -19,6 +19,9 @@ import { Access, components, named, GrantableRole, Member, OrganizationRole, Per
 import { organizationOperations, organizationRoutes } from "./organization-routes";
 import { samlConnectionOperations, samlConnectionRoutes } from "./saml-routes";
 import { presentAccess, presentGrant, presentMember } from "./presenters";
+import { jsonBody } from "../http/json-body";
+import { clientErrorOf } from "../http/request-errors";
+import { METADATA_MEDIA_TYPES } from "./saml-routes";
 
 /**
  * The JSON API for the product at /api/v1: authorization answers for the product's back end
@@ -239,12 +242,17 @@ declare module "express-serve-static-core" {
   }
 }
 
+/** The largest JSON body the API accepts: its requests are a few hundred bytes, metadata XML tens of kilobytes. */
+export const maxAdminBodyBytes = 100 * 1024;
+
 /** Methods that change nothing (RFC 9110 §9.2.1): no CSRF check. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function apiRouter(services: Services, logger: Logger, config: Pick<Config, "publicBaseUrl" | "corsAllowedOrigins">): Router {
   const router = express.Router();
-  router.use(express.json({ limit: "100kb" }));
+  // JSON bodies up to 100 KiB, UTF-8, nested at most http/json-body.ts's maxJsonDepth, valid Unicode.
+  // Any other media type is 415, except the metadata XML that PUT /saml-connection also takes.
+  router.use(jsonBody({ type: "application/json", limit: maxAdminBodyBytes, passThrough: METADATA_MEDIA_TYPES }));
   // The description of this API needs no token: clients and tooling read it first.
   mount(router, describeApi, async () => ({ ...openApiDocument }));
 
@@ -374,15 +382,8 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
     if (error instanceof UnauthenticatedError) res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse API"');
     if (error instanceof DomainError) return sendError(res, statusOf[error.kind], (error as { code?: string }).code ?? error.kind, error.message);
     // Body-parser refusals happen before authentication: each is the client's error, never a 500.
-    switch ((error as { type?: string }).type) {
-      case "entity.parse.failed":
-        return sendError(res, 400, "invalid_json", "The request body is not valid JSON");
-      case "entity.too.large":
-        return sendError(res, 413, "payload_too_large", "The request body is larger than 100 kB");
-      case "charset.unsupported":
-      case "encoding.unsupported":
-        return sendError(res, 415, "unsupported_media_type", "Send JSON as UTF-8, without an unknown Content-Encoding");
-    }
+    const refused = clientErrorOf(error);
+    if (refused) return sendError(res, refused.status, refused.code, refused.message);
     logger.error({ err: error, requestId: req.id }, "API request failed");
     sendError(res, 500, "internal", "Internal server error");
   });

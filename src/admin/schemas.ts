@@ -156,7 +156,8 @@ export const MappingMatch = named(
       kind: z
         .enum(["group_id", "external_id", "display_name", "app_role"])
         .describe("group_id and external_id follow a group through renames; display_name matches case-insensitively; app_role matches a value of the user's SCIM roles."),
-      value: z.string().min(1),
+      // A group id, external id, display name or app role value: never kilobytes long.
+      value: z.string().min(1).max(1024),
     })
     .strict(),
 );

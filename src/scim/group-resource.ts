@@ -6,7 +6,7 @@ import { groupToScim } from "./group-mapping";
 import { groupChangeFromPatch } from "./group-patch";
 import { attributeRequested, listResponse, parseListRequest, separateListParameters, type ListParameters } from "./list-request";
 import type { ScimContext } from "./user-resource";
-import { presentResource } from "./resource-io";
+import { checkSchemas, presentResource } from "./resource-io";
 
 type ScimObject = Record<string, unknown>;
 type Instance = InstanceType<typeof SCIMMY.Schemas.Group>;
@@ -68,6 +68,7 @@ export class GroupResource extends SCIMMY.Resources.Group {
   }
 
   override async write(instance: unknown, ctx?: unknown): Promise<never> {
+    checkSchemas(instance, SCIMMY.Schemas.Group);
     return super.write(normalizeIncomingGroup(instance) as never, ctx) as never;
   }
 

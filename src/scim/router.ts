@@ -8,6 +8,8 @@ import { UnauthenticatedError } from "../errors";
 import { ScimStatusError, errorSchema, scimErrorBody, toScimError } from "./errors";
 import { InvalidFilterError, checkFilterBounds } from "./filter";
 import { applyBulk } from "./bulk";
+import { jsonBody } from "../http/json-body";
+import { clientErrorOf } from "../http/request-errors";
 import { declareGroupResource } from "./group-resource";
 import { declareUserResource, type ScimContext } from "./user-resource";
 import { resourceHeaders, versionFromEtag } from "./user-mapping";
@@ -161,9 +163,22 @@ function readOnlyDiscovery(req: Request, res: Response, next: NextFunction): voi
   sendError(res, 405, `${req.method} is not supported on ${req.baseUrl}${req.path}; discovery endpoints are read-only`);
 }
 
-/** Body parsing with SCIM-shaped errors: malformed JSON → 400 invalidSyntax, too large → 413. */
+/**
+ * The longest string a SCIM body may hold (UTF-16 code units). The longest real values are X.509
+ * certificates, a few thousand base64 characters; a 100 KB userName is an attack on every index,
+ * log line and page that shows it.
+ */
+export const maxScimStringLength = 16 * 1024;
+
+/**
+ * Body parsing with SCIM-shaped errors (RFC 7644 §3.12): a body that is not JSON, not UTF-8, or
+ * nested deeper than http/json-body.ts allows → 400 invalidSyntax; a string that is not valid
+ * Unicode, holds U+0000 or is longer than maxScimStringLength → 400 invalidValue; another charset
+ * or Content-Encoding → 415; too large → 413. All before authentication and before scimmy walks
+ * the body.
+ */
 function parseBody(config: Config) {
-  const parse = express.json({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false });
+  const parse = jsonBody({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false, maxStringLength: maxScimStringLength });
   return (req: Request, res: Response, next: NextFunction): void => {
     const hasBody = Number(req.header("content-length") ?? 0) > 0 || req.header("transfer-encoding") !== undefined;
     if (hasBody && !req.is(scimMediaTypes)) {
@@ -171,9 +186,10 @@ function parseBody(config: Config) {
     }
     parse(req, res, (error?: unknown) => {
       if (!error) return next();
-      const { type } = error as { type?: string };
-      if (type === "entity.too.large") return sendError(res, 413, `The request body exceeds the limit of ${config.scim.maxPayloadBytes} bytes`);
-      return sendError(res, 400, "The request body is not valid JSON", "invalidSyntax");
+      const refused = clientErrorOf(error);
+      if (!refused) return next(error);
+      if (refused.code === "payload_too_large") return sendError(res, 413, `The request body exceeds the limit of ${config.scim.maxPayloadBytes} bytes`);
+      return sendError(res, refused.status, refused.message, refused.scimType);
     });
   };
 }
@@ -211,6 +227,9 @@ export function scimRouter(services: Services, config: Config, logger: Logger): 
   );
   // Errors scimmy-routers passes on after answering (5xx), and anything thrown before it.
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // A refusal express or a body parser attached a 4xx to keeps it (never a 500).
+    const refused = clientErrorOf(error);
+    if (refused) return void (res.headersSent || sendError(res, refused.status, refused.message, refused.scimType));
     const scimError = toScimError(error);
     const status = scimError instanceof ScimStatusError ? scimError.httpStatus : Number(scimError.status);
     if (status >= 500) logger.error({ err: (scimError as { cause?: unknown }).cause ?? error, requestId: req.id }, "SCIM request failed");
