@@ -1,5 +1,6 @@
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
+import { writeQueueOf } from "./write-queue";
 import type { AuthFailureDocument, Models } from "./models";
 
 /**
@@ -27,11 +28,14 @@ export class AuthFailureCounters {
   async recordFailure(client: string): Promise<{ count: number; resetsAt: Date }> {
     const { key, resetsAt } = this.window(client);
     const doc = await guarded(() =>
-      this.models.AuthFailure.findOneAndUpdate(
-        { _id: key },
-        { $inc: { count: 1 }, $setOnInsert: { expiresAt: resetsAt } },
-        { upsert: true, returnDocument: "after" },
-      ).lean<AuthFailureDocument>(),
+      // On FerretDB the $inc is only atomic inside the write queue (storage/write-queue.ts).
+      writeQueueOf(this.models).document("auth_failures", key, () =>
+        this.models.AuthFailure.findOneAndUpdate(
+          { _id: key },
+          { $inc: { count: 1 }, $setOnInsert: { expiresAt: resetsAt } },
+          { upsert: true, returnDocument: "after" },
+        ).lean<AuthFailureDocument>(),
+      ),
     );
     void this.sweep();
     return { count: doc?.count ?? 1, resetsAt };
