@@ -65,6 +65,14 @@ async function main(): Promise<void> {
     }
   };
   void recoverOutbox();
+  // userName lookup keys that a crash mid-rename (or another instance's race) left out of step
+  // with the stored users are put right once per start (storage/users.ts, repairUserNameKeys).
+  void services.users
+    .repairUserNameKeys()
+    .then(({ restored, removed }) => {
+      if (restored.length || removed.length) logger.warn({ restored: restored.length, removed: removed.length }, "repaired userName lookup keys");
+    })
+    .catch((err) => logger.warn({ err }, "userName key repair failed"));
   let minute = 0;
   const maintenance = setInterval(() => {
     minute++;

@@ -262,25 +262,32 @@ export class UserStore {
   async repairUserNameKeys(organizationId?: string): Promise<{ restored: string[]; removed: string[] }> {
     const restored: string[] = [];
     const removed: string[] = [];
+    // Two scans compared in memory; only a disagreement costs reads, re-checked under the user's lock.
     const users = await guarded(() =>
       this.models.User.find({ ...(organizationId ? { organizationId } : {}), deletedAt: { $exists: false } })
-        .select({ _id: 1, organizationId: 1 })
-        .lean<Pick<UserDocument, "_id" | "organizationId">[]>(),
+        .select({ _id: 1, organizationId: 1, userName: 1 })
+        .lean<Pick<UserDocument, "_id" | "organizationId" | "userName">[]>(),
     );
-    for (const { _id: id, organizationId: org } of users) {
+    const prefix = organizationId ? `${organizationId}/${userNameKeyKind}/` : undefined;
+    const keys = new Map((await this.keys.ofKind(userNameKeyKind, prefix)).map(({ key, owners }) => [key, owners]));
+    const keyOfUser = new Map(users.map((u) => [u._id, this.userNameKey(u.organizationId, u.userName)]));
+
+    for (const { _id: id, organizationId: org, userName } of users) {
+      const owners = keys.get(this.userNameKey(org, userName));
+      if (owners?.length === 1 && owners[0] === id) continue;
       await this.renames.document("users", id, async () => {
         const user = await this.findById(org, id);
         if (!user) return;
         const key = this.userNameKey(org, user.userName);
-        const owners = await this.keys.owners(key);
-        if (owners.length === 1 && owners[0] === id) return;
+        const current = await this.keys.owners(key);
+        if (current.length === 1 && current[0] === id) return;
         await this.keys.assign(key, id);
         restored.push(key);
       });
     }
-    const prefix = organizationId ? `${organizationId}/${userNameKeyKind}/` : undefined;
-    for (const { key, owners } of await this.keys.ofKind(userNameKeyKind, prefix)) {
+    for (const [key, owners] of keys) {
       for (const owner of owners) {
+        if (keyOfUser.get(owner) === key) continue;
         await this.renames.document("users", owner, async () => {
           const organization = key.slice(0, key.indexOf(`/${userNameKeyKind}/`));
           const holder = await this.findById(organization, owner);

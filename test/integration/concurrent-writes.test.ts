@@ -189,7 +189,9 @@ describe("a rename racing other PATCHes keeps the user reachable (issue 10, item
     ]);
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
 
+    // First what broke: the name the user is stored under must find them, whatever it is.
     const stored = await scim.get(`/Users/${id}`).expect(200);
+    expect((await byName(scim, stored.body.userName)).body.totalResults).toBe(1);
     expect(stored.body.userName).toBe(newName);
     expect(stored.body.title).toBe(`title-${round}`);
     expect((await byName(scim, newName)).body.Resources.map((r: { id: string }) => r.id)).toEqual([id]);
