@@ -211,7 +211,9 @@ export class GroupDirectory {
     if (options.expectedVersion !== undefined && options.expectedVersion !== group.version) {
       throw new VersionMismatchError(`Group ${id} has changed: its version is ${group.version}, not ${options.expectedVersion}`);
     }
-    await this.groups.delete(group, this.now(), this.audit.event(ctx, { action: "group.deleted", target: groupTarget(group), before: snapshot(group) }));
+    if (!(await this.groups.delete(group, this.now(), this.audit.event(ctx, { action: "group.deleted", target: groupTarget(group), before: snapshot(group) }), { onlyVersion: options.expectedVersion }))) {
+      throw new VersionMismatchError(`Group ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
+    }
     // Memberships stay on the members until the sweep, so the former members can still be found.
     await this.membersRemoved?.(ctx, async () => (await this.users.membersOf(ctx.organizationId, id)).map((m) => m.id));
     void this.sweep().catch(() => undefined);

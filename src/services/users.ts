@@ -289,7 +289,10 @@ export class UserDirectory {
   async remove(ctx: RequestContext, id: string, options: WriteOptions = {}, reason?: string): Promise<void> {
     const user = await this.get(ctx, id);
     checkVersion(user, options);
-    await this.store.delete(user, this.now(), this.audit.event(ctx, { action: "user.deleted", target: userTarget(user), before: profileOf(user), ...(reason ? { reason } : {}) }));
+    const event = this.audit.event(ctx, { action: "user.deleted", target: userTarget(user), before: profileOf(user), ...(reason ? { reason } : {}) });
+    if (!(await this.store.delete(user, this.now(), event, { onlyVersion: options.expectedVersion }))) {
+      throw new VersionMismatchError(`User ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
+    }
     await this.deprovisioned?.(ctx, user, "deleted");
   }
 }

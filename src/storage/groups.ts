@@ -186,11 +186,13 @@ export class GroupStore {
    * Deletes a group at once: a tombstone carrying the event (the group is gone for every reader
    * from that write on), the membership sweep, the keys, then the document. The sweep is recorded
    * before the document goes, so a crash leaves work to finish, never a group that silently keeps
-   * members; `recoverOutbox` finishes a deletion a crash interrupted.
+   * members; `recoverOutbox` finishes a deletion a crash interrupted. With `onlyVersion` (If-Match)
+   * the group is deleted only while still at that version; false when it is not.
    */
-  async delete(group: Group, at: Date, event: AuditEventDocument): Promise<void> {
-    await this.outbox.tombstone(this.collection, group.id, at, [event], { displayNameLower: `\u0000deleted/${group.id}` });
+  async delete(group: Group, at: Date, event: AuditEventDocument, options: { onlyVersion?: number } = {}): Promise<boolean> {
+    if (!(await this.outbox.tombstone(this.collection, group.id, at, [event], { displayNameLower: `\u0000deleted/${group.id}` }, options.onlyVersion))) return false;
     await this.finishDeletion(group, at);
+    return true;
   }
 
   private async finishDeletion(group: Pick<Group, "id" | "organizationId" | "displayName" | "externalId">, at: Date): Promise<void> {

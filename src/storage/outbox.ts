@@ -114,11 +114,17 @@ export class Outbox {
    * The events are moved to the trail (awaited) but stay on the tombstone: the caller deletes the
    * document once its own clean-up is done, and that deletion removes them.
    */
-  async tombstone(collection: CarrierCollection, id: string, at: Date, events: readonly AuditEventDocument[], release: Document = {}): Promise<void> {
-    await guarded(() =>
-      this.writes.document(collection.collectionName, id, () => collection.updateOne({ _id: id } as never, Outbox.carrying({ $set: { ...release, deletedAt: at } }, events))),
-    );
+  async tombstone(collection: CarrierCollection, id: string, at: Date, events: readonly AuditEventDocument[], release: Document = {}, version?: number): Promise<boolean> {
+    const update = Outbox.carrying({ $set: { ...release, deletedAt: at } }, events);
+    if (version !== undefined) {
+      // A deletion under If-Match: made only on that version (see updateIf), or not at all.
+      const written = await this.updateIf(collection, id, version, update, [], undefined);
+      if (!written) return false;
+    } else {
+      await guarded(() => this.writes.document(collection.collectionName, id, () => collection.updateOne({ _id: id } as never, update)));
+    }
     await this.append(events).catch(this.onDeliveryFailure);
+    return true;
   }
 
   /** Moves events into the audit trail: safe to repeat, an event already there is left as it is. */

@@ -313,11 +313,13 @@ export class UserStore {
   /**
    * Deletes a user: a tombstone carrying the event first (the user is gone for every reader from
    * that write on), then the keys, then the document. `recoverOutbox` finishes a deletion a crash
-   * interrupted.
+   * interrupted. With `onlyVersion` (If-Match) the user is deleted only while still at that
+   * version; false when it is not.
    */
-  async delete(user: User, at: Date, event: AuditEventDocument): Promise<void> {
-    await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` });
+  async delete(user: User, at: Date, event: AuditEventDocument, options: { onlyVersion?: number } = {}): Promise<boolean> {
+    if (!(await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` }, options.onlyVersion))) return false;
     await this.finishDeletion(user);
+    return true;
   }
 
   private async finishDeletion(user: Pick<User, "id" | "organizationId" | "userName" | "externalId">): Promise<void> {

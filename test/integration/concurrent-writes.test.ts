@@ -236,3 +236,24 @@ describe("a rename racing other PATCHes keeps the user reachable (issue 10, item
     expect(await t.services.users.repairUserNameKeys(org.id)).toEqual({ restored: [], removed: [] });
   });
 });
+
+describe("a deletion under If-Match is atomic too (RFC 7644 §3.14)", () => {
+  test.each([1, 2, 3])("round %i: a DELETE and PATCHes sent with the same If-Match: at most one of them is made", async (round) => {
+    const org = await t.organization(`Delete If-Match ${round}`);
+    const scim = scimClient(t.app, org.token);
+    const created = await scim.post("/Users", buildUser({ userName: `deleted-${round}@example.com` })).expect(201);
+    const answers = await Promise.all([
+      scim.delete(`/Users/${created.body.id}`).set("If-Match", created.headers.etag),
+      ...Array.from({ length: 4 }, (_, i) =>
+        scim.patch(`/Users/${created.body.id}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "title", value: `title-${i}` }] }).set("If-Match", created.headers.etag),
+      ),
+    ]);
+    const made = answers.filter((a) => a.status === 200 || a.status === 204);
+    expect(made).toHaveLength(1);
+    // The losers are refused: 412, or 404 for a PATCH that read the user after the deletion won.
+    for (const refused of answers.filter((a) => a !== made[0])) expect([404, 412]).toContain(refused.status);
+    const stored = await scim.get(`/Users/${created.body.id}`);
+    if (made[0] === answers[0]) expect(stored.status).toBe(404);
+    else expect([stored.status, stored.body.title]).toEqual([200, made[0]!.body.title]);
+  });
+});
