@@ -30,16 +30,41 @@ export class LookupKeys {
 
   /** Claims a unique key for `owner`; ConflictError when another live owner holds it. */
   async claim(key: string, owner: string, isStale: (currentOwner: string) => Promise<boolean>, conflictMessage: string): Promise<void> {
-    try {
-      await this.models.LookupKey.collection.insertOne({ _id: key, owners: [owner] } as never);
-      return;
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw translateDatabaseError(error);
+    // A few rounds: a takeover is made only if the key still has the owners it was judged by, so
+    // two claimants of one stale key (or a claimant racing the key's release) cannot both win.
+    for (let round = 0; round < 5; round++) {
+      try {
+        await this.models.LookupKey.collection.insertOne({ _id: key, owners: [owner] } as never);
+        return;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw translateDatabaseError(error);
+      }
+      const owners = await this.owners(key);
+      const [current] = owners;
+      if (current === owner && owners.length === 1) return;
+      if (current !== undefined && !(await isStale(current))) throw new ConflictError(conflictMessage);
+      if (await this.swapOwners(key, owners, [owner])) return;
     }
-    const [current] = await this.owners(key);
-    if (current === owner) return;
-    if (current !== undefined && !(await isStale(current))) throw new ConflictError(conflictMessage);
-    await guarded(() => this.writes.document("lookup_keys", key, () => this.models.LookupKey.updateOne({ _id: key }, { $set: { owners: [owner] } }, { upsert: true })));
+    throw new ConflictError(conflictMessage);
+  }
+
+  /**
+   * Sets the owners of an existing key only if they are still `expected` (compare-and-set): in the
+   * filter on MongoDB; on FerretDB read, compared and written by `_id` inside the write queue.
+   */
+  private async swapOwners(key: string, expected: string[], next: string[]): Promise<boolean> {
+    if (!this.writes.serialize) {
+      const result = await guarded(() => this.models.LookupKey.updateOne({ _id: key, owners: expected }, { $set: { owners: next } }));
+      return result.matchedCount === 1;
+    }
+    return guarded(() =>
+      this.writes.document("lookup_keys", key, async () => {
+        const doc = await readById<LookupKeyDocument>(this.models.LookupKey, key);
+        if (!doc || JSON.stringify(doc.owners ?? []) !== JSON.stringify(expected)) return false;
+        await this.models.LookupKey.updateOne({ _id: key }, { $set: { owners: next } });
+        return true;
+      }),
+    );
   }
 
   /**

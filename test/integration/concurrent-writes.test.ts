@@ -257,3 +257,21 @@ describe("a deletion under If-Match is atomic too (RFC 7644 §3.14)", () => {
     expect(await t.db.models.AuditEvent.countDocuments({ organizationId: org.id, action: { $in: ["user.deleted", "user.updated"] } })).toBe(1);
   });
 });
+
+describe("claims of a stale userName key", () => {
+  // Before the takeover became compare-and-set, several claimants could each take the stale key
+  // over; the losers then gave it back and the winner's key was gone.
+  test.each([1, 2, 3])("round %i: of six creates racing for a name whose key is stale, one wins and the name finds it", async (round) => {
+    const org = await t.organization(`Stale key ${round}`);
+    const scim = scimClient(t.app, org.token);
+    const userName = `taken-${round}@example.com`;
+    // What a crash right after a claim leaves: a key whose owner never came to exist.
+    await t.db.models.LookupKey.collection.insertOne({ _id: `${org.id}/user.userName/${userName}`, owners: ["crashed-before-insert"] } as never);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => scim.post("/Users", buildUser({ userName }))));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    const winner = answers.find((a) => a.status === 201)!;
+    const found = await scim.get(`/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`).expect(200);
+    expect(found.body.Resources.map((r: { id: string }) => r.id)).toEqual([winner.body.id]);
+    expect(await t.services.users.repairUserNameKeys(org.id)).toEqual({ restored: [], removed: [] });
+  });
+});
