@@ -56,6 +56,14 @@ async function main(): Promise<void> {
   // recording the end of temporary grants, deleting sessions dead for more than a day. Safe on
   // every instance (the outbox's own schedule is above).
   outboxRecovery.start();
+  // userName lookup keys that a crash mid-rename (or another instance's race) left out of step
+  // with the stored users are put right once per start (storage/users.ts, repairUserNameKeys).
+  void services.users
+    .repairUserNameKeys()
+    .then(({ restored, removed }) => {
+      if (restored.length || removed.length) logger.warn({ restored: restored.length, removed: removed.length }, "repaired userName lookup keys");
+    })
+    .catch((err) => logger.warn({ err }, "userName key repair failed"));
   const maintenance = setInterval(() => {
     const system = { actor: { type: "system" as const, id: "maintenance", name: "Gatehouse maintenance" }, source: "system" as const, requestId: "maintenance" };
     void services.groups.sweep().catch((err) => logger.warn({ err }, "group sweep failed"));

@@ -51,8 +51,6 @@ function filterSchema(): FilterSchema {
  */
 export class UserResource extends SCIMMY.Resources.User {
   private readonly listParameters: ListParameters;
-  /** Set by patch() when an operation removes `active`, for the write that follows. */
-  private activeRemoved = false;
 
   constructor(...args: unknown[]) {
     const { scimmyArgs, list } = separateListParameters(args);
@@ -79,17 +77,19 @@ export class UserResource extends SCIMMY.Resources.User {
     const scim = ctx as ScimContext;
     const validated = validateIncoming(SCIMMY.Schemas.User as never, normalizeIncomingUser(instance), this.id ? "PUT" : "POST");
     try {
-      const activeRemoved = this.activeRemoved && (validated.active === undefined || validated.active === null);
-      return this.present(await ingest(scim, this.id, validated, { activeRemoved })) as never;
+      return this.present(await ingest(scim, this.id, validated)) as never;
     } catch (error) {
       throw toScimError(error);
     }
   }
 
   /**
-   * PATCH (RFC 7644 §3.5.2): scimmy applies the operations to the full current resource and hands
-   * the result to ingress as a replacement. A PATCH that changes nothing answers 200 with the
-   * resource (scimmy would answer 204, which some clients mistake for a failure on Users).
+   * PATCH (RFC 7644 §3.5.2): scimmy applies the operations to the full current resource, and the
+   * result replaces what the identity provider owns. The directory runs this on the user as stored
+   * and writes it only if nobody wrote the user in between; otherwise it runs it again on the newer
+   * user (or answers 412 under If-Match), so concurrent PATCHes of different attributes all stay.
+   * A PATCH that changes nothing answers 200 with the resource (scimmy would answer 204, which some
+   * clients mistake for a failure on Users).
    */
   override async patch(message: unknown, ctx?: unknown): Promise<never> {
     const scim = ctx as ScimContext;
@@ -108,34 +108,36 @@ export class UserResource extends SCIMMY.Resources.User {
       });
     };
     checkPaths(body.Operations);
-    let current: Instance;
+    const patched = async (user: User) => {
+      const current = new SCIMMY.Schemas.User(await this.scimUser(scim, user), "out", UserResource.basepath() as unknown as string);
+      const operations = Array.isArray(body.Operations)
+        ? normalizeUserPatch(body.Operations as PatchOperation[], JSON.parse(JSON.stringify(current)) as ScimObject)
+        : body.Operations;
+      // The extension URN path is expanded into one path per attribute: check those too.
+      checkPaths(operations);
+      // Nothing left to apply: Microsoft's validator sends an empty Operations list, and Okta may
+      // send only a password (discarded). A no-op, answered with the resource as it is.
+      if (Array.isArray(operations) && operations.length === 0) return undefined;
+      // RFC 7644 §3.5.2.2: `remove` of `active` leaves it unassigned. Gatehouse reads that as
+      // inactive (no access, as with active: false) and no longer shows the attribute.
+      const activeRemoved =
+        Array.isArray(operations) &&
+        (operations as PatchOperation[]).some((o) => o.op === "remove" && typeof o.path === "string" && activePaths.has(o.path.trim().toLowerCase()));
+      let profile: ReturnType<typeof profileFromScim> | undefined;
+      await new SCIMMY.Messages.PatchOp({ ...body, Operations: operations } as never).apply(current as never, async (instance: unknown) => {
+        const validated = validateIncoming(SCIMMY.Schemas.User as never, normalizeIncomingUser(instance), "PUT");
+        profile = profileFromScim(validated);
+        if (activeRemoved && (validated.active === undefined || validated.active === null)) profile.active = null;
+        return instance as never;
+      });
+      return profile;
+    };
     try {
-      const user = await scim.users.get(scim.request, this.id);
-      if (scim.expectedVersion !== undefined && scim.expectedVersion !== user.version) {
-        throw new SCIMMY.Types.Error(412, null as unknown as string, `User ${this.id} has changed since version ${scim.expectedVersion}`);
-      }
-      current = new SCIMMY.Schemas.User(await this.scimUser(scim, user), "out", UserResource.basepath() as unknown as string);
+      const user = await scim.users.update(scim.request, this.id, patched, { expectedVersion: scim.expectedVersion });
+      return this.present(await this.scimUser(scim, user)) as never;
     } catch (error) {
       throw toScimError(error);
     }
-    const operations = Array.isArray(body.Operations)
-      ? normalizeUserPatch(body.Operations as PatchOperation[], JSON.parse(JSON.stringify(current)) as ScimObject)
-      : body.Operations;
-    // The extension URN path is expanded into one path per attribute: check those too.
-    checkPaths(operations);
-    if (Array.isArray(operations) && operations.length === 0) {
-      // Nothing left to apply: Microsoft's validator sends an empty Operations list, and Okta may
-      // send only a password (discarded). A no-op, answered with the resource as it is.
-      return this.present(JSON.parse(JSON.stringify(current))) as never;
-    }
-    // RFC 7644 §3.5.2.2: `remove` of `active` leaves it unassigned. Gatehouse reads that as
-    // inactive (no access, as with active: false) and no longer shows the attribute.
-    this.activeRemoved = Array.isArray(operations) && (operations as PatchOperation[]).some(
-      (o) => o.op === "remove" && typeof o.path === "string" && activePaths.has(o.path.trim().toLowerCase()),
-    );
-    const patch = new SCIMMY.Messages.PatchOp({ ...body, Operations: operations } as never);
-    const patched = await patch.apply(current as never, async (instance: unknown) => (await this.write(instance, ctx)) as never);
-    return this.present(JSON.parse(JSON.stringify(patched ?? current))) as never;
   }
 
   override async dispose(ctx?: unknown): Promise<void> {
@@ -160,9 +162,8 @@ export class UserResource extends SCIMMY.Resources.User {
 }
 
 /** Creates (no id) or replaces a user from a validated SCIM resource; answers the SCIM resource. */
-async function ingest(scim: ScimContext, id: string | undefined, resource: ScimObject, options: { activeRemoved?: boolean } = {}): Promise<ScimObject> {
+async function ingest(scim: ScimContext, id: string | undefined, resource: ScimObject): Promise<ScimObject> {
   const profile = profileFromScim(resource);
-  if (options.activeRemoved) profile.active = null;
   const user = id
     ? await scim.users.replace(scim.request, id, profile, { expectedVersion: scim.expectedVersion })
     : await scim.users.provision(scim.request, profile, "scim");

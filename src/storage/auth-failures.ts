@@ -1,4 +1,5 @@
 import { guarded } from "./database-errors";
+import { writeQueueOf } from "./write-queue";
 import type { AuthFailureDocument, Models } from "./models";
 
 /**
@@ -12,15 +13,12 @@ import type { AuthFailureDocument, Models } from "./models";
  * got 14 × 401 where the limit of 20 allows 8).
  *
  * An increment is atomic on MongoDB, not on FerretDB v1.24 (it reads, changes and writes back the
- * document: ../shared/MONGODB.md), so the increments of one counter also run one after another in
- * this process. This small per-counter queue is self-contained rather than borrowed from the
- * collection-wide write queue (storage/write-queue.ts): it holds only as long as one increment,
- * and on MongoDB it merely takes a client's parallelism away from its own failed attempts.
+ * document: ../shared/MONGODB.md), so on FerretDB the increments of one counter run one after
+ * another through the connection's write queue (storage/write-queue.ts), like every other
+ * read-modify-write.
  */
 export class AuthFailureCounters {
   private lastSweep = 0;
-  /** The last queued increment of each counter key, while any is in flight. */
-  private readonly increments = new Map<string, Promise<unknown>>();
 
   constructor(private readonly models: Models, private readonly windowSeconds: number, private readonly now: () => Date = () => new Date()) {}
 
@@ -36,8 +34,9 @@ export class AuthFailureCounters {
    */
   async recordFailure(client: string): Promise<{ count: number; resetsAt: Date }> {
     const { key, resetsAt } = this.window(client);
-    const doc = await this.oneAtATime(key, () =>
-      guarded(() =>
+    const doc = await guarded(() =>
+      // On FerretDB the $inc is only atomic inside the write queue (storage/write-queue.ts).
+      writeQueueOf(this.models).document("auth_failures", key, () =>
         this.models.AuthFailure.findOneAndUpdate(
           { _id: key },
           { $inc: { count: 1 }, $setOnInsert: { expiresAt: resetsAt } },
@@ -48,18 +47,6 @@ export class AuthFailureCounters {
     void this.sweep();
     if (!doc) throw new Error("the upserting increment of an auth-failure counter returned no document");
     return { count: doc.count, resetsAt };
-  }
-
-  /** Runs `operation` after the previous one queued for `key` has settled. */
-  private oneAtATime<T>(key: string, operation: () => Promise<T>): Promise<T> {
-    const previous = this.increments.get(key) ?? Promise.resolve();
-    const run = previous.then(operation);
-    const settled = run.catch(() => undefined);
-    this.increments.set(key, settled);
-    void settled.then(() => {
-      if (this.increments.get(key) === settled) this.increments.delete(key);
-    });
-    return run;
   }
 
   private async sweep(): Promise<void> {

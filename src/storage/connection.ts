@@ -1,10 +1,12 @@
-import mongoose, { type mongo } from "mongoose";
-import { isFerretDb, serializeWrites } from "./write-queue";
+import mongoose from "mongoose";
+import { isFerretDb, registerWriteQueue, WriteQueue } from "./write-queue";
 import { defineModels, type Models } from "./models";
 
 export interface Database {
   readonly connection: mongoose.Connection;
   readonly models: Models;
+  /** Serializes read-modify-write operations on FerretDB (storage/write-queue.ts); a no-op on MongoDB. */
+  readonly writes: WriteQueue;
   close(): Promise<void>;
 }
 
@@ -34,13 +36,14 @@ export async function connectDatabase(uri: string, options: { dbName?: string; t
   await connection.asPromise();
   const models = defineModels(connection);
   await Promise.all(Object.values(models).map((model) => model.createIndexes()));
-  // FerretDB does not make single-document updates atomic (storage/write-queue.ts).
-  if (await isFerretDb(connection.db!)) {
-    for (const model of Object.values(models)) serializeWrites((model.collection as unknown as { collection: mongo.Collection }).collection);
-  }
+  // FerretDB does not make single-document updates atomic (storage/write-queue.ts). The queue
+  // belongs to this connection, not to the driver's collection objects, so it survives reconnects.
+  const writes = new WriteQueue(await isFerretDb(connection.db!));
+  registerWriteQueue(models, writes);
   return {
     connection,
     models,
+    writes,
     close: () => connection.close(),
   };
 }

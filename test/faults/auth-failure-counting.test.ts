@@ -4,6 +4,7 @@ import { AuthFailureCounters } from "../../src/storage/auth-failures";
 import { defineModels } from "../../src/storage/models";
 import { startTestApp, type TestApp } from "../support/app";
 import { testServerUri, uniqueDatabaseName } from "../support/database";
+import { registerWriteQueue, WriteQueue } from "../../src/storage/write-queue";
 
 /**
  * Issue 10, item 9: the failed-authentication limit must hold under parallel requests. Each round
@@ -62,18 +63,20 @@ describe("failed-authentication limit under parallel requests", () => {
   });
 });
 
-describe("AuthFailureCounters on its own connection (no collection-wide write queue)", () => {
+describe("AuthFailureCounters on its own connection", () => {
   /**
-   * FerretDB applies `$inc` by reading, changing and writing back; the counters' own per-key
-   * queue is what keeps the numbers distinct there, whatever the storage write queue does. This
-   * connection is opened without storage/connection.ts, so nothing else serializes its writes.
-   * Without the per-key queue, 100 concurrent increments on FerretDB returned duplicate numbers
-   * (measured on the code before this change: the test fails on its first run).
+   * FerretDB applies `$inc` by reading, changing and writing back; the write queue is what keeps
+   * the numbers distinct there. This connection is opened without storage/connection.ts, with a
+   * serializing queue of its own (what connectDatabase registers on FerretDB), so the test shows
+   * that the counter's increment goes through it. Without it, 100 concurrent increments on
+   * FerretDB returned duplicate numbers (measured: the test fails on its first run).
    */
   it("gives 100 concurrent failures of one client the numbers 1 to 100, each once, and stores 100", async () => {
     const connection = await mongoose.createConnection(testServerUri(), { dbName: uniqueDatabaseName("authfail"), autoIndex: false }).asPromise();
     try {
-      const counters = new AuthFailureCounters(defineModels(connection), 3600);
+      const models = defineModels(connection);
+      registerWriteQueue(models, new WriteQueue(true));
+      const counters = new AuthFailureCounters(models, 3600);
       const results = await Promise.all(Array.from({ length: 100 }, () => counters.recordFailure("203.0.113.9")));
       expect(results.map((r) => r.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
       const stored = await connection.collection("auth_failures").find().toArray();

@@ -426,21 +426,17 @@ describe("group membership after the faults", () => {
 });
 
 /**
- * A defect this suite found outside this branch's files (src/storage/users.ts, `insert`): when the
- * user document's insert fails with a network error, the clean-up releases the userName claim,
- * although the insert may have been applied. The user then exists without its lookup key: the
- * identity provider's retry gets 409 (the unique index) and its `userName eq` lookup finds nothing,
- * for ever. Reproduced every time by cutting the connection after the insert; seen about once in
- * five runs of the killed-database phase. The fix is to release the claim only when the insert
- * certainly failed (not when `isUnavailable(reason)`): a claim whose owner does not exist is stale
- * and the next claimant takes it over. Run with GATEHOUSE_FAULTS_KNOWN_DEFECTS=1 once that is in.
+ * A defect this suite found (src/storage/users.ts, `insert`): when the user document's insert
+ * failed with a network error, the clean-up released the userName claim although the insert may
+ * have been applied. The user then existed without its lookup key: the identity provider's retry
+ * got 409 (the unique index) and its `userName eq` lookup found nothing, for ever. Reproduced every
+ * time by cutting the connection after the insert. Now the claim stays when the outcome is
+ * uncertain (a claim whose owner does not exist is stale and the next claimant takes it over).
  */
-const afterUsersInsertFix = process.env.GATEHOUSE_FAULTS_KNOWN_DEFECTS === "1" ? it : it.skip;
-
-describe("known defect in users.ts: a create applied but answered with a network error", () => {
+describe("a create applied but answered with a network error: its lookup key stays", () => {
   const userName = "cut-off@faults.example";
 
-  afterUsersInsertFix("answers the identity provider's retry with 409 uniqueness, and its userName lookup then finds the user", async () => {
+  it("answers the identity provider's retry with 409 uniqueness, and its userName lookup then finds the user", async () => {
     const retry = await change("create", userName, "POST", "/scim/v2/Users", { schemas: [userSchema], userName, active: true });
     changes.pop();
     expect(retry.answer!.status).toBe(409);
@@ -449,7 +445,7 @@ describe("known defect in users.ts: a create applied but answered with a network
     users.set(found.Resources[0].id, userName);
   });
 
-  afterUsersInsertFix("left no create of the fault phases that the client could neither repeat nor find", () => {
+  it("left no create of the fault phases that the client could neither repeat nor find", () => {
     expect(unfindable).toEqual([]);
   });
 });
