@@ -28,6 +28,9 @@ describe("Okta user provisioning sequence", () => {
     expect(created.text).not.toContain(password);
 
     // 03: the same userName, differing only in case → 409 uniqueness; nothing stored changes.
+    // (The create's audit event leaves the user's outbox in the background after the answer:
+    // wait for that, or the snapshot would catch it half-way.)
+    await t.services.settle();
     const storedBefore = await t.db.models.User.find({ organizationId: org.id }).lean();
     const eventsBefore = await t.db.models.AuditEvent.countDocuments({ organizationId: org.id });
     await replay(t.app, org.token, { provider: "okta", name: "03" });
