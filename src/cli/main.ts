@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from "../config";
-import { createServices } from "../services";
+import { composeServices } from "../composition";
 import { openConfiguredDatabase } from "../storage/open";
 import { runCommand, usage, UsageError } from "./commands";
 
@@ -14,7 +14,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const database = await openConfiguredDatabase(config);
-  const services = createServices(database.db, { authFailureWindowSeconds: config.authFailures.windowSeconds, publicBaseUrl: config.publicBaseUrl, sessions: config.sessions, ...(config.samlServiceProvider ? { samlServiceProviderCertificate: config.samlServiceProvider.certificate } : {}) });
+  const services = composeServices(config, database.db);
   try {
     const { stdout, exitCode } = await runCommand(services, argv);
     process.stdout.write(stdout.map((line) => `${line}\n`).join(""));
