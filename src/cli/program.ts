@@ -58,7 +58,7 @@ function rootOf(command: Command): Command {
 }
 
 /** The full name of a command, as typed: `saml configure`. */
-export function pathOf(command: Command): string {
+function pathOf(command: Command): string {
   const names: string[] = [];
   for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
   return names.join(" ");
@@ -183,13 +183,13 @@ function declaredSynopsis(command: Command): string {
 }
 
 /** The synopsis of a command: its own `.usage()`, else the one its declaration gives. */
-export function synopsisOf(command: Command): string {
+function synopsisOf(command: Command): string {
   const usage = command.usage();
   return usage.startsWith("[options]") ? declaredSynopsis(command) : usage;
 }
 
 /** Every command that does something (not the groups: `org`, `saml` …), in declaration order. */
-export function leafCommands(command: Command): Command[] {
+function leafCommands(command: Command): Command[] {
   return command.commands.flatMap((c) => (c.commands.length ? leafCommands(c) : [c]));
 }
 
@@ -246,7 +246,8 @@ class GatehouseCommand extends Command {
 /** What the command line asks for: text to print now (help), or a command to run against the services. */
 export type Invocation = { help: CommandOutput } | { command: string; run(services: Services): Promise<CommandOutput> };
 
-const lines = (text: string) => text.replace(/\n+$/, "").split("\n");
+/** Printed text as the lines of a CommandOutput. */
+const linesOf = (text: string) => text.replace(/\n+$/, "").split("\n");
 
 /** The message of a commander error, as the CLI's own messages read: "Unknown option '--jit'". */
 function usageMessage(error: CommanderError, command: Command): string {
@@ -285,7 +286,7 @@ export function parseWith(build: (program: Command) => void, argv: readonly stri
       throw new UsageError(usageMessage(error, command), command.helpInformation());
     });
   }
-  if (argv.length === 0) return { help: { stdout: lines(overview(program)), exitCode: 2 } };
+  if (argv.length === 0) return { help: { stdout: linesOf(overview(program)), exitCode: 2 } };
 
   try {
     if (argv[0] === "help") {
@@ -297,11 +298,11 @@ export function parseWith(build: (program: Command) => void, argv: readonly stri
         target = next;
       }
       target.outputHelp();
-      return { help: { stdout: lines(out), exitCode: 0 } };
+      return { help: { stdout: linesOf(out), exitCode: 0 } };
     }
     program.parse([...argv], { from: "user" });
   } catch (error) {
-    if (error instanceof CommanderError && error.code === "commander.helpDisplayed") return { help: { stdout: lines(out), exitCode: 0 } };
+    if (error instanceof CommanderError && error.code === "commander.helpDisplayed") return { help: { stdout: linesOf(out), exitCode: 0 } };
     throw error;
   }
   const choice = chosen.get(program);
