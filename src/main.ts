@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import { composeServer } from "./composition";
 import { ConfigError, loadConfig } from "./config";
 import { createLogger } from "./http/logger";
+import { onUncertainOutcome } from "./storage/database-errors";
 import { openConfiguredDatabase } from "./storage/open";
+import { OutboxRecoverySchedule } from "./storage/outbox";
 
 /** The only place that reads configuration, connects, listens and exits. */
 async function main(): Promise<void> {
@@ -20,13 +22,20 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
 
   const database = await openConfiguredDatabase(config);
-  let deliveryFailed = false;
+  // Outbox recovery (storage/outbox.ts): at start-up, every five minutes, and within seconds after
+  // this instance failed to deliver an audit event or saw a database operation fail in a way that
+  // leaves its outcome unknown (a write answered with a network error may have been applied).
+  const outboxRecovery = new OutboxRecoverySchedule(() => services.recoverAuditOutbox(), {
+    recovered: (recovered) => logger.info({ recovered }, "moved stranded audit events into the trail"),
+    failed: (err) => logger.warn({ err }, "audit outbox recovery failed; retrying shortly"),
+  });
+  onUncertainOutcome(() => outboxRecovery.requestSoon());
   const { db } = database;
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
   const { services, app } = composeServer(config, db, {
     logger,
     onAuditDeliveryFailure: (err) => {
-      deliveryFailed = true;
+      outboxRecovery.requestSoon();
       logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery");
     },
   });
@@ -39,30 +48,17 @@ async function main(): Promise<void> {
   // Work that must finish even if the request that started it died with its process: moving audit
   // events left in outboxes (and finishing deletions), clearing deleted groups' memberships, and
   // recording the end of temporary grants, deleting sessions dead for more than a day. Safe on
-  // every instance.
-  // Outbox recovery looks for documents still carrying events: an index query on MongoDB, a scan
-  // on FerretDB, so it runs at start-up, every fifth minute (an instance that died leaves work for
-  // the others) and in the next minute after this instance failed to deliver an event.
-  let recovering = false;
-  const recoverOutbox = async () => {
-    if (recovering) return;
-    recovering = true;
-    deliveryFailed = false;
-    try {
-      const recovered = await services.recoverAuditOutbox();
-      if (recovered) logger.info({ recovered }, "moved stranded audit events into the trail");
-    } catch (err) {
-      deliveryFailed = true;
-      logger.warn({ err }, "audit outbox recovery failed");
-    } finally {
-      recovering = false;
-    }
-  };
-  void recoverOutbox();
-  let minute = 0;
+  // every instance (the outbox's own schedule is above).
+  outboxRecovery.start();
+  // userName lookup keys that a crash mid-rename (or another instance's race) left out of step
+  // with the stored users are put right once per start (storage/users.ts, repairUserNameKeys).
+  void services.users
+    .repairUserNameKeys()
+    .then(({ restored, removed }) => {
+      if (restored.length || removed.length) logger.warn({ restored: restored.length, removed: removed.length }, "repaired userName lookup keys");
+    })
+    .catch((err) => logger.warn({ err }, "userName key repair failed"));
   const maintenance = setInterval(() => {
-    minute++;
-    if (deliveryFailed || minute % 5 === 0) void recoverOutbox();
     const system = { actor: { type: "system" as const, id: "maintenance", name: "Gatehouse maintenance" }, source: "system" as const, requestId: "maintenance" };
     void services.groups.sweep().catch((err) => logger.warn({ err }, "group sweep failed"));
     void services.samlState.sweep().catch((err) => logger.warn({ err }, "SAML state sweep failed"));
@@ -79,6 +75,7 @@ async function main(): Promise<void> {
     clearInterval(maintenance);
     const forced = setTimeout(() => process.exit(1), 15_000);
     forced.unref();
+    await outboxRecovery.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;

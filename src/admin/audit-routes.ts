@@ -1,7 +1,9 @@
-import type { Logger } from "../http/logger";
-import { presentSource } from "./presenters";
-import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
+import type { Logger } from "../http/logger";
+import { mount, operation } from "./operation";
+import { presentSource } from "./presenters";
+import { ChangeSource, named, OrganizationRole, OrganizationRoleSource, ManagedBy, ProjectRole, ProjectRoleSource } from "./schemas";
 import { decodeAuditCursor, encodeAuditCursor, type AuditFilter, type AuditPosition } from "../audit/audit-query";
 import type { AccessSource } from "../domain/access";
 import type { AuditEvent } from "../domain/audit";
@@ -16,11 +18,10 @@ import { csvAttachment, csvRecord } from "./csv";
  * who has access today and why. Admin and Owner only, always within the caller's organization.
  */
 
-const sources = ["scim", "saml", "admin", "cli", "system"] as const;
-
 /** An ISO 8601 time with a zone (`2025-01-31T12:00:00Z`, `…+02:00`) or a UTC date; local times would be ambiguous. */
 const isoTime = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()])
+  .describe("An ISO 8601 time with a zone (`2025-01-31T12:00:00Z`, `…+02:00`) or a date (UTC midnight); local times without a zone are refused.")
   .transform((text) => new Date(text))
   .refine((date) => !Number.isNaN(date.getTime()), "not a valid time");
 
@@ -31,12 +32,12 @@ const isoTime = z
  * would be worse than an error.
  */
 const filterParameters = {
-  actor: z.string().min(1).optional(),
-  target: z.string().min(1).optional(),
-  action: z.string().min(1).optional(),
-  source: z.enum(sources).optional(),
-  from: isoTime.optional(),
-  to: isoTime.optional(),
+  actor: z.string().min(1).optional().describe("Only events by this actor (`actor.id`: a user id, a SCIM token id, the CLI operator's name)."),
+  target: z.string().min(1).optional().describe("Only events about this target (`target.id`: a user, group, mapping, project, token or organization id)."),
+  action: z.string().min(1).optional().describe("Only events with exactly this action, e.g. `user.deactivated`."),
+  source: ChangeSource.optional().describe("Only events that came through this channel."),
+  from: isoTime.optional().describe("Only events at or after this time (inclusive)."),
+  to: isoTime.optional().describe("Only events before this time (exclusive); must be later than `from`."),
 };
 const exportQuery = z.object(filterParameters).strict();
 const searchQuery = z
@@ -47,8 +48,9 @@ const searchQuery = z
       .regex(/^\d+$/, "must be a whole number")
       .transform(Number)
       .pipe(z.number().int().min(1).max(1000))
-      .optional(),
-    cursor: z.string().min(1).max(1000).optional(),
+      .optional()
+      .describe("The most events on the page: a whole number from 1 to 1000, 100 when left out."),
+    cursor: z.string().min(1).max(1000).optional().describe("The `nextCursor` of the previous page."),
   })
   .strict();
 
@@ -57,12 +59,6 @@ const defaultLimit = 100;
 /** The 400 body the rest of /api/v1 answers to a malformed request. */
 class InvalidRequestError extends InvalidError {
   readonly code = "invalid_request";
-}
-
-function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
-  const parsed = schema.safeParse(query);
-  if (!parsed.success) throw new InvalidRequestError(parsed.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; "), "query");
-  return parsed.data;
 }
 
 function auditFilter(query: z.output<typeof exportQuery>): AuditFilter {
@@ -87,7 +83,7 @@ function cursorPosition(cursor: string): AuditPosition {
 }
 
 /** One event as `GET /api/v1/audit` answers it: exactly these fields, whatever the stored document holds. */
-function presentAuditEvent(event: AuditEvent) {
+function presentAuditEvent(event: AuditEvent): z.input<typeof AuditEventSchema> {
   return {
     id: event.id,
     at: event.at.toISOString(),
@@ -124,7 +120,7 @@ function auditRecord(event: AuditEvent): string {
 }
 
 
-function presentReviewedUser(user: ReviewedUser) {
+function presentReviewedUser(user: ReviewedUser): z.input<typeof ReviewedUserSchema> {
   return {
     id: user.id,
     userName: user.userName,
@@ -135,21 +131,26 @@ function presentReviewedUser(user: ReviewedUser) {
     created: user.created.toISOString(),
     role: user.role ?? null,
     ...(user.denial ? { denial: user.denial } : {}),
-    roleSources: user.roleSources.map(presentSource),
+    roleSources: user.roleSources.map((source) => presentSource(source, "organization")),
     allProjects: user.allProjects,
-    projects: user.projects.map((p) => ({ id: p.projectId, name: p.projectName ?? null, role: p.role, sources: p.sources.map(presentSource) })),
+    projects: user.projects.map((p) => ({
+      id: p.projectId,
+      name: p.projectName ?? null,
+      role: p.role,
+      sources: p.sources.map((source) => presentSource(source, "project")),
+    })),
     lastLogin: user.lastLogin?.toISOString() ?? null,
-    flags: user.flags,
+    flags: [...user.flags],
   };
 }
 
-function presentAccessReview(report: AccessReviewReport) {
+function presentAccessReview(report: AccessReviewReport): z.input<typeof AccessReviewSchema> {
   return {
     generatedAt: report.generatedAt.toISOString(),
     organizationId: report.organizationId,
     ownerUserId: report.ownerUserId ?? null,
     vacantOwnership: report.vacantOwnership,
-    organizationFlags: report.organizationFlags,
+    organizationFlags: [...report.organizationFlags],
     expiringSamlCertificates: report.expiringSamlCertificates.map((c) => ({ subject: c.subject, validTo: c.validTo.toISOString() })),
     users: report.users.map(presentReviewedUser),
   };
@@ -237,20 +238,157 @@ function write(res: Response, chunk: string): Promise<void> {
   });
 }
 
+// --- Answers and operations -------------------------------------------------------------------------
+
+const AuditEventSchema = named(
+  "AuditEvent",
+  z.object({
+    id: z.string(),
+    at: z.iso.datetime(),
+    actor: z.object({ type: z.enum(["scim_token", "saml_connection", "user", "operator", "system"]), id: z.string(), name: z.string() }),
+    source: ChangeSource,
+    action: z.string().describe("e.g. `user.provisioned`, `user.access_changed`, `mapping.created`."),
+    target: z.object({ type: z.string(), id: z.string(), display: z.string().optional() }),
+    before: z.unknown().optional().describe("The target before the change (any JSON value), when the action has one."),
+    after: z.unknown().optional().describe("The target after the change (any JSON value), when the action has one."),
+    reason: z.string().optional().describe("The reason given with the change, if any."),
+    requestId: z.string(),
+  }),
+);
+
+const ReviewedUserSchema = named(
+  "ReviewedUser",
+  z.object({
+    id: z.string(),
+    userName: z.string(),
+    displayName: z.string().nullable(),
+    active: z.boolean(),
+    managedBy: ManagedBy,
+    managedVia: z.string().optional(),
+    created: z.iso.datetime(),
+    role: OrganizationRole.nullable().describe("The effective organization role; null when the member has no access (`denial` says why)."),
+    denial: z.string().optional(),
+    roleSources: z.array(OrganizationRoleSource).describe("Every source that gave an organization role, strongest first."),
+    allProjects: z.boolean(),
+    projects: z.array(
+      z.object({
+        id: z.string().describe("The project's id."),
+        name: z.string().nullable().describe("The project's name; null when the project was deleted but an assignment still names it."),
+        role: ProjectRole,
+        sources: z.array(ProjectRoleSource).describe("Every source that assigned a role in the project, strongest first."),
+      }),
+    ),
+    lastLogin: z.iso.datetime().nullable().describe("The last SAML sign-in; null before the first."),
+    flags: z
+      .array(z.enum(["inactive_90_days", "elevated", "temporary_grant", "suspended"]))
+      .describe(
+        "`inactive_90_days`: no login (or, never logged in, created) more than 90 days ago; `elevated`: admin or owner; `temporary_grant`: some access is temporary.",
+      ),
+  }),
+);
+
+const AccessReviewSchema = named(
+  "AccessReview",
+  z.object({
+    generatedAt: z.iso.datetime(),
+    organizationId: z.string(),
+    ownerUserId: z.string().nullable(),
+    vacantOwnership: z.boolean().describe("Nobody holds ownership: the organization has no Owner, or the Owner's user was deleted."),
+    organizationFlags: z
+      .array(z.enum(["vacant_ownership", "saml_certificate_expires_soon"]))
+      .describe(
+        "Findings about the organization rather than a member: `vacant_ownership` (as `vacantOwnership`); `saml_certificate_expires_soon`: a signing certificate of the SAML connection expires within 30 days or has expired.",
+      ),
+    expiringSamlCertificates: z
+      .array(z.object({ subject: z.string(), validTo: z.iso.datetime().describe("When the certificate expires (or expired).") }))
+      .describe("The SAML signing certificates behind `saml_certificate_expires_soon`; empty without it."),
+    users: z.array(ReviewedUserSchema).describe("Every member, ordered by userName."),
+  }),
+  "Who has access today, how much, and why.",
+);
+
+const accessReviewers = "Admin and Owner only.";
+const noQuery = z.object({}).strict();
+
+export const searchAudit = operation({
+  method: "get",
+  path: "/audit",
+  operationId: "searchAudit",
+  tag: "Audit",
+  summary: "Search the audit trail",
+  description: `${accessReviewers} Newest first, a page at a time. Each parameter at most once; unknown parameters are refused.`,
+  security: "personal",
+  authorize: requireAccessReviewer,
+  query: searchQuery,
+  responses: {
+    200: {
+      description: "A page of events.",
+      schema: named(
+        "AuditEventPage",
+        z.object({
+          events: z.array(AuditEventSchema).describe("Newest first."),
+          nextCursor: z.string().optional().describe("Pass as `cursor` for the next page; absent on the last page."),
+        }),
+      ),
+    },
+  },
+  errors: { 400: ["invalid_request"] },
+});
+
+export const exportAudit = operation({
+  method: "get",
+  path: "/audit/export.csv",
+  operationId: "exportAudit",
+  tag: "Audit",
+  summary: "Export the audit trail as CSV",
+  description: `${accessReviewers} Every matching event, newest first, streamed; a failure after the first rows cuts the connection rather than end a partial file cleanly. Each parameter at most once; unknown parameters are refused.`,
+  security: "personal",
+  authorize: requireAccessReviewer,
+  query: exportQuery,
+  responses: { 200: { description: "The events.", csv: auditColumns } },
+  errors: { 400: ["invalid_request"] },
+});
+
+export const getAccessReview = operation({
+  method: "get",
+  path: "/access-review",
+  operationId: "getAccessReview",
+  tag: "Audit",
+  summary: "Access review",
+  description: `${accessReviewers} Every member's role and where it came from, projects, last login and flags. Takes no parameters.`,
+  security: "personal",
+  authorize: requireAccessReviewer,
+  query: noQuery,
+  responses: { 200: { description: "The review.", schema: AccessReviewSchema } },
+  errors: { 400: ["invalid_request"] },
+  badRequest: "A query parameter was given.",
+});
+
+export const exportAccessReview = operation({
+  method: "get",
+  path: "/access-review.csv",
+  operationId: "exportAccessReview",
+  tag: "Audit",
+  summary: "Access review as CSV",
+  description: `${accessReviewers} One row per member, after one row per finding about the organization (empty \`user_id\`, the finding in \`display_name\`, flags \`vacant_ownership\` or \`saml_certificate_expires_soon\`). Takes no parameters.`,
+  security: "personal",
+  authorize: requireAccessReviewer,
+  query: noQuery,
+  responses: { 200: { description: "The review.", csv: accessReviewColumns } },
+  errors: { 400: ["invalid_request"] },
+  badRequest: "A query parameter was given.",
+});
+
+export const auditOperations = [searchAudit, exportAudit, getAccessReview, exportAccessReview];
+
 export function auditRoutes(services: Services, logger?: Logger): Router {
   const router = express.Router();
   const organizationOf = (req: Request) => req.apiOrganizationId!;
 
-  router.get("/audit", async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      requireAccessReviewer(req.apiActor!);
-      const query = parseQuery(searchQuery, req.query);
-      const { limit = defaultLimit, cursor, ...filters } = query;
-      const page = await services.audit.search(organizationOf(req), auditFilter(filters), { limit, ...(cursor ? { after: cursorPosition(cursor) } : {}) });
-      res.json({ events: page.events.map(presentAuditEvent), ...(page.next ? { nextCursor: encodeAuditCursor(page.next) } : {}) });
-    } catch (error) {
-      next(error);
-    }
+  mount(router, searchAudit, async ({ query }, req) => {
+    const { limit = defaultLimit, cursor, ...filters } = query;
+    const page = await services.audit.search(organizationOf(req), auditFilter(filters), { limit, ...(cursor ? { after: cursorPosition(cursor) } : {}) });
+    return { events: page.events.map(presentAuditEvent), ...(page.next ? { nextCursor: encodeAuditCursor(page.next) } : {}) };
   });
 
   /**
@@ -258,12 +396,10 @@ export function auditRoutes(services: Services, logger?: Logger): Router {
    * so a bad request or an unreachable database still answers with a JSON error; a failure after
    * that aborts the response, because a truncated file that ends cleanly would pass for complete.
    */
-  router.get("/audit/export.csv", async (req: Request, res: Response, next: NextFunction) => {
+  mount(router, exportAudit, async ({ query }, req, res) => {
+    const pages = services.audit.searchAll(organizationOf(req), auditFilter(query));
+    let page = await pages.next();
     try {
-      requireAccessReviewer(req.apiActor!);
-      const filter = auditFilter(parseQuery(exportQuery, req.query));
-      const pages = services.audit.searchAll(organizationOf(req), filter);
-      let page = await pages.next();
       res.status(200).set(csvAttachment(`audit-${organizationOf(req)}-${day(new Date())}.csv`));
       await write(res, csvRecord(auditColumns));
       while (!page.done) {
@@ -272,31 +408,17 @@ export function auditRoutes(services: Services, logger?: Logger): Router {
       }
       res.end();
     } catch (error) {
-      if (!res.headersSent) return next(error);
+      if (!res.headersSent) throw error;
       logger?.error({ err: error, requestId: req.id }, "audit export failed midway; the connection was cut so no partial file passes as complete");
       res.destroy(error instanceof Error ? error : undefined);
     }
   });
 
-  router.get("/access-review", async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      requireAccessReviewer(req.apiActor!);
-      parseQuery(z.object({}).strict(), req.query);
-      res.json(presentAccessReview(await services.accessReview.review({ organizationId: organizationOf(req) })));
-    } catch (error) {
-      next(error);
-    }
-  });
+  mount(router, getAccessReview, async (_input, req) => presentAccessReview(await services.accessReview.review({ organizationId: organizationOf(req) })));
 
-  router.get("/access-review.csv", async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      requireAccessReviewer(req.apiActor!);
-      parseQuery(z.object({}).strict(), req.query);
-      const report = await services.accessReview.review({ organizationId: organizationOf(req) });
-      res.status(200).set(csvAttachment(`access-review-${report.organizationId}-${day(report.generatedAt)}.csv`)).send(accessReviewCsv(report));
-    } catch (error) {
-      next(error);
-    }
+  mount(router, exportAccessReview, async (_input, req, res) => {
+    const report = await services.accessReview.review({ organizationId: organizationOf(req) });
+    res.status(200).set(csvAttachment(`access-review-${report.organizationId}-${day(report.generatedAt)}.csv`)).send(accessReviewCsv(report));
   });
 
   return router;

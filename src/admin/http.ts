@@ -7,8 +7,9 @@ export function sendError(res: Response, status: number, code: string, message: 
   res.status(status).json({ error: { code, message } });
 }
 
-export function invalidRequest(res: Response, issues: z.core.$ZodIssue[]): void {
-  sendError(res, 400, "invalid_request", issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+/** 400 invalid_request naming each problem by its path (or by where it is: `body`, `query`). */
+export function invalidRequest(res: Response, issues: z.core.$ZodIssue[], where: "body" | "query" | "params" = "body"): void {
+  sendError(res, 400, "invalid_request", issues.map((i) => `${i.path.join(".") || where}: ${i.message}`).join("; "));
 }
 
 export const scopeOf = (req: Request) => ({ organizationId: req.apiOrganizationId! });

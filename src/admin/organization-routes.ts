@@ -1,9 +1,29 @@
-import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import express, { type Router } from "express";
 import { z } from "zod";
+import type { Permission as PermissionName } from "../domain/permissions";
+import { NotFoundError } from "../errors";
 import type { Services } from "../services";
-import { requirePermission } from "../services/members";
-import { contextOf, invalidRequest, scopeOf } from "./http";
-import { presentMember } from "./presenters";
+import { requirePermission, type ApiActor } from "../services/members";
+import { contextOf, scopeOf } from "./http";
+import { mount, operation } from "./operation";
+import { presentIssuedToken, presentMapping, presentMember, presentProject, presentSettings, presentToken } from "./presenters";
+import {
+  GrantableRole,
+  IssuedToken,
+  Mapping,
+  MappingMatch,
+  MappingProject,
+  Member,
+  MemberPage,
+  named,
+  Project,
+  ProjectItem,
+  ProjectRequest,
+  reasonQuery,
+  ScimTokenSummary,
+  Settings,
+  toAssignment,
+} from "./schemas";
 
 /**
  * The organization side of the local admin API: members (list, invite, remove), ownership
@@ -11,157 +31,367 @@ import { presentMember } from "./presenters";
  * (domain/permissions.ts) for the person behind the personal token.
  */
 
-const projectItem = z.union([z.string().min(1), z.object({ id: z.string().min(1), role: z.enum(["editor", "viewer"]) })]);
-const toAssignment = (p: z.infer<typeof projectItem>) => (typeof p === "string" ? { projectId: p, role: "editor" as const } : { projectId: p.id, role: p.role });
+/** Checked before the request is read: only a person whose role grants the permission. */
+const needs = (permission: PermissionName) => (actor: ApiActor) => void requirePermission(actor, permission);
 
-const invitation = z
-  .object({
-    email: z.email(),
-    displayName: z.string().min(1).max(256).optional(),
-    role: z.enum(["admin", "user", "read_only"]).optional(),
-    projects: z.array(projectItem).optional(),
-  })
-  .strict();
+const idParams = (what: string) => z.object({ id: z.string().min(1).describe(`The ${what}'s id.`) });
 
-const mapping = z
-  .object({
-    match: z.object({ kind: z.enum(["group_id", "external_id", "display_name", "app_role"]), value: z.string().min(1) }).strict(),
-    organizationRole: z.enum(["admin", "user", "read_only"]).optional(),
-    projects: z.array(z.object({ projectId: z.string().min(1), role: z.enum(["editor", "viewer"]) }).strict()).optional(),
-  })
-  .strict();
+// --- Members ----------------------------------------------------------------------------------------
 
-const paging = z.object({
-  q: z.string().optional(),
-  startIndex: z.coerce.number().int().min(1).default(1),
-  count: z.coerce.number().int().min(0).max(200).default(50),
+export const listUsers = operation({
+  method: "get",
+  path: "/users",
+  operationId: "listUsers",
+  tag: "Members",
+  summary: "List members",
+  description: "Admin and Owner only. Ordered by userName.",
+  security: "personal",
+  query: z.object({
+    q: z.string().optional().describe("Only members whose userName contains this (ignoring case)."),
+    startIndex: z.coerce.number().int().min(1).default(1).describe("The 1-based index of the first member of the page."),
+    count: z.coerce.number().int().min(0).max(200).default(50).describe("The most members on the page."),
+  }),
+  responses: { 200: { description: "A page of members.", schema: MemberPage } },
+  errors: { 400: ["invalid_request"] },
 });
 
-type Handler = (req: Request, res: Response) => Promise<void>;
-const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
+export const inviteUser = operation({
+  method: "post",
+  path: "/users",
+  operationId: "inviteUser",
+  tag: "Members",
+  summary: "Invite a local user",
+  description: "Needs `add_users`. Creates a local user with a role (never above the inviter's own) and projects; the seat limit applies.",
+  security: "personal",
+  body: named(
+    "Invitation",
+    z
+      .object({
+        email: z.email().describe("Becomes the userName and the primary work email."),
+        displayName: z.string().min(1).max(256).optional(),
+        role: GrantableRole.optional().describe("Never above the inviter's own role."),
+        projects: z.array(ProjectItem).optional(),
+      })
+      .strict(),
+  ),
+  responses: { 201: { description: "The new member.", schema: Member } },
+  errors: { 400: ["invalid"], 403: ["seat_limit_reached"], 409: ["conflict"] },
+});
+
+export const removeUser = operation({
+  method: "delete",
+  path: "/users/:id",
+  operationId: "removeUser",
+  tag: "Members",
+  summary: "Remove a local member",
+  description: "Admin and Owner only; never the Owner, and not users an identity provider manages.",
+  security: "personal",
+  params: z.object({ id: z.string().min(1).describe("The user's id (the SCIM id).") }),
+  query: reasonQuery,
+  responses: { 204: { description: "Removed." } },
+  errors: { 403: ["owner_protected"], 404: "No such user in the organization", 409: ["managed_by_identity_provider"] },
+});
+
+export const transferOwnership = operation({
+  method: "post",
+  path: "/ownership/transfer",
+  operationId: "transferOwnership",
+  tag: "Organization",
+  summary: "Transfer ownership",
+  description: "The Owner only, to an active, unsuspended member; the former Owner becomes an Admin.",
+  security: "personal",
+  body: named("OwnershipTransferRequest", z.object({ userId: z.string().min(1).describe("An active, unsuspended member.") }).strict()),
+  responses: { 200: { description: "The new Owner.", schema: Member } },
+  errors: { 403: ["owner_protected"], 404: "No such user in the organization" },
+});
+
+// --- Settings ---------------------------------------------------------------------------------------
+
+export const getSettings = operation({
+  method: "get",
+  path: "/settings",
+  operationId: "getSettings",
+  tag: "Organization",
+  summary: "The organization's access settings",
+  description: "Needs `modify_account_settings`.",
+  security: "personal",
+  authorize: needs("modify_account_settings"),
+  responses: { 200: { description: "The settings.", schema: Settings } },
+});
+
+export const updateSettings = operation({
+  method: "patch",
+  path: "/settings",
+  operationId: "updateSettings",
+  tag: "Organization",
+  summary: "Change access settings",
+  description: "Needs `modify_account_settings`. Properties left out keep their value.",
+  security: "personal",
+  authorize: needs("modify_account_settings"),
+  body: named(
+    "SettingsChange",
+    z
+      .object({
+        defaultRole: z.enum(["user", "read_only", "none"]).optional(),
+        readOnlyMayComment: z.boolean().optional(),
+        requireMappingForAccess: z.boolean().optional(),
+        seatLimit: z.number().int().min(1).nullable().optional().describe("null removes the limit."),
+      })
+      .strict(),
+  ),
+  bodyRequired: false,
+  responses: { 200: { description: "The settings after the change.", schema: Settings } },
+});
+
+// --- Projects ---------------------------------------------------------------------------------------
+
+export const listProjects = operation({
+  method: "get",
+  path: "/projects",
+  operationId: "listProjects",
+  tag: "Projects",
+  summary: "The organization's projects",
+  description: "Any member with access, and service tokens.",
+  security: "personalOrService",
+  responses: { 200: { description: "The projects.", schema: named("ProjectList", z.object({ projects: z.array(Project) })) } },
+});
+
+export const createProject = operation({
+  method: "post",
+  path: "/projects",
+  operationId: "createProject",
+  tag: "Projects",
+  summary: "Create a project",
+  description: "Needs `modify_account_settings`.",
+  security: "personal",
+  authorize: needs("modify_account_settings"),
+  body: ProjectRequest,
+  responses: { 201: { description: "The new project.", schema: Project } },
+  errors: { 400: ["invalid"] },
+});
+
+export const renameProject = operation({
+  method: "patch",
+  path: "/projects/:id",
+  operationId: "renameProject",
+  tag: "Projects",
+  summary: "Rename a project",
+  description: "Needs `modify_account_settings`.",
+  security: "personal",
+  authorize: needs("modify_account_settings"),
+  params: idParams("project"),
+  body: ProjectRequest,
+  responses: { 200: { description: "The renamed project.", schema: Project } },
+  errors: { 400: ["invalid"], 404: "No such project in the organization" },
+});
+
+export const deleteProject = operation({
+  method: "delete",
+  path: "/projects/:id",
+  operationId: "deleteProject",
+  tag: "Projects",
+  summary: "Delete a project",
+  description: "Needs `modify_account_settings`. Mappings lose their assignments to it; a mapping left granting nothing is deleted too.",
+  security: "personal",
+  authorize: needs("modify_account_settings"),
+  params: idParams("project"),
+  responses: { 204: { description: "Deleted." } },
+  errors: { 404: "No such project in the organization" },
+});
+
+// --- Mappings ---------------------------------------------------------------------------------------
+
+export const listMappings = operation({
+  method: "get",
+  path: "/mappings",
+  operationId: "listMappings",
+  tag: "Mappings",
+  summary: "Group mappings",
+  description: "Needs `edit_user_permissions`.",
+  security: "personal",
+  authorize: needs("edit_user_permissions"),
+  responses: { 200: { description: "The mappings.", schema: named("MappingList", z.object({ mappings: z.array(Mapping) })) } },
+});
+
+export const createMapping = operation({
+  method: "post",
+  path: "/mappings",
+  operationId: "createMapping",
+  tag: "Mappings",
+  summary: "Map a group or app role onto a role and/or projects",
+  description:
+    "Needs `edit_user_permissions`. Takes effect on the next authorization answer. Give `organizationRole`, `projects`, or both: a mapping that grants nothing is answered `400 invalid`.",
+  security: "personal",
+  authorize: needs("edit_user_permissions"),
+  body: named(
+    "MappingRequest",
+    z
+      .object({
+        match: MappingMatch,
+        organizationRole: GrantableRole.optional().describe("`owner` is refused: ownership is never granted by a mapping."),
+        projects: z.array(MappingProject).optional().describe("Projects of the organization."),
+      })
+      .strict(),
+    "An organization role, projects, or both.",
+  ),
+  responses: { 201: { description: "The new mapping.", schema: Mapping } },
+  errors: { 400: ["invalid"] },
+});
+
+export const deleteMapping = operation({
+  method: "delete",
+  path: "/mappings/:id",
+  operationId: "deleteMapping",
+  tag: "Mappings",
+  summary: "Delete a mapping",
+  description: "Needs `edit_user_permissions`.",
+  security: "personal",
+  authorize: needs("edit_user_permissions"),
+  params: idParams("mapping"),
+  responses: { 204: { description: "Deleted." } },
+  errors: { 404: "No such mapping in the organization" },
+});
+
+// --- SCIM tokens ------------------------------------------------------------------------------------
+
+export const listScimTokens = operation({
+  method: "get",
+  path: "/scim-tokens",
+  operationId: "listScimTokens",
+  tag: "SCIM tokens",
+  summary: "SCIM tokens",
+  description: "Needs `manage_integrations`. Never shows a token's secret.",
+  security: "personal",
+  authorize: needs("manage_integrations"),
+  responses: {
+    200: {
+      description: "The SCIM tokens.",
+      schema: named("ScimTokenList", z.object({ tokens: z.array(ScimTokenSummary).describe("The organization's SCIM tokens, revoked ones included, oldest first.") })),
+    },
+  },
+});
+
+export const createScimToken = operation({
+  method: "post",
+  path: "/scim-tokens",
+  operationId: "createScimToken",
+  tag: "SCIM tokens",
+  summary: "Create a SCIM token",
+  description: "Needs `manage_integrations`. The token is in this answer only.",
+  security: "personal",
+  authorize: needs("manage_integrations"),
+  body: named(
+    "ScimTokenRequest",
+    z
+      .object({
+        name: z.string().min(1).max(200).optional().describe("Defaults to `SCIM token`."),
+        expires: z.iso
+          .datetime({ offset: true })
+          .refine((text) => new Date(text).getTime() > Date.now(), "must be in the future")
+          .optional()
+          .describe("When the token stops working; by default it does not expire."),
+      })
+      .strict(),
+  ),
+  bodyRequired: false,
+  responses: { 201: { description: "The new token, with its secret.", schema: IssuedToken } },
+});
+
+export const revokeScimToken = operation({
+  method: "delete",
+  path: "/scim-tokens/:id",
+  operationId: "revokeScimToken",
+  tag: "SCIM tokens",
+  summary: "Revoke a SCIM token",
+  description: "Needs `manage_integrations`. Takes effect on the token's next request; revoking a revoked token changes nothing.",
+  security: "personal",
+  authorize: needs("manage_integrations"),
+  params: idParams("SCIM token"),
+  responses: { 200: { description: "The token, revoked.", schema: ScimTokenSummary } },
+  errors: { 404: "No SCIM token with that id in the organization" },
+});
+
+export const organizationOperations = [
+  listUsers,
+  inviteUser,
+  removeUser,
+  transferOwnership,
+  getSettings,
+  updateSettings,
+  listProjects,
+  createProject,
+  renameProject,
+  deleteProject,
+  listMappings,
+  createMapping,
+  deleteMapping,
+  listScimTokens,
+  createScimToken,
+  revokeScimToken,
+];
 
 export function organizationRoutes(services: Services): Router {
   const router = express.Router();
   const { members, access, scimTokens } = services;
 
-  router.get("/users", route(async (req, res) => {
-    const parsed = paging.safeParse(req.query);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    const page = await members.list(scopeOf(req), req.apiActor!, { query: parsed.data.q, startIndex: parsed.data.startIndex, count: parsed.data.count });
-    res.json({ totalResults: page.total, startIndex: parsed.data.startIndex, users: page.members.map(presentMember) });
-  }));
+  mount(router, listUsers, async ({ query }, req) => {
+    const page = await members.list(scopeOf(req), req.apiActor!, { query: query.q, startIndex: query.startIndex, count: query.count });
+    return { totalResults: page.total, startIndex: query.startIndex, users: page.members.map(presentMember) };
+  });
 
-  router.post("/users", route(async (req, res) => {
-    const parsed = invitation.safeParse(req.body);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    const { projects, ...rest } = parsed.data;
+  mount(router, inviteUser, async ({ body: { projects, ...rest } }, req) => {
     const view = await members.invite(contextOf(req), req.apiActor!, { ...rest, ...(projects ? { projects: projects.map(toAssignment) } : {}) });
-    res.status(201).json(presentMember(view));
-  }));
+    return presentMember(view);
+  });
 
-  router.delete("/users/:id", route(async (req, res) => {
-    await members.remove(contextOf(req), req.apiActor!, req.params.id, typeof req.query.reason === "string" ? req.query.reason : undefined);
-    res.status(204).end();
-  }));
+  mount(router, removeUser, async ({ params, query }, req) => {
+    await members.remove(contextOf(req), req.apiActor!, params.id, query.reason);
+  });
 
-  router.post("/ownership/transfer", route(async (req, res) => {
-    const parsed = z.object({ userId: z.string().min(1) }).strict().safeParse(req.body);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    res.json(presentMember(await members.transferOwnership(contextOf(req), req.apiActor!, parsed.data.userId)));
-  }));
+  mount(router, transferOwnership, async ({ body }, req) => presentMember(await members.transferOwnership(contextOf(req), req.apiActor!, body.userId)));
 
-  router.get("/settings", route(async (req, res) => {
-    requirePermission(req.apiActor!, "modify_account_settings");
+  mount(router, getSettings, async (_input, req) => {
     const [settings, seatLimit] = await Promise.all([access.settings(scopeOf(req)), access.seatLimit(scopeOf(req))]);
-    res.json({ ...settings, seatLimit: seatLimit ?? null });
-  }));
+    return presentSettings(settings, seatLimit);
+  });
 
-  router.patch("/settings", route(async (req, res) => {
-    requirePermission(req.apiActor!, "modify_account_settings");
-    const parsed = z
-      .object({
-        defaultRole: z.enum(["user", "read_only", "none"]).optional(),
-        readOnlyMayComment: z.boolean().optional(),
-        requireMappingForAccess: z.boolean().optional(),
-        seatLimit: z.number().int().min(1).nullable().optional(),
-      })
-      .strict()
-      .safeParse(req.body);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    const { seatLimit, ...changes } = parsed.data;
+  mount(router, updateSettings, async ({ body: { seatLimit, ...changes } }, req) => {
     const settings = Object.keys(changes).length ? await access.setSettings(contextOf(req), changes) : await access.settings(scopeOf(req));
     if (seatLimit !== undefined) await access.setSeatLimit(contextOf(req), seatLimit ?? undefined);
-    res.json({ ...settings, seatLimit: (await access.seatLimit(scopeOf(req))) ?? null });
-  }));
+    return presentSettings(settings, await access.seatLimit(scopeOf(req)));
+  });
 
-  router.get("/projects", route(async (req, res) => {
-    res.json({ projects: await access.projects(scopeOf(req)) });
-  }));
+  mount(router, listProjects, async (_input, req) => ({ projects: (await access.projects(scopeOf(req))).map(presentProject) }));
 
-  router.post("/projects", route(async (req, res) => {
-    requirePermission(req.apiActor!, "modify_account_settings");
-    const parsed = z.object({ name: z.string().min(1).max(200) }).strict().safeParse(req.body);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    res.status(201).json(await access.createProject(contextOf(req), parsed.data.name));
-  }));
+  mount(router, createProject, async ({ body }, req) => presentProject(await access.createProject(contextOf(req), body.name)));
 
-  router.patch("/projects/:id", route(async (req, res) => {
-    requirePermission(req.apiActor!, "modify_account_settings");
-    const parsed = z.object({ name: z.string().min(1).max(200) }).strict().safeParse(req.body);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    res.json(await access.renameProject(contextOf(req), req.params.id, parsed.data.name));
-  }));
+  mount(router, renameProject, async ({ params, body }, req) => presentProject(await access.renameProject(contextOf(req), params.id, body.name)));
 
-  router.delete("/projects/:id", route(async (req, res) => {
-    requirePermission(req.apiActor!, "modify_account_settings");
-    await access.deleteProject(contextOf(req), req.params.id);
-    res.status(204).end();
-  }));
+  mount(router, deleteProject, async ({ params }, req) => {
+    await access.deleteProject(contextOf(req), params.id);
+  });
 
-  router.get("/mappings", route(async (req, res) => {
-    requirePermission(req.apiActor!, "edit_user_permissions");
-    res.json({ mappings: await access.mappings(scopeOf(req)) });
-  }));
+  mount(router, listMappings, async (_input, req) => ({ mappings: (await access.mappings(scopeOf(req))).map(presentMapping) }));
 
-  router.post("/mappings", route(async (req, res) => {
-    requirePermission(req.apiActor!, "edit_user_permissions");
-    const parsed = mapping.safeParse(req.body);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    res.status(201).json(await access.addMapping(contextOf(req), parsed.data));
-  }));
+  mount(router, createMapping, async ({ body }, req) => presentMapping(await access.addMapping(contextOf(req), body)));
 
-  router.delete("/mappings/:id", route(async (req, res) => {
-    requirePermission(req.apiActor!, "edit_user_permissions");
-    await access.removeMapping(contextOf(req), req.params.id);
-    res.status(204).end();
-  }));
+  mount(router, deleteMapping, async ({ params }, req) => {
+    await access.removeMapping(contextOf(req), params.id);
+  });
 
-  router.get("/scim-tokens", route(async (req, res) => {
-    requirePermission(req.apiActor!, "manage_integrations");
-    res.json({ tokens: await scimTokens.list(scopeOf(req).organizationId) });
-  }));
+  mount(router, listScimTokens, async (_input, req) => ({ tokens: (await scimTokens.list(scopeOf(req).organizationId)).map(presentToken) }));
 
-  router.post("/scim-tokens", route(async (req, res) => {
-    requirePermission(req.apiActor!, "manage_integrations");
-    const parsed = z.object({ name: z.string().min(1).max(200).optional(), expires: z.iso.datetime({ offset: true }).optional() }).strict().safeParse(req.body ?? {});
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    if (parsed.data.expires && new Date(parsed.data.expires).getTime() <= Date.now()) {
-      return invalidRequest(res, [{ code: "custom", path: ["expires"], message: "must be in the future", input: parsed.data.expires } as never]);
-    }
-    const issued = await scimTokens.issue(contextOf(req), { ...(parsed.data.name ? { name: parsed.data.name } : {}), ...(parsed.data.expires ? { expires: new Date(parsed.data.expires) } : {}) });
+  mount(router, createScimToken, async ({ body }, req) => {
+    const issued = await scimTokens.issue(contextOf(req), { ...(body.name ? { name: body.name } : {}), ...(body.expires ? { expires: new Date(body.expires) } : {}) });
     // The token is shown in this answer only; Gatehouse keeps a hash.
-    res.status(201).json(issued);
-  }));
+    return presentIssuedToken(issued);
+  });
 
-  router.delete("/scim-tokens/:id", route(async (req, res) => {
-    requirePermission(req.apiActor!, "manage_integrations");
-    const token = await scimTokens.find(req.params.id);
-    if (!token || token.organizationId !== scopeOf(req).organizationId || token.purpose !== "scim") {
-      res.status(404).json({ error: { code: "not_found", message: `No SCIM token ${req.params.id}` } });
-      return;
-    }
-    res.json(await scimTokens.revoke(contextOf(req), req.params.id));
-  }));
+  mount(router, revokeScimToken, async ({ params }, req) => {
+    const token = await scimTokens.find(params.id);
+    if (!token || token.organizationId !== scopeOf(req).organizationId || token.purpose !== "scim") throw new NotFoundError(`No SCIM token ${params.id}`);
+    return presentToken(await scimTokens.revoke(contextOf(req), params.id));
+  });
 
   return router;
 }

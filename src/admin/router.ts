@@ -1,6 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
-import { PERMISSIONS } from "../domain/permissions";
 import { DomainError, NotFoundError, UnauthenticatedError } from "../errors";
 import type { Logger } from "../http/logger";
 import type { Services } from "../services";
@@ -10,14 +9,19 @@ import type { Config } from "../config";
 import type { Session } from "../domain/session";
 import type { User } from "../domain/user";
 import { clearSessionCookie, readSessionCookie } from "../http/session-cookie";
-import { sessionRoutes } from "./session-routes";
+import { sessionOperations, sessionRoutes } from "./session-routes";
 import type { ApiActor } from "../services/members";
-import { auditRoutes } from "./audit-routes";
-import { openApiDocument } from "./openapi";
-import { contextOf, invalidRequest, scopeOf, sendError } from "./http";
-import { organizationRoutes } from "./organization-routes";
-import { samlConnectionRoutes } from "./saml-routes";
-import { presentAccess, presentMember } from "./presenters";
+import { auditOperations, auditRoutes } from "./audit-routes";
+import { openApiDocumentOf } from "./openapi";
+import { contextOf, scopeOf, sendError } from "./http";
+import { mount, operation } from "./operation";
+import { Access, components, named, GrantableRole, Member, OrganizationRole, Permission, ProjectItem, ProjectRole, ReasonRequest, TemporaryGrant, toAssignment } from "./schemas";
+import { organizationOperations, organizationRoutes } from "./organization-routes";
+import { samlConnectionOperations, samlConnectionRoutes } from "./saml-routes";
+import { presentAccess, presentGrant, presentMember } from "./presenters";
+import { jsonBody } from "../http/json-body";
+import { clientErrorOf } from "../http/request-errors";
+import { METADATA_MEDIA_TYPES } from "./saml-routes";
 
 /**
  * The JSON API for the product at /api/v1: authorization answers for the product's back end
@@ -38,36 +42,194 @@ const statusOf: Record<DomainError["kind"], number> = {
 };
 
 
-const changeAccessRequest = z
-  .object({
-    role: z.enum(["owner", "admin", "user", "read_only"]).optional(),
-    // A project item is an id (meaning Editor) or {id, role}.
-    projects: z
-      .array(z.union([z.string().min(1), z.object({ id: z.string().min(1), role: z.enum(["editor", "viewer"]) })]))
-      .optional(),
-    reason: z.string().max(1000).optional(),
-  })
-  .strict();
-
-const suspensionRequest = z.object({ reason: z.string().max(1000).optional() }).strict();
-const signOutEverywhereRequest = suspensionRequest;
-
-const temporaryAccessRequest = z
-  .object({
-    role: z.enum(["admin", "user", "read_only"]).optional(),
-    projectId: z.string().min(1).optional(),
-    projectRole: z.enum(["editor", "viewer"]).optional(),
-    until: z.iso.datetime({ offset: true }),
-    reason: z.string().min(1).max(1000),
-  })
-  .strict();
-
-const authorizeRequest = z.object({
-  userId: z.string().min(1),
-  action: z.enum(PERMISSIONS),
-  projectId: z.string().min(1).optional(),
-  ownResource: z.boolean().optional(),
+export const describeApi = operation({
+  method: "get",
+  path: "/openapi.json",
+  operationId: "getOpenApiDocument",
+  tag: "Meta",
+  summary: "This description of the API",
+  description: "Needs no token.",
+  security: "none",
+  responses: {
+    200: {
+      description: "The OpenAPI 3.1 document.",
+      schema: z.looseObject({ openapi: z.string().regex(/^3\.1\.\d+$/), info: z.looseObject({}), paths: z.looseObject({}) }),
+    },
+  },
 });
+
+// --- The operations on one member (the organization-wide ones are in organization-routes.ts) -----
+
+const userIdParams = z.object({ id: z.string().min(1).describe("The user's id (the SCIM id).") });
+
+export const getUserAccess = operation({
+  method: "get",
+  path: "/users/:id/access",
+  operationId: "getUserAccess",
+  tag: "Access",
+  summary: "A member's effective access",
+  description: "The role, what it allows, and where each grant came from. Service tokens, admins, the Owner, and members about themselves.",
+  security: "personalOrService",
+  params: userIdParams,
+  responses: { 200: { description: "The member's access.", schema: Access } },
+  errors: { 404: "No such user in the organization" },
+});
+
+export const getUser = operation({
+  method: "get",
+  path: "/users/:id",
+  operationId: "getUser",
+  tag: "Members",
+  summary: "One member",
+  description: "Admins, the Owner, service tokens, and members about themselves.",
+  security: "personalOrService",
+  params: userIdParams,
+  responses: { 200: { description: "The member.", schema: Member } },
+  errors: { 404: "No such user in the organization" },
+});
+
+export const changeUserAccess = operation({
+  method: "put",
+  path: "/users/:id",
+  operationId: "changeUserAccess",
+  tag: "Members",
+  summary: "Change a local member's role and projects",
+  description:
+    "Admin and Owner only; users an identity provider manages are read-only here. Give `role`, `projects`, or both: a body with neither is answered `400 invalid`.",
+  security: "personal",
+  params: userIdParams,
+  body: named(
+    "ChangeAccessRequest",
+    z
+      .object({
+        role: OrganizationRole.optional().describe("`owner` is refused (`owner_protected`): ownership moves only by transfer."),
+        projects: z.array(ProjectItem).optional().describe("Replaces the member's local project assignments."),
+        reason: z.string().max(1000).optional().describe("Recorded in the audit trail."),
+      })
+      .strict(),
+  ),
+  responses: { 200: { description: "The member after the change.", schema: Member } },
+  errors: { 400: ["invalid"], 403: ["owner_protected", "no_self_elevation"], 404: "No such user in the organization", 409: ["managed_by_identity_provider"] },
+});
+
+export const suspendUser = operation({
+  method: "post",
+  path: "/users/:id/suspend",
+  operationId: "suspendUser",
+  tag: "Members",
+  summary: "Suspend a member",
+  description:
+    "Admin and Owner only; managed users too. A suspended member is denied everywhere, whatever the identity provider says, and their personal tokens are revoked.",
+  security: "personal",
+  params: userIdParams,
+  body: named("SuspensionRequest", z.object({ reason: z.string().max(1000).optional().describe("Recorded in the audit trail.") }).strict()),
+  bodyRequired: false,
+  responses: { 200: { description: "The member, now suspended (`role` null).", schema: Member } },
+  errors: { 403: ["owner_protected"], 404: "No such user in the organization" },
+});
+
+export const unsuspendUser = operation({
+  ...suspendUser,
+  path: "/users/:id/unsuspend",
+  operationId: "unsuspendUser",
+  summary: "Lift a suspension",
+  description: "Admin and Owner only. Revoked personal tokens stay revoked.",
+  responses: { 200: { description: "The member.", schema: Member } },
+});
+
+export const signUserOutEverywhere = operation({
+  method: "post",
+  path: "/users/:id/sign-out-everywhere",
+  operationId: "signUserOutEverywhere",
+  tag: "Members",
+  summary: "End every session of a member",
+  description:
+    "Admin and Owner only (an Admin never for the Owner); managed users too. Every browser session of the member ends at once, on every instance; they sign in again. Personal API tokens are not affected. Audited as `user.signed_out_everywhere`.",
+  security: "personal",
+  params: userIdParams,
+  body: ReasonRequest,
+  bodyRequired: false,
+  responses: { 204: { description: "Signed out everywhere." } },
+  errors: { 403: ["owner_protected"], 404: "No such user in the organization" },
+});
+
+export const grantTemporaryAccess = operation({
+  method: "post",
+  path: "/users/:id/temporary-access",
+  operationId: "grantTemporaryAccess",
+  tag: "Members",
+  summary: "Grant temporary access",
+  description:
+    "Admin and Owner only, never to themselves; managed users too. Ends by itself at `until`. Give `role`, or `projectId` with `projectRole`, or both: a body with neither is answered `400 invalid`.",
+  security: "personal",
+  params: userIdParams,
+  body: named(
+    "TemporaryAccessRequest",
+    z
+      .object({
+        role: GrantableRole.optional(),
+        projectId: z.string().min(1).optional().describe("A project of the organization."),
+        projectRole: ProjectRole.optional(),
+        until: z.iso.datetime({ offset: true }).describe("When the grant ends; must be in the future. A time with a zone (`Z` or an offset)."),
+        reason: z.string().min(1).max(1000),
+      })
+      .strict(),
+  ),
+  responses: { 201: { description: "The grant.", schema: TemporaryGrant } },
+  errors: { 400: ["invalid"], 403: ["owner_protected", "no_self_elevation"], 404: "No such user in the organization" },
+});
+
+export const endTemporaryAccess = operation({
+  method: "delete",
+  path: "/users/:id/temporary-access/:grantId",
+  operationId: "endTemporaryAccess",
+  tag: "Members",
+  summary: "End a temporary grant early",
+  description: "Admin and Owner only.",
+  security: "personal",
+  params: userIdParams.extend({ grantId: z.string().min(1).describe("The grant's id.") }),
+  responses: { 204: { description: "Ended." } },
+  errors: { 403: ["owner_protected", "no_self_elevation"], 404: "No such user, or no live grant with that id" },
+});
+
+export const authorize = operation({
+  method: "post",
+  path: "/authorize",
+  operationId: "authorize",
+  tag: "Access",
+  summary: "May this member do this?",
+  description:
+    "With a `projectId`, project permissions are decided in that project; otherwise (and for organization-wide permissions) the organization role decides. An unknown project is a refusal, not an error. Service tokens, admins, the Owner, and members about themselves.",
+  security: "personalOrService",
+  body: named(
+    "AuthorizeRequest",
+    z.object({
+      userId: z.string().min(1),
+      action: Permission,
+      projectId: z.string().min(1).optional().describe("Decide a project permission (reports, dashboards, comments …) in this project."),
+      ownResource: z.boolean().optional().describe("Whether the resource is the user's own (for permissions granted only on own resources)."),
+    }),
+    "Other properties are ignored.",
+  ),
+  responses: {
+    200: {
+      description: "The decision.",
+      schema: named(
+        "AuthorizeDecision",
+        z.object({ allowed: z.boolean(), reason: z.string().describe("Written for the administrator reading a refusal or an access review.") }),
+      ),
+    },
+  },
+  errors: { 404: "No such user in the organization" },
+});
+
+export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspendUser, unsuspendUser, signUserOutEverywhere, grantTemporaryAccess, endTemporaryAccess, authorize];
+
+/** The description of /api/v1, derived from the declaration of every operation the routers mount. */
+export const openApiDocument = openApiDocumentOf(
+  [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations],
+  components,
+);
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -80,16 +242,19 @@ declare module "express-serve-static-core" {
   }
 }
 
+/** The largest JSON body the API accepts: its requests are a few hundred bytes, metadata XML tens of kilobytes. */
+export const maxAdminBodyBytes = 100 * 1024;
+
 /** Methods that change nothing (RFC 9110 §9.2.1): no CSRF check. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function apiRouter(services: Services, logger: Logger, config: Pick<Config, "publicBaseUrl" | "corsAllowedOrigins">): Router {
   const router = express.Router();
-  router.use(express.json({ limit: "100kb" }));
+  // JSON bodies up to 100 KiB, UTF-8, nested at most http/json-body.ts's maxJsonDepth, valid Unicode.
+  // Any other media type is 415, except the metadata XML that PUT /saml-connection also takes.
+  router.use(jsonBody({ type: "application/json", limit: maxAdminBodyBytes, passThrough: METADATA_MEDIA_TYPES }));
   // The description of this API needs no token: clients and tooling read it first.
-  router.get("/openapi.json", (_req: Request, res: Response) => {
-    res.json(openApiDocument);
-  });
+  mount(router, describeApi, async () => ({ ...openApiDocument }));
 
   // Who is calling: a bearer token when an Authorization header is present (it always wins), else
   // the browser's session cookie. The acting person is resolved further down, after the session's
@@ -160,100 +325,52 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   const scope = scopeOf;
   const context = contextOf;
 
-  router.get("/users/:id/access", async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      services.members.mayRead(req.apiActor!, req.params.id);
-      res.json(presentAccess(await services.access.accessOf(scope(req), req.params.id)));
-    } catch (error) {
-      next(error);
-    }
+  const { members, access } = services;
+
+  mount(router, getUserAccess, async ({ params }, req) => {
+    members.mayRead(req.apiActor!, params.id);
+    return presentAccess(await access.accessOf(scope(req), params.id));
   });
 
-  router.get("/users/:id", async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      res.json(presentMember(await services.members.view(scope(req), req.apiActor!, req.params.id)));
-    } catch (error) {
-      next(error);
-    }
-  });
+  mount(router, getUser, async ({ params }, req) => presentMember(await members.view(scope(req), req.apiActor!, params.id)));
 
-  router.put("/users/:id", async (req: Request, res: Response, next: NextFunction) => {
-    const parsed = changeAccessRequest.safeParse(req.body);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    try {
-      const { role, projects, reason } = parsed.data;
-      const view = await services.members.changeAccess(context(req), req.apiActor!, req.params.id, {
-        ...(role ? { role } : {}),
-        ...(projects ? { projects: projects.map((p) => (typeof p === "string" ? { projectId: p, role: "editor" as const } : { projectId: p.id, role: p.role })) } : {}),
-        ...(reason ? { reason } : {}),
-      });
-      res.json(presentMember(view));
-    } catch (error) {
-      next(error);
-    }
-  });
-
-  for (const [path, suspended] of [["suspend", true], ["unsuspend", false]] as const) {
-    router.post(`/users/:id/${path}`, async (req: Request, res: Response, next: NextFunction) => {
-      const parsed = suspensionRequest.safeParse(req.body ?? {});
-      if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-      try {
-        res.json(presentMember(await services.members.setSuspended(context(req), req.apiActor!, req.params.id, suspended, parsed.data.reason)));
-      } catch (error) {
-        next(error);
-      }
+  mount(router, changeUserAccess, async ({ params, body: { role, projects, reason } }, req) => {
+    const view = await members.changeAccess(context(req), req.apiActor!, params.id, {
+      ...(role ? { role } : {}),
+      ...(projects ? { projects: projects.map(toAssignment) } : {}),
+      ...(reason ? { reason } : {}),
     });
+    return presentMember(view);
+  });
+
+  for (const [spec, suspended] of [[suspendUser, true], [unsuspendUser, false]] as const) {
+    mount(router, spec, async ({ params, body }, req) => presentMember(await members.setSuspended(context(req), req.apiActor!, params.id, suspended, body.reason)));
   }
 
   // Ends every session of a member at once (a security overlay, like suspension: managed users too).
-  router.post("/users/:id/sign-out-everywhere", async (req: Request, res: Response, next: NextFunction) => {
-    const parsed = signOutEverywhereRequest.safeParse(req.body ?? {});
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    try {
-      await services.members.signOutEverywhere(context(req), req.apiActor!, req.params.id, parsed.data.reason);
-      if (req.apiSession?.user.id === req.params.id) clearSessionCookie(res, config);
-      res.status(204).end();
-    } catch (error) {
-      next(error);
-    }
+  mount(router, signUserOutEverywhere, async ({ params, body }, req, res) => {
+    await members.signOutEverywhere(context(req), req.apiActor!, params.id, body.reason);
+    if (req.apiSession?.user.id === params.id) clearSessionCookie(res, config);
   });
 
-  router.post("/users/:id/temporary-access", async (req: Request, res: Response, next: NextFunction) => {
-    const parsed = temporaryAccessRequest.safeParse(req.body);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    try {
-      const { role, projectId, projectRole, until, reason } = parsed.data;
-      const grant = await services.members.grantTemporaryAccess(context(req), req.apiActor!, req.params.id, {
-        ...(role ? { organizationRole: role } : {}),
-        ...(projectId ? { projectId } : {}),
-        ...(projectRole ? { projectRole } : {}),
-        until: new Date(until),
-        reason,
-      });
-      res.status(201).json({ ...grant, until: grant.until.toISOString() });
-    } catch (error) {
-      next(error);
-    }
+  mount(router, grantTemporaryAccess, async ({ params, body: { role, projectId, projectRole, until, reason } }, req) => {
+    const grant = await members.grantTemporaryAccess(context(req), req.apiActor!, params.id, {
+      ...(role ? { organizationRole: role } : {}),
+      ...(projectId ? { projectId } : {}),
+      ...(projectRole ? { projectRole } : {}),
+      until: new Date(until),
+      reason,
+    });
+    return presentGrant(grant);
   });
 
-  router.delete("/users/:id/temporary-access/:grantId", async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      await services.members.endTemporaryAccess(context(req), req.apiActor!, req.params.id, req.params.grantId);
-      res.status(204).end();
-    } catch (error) {
-      next(error);
-    }
+  mount(router, endTemporaryAccess, async ({ params }, req) => {
+    await members.endTemporaryAccess(context(req), req.apiActor!, params.id, params.grantId);
   });
 
-  router.post("/authorize", async (req: Request, res: Response, next: NextFunction) => {
-    const parsed = authorizeRequest.safeParse(req.body);
-    if (!parsed.success) return invalidRequest(res, parsed.error.issues);
-    try {
-      services.members.mayRead(req.apiActor!, parsed.data.userId);
-      res.json(await services.access.authorize(scope(req), parsed.data));
-    } catch (error) {
-      next(error);
-    }
+  mount(router, authorize, async ({ body }, req) => {
+    members.mayRead(req.apiActor!, body.userId);
+    return await access.authorize(scope(req), body);
   });
 
   router.use(organizationRoutes(services));
@@ -265,15 +382,8 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
     if (error instanceof UnauthenticatedError) res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse API"');
     if (error instanceof DomainError) return sendError(res, statusOf[error.kind], (error as { code?: string }).code ?? error.kind, error.message);
     // Body-parser refusals happen before authentication: each is the client's error, never a 500.
-    switch ((error as { type?: string }).type) {
-      case "entity.parse.failed":
-        return sendError(res, 400, "invalid_json", "The request body is not valid JSON");
-      case "entity.too.large":
-        return sendError(res, 413, "payload_too_large", "The request body is larger than 100 kB");
-      case "charset.unsupported":
-      case "encoding.unsupported":
-        return sendError(res, 415, "unsupported_media_type", "Send JSON as UTF-8, without an unknown Content-Encoding");
-    }
+    const refused = clientErrorOf(error);
+    if (refused) return sendError(res, refused.status, refused.code, refused.message);
     logger.error({ err: error, requestId: req.id }, "API request failed");
     sendError(res, 500, "internal", "Internal server error");
   });

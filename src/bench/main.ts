@@ -13,7 +13,8 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from "../storage/embedde
  * Starts Gatehouse (and a bare express+mongoose "ceiling" server) as child processes on the
  * embedded database or MONGODB_URI, drives them over HTTP from this process, and prints a table:
  * initial sync rate against the ceiling, userName lookups, single-member PATCHes at two group
- * sizes, list pages, and peak memory. A benchmark, not a test: it asserts nothing.
+ * sizes, list pages, user PATCHes (alone, spread, and 8 at once on one user: the cost of
+ * version-conditioned writes), and peak memory. A benchmark, not a test: it asserts nothing.
  * BENCH_NODE_ARGS passes extra node flags (e.g. --cpu-prof) to the Gatehouse process.
  */
 
@@ -237,6 +238,40 @@ async function main(): Promise<void> {
       }
       log(`(d) list page startIndex=${startIndex} count=100 (no target)`, pages.length ? `p50 ${summary(pages).p50.toFixed(1)} ms` : `failed: ${failure}`);
     }
+
+    // (f) user PATCHes: every one is a version-conditioned write (read, apply, compare-and-set).
+    // One at a time (latency), C at once on distinct users (throughput), and 8 at once on one
+    // user, the contended case where conditioned writes lose races and recompute.
+    const patchTitle = (id: string, title: string) =>
+      request(`${base}/Users/${id}`, { method: "PATCH", headers, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "title", value: title }] }), expect: [200] });
+    const sequential: number[] = [];
+    for (let s = 0; s < S; s++) {
+      const [, ms] = await timed(() => patchTitle(userIds[s % N], `sequential ${s}`));
+      sequential.push(ms);
+    }
+    const alone = summary(sequential);
+    log("(f) user PATCH, one at a time", `p50 ${alone.p50.toFixed(2)} ms, p99 ${alone.p99.toFixed(2)} ms`);
+    const spreadCount = Math.max(S, C * 20);
+    const [, spreadMs] = await timed(() => pool(spreadCount, C, (i) => patchTitle(userIds[i % N], `spread ${i}`).then(() => undefined)));
+    log(`(f) user PATCH, concurrency ${C}, distinct users`, `${(spreadCount / (spreadMs / 1000)).toFixed(0)} PATCH/s`);
+    const contended: number[] = [];
+    const rounds = Math.max(1, Math.floor(S / 8));
+    const [, contendedMs] = await timed(async () => {
+      for (let r = 0; r < rounds; r++) {
+        const id = userIds[r % N];
+        await Promise.all(
+          ["displayName", "nickName", "title", "userType", "preferredLanguage", "profileUrl", "locale", "timezone"].map(async (attribute, k) => {
+            const value = attribute === "profileUrl" ? `https://example.com/${r}` : attribute === "locale" ? "en-GB" : attribute === "timezone" ? "Europe/London" : `${attribute} ${r}.${k}`;
+            const [, ms] = await timed(() =>
+              request(`${base}/Users/${id}`, { method: "PATCH", headers, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: attribute, value }] }), expect: [200] }),
+            );
+            contended.push(ms);
+          }),
+        );
+      }
+    });
+    const contention = summary(contended);
+    log("(f) 8 concurrent PATCHes of one user (different attributes)", `${((rounds * 8) / (contendedMs / 1000)).toFixed(0)} PATCH/s, p50 ${contention.p50.toFixed(2)} ms, p99 ${contention.p99.toFixed(2)} ms`);
 
     // (e) memory.
     log("(e) Gatehouse peak RSS", `${peakRssMb(gatehouse.pid!).toFixed(0)} MB`);

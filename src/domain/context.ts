@@ -1,5 +1,6 @@
 /** Where a change came from; recorded with every audit event. */
-export type ChangeSource = "scim" | "saml" | "admin" | "cli" | "system";
+export const CHANGE_SOURCES = ["scim", "saml", "admin", "cli", "system"] as const;
+export type ChangeSource = (typeof CHANGE_SOURCES)[number];
 
 /** Who made a change: an identity provider (its SCIM token or SAML connection), a person, or the operator at the CLI. */
 export interface Actor {

@@ -44,6 +44,11 @@ export interface UserProfile {
   userName: string;
   externalId?: string;
   active: boolean;
+  /**
+   * The identity provider removed `active` (a SCIM PATCH `remove`, RFC 7644 §3.5.2.2): the user
+   * has no `active` value, which Gatehouse treats as inactive (`active` is false here).
+   */
+  activeRemoved?: true;
   name?: PersonName;
   displayName?: string;
   nickName?: string;
@@ -64,8 +69,21 @@ export interface UserProfile {
   enterprise?: EnterpriseProfile;
 }
 
-/** A profile as a provider sends it: `active` may be left out. */
-export type ProfileInput = Omit<UserProfile, "active"> & { active?: boolean };
+/**
+ * A profile as a provider sends it: `active` may be left out (keep it as it is), or null when
+ * the provider removed it (the user becomes inactive, see UserProfile.activeRemoved).
+ */
+export type ProfileInput = Omit<UserProfile, "active" | "activeRemoved"> & { active?: boolean | null };
+
+/**
+ * The `active` state a replacement leads to, given the state before. (On creation there is
+ * nothing to remove: a missing or null `active` means active, RFC 7643 §4.1.1.)
+ */
+export function resolveActive(input: ProfileInput, before: Pick<UserProfile, "active" | "activeRemoved">): Pick<UserProfile, "active" | "activeRemoved"> {
+  if (input.active === null) return { active: false, activeRemoved: true };
+  if (input.active !== undefined) return { active: input.active };
+  return before.activeRemoved ? { active: before.active, activeRemoved: true } : { active: before.active };
+}
 
 /** Which system is the source of truth for a user: a local account or an identity provider. */
 export type UserManagement = "local" | "scim" | "saml";

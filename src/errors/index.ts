@@ -51,6 +51,13 @@ export class UnavailableError extends DomainError {
   readonly kind = "unavailable";
 }
 
+/**
+ * Other writes of the same resource kept coming first: a write without If-Match was recomputed
+ * several times and never won (services/users.ts). 409 Conflict (RFC 7231 §6.5.8), not a
+ * uniqueness clash; the client may simply retry.
+ */
+export class ConcurrentChangeError extends ConflictError {}
+
 /** A conditional write named a version that is no longer current (RFC 7644 §3.14, If-Match). */
 export class VersionMismatchError extends DomainError {
   readonly kind = "version_mismatch";

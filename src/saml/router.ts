@@ -16,6 +16,7 @@ import { inspectLogoutRequest, inspectLogoutResponse, isSuccess } from "./logout
 import { parseRedirectQuery, samlParameterIn, signedRedirectUrl, verifyRedirectSignature } from "./redirect-binding";
 import { withSingleLogout } from "./sp-metadata";
 import { refusalPage, signedOutPage } from "./pages";
+import { samlRequestErrors } from "./request-errors";
 import { clearSessionCookie, readSessionCookie, setSessionCookie } from "../http/session-cookie";
 import { rememberSignIn, takeSignIn } from "./browser-binding";
 
@@ -505,6 +506,8 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
   };
   router.get("/:org/logout", logout);
   router.post("/:org/logout", express.urlencoded({ extended: false, limit: "100kb" }), logout);
+  // Form bodies that could not be read: the refusal page with the parser's 4xx, audited.
+  router.use("/:org", samlRequestErrors(services, logger));
 
   return router;
 }

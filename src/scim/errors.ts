@@ -1,5 +1,5 @@
 import SCIMMY from "scimmy";
-import { DomainError } from "../errors";
+import { ConcurrentChangeError, DomainError } from "../errors";
 
 export const errorSchema = "urn:ietf:params:scim:api:messages:2.0:Error";
 
@@ -25,7 +25,7 @@ export function toScimError(error: unknown): InstanceType<typeof SCIMMY.Types.Er
       case "not_found":
         return new SCIMMY.Types.Error(404, null as unknown as string, error.message);
       case "conflict":
-        return new SCIMMY.Types.Error(409, "uniqueness", error.message);
+        return new SCIMMY.Types.Error(409, (error instanceof ConcurrentChangeError ? null : "uniqueness") as string, error.message);
       case "invalid":
         return new SCIMMY.Types.Error(400, (error as { subject?: string }).subject === "query" ? "invalidFilter" : "invalidValue", error.message);
       case "forbidden":

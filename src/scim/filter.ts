@@ -102,8 +102,61 @@ function fromScimmy(attribute: ScimmyAttribute, prefix: string): FilterAttribute
   };
 }
 
-/** Parses a SCIM filter expression; InvalidFilterError when it is malformed or does not fit the schema. */
+/**
+ * What one filter may cost. RFC 7644 §3.4.2.2 sets no bound, and an unbounded filter is a denial
+ * of service: a 300-term filter took 16.7 s to answer and a 20,000-term one held the server for a
+ * minute. Identity providers send one or two terms; these bounds leave room for generous
+ * hand-written filters (an `or` of 100 ids) and are documented in the README.
+ */
+export const filterLimits = Object.freeze({
+  /** Characters in the expression. */
+  maxLength: 4096,
+  /** Attribute expressions (`userName eq "x"`, `emails pr`, each inside a value filter too). */
+  maxTerms: 100,
+  /** Parentheses and value-filter brackets open at once. */
+  maxDepth: 10,
+});
+
+const operatorWords = new Set(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"]);
+
+/**
+ * Checks a filter against filterLimits in one pass over its characters, before any parser or
+ * query builder sees it (their cost grows with the expression). Terms are counted as operator
+ * words outside string literals; depth as open "(" and "[" outside them.
+ */
+export function checkFilterBounds(expression: string, what = "filter"): void {
+  const { maxLength, maxTerms, maxDepth } = filterLimits;
+  if (expression.length > maxLength) {
+    throw new InvalidFilterError(`The ${what} is ${expression.length} characters long; at most ${maxLength} are accepted`);
+  }
+  let terms = 0;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < expression.length; i++) {
+    const ch = expression[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') {
+      inString = true;
+    } else if (ch === "(" || ch === "[") {
+      if (++depth > maxDepth) throw new InvalidFilterError(`The ${what} nests parentheses or brackets more than ${maxDepth} deep`);
+    } else if (ch === ")" || ch === "]") {
+      depth--;
+    } else if (/[A-Za-z]/.test(ch) && (i === 0 || !/[\w.:$-]/.test(expression[i - 1]))) {
+      let end = i + 1;
+      while (end < expression.length && /[\w.:$-]/.test(expression[end])) end++;
+      if (operatorWords.has(expression.slice(i, end).toLowerCase()) && ++terms > maxTerms) {
+        throw new InvalidFilterError(`The ${what} has more than ${maxTerms} attribute expressions`);
+      }
+      i = end - 1;
+    }
+  }
+}
+
+/** Parses a SCIM filter expression; InvalidFilterError when it is malformed, too costly or does not fit the schema. */
 export function parseFilter(expression: string, schema: FilterSchema): Criteria {
+  checkFilterBounds(expression);
   let tree: Filter;
   try {
     tree = parse(expression);

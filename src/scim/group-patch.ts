@@ -1,6 +1,7 @@
 import SCIMMY from "scimmy";
 import { emptyGroupChange, type GroupChange } from "../domain/group";
 import { coreGroupSchema } from "./group-mapping";
+import { checkPatchPath } from "./patch-path";
 
 /**
  * PATCH on a group, read as a delta (RFC 7644 §3.5.2). scimmy's PatchOp would read the whole group,
@@ -73,6 +74,7 @@ export function groupChangeFromPatch(message: unknown, groupId: string): GroupCh
     const index = i + 1;
     const op = String(operation.op).toLowerCase();
     const rawPath = typeof operation.path === "string" ? operation.path.trim() : undefined;
+    if (rawPath) checkPatchPath(rawPath, SCIMMY.Schemas.Group.definition, index);
     const path = rawPath?.replace(new RegExp(`^${coreGroupSchema.replace(/[.]/g, "\\.")}:`, "i"), "");
     const value = operation.value;
 

@@ -6,7 +6,7 @@ import { groupToScim } from "./group-mapping";
 import { groupChangeFromPatch } from "./group-patch";
 import { attributeRequested, listResponse, parseListRequest, separateListParameters, type ListParameters } from "./list-request";
 import type { ScimContext } from "./user-resource";
-import { presentResource } from "./resource-io";
+import { checkSchemas, presentResource } from "./resource-io";
 
 type ScimObject = Record<string, unknown>;
 type Instance = InstanceType<typeof SCIMMY.Schemas.Group>;
@@ -43,7 +43,7 @@ function memberIdsOf(instance: ScimObject): string[] {
  * The SCIM Groups endpoint on scimmy's Group resource. Reads load members only when the client
  * wants them (Entra reads with excludedAttributes=members); PATCH goes straight to the membership
  * store as a delta and answers 204 (RFC 7644 §3.5.2), or 200 with the group when `attributes`
- * asks for it.
+ * or `excludedAttributes` asks for it (with members only when `attributes` names them).
  */
 export class GroupResource extends SCIMMY.Resources.Group {
   private readonly listParameters: ListParameters;
@@ -68,6 +68,7 @@ export class GroupResource extends SCIMMY.Resources.Group {
   }
 
   override async write(instance: unknown, ctx?: unknown): Promise<never> {
+    checkSchemas(instance, SCIMMY.Schemas.Group);
     return super.write(normalizeIncomingGroup(instance) as never, ctx) as never;
   }
 
@@ -80,8 +81,14 @@ export class GroupResource extends SCIMMY.Resources.Group {
     const change = groupChangeFromPatch(message, this.id);
     try {
       const group = await scim.groups.change(scim.request, this.id, change, { expectedVersion: scim.expectedVersion });
-      if (this.listParameters.attributes === undefined) return undefined as never;
-      return this.present(await this.scimGroup(scim, group)) as never;
+      // RFC 7644 §3.5.2: without attributes/excludedAttributes, 204 and no body; with either,
+      // 200 and the group. Members are loaded only when `attributes` names them: a group of
+      // 500,000 members is not echoed back because a client excluded some other attribute.
+      const { attributes, excludedAttributes } = this.listParameters;
+      if (attributes === undefined && excludedAttributes === undefined) return undefined as never;
+      const wantsMembers = attributes !== undefined && attributeRequested({ attributes }, "members");
+      const members = wantsMembers ? await scim.groups.members(scim.request, group.id) : undefined;
+      return this.present(groupToScim(group, scim.baseUrl, members)) as never;
     } catch (error) {
       throw toScimError(error);
     }

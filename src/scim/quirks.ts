@@ -1,4 +1,5 @@
-import { enterpriseUserSchema } from "./user-mapping";
+import SCIMMY from "scimmy";
+import { coreUserSchema, enterpriseUserSchema } from "./user-mapping";
 
 /**
  * Identity-provider quirks, normalised in this one place before scimmy validates anything
@@ -80,14 +81,21 @@ const valuePathWithSubAttribute = /^([A-Za-z][\w-]*)\[\s*type\s+eq\s+"([^"]*)"\s
  */
 export function normalizeUserPatch(operations: PatchOperation[], current: Record<string, unknown>): PatchOperation[] {
   const result: PatchOperation[] = [];
-  for (const operation of operations) {
+  const queue = [...operations];
+  while (queue.length) {
+    const operation = queue.shift()!;
     const op = typeof operation.op === "string" ? operation.op.toLowerCase() : operation.op;
-    const path = typeof operation.path === "string" ? operation.path.trim() : operation.path;
+    // RFC 7644 §3.10 lets a path carry the core schema's URN; scimmy knows only the short form.
+    const path = typeof operation.path === "string" ? withoutCoreUrn(operation.path.trim()) : operation.path;
     let value = operation.value === undefined ? undefined : coerceBooleans(operation.value);
 
     if (typeof path === "string") {
       const lower = path.toLowerCase();
       if (lower === "password") continue;
+      if (lower === enterpriseUserSchema.toLowerCase()) {
+        queue.unshift(...extensionOperations(op, value, current));
+        continue;
+      }
       if (booleanAttributes.has(lower) && value !== undefined) value = booleanFromString(value);
       if (lower === managerPath && value !== undefined) value = managerObject(value);
       const filtered = valuePathWithSubAttribute.exec(path);
@@ -107,4 +115,30 @@ export function normalizeUserPatch(operations: PatchOperation[], current: Record
     result.push({ ...operation, op, ...(path !== undefined ? { path } : {}), ...(value !== undefined ? { value } : {}) });
   }
   return result;
+}
+
+/**
+ * A path that is the enterprise extension's URN addresses the extension as one complex attribute
+ * (Microsoft's clients and scim2-tester send it; scimmy fails on it with its own internals). Per
+ * RFC 7644 §3.5.2.1 and §3.5.2.3, add and replace of a complex attribute set the sub-attributes
+ * given and leave the others; remove without a value removes every one (§3.5.2.2). So it becomes
+ * one operation per attribute, each then normalised like any other.
+ */
+function extensionOperations(op: string, value: Json | undefined, current: Record<string, unknown>): PatchOperation[] {
+  if (op === "remove") {
+    const present = current[enterpriseUserSchema];
+    return isObject(present) ? Object.keys(present).map((attribute) => ({ op, path: `${enterpriseUserSchema}:${attribute}` })) : [];
+  }
+  if (!isObject(value)) {
+    throw new SCIMMY.Types.Error(400, "invalidValue", `${op} on "${enterpriseUserSchema}" needs an object of its attributes as value`);
+  }
+  // `schemas` inside the value (scim2-tester sends it) is no attribute of the extension: the
+  // resource's `schemas` follows from what it holds.
+  return Object.entries(value)
+    .filter(([attribute]) => attribute.toLowerCase() !== "schemas")
+    .map(([attribute, item]) => ({ op, path: `${enterpriseUserSchema}:${attribute}`, value: item }));
+}
+
+function withoutCoreUrn(path: string): string {
+  return path.toLowerCase().startsWith(`${coreUserSchema.toLowerCase()}:`) ? path.slice(coreUserSchema.length + 1) : path;
 }

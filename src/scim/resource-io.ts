@@ -5,6 +5,25 @@ type ScimObject = Record<string, unknown>;
 type SchemaClass = new (data: unknown, direction?: string, basepath?: string, filter?: unknown) => object;
 
 /**
+ * The `schemas` of a resource on its way in (RFC 7643 §3: an array of the URIs of the schemas the
+ * resource uses): when present, strings only, with the resource type's core schema among them.
+ * scimmy 1.3.5 took a string, or a Group PUT naming only an unknown schema, and stored the
+ * resource as if the client had said nothing. Other URIs are let through (scimmy ignores their
+ * attributes): Entra ID names its own ADSCIM Group schema beside the core one.
+ */
+export function checkSchemas(instance: unknown, Schema: unknown): void {
+  if (typeof instance !== "object" || instance === null || Array.isArray(instance)) return;
+  const key = Object.keys(instance).find((k) => k.toLowerCase() === "schemas");
+  if (key === undefined) return;
+  const schemas = (instance as ScimObject)[key];
+  if (!Array.isArray(schemas) || !schemas.every((s): s is string => typeof s === "string")) {
+    throw new SCIMMY.Types.Error(400, "invalidSyntax", "schemas must be an array of schema URIs (RFC 7643 §3)");
+  }
+  const core = (Schema as { definition: { id: string } }).definition.id;
+  if (!schemas.some((s) => s.toLowerCase() === core.toLowerCase())) throw new SCIMMY.Types.Error(400, "invalidValue", `schemas must include ${core}`);
+}
+
+/**
  * A resource body on its way in, validated by scimmy's schema (RFC 7643 types, required and
  * read-only attributes), with the checks scimmy's Resource#write makes first.
  */
@@ -13,6 +32,7 @@ export function validateIncoming(Schema: SchemaClass, instance: unknown, operati
   if (typeof instance !== "object" || instance === null || Array.isArray(instance)) {
     throw new SCIMMY.Types.Error(400, "invalidSyntax", `Operation ${operation} expected request body payload to be single complex value`);
   }
+  checkSchemas(instance, Schema);
   try {
     return JSON.parse(JSON.stringify(new Schema(instance, "in"))) as ScimObject;
   } catch (error) {

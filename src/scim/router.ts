@@ -6,7 +6,10 @@ import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { UnauthenticatedError } from "../errors";
 import { ScimStatusError, errorSchema, scimErrorBody, toScimError } from "./errors";
+import { InvalidFilterError, checkFilterBounds } from "./filter";
 import { applyBulk } from "./bulk";
+import { jsonBody } from "../http/json-body";
+import { clientErrorOf } from "../http/request-errors";
 import { declareGroupResource } from "./group-resource";
 import { declareUserResource, type ScimContext } from "./user-resource";
 import { resourceHeaders, versionFromEtag } from "./user-mapping";
@@ -41,7 +44,7 @@ function configureServiceProvider(config: Config): void {
 
 /**
  * Reads the bearer token, counts failures per client in MongoDB (so every instance agrees) and
- * answers 429 with Retry-After once a client has failed too often in the current window. A valid
+ * answers 429 with Retry-After to every failed attempt beyond the limit in the current window. A valid
  * token is still accepted then: an identity provider behind the same address as a noisy client
  * is not locked out, and guessing a 256-bit secret is hopeless anyway.
  */
@@ -57,14 +60,14 @@ function authenticate(services: Services, config: Config, baseUrl: string) {
           : new UnauthenticatedError("A bearer token is required");
       if (token instanceof Error) {
         if (!(token instanceof UnauthenticatedError)) throw token;
-        // Only failed attempts read or write the counters: a valid request costs no extra query.
-        const failures = await services.authFailures.failures(client);
-        if (failures.count >= config.authFailures.limit) {
+        // Only failed attempts touch the counters: a valid request costs no extra query. The
+        // attempt's own number, from one atomic increment, decides (storage/auth-failures.ts).
+        const failures = await services.authFailures.recordFailure(client);
+        if (failures.count > config.authFailures.limit) {
           const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
           res.setHeader("Retry-After", String(retryAfter));
           return sendError(res, 429, "Too many failed authentication attempts; retry later");
         }
-        await services.authFailures.recordFailure(client);
         res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse SCIM"');
         return sendError(res, 401, token.message);
       }
@@ -133,9 +136,49 @@ function shapeResponses(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
-/** Body parsing with SCIM-shaped errors: malformed JSON → 400 invalidSyntax, too large → 413. */
+/**
+ * Filter bounds (filter.ts filterLimits) checked as the request arrives, before scimmy or
+ * scimmy-routers look at it: `filter` of a GET list and of a POST /.search (RFC 7644 §3.4.3).
+ */
+function boundFilters(req: Request, res: Response, next: NextFunction): void {
+  const filter = req.method === "GET" ? req.query.filter : req.method === "POST" && req.path.endsWith("/.search") ? (req.body as { filter?: unknown } | undefined)?.filter : undefined;
+  if (typeof filter !== "string") return next();
+  try {
+    checkFilterBounds(filter);
+  } catch (error) {
+    if (error instanceof InvalidFilterError) return sendError(res, 400, error.message, "invalidFilter");
+    return next(error);
+  }
+  next();
+}
+
+/**
+ * The discovery endpoints are read-only (RFC 7644 §4): any other method answers 405 with an
+ * Allow header (RFC 9110 §15.5.6) rather than scimmy-routers' 404 "Endpoint Not Found".
+ */
+const discoveryPaths = ["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/:id", "/Schemas", "/Schemas/:id"];
+function readOnlyDiscovery(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === "GET" || req.method === "HEAD") return next();
+  res.setHeader("Allow", "GET, HEAD");
+  sendError(res, 405, `${req.method} is not supported on ${req.baseUrl}${req.path}; discovery endpoints are read-only`);
+}
+
+/**
+ * The longest string a SCIM body may hold (UTF-16 code units). The longest real values are X.509
+ * certificates, a few thousand base64 characters; a 100 KB userName is an attack on every index,
+ * log line and page that shows it.
+ */
+export const maxScimStringLength = 16 * 1024;
+
+/**
+ * Body parsing with SCIM-shaped errors (RFC 7644 §3.12): a body that is not JSON, not UTF-8, or
+ * nested deeper than http/json-body.ts allows → 400 invalidSyntax; a string that is not valid
+ * Unicode, holds U+0000 or is longer than maxScimStringLength → 400 invalidValue; another charset
+ * or Content-Encoding → 415; too large → 413. All before authentication and before scimmy walks
+ * the body.
+ */
 function parseBody(config: Config) {
-  const parse = express.json({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false });
+  const parse = jsonBody({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false, maxStringLength: maxScimStringLength });
   return (req: Request, res: Response, next: NextFunction): void => {
     const hasBody = Number(req.header("content-length") ?? 0) > 0 || req.header("transfer-encoding") !== undefined;
     if (hasBody && !req.is(scimMediaTypes)) {
@@ -143,9 +186,10 @@ function parseBody(config: Config) {
     }
     parse(req, res, (error?: unknown) => {
       if (!error) return next();
-      const { type } = error as { type?: string };
-      if (type === "entity.too.large") return sendError(res, 413, `The request body exceeds the limit of ${config.scim.maxPayloadBytes} bytes`);
-      return sendError(res, 400, "The request body is not valid JSON", "invalidSyntax");
+      const refused = clientErrorOf(error);
+      if (!refused) return next(error);
+      if (refused.code === "payload_too_large") return sendError(res, 413, `The request body exceeds the limit of ${config.scim.maxPayloadBytes} bytes`);
+      return sendError(res, refused.status, refused.message, refused.scimType);
     });
   };
 }
@@ -159,6 +203,8 @@ export function scimRouter(services: Services, config: Config, logger: Logger): 
   const router = express.Router();
   router.use(parseBody(config));
   router.use(authenticate(services, config, baseUrl));
+  router.all(discoveryPaths, readOnlyDiscovery);
+  router.use(boundFilters);
   router.use(conditionalWrites);
   router.use(shapeResponses);
   router.post("/Bulk", async (req: Request, res: Response, next: NextFunction) => {
@@ -181,6 +227,9 @@ export function scimRouter(services: Services, config: Config, logger: Logger): 
   );
   // Errors scimmy-routers passes on after answering (5xx), and anything thrown before it.
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // A refusal express or a body parser attached a 4xx to keeps it (never a 500).
+    const refused = clientErrorOf(error);
+    if (refused) return void (res.headersSent || sendError(res, refused.status, refused.message, refused.scimType));
     const scimError = toScimError(error);
     const status = scimError instanceof ScimStatusError ? scimError.httpStatus : Number(scimError.status);
     if (status >= 500) logger.error({ err: (scimError as { cause?: unknown }).cause ?? error, requestId: req.id }, "SCIM request failed");

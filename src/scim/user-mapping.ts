@@ -64,7 +64,8 @@ export function userToScim(user: User, baseUrl: string, groups?: ScimObject[]): 
   for (const attribute of simpleAttributes) {
     if (attribute !== "externalId" && user[attribute] !== undefined) resource[attribute] = user[attribute];
   }
-  resource.active = user.active;
+  // After a PATCH remove of `active` the user is inactive and the attribute is unassigned.
+  if (!user.activeRemoved) resource.active = user.active;
   for (const attribute of multiValuedAttributes) {
     if (user[attribute] !== undefined) resource[attribute] = user[attribute];
   }

@@ -10,7 +10,8 @@ import { userGroupsToScim } from "./group-mapping";
 import { attributeRequested, listResponse, parseListRequest, separateListParameters, type ListParameters } from "./list-request";
 import { normalizeIncomingUser, normalizeUserPatch, type PatchOperation } from "./quirks";
 import { presentResource, validateIncoming } from "./resource-io";
-import { enterpriseUserSchema, profileFromScim, userToScim } from "./user-mapping";
+import { checkPatchPath } from "./patch-path";
+import { coreUserSchema, enterpriseUserSchema, profileFromScim, userToScim } from "./user-mapping";
 
 /** What every SCIM handler receives as scimmy's `ctx` (built per request by scim/router.ts). */
 export interface ScimContext {
@@ -25,11 +26,19 @@ export interface ScimContext {
 }
 
 type ScimObject = Record<string, unknown>;
+const activePaths = new Set(["active", `${coreUserSchema}:active`.toLowerCase()]);
 type Instance = InstanceType<typeof SCIMMY.Schemas.User>;
 
 let userFilterSchema: FilterSchema | undefined;
 function filterSchema(): FilterSchema {
-  userFilterSchema ??= filterSchemaFromScimmy(SCIMMY.Schemas.User.definition, { extensionPrefixes: { [enterpriseUserSchema]: "enterprise" } });
+  if (!userFilterSchema) {
+    const schema = filterSchemaFromScimmy(SCIMMY.Schemas.User.definition, { extensionPrefixes: { [enterpriseUserSchema]: "enterprise" } });
+    // A user's groups are stored as ids only: `groups.display` or `groups.type` could only ever
+    // match nothing, so they are refused (400 invalidFilter) rather than answered wrongly.
+    const groups = schema.attributes.find((a) => a.name === "groups");
+    if (groups) groups.subAttributes = groups.subAttributes?.filter((a) => a.name === "value");
+    userFilterSchema = schema;
+  }
   return userFilterSchema;
 }
 
@@ -75,9 +84,12 @@ export class UserResource extends SCIMMY.Resources.User {
   }
 
   /**
-   * PATCH (RFC 7644 §3.5.2): scimmy applies the operations to the full current resource and hands
-   * the result to ingress as a replacement. A PATCH that changes nothing answers 200 with the
-   * resource (scimmy would answer 204, which some clients mistake for a failure on Users).
+   * PATCH (RFC 7644 §3.5.2): scimmy applies the operations to the full current resource, and the
+   * result replaces what the identity provider owns. The directory runs this on the user as stored
+   * and writes it only if nobody wrote the user in between; otherwise it runs it again on the newer
+   * user (or answers 412 under If-Match), so concurrent PATCHes of different attributes all stay.
+   * A PATCH that changes nothing answers 200 with the resource (scimmy would answer 204, which some
+   * clients mistake for a failure on Users).
    */
   override async patch(message: unknown, ctx?: unknown): Promise<never> {
     const scim = ctx as ScimContext;
@@ -85,28 +97,47 @@ export class UserResource extends SCIMMY.Resources.User {
     if (typeof message !== "object" || message === null || Array.isArray(message)) {
       throw new SCIMMY.Types.Error(400, "invalidSyntax", "PatchOp request expected message body to be single complex value");
     }
-    let current: Instance;
+    const body = message as { Operations?: unknown };
+    // Paths are checked against RFC 7644 §3.5.2 and the schema before anything is read or applied.
+    const definition = SCIMMY.Schemas.User.definition;
+    const checkPaths = (operations: unknown) => {
+      if (!Array.isArray(operations)) return;
+      operations.forEach((operation, i) => {
+        const path = (operation as { path?: unknown } | null)?.path;
+        if (typeof path === "string" && path.trim()) checkPatchPath(path, definition, i + 1);
+      });
+    };
+    checkPaths(body.Operations);
+    const patched = async (user: User) => {
+      const current = new SCIMMY.Schemas.User(await this.scimUser(scim, user), "out", UserResource.basepath() as unknown as string);
+      const operations = Array.isArray(body.Operations)
+        ? normalizeUserPatch(body.Operations as PatchOperation[], JSON.parse(JSON.stringify(current)) as ScimObject)
+        : body.Operations;
+      // The extension URN path is expanded into one path per attribute: check those too.
+      checkPaths(operations);
+      // Nothing left to apply: Microsoft's validator sends an empty Operations list, and Okta may
+      // send only a password (discarded). A no-op, answered with the resource as it is.
+      if (Array.isArray(operations) && operations.length === 0) return undefined;
+      // RFC 7644 §3.5.2.2: `remove` of `active` leaves it unassigned. Gatehouse reads that as
+      // inactive (no access, as with active: false) and no longer shows the attribute.
+      const activeRemoved =
+        Array.isArray(operations) &&
+        (operations as PatchOperation[]).some((o) => o.op === "remove" && typeof o.path === "string" && activePaths.has(o.path.trim().toLowerCase()));
+      let profile: ReturnType<typeof profileFromScim> | undefined;
+      await new SCIMMY.Messages.PatchOp({ ...body, Operations: operations } as never).apply(current as never, async (instance: unknown) => {
+        const validated = validateIncoming(SCIMMY.Schemas.User as never, normalizeIncomingUser(instance), "PUT");
+        profile = profileFromScim(validated);
+        if (activeRemoved && (validated.active === undefined || validated.active === null)) profile.active = null;
+        return instance as never;
+      });
+      return profile;
+    };
     try {
-      const user = await scim.users.get(scim.request, this.id);
-      if (scim.expectedVersion !== undefined && scim.expectedVersion !== user.version) {
-        throw new SCIMMY.Types.Error(412, null as unknown as string, `User ${this.id} has changed since version ${scim.expectedVersion}`);
-      }
-      current = new SCIMMY.Schemas.User(await this.scimUser(scim, user), "out", UserResource.basepath() as unknown as string);
+      const user = await scim.users.update(scim.request, this.id, patched, { expectedVersion: scim.expectedVersion });
+      return this.present(await this.scimUser(scim, user)) as never;
     } catch (error) {
       throw toScimError(error);
     }
-    const body = message as { Operations?: unknown };
-    const operations = Array.isArray(body.Operations)
-      ? normalizeUserPatch(body.Operations as PatchOperation[], JSON.parse(JSON.stringify(current)) as ScimObject)
-      : body.Operations;
-    if (Array.isArray(operations) && operations.length === 0) {
-      // Nothing left to apply: Microsoft's validator sends an empty Operations list, and Okta may
-      // send only a password (discarded). A no-op, answered with the resource as it is.
-      return this.present(JSON.parse(JSON.stringify(current))) as never;
-    }
-    const patch = new SCIMMY.Messages.PatchOp({ ...body, Operations: operations } as never);
-    const patched = await patch.apply(current as never, async (instance: unknown) => (await this.write(instance, ctx)) as never);
-    return this.present(JSON.parse(JSON.stringify(patched ?? current))) as never;
   }
 
   override async dispose(ctx?: unknown): Promise<void> {

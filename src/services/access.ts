@@ -134,12 +134,12 @@ export class AccessDirectory {
     );
   }
 
-  async mappings(ctx: Scope): Promise<readonly GroupMapping[]> {
+  async mappings(ctx: Scope): Promise<readonly (GroupMapping & { readonly created: Date })[]> {
     return (await this.policy(ctx)).mappings;
   }
 
   /** Maps an identity-provider group or app role onto a role and/or projects (never ownership). */
-  async addMapping(ctx: RequestContext, mapping: Omit<GroupMapping, "id">): Promise<GroupMapping> {
+  async addMapping(ctx: RequestContext, mapping: Omit<GroupMapping, "id">): Promise<GroupMapping & { readonly created: Date }> {
     const policy = await this.policy(ctx);
     if (!mapping.match.value.trim()) throw new InvalidError("A mapping needs a group or app role to match");
     if ((mapping.organizationRole as string | undefined) === "owner") throw new InvalidError("Ownership is never granted by a mapping; transfer it instead");

@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
 import type { Criteria } from "../domain/criteria";
-import { displayNameKey, emptyGroupChange, type Group, type GroupChange, type GroupMember } from "../domain/group";
+import { emptyGroupChange, type Group, type GroupChange, type GroupMember } from "../domain/group";
 import type { User } from "../domain/user";
-import { InvalidError, NotFoundError, VersionMismatchError } from "../errors";
+import { ConcurrentChangeError, InvalidError, NotFoundError, VersionMismatchError } from "../errors";
 import type { GroupListing, GroupStore } from "../storage/groups";
 import type { UserStore } from "../storage/users";
 import type { WriteOptions } from "./users";
@@ -16,6 +16,9 @@ export interface GroupAttributes {
   externalId?: string;
   members: string[];
 }
+
+/** How often a change of a group's attributes that lost a race is recomputed before answering 409. */
+const maxWriteAttempts = 8;
 
 /** How many member documents are written at once: bounded, so a 1,000-member PATCH stays gentle. */
 const writeConcurrency = 16;
@@ -121,8 +124,27 @@ export class GroupDirectory {
    * Applies one PATCH or PUT. Everything is validated before the first write; each write is
    * idempotent ($addToSet/$pull, $set), so if the process dies midway the identity provider's retry
    * of the same request completes it.
+   *
+   * The group's own write is version-conditioned: a change of its attributes is written only on
+   * the version it was computed from, and recomputed on a fresh read if another write came first
+   * (412 under If-Match, RFC 7644 §3.14). A change of members only needs no recomputation — the
+   * members' writes are on the members — so it raises the version with `$inc`: each concurrent
+   * change gets a version of its own, and only If-Match makes it conditional.
    */
   async change(ctx: RequestContext, id: string, change: GroupChange, options: WriteOptions = {}): Promise<Group> {
+    for (let attempt = 1; ; attempt++) {
+      const applied = await this.applyChange(ctx, id, change, options);
+      if (applied) return applied;
+      if (options.expectedVersion !== undefined) {
+        throw new VersionMismatchError(`Group ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
+      }
+      if (attempt >= maxWriteAttempts) throw new ConcurrentChangeError(`Group ${id} is being changed by other requests at the same time; retry`);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+
+  /** One attempt of `change`: undefined when the group's conditional write lost a race. */
+  private async applyChange(ctx: RequestContext, id: string, change: GroupChange, options: WriteOptions): Promise<Group | undefined> {
     // Reads first, side by side: the group, today's members (only for a full replacement), and
     // the users to be added.
     const [before, current] = await Promise.all([
@@ -147,7 +169,7 @@ export class GroupDirectory {
     const attributesChanged = displayName !== before.displayName || externalId !== before.externalId;
     const membersChanged = adding.length > 0 || toRemove.size > 0;
     const at = this.now();
-    const after: Group = {
+    let after: Group = {
       id: before.id,
       organizationId: before.organizationId,
       displayName,
@@ -163,13 +185,15 @@ export class GroupDirectory {
       ? this.audit.event(ctx, { action: "group.members_changed", target: groupTarget(after), after: { added: adding.map((u) => u.id), removed: [...toRemove] } })
       : undefined;
     if (attributesChanged) {
-      const renamed = displayNameKey(displayName) !== displayNameKey(before.displayName);
       const events = [this.audit.event(ctx, { action: "group.updated", target: groupTarget(after), before: snapshot(before), after: snapshot(after) })];
-      if (renamed) await this.groups.claimDisplayName(ctx.organizationId, displayName, id);
-      await this.groups.update(before, after, membersEvent ? [...events, membersEvent] : events);
-      if (renamed) await this.groups.releaseDisplayName(ctx.organizationId, before.displayName, id);
+      if (!(await this.groups.update(before, after, membersEvent ? [...events, membersEvent] : events))) return undefined;
     } else if (membersEvent) {
-      await this.groups.touch(id, at, membersEvent);
+      const touched = await this.groups.touch(id, at, membersEvent, options.expectedVersion);
+      if (!touched) {
+        if (options.expectedVersion !== undefined) return undefined;
+        throw new NotFoundError(`Group ${id} not found`);
+      }
+      after = touched;
     }
     if (membersChanged) {
       await Promise.all([
@@ -187,7 +211,9 @@ export class GroupDirectory {
     if (options.expectedVersion !== undefined && options.expectedVersion !== group.version) {
       throw new VersionMismatchError(`Group ${id} has changed: its version is ${group.version}, not ${options.expectedVersion}`);
     }
-    await this.groups.delete(group, this.now(), this.audit.event(ctx, { action: "group.deleted", target: groupTarget(group), before: snapshot(group) }));
+    if (!(await this.groups.delete(group, this.now(), this.audit.event(ctx, { action: "group.deleted", target: groupTarget(group), before: snapshot(group) }), { onlyVersion: options.expectedVersion }))) {
+      throw new VersionMismatchError(`Group ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
+    }
     // Memberships stay on the members until the sweep, so the former members can still be found.
     await this.membersRemoved?.(ctx, async () => (await this.users.membersOf(ctx.organizationId, id)).map((m) => m.id));
     void this.sweep().catch(() => undefined);
@@ -218,7 +244,9 @@ export class GroupDirectory {
 
   /**
    * `members[value eq "<user id>"]` becomes "id is one of that user's groups": answered from the
-   * user's own document instead of scanning memberships. Other conditions on members are refused.
+   * user's own document instead of scanning memberships. `members pr` becomes "id is one of the
+   * groups that have a member" (RFC 7644 §3.4.2.2: pr on every attribute). Other conditions on
+   * members are refused.
    */
   private async resolveMemberCriteria(ctx: Scope, criteria: Criteria): Promise<Criteria> {
     const memberValue = (c: Criteria): string | undefined => {
@@ -241,7 +269,17 @@ export class GroupDirectory {
           return c.path === "members" || c.path.startsWith("members.");
       }
     };
+    const idIn = (ids: readonly string[]): Criteria => {
+      const idIs = (id: string): Criteria => ({ kind: "compare", path: "id", op: "eq", value: id, type: "string", caseExact: true });
+      return ids.length > 1 ? { kind: "or", any: ids.map(idIs) } : idIs(ids[0] ?? "\u0000no group");
+    };
     const resolve = async (c: Criteria): Promise<Criteria> => {
+      const presentMembers =
+        (c.kind === "present" && (c.path === "members" || c.path === "members.value")) ||
+        (c.kind === "element" && c.path === "members" && c.criteria.kind === "present" && c.criteria.path === "value");
+      if (presentMembers) {
+        return idIn(await this.users.groupsWithMembers(ctx.organizationId));
+      }
       const userId = memberValue(c);
       if (userId !== undefined) {
         const user = await this.users.findById(ctx.organizationId, userId);

@@ -27,14 +27,17 @@ export class SamlLogout {
     return this.sessions.endSamlSessions(ctx, subject, "Signed out at the identity provider (SAML single logout)");
   }
 
-  /** Records a refused logout message (`saml.logout_refused`), never the message itself. */
-  async refused(at: LogoutContext, connection: SamlConnection, message: LogoutMessage, refusal: SamlRefusal): Promise<void> {
+  /**
+   * Records a refused logout message (`saml.logout_refused`), never the message itself. `message`
+   * is undefined when the request body could not even be read to tell which one it was.
+   */
+  async refused(at: LogoutContext, connection: SamlConnection, message: LogoutMessage | undefined, refusal: SamlRefusal): Promise<void> {
     await this.audit.record(
       { ...at, actor: SamlSignIn.connectionActor(connection, at.organizationId), source: "saml" },
       {
         action: "saml.logout_refused",
         target: { type: "organization", id: at.organizationId },
-        after: { message, reason: refusal.reason, ...(refusal.detail ? { detail: refusal.detail } : {}) },
+        after: { ...(message ? { message } : {}), reason: refusal.reason, ...(refusal.detail ? { detail: refusal.detail } : {}) },
         reason: refusal.message,
       },
     );

@@ -2,9 +2,10 @@ import { isDeepStrictEqual } from "node:util";
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { profileOf, userNameKey, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
-import { ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
-import type { UserListing, UserPage, UserStore } from "../storage/users";
+import { profileOf, resolveActive, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
+import { ConcurrentChangeError, ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
+import type { AuditEventDocument } from "../storage/models";
+import type { UserListing, UserPage, UserPart, UserStore } from "../storage/users";
 
 export interface WriteOptions {
   /** Optimistic concurrency: the version the client last saw (RFC 7644 §3.14 If-Match). */
@@ -95,85 +96,115 @@ export class UserDirectory {
    * version stays and nothing is written, so repeated syncs are cheap and quiet. A replacement
    * that leaves `active` out keeps the current state: it never reactivates a deactivated user.
    */
-  async replace(ctx: RequestContext, id: string, input: ProfileInput, options: WriteOptions = {}): Promise<User> {
-    const before = await this.get(ctx, id);
-    const profile: UserProfile = { ...input, active: input.active ?? before.active };
-    validateProfile(profile);
-    checkVersion(before, options);
-    if (isDeepStrictEqual(stripUndefined(profileOf(before)), stripUndefined(profile))) return before;
+  replace(ctx: RequestContext, id: string, input: ProfileInput, options: WriteOptions = {}): Promise<User> {
+    return this.update(ctx, id, async () => input, options);
+  }
 
-    if (!before.active && profile.active) await this.checkSeat(ctx);
-    const managedByProvider = ctx.source === "scim" || ctx.source === "saml";
-    const deactivated = before.active && !profile.active;
-    const after: User = {
-      ...withProfile(before, profile),
-      // An identity provider that replaces a user manages them from then on.
-      ...(managedByProvider ? { managedBy: ctx.source as UserManagement, managedVia: ctx.actor.name } : {}),
-      // Deactivation ends every session in this very write (see User.sessionEpoch).
-      ...(deactivated ? { sessionEpoch: (before.sessionEpoch ?? 0) + 1 } : {}),
-      lastModified: this.now(),
-      version: before.version + 1,
-    };
-    const renamed = userNameKey(before.userName) !== userNameKey(after.userName);
-    const action = before.active && !after.active ? "user.deactivated" : !before.active && after.active ? "user.reactivated" : "user.updated";
-    if (renamed) await this.store.claimUserName(ctx.organizationId, after.userName, id);
-    await this.store.replace(before, after, this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }), { endSessions: deactivated });
-    if (renamed) await this.store.releaseUserName(ctx.organizationId, before.userName, id);
+  /**
+   * Changes what the identity provider owns of a user, computed from the user as stored: `change`
+   * gets the current user and answers the new profile (undefined: nothing to change). A SCIM PATCH
+   * (RFC 7644 §3.5.2) is such a change. If another write comes in between, the write is not made
+   * and `change` runs again on the newer user — so every change answered as made is in the stored
+   * user — unless the client named the version it changes (If-Match): then the answer is 412.
+   */
+  async update(ctx: RequestContext, id: string, change: (current: User) => Promise<ProfileInput | undefined>, options: WriteOptions = {}): Promise<User> {
+    const { after, action } = await this.modify(ctx, id, options, async (before) => {
+      const input = await change(before);
+      if (!input) return undefined;
+      const { active: _active, ...attributes } = input;
+      const profile: UserProfile = { ...attributes, ...resolveActive(input, before) };
+      validateProfile(profile);
+      if (isDeepStrictEqual(stripUndefined(profileOf(before)), stripUndefined(profile))) return undefined;
+      if (!before.active && profile.active) await this.checkSeat(ctx);
+      const managedByProvider = ctx.source === "scim" || ctx.source === "saml";
+      const deactivated = before.active && !profile.active;
+      const after: User = {
+        ...withProfile(before, profile),
+        // An identity provider that replaces a user manages them from then on.
+        ...(managedByProvider ? { managedBy: ctx.source as UserManagement, managedVia: ctx.actor.name } : {}),
+        // Deactivation ends every session in this very write (see User.sessionEpoch).
+        ...(deactivated ? { sessionEpoch: (before.sessionEpoch ?? 0) + 1 } : {}),
+        lastModified: this.now(),
+        version: before.version + 1,
+      };
+      const action = deactivated ? "user.deactivated" : !before.active && after.active ? "user.reactivated" : "user.updated";
+      return { after, action, event: this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }), endSessions: deactivated };
+    });
     if (action === "user.deactivated") await this.deprovisioned?.(ctx, after, "deactivated");
     return after;
   }
 
+  /**
+   * One version-conditioned write of a user: read, check If-Match, compute, compare-and-set
+   * (UserStore.replace). A lost race without If-Match is retried on a fresh read, a few times with
+   * a short random pause; with If-Match it is 412 (RFC 7644 §3.14). Retries that never win — other
+   * writers of the same user keep coming first — end in 409 (ConcurrentChangeError).
+   */
+  private async modify(
+    ctx: Pick<RequestContext, "organizationId">,
+    id: string,
+    options: WriteOptions,
+    plan: (before: User) => Promise<{ after: User; event: AuditEventDocument; action?: string; part?: UserPart; endSessions?: boolean } | undefined>,
+  ): Promise<{ before: User; after: User; action?: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.get(ctx, id);
+      checkVersion(before, options);
+      const planned = await plan(before);
+      if (!planned) return { before, after: before };
+      const { after, event, action, ...write } = planned;
+      if (await this.store.replace(before, after, event, write)) return { before, after, action };
+      if (options.expectedVersion !== undefined) {
+        throw new VersionMismatchError(`User ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
+      }
+      if (attempt >= maxWriteAttempts) throw new ConcurrentChangeError(`User ${id} is being changed by other requests at the same time; retry`);
+      await pause(attempt);
+    }
+  }
+
   /** A local user taken over by an identity provider: keeps their id and local access, loses local edits. */
   private async link(ctx: RequestContext, local: User, profile: UserProfile, managedBy: UserManagement): Promise<User> {
-    const linked: User = { ...withProfile(local, profile), managedBy, managedVia: ctx.actor.name, lastModified: this.now(), version: local.version + 1 };
-    const renamed = userNameKey(local.userName) !== userNameKey(linked.userName);
-    if (renamed) await this.store.claimUserName(ctx.organizationId, linked.userName, local.id);
-    await this.store.replace(
-      local,
-      linked,
-      this.audit.event(ctx, { action: "user.linked", target: userTarget(linked), before: { ...profileOf(local), managedBy: local.managedBy }, after: { ...profileOf(linked), managedBy } }),
-    );
-    return linked;
+    const { after } = await this.modify(ctx, local.id, {}, async (current) => {
+      if (current.managedBy !== "local") throw new ConflictError(`A user with userName "${profile.userName}" already exists`);
+      const linked: User = { ...withProfile(current, profile), managedBy, managedVia: ctx.actor.name, lastModified: this.now(), version: current.version + 1 };
+      const event = this.audit.event(ctx, { action: "user.linked", target: userTarget(linked), before: { ...profileOf(current), managedBy: current.managedBy }, after: { ...profileOf(linked), managedBy } });
+      return { after: linked, event };
+    });
+    return after;
   }
 
   /** Access assigned in Gatehouse (local role and projects); the caller has checked the policy. */
   async setLocalAccess(ctx: RequestContext, id: string, access: LocalAccess, reason?: string): Promise<User> {
-    const before = await this.get(ctx, id);
-    const after: User = { ...before, localAccess: access, lastModified: this.now(), version: before.version + 1 };
-    await this.store.replace(
-      before,
-      after,
-      this.audit.event(ctx, { action: "user.access_changed", target: userTarget(after), before: before.localAccess ?? {}, after: access, ...(reason ? { reason } : {}) }),
-      { part: "localAccess" },
-    );
+    const { after } = await this.modify(ctx, id, {}, async (before) => {
+      const after: User = { ...before, localAccess: access, lastModified: this.now(), version: before.version + 1 };
+      const event = this.audit.event(ctx, { action: "user.access_changed", target: userTarget(after), before: before.localAccess ?? {}, after: access, ...(reason ? { reason } : {}) });
+      return { after, event, part: "localAccess" };
+    });
     return after;
   }
 
   /** Suspends or lifts a suspension (a local overlay the identity provider cannot lift). */
   async setSuspended(ctx: RequestContext, id: string, suspended: boolean, reason?: string): Promise<User> {
-    const before = await this.get(ctx, id);
-    if (Boolean(before.suspended) === suspended) return before;
-    const after: User = {
-      ...before,
-      suspended,
-      ...(suspended ? { sessionEpoch: (before.sessionEpoch ?? 0) + 1 } : {}),
-      lastModified: this.now(),
-      version: before.version + 1,
-    };
-    if (!suspended) delete (after as { suspended?: boolean }).suspended;
-    await this.store.replace(
-      before,
-      after,
-      this.audit.event(ctx, {
-        action: suspended ? "user.suspended" : "user.unsuspended",
+    const { after, action } = await this.modify(ctx, id, {}, async (before) => {
+      if (Boolean(before.suspended) === suspended) return undefined;
+      const after: User = {
+        ...before,
+        suspended,
+        ...(suspended ? { sessionEpoch: (before.sessionEpoch ?? 0) + 1 } : {}),
+        lastModified: this.now(),
+        version: before.version + 1,
+      };
+      if (!suspended) delete (after as { suspended?: boolean }).suspended;
+      const action = suspended ? "user.suspended" : "user.unsuspended";
+      const event = this.audit.event(ctx, {
+        action,
         target: userTarget(after),
         before: { suspended: Boolean(before.suspended) },
         after: { suspended },
         ...(reason ? { reason } : {}),
-      }),
-      { part: "suspended", endSessions: suspended },
-    );
-    if (suspended) await this.deprovisioned?.(ctx, after, "suspended");
+      });
+      return { after, event, action, part: "suspended", endSessions: suspended };
+    });
+    if (action === "user.suspended") await this.deprovisioned?.(ctx, after, "suspended");
     return after;
   }
 
@@ -221,21 +252,23 @@ export class UserDirectory {
   }
 
   async grantTemporaryAccess(ctx: RequestContext, id: string, grant: Omit<TemporaryAccess, "id" | "endRecorded">): Promise<TemporaryAccess> {
-    const before = await this.get(ctx, id);
     const stored: TemporaryAccess = { ...grant, id: randomUUID() };
-    const after: User = { ...before, temporaryGrants: [...(before.temporaryGrants ?? []).filter((g) => !g.endRecorded), stored], version: before.version + 1 };
-    await this.store.replace(before, after, this.audit.event(ctx, { action: "user.temporary_access_granted", target: userTarget(after), after: stored, reason: grant.reason }), { part: "temporaryGrants" });
+    await this.modify(ctx, id, {}, async (before) => {
+      const after: User = { ...before, temporaryGrants: [...(before.temporaryGrants ?? []).filter((g) => !g.endRecorded), stored], version: before.version + 1 };
+      return { after, event: this.audit.event(ctx, { action: "user.temporary_access_granted", target: userTarget(after), after: stored, reason: grant.reason }), part: "temporaryGrants" };
+    });
     return stored;
   }
 
   /** Ends a grant early (an administrator), or records its end once its time has passed (the sweep). */
   async endTemporaryAccess(ctx: RequestContext, id: string, grantId: string, how: "revoked" | "expired"): Promise<void> {
-    const before = await this.get(ctx, id);
-    const grant = before.temporaryGrants?.find((g) => g.id === grantId);
-    if (!grant || grant.endRecorded) throw new NotFoundError(`No temporary grant ${grantId}`);
-    const ended: TemporaryAccess = { ...grant, endRecorded: true, ...(how === "revoked" ? { until: this.now() } : {}) };
-    const after: User = { ...before, temporaryGrants: before.temporaryGrants!.map((g) => (g.id === grantId ? ended : g)), version: before.version + 1 };
-    await this.store.replace(before, after, this.audit.event(ctx, { action: `user.temporary_access_${how}`, target: userTarget(after), before: grant, after: ended }), { part: "temporaryGrants" });
+    await this.modify(ctx, id, {}, async (before) => {
+      const grant = before.temporaryGrants?.find((g) => g.id === grantId);
+      if (!grant || grant.endRecorded) throw new NotFoundError(`No temporary grant ${grantId}`);
+      const ended: TemporaryAccess = { ...grant, endRecorded: true, ...(how === "revoked" ? { until: this.now() } : {}) };
+      const after: User = { ...before, temporaryGrants: before.temporaryGrants!.map((g) => (g.id === grantId ? ended : g)), version: before.version + 1 };
+      return { after, event: this.audit.event(ctx, { action: `user.temporary_access_${how}`, target: userTarget(after), before: grant, after: ended }), part: "temporaryGrants" };
+    });
   }
 
   /** Writes the end of every temporary grant whose time has passed; safe to run anywhere, repeatedly. */
@@ -251,13 +284,36 @@ export class UserDirectory {
     return recorded;
   }
 
+  /**
+   * Puts the userName lookup keys back in agreement with the stored users (UserStore's repair):
+   * run at start-up; an operator may run it for one organization. Answers the keys it changed.
+   */
+  repairUserNameKeys(organizationId?: string): Promise<{ restored: string[]; removed: string[] }> {
+    return this.store.repairUserNameKeys(organizationId);
+  }
+
   /** Deletes the user; the audit trail keeps what they were. */
   async remove(ctx: RequestContext, id: string, options: WriteOptions = {}, reason?: string): Promise<void> {
     const user = await this.get(ctx, id);
     checkVersion(user, options);
-    await this.store.delete(user, this.now(), this.audit.event(ctx, { action: "user.deleted", target: userTarget(user), before: profileOf(user), ...(reason ? { reason } : {}) }));
+    const event = this.audit.event(ctx, { action: "user.deleted", target: userTarget(user), before: profileOf(user), ...(reason ? { reason } : {}) });
+    if (!(await this.store.delete(user, this.now(), event, { onlyVersion: options.expectedVersion }))) {
+      throw new VersionMismatchError(`User ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
+    }
     await this.deprovisioned?.(ctx, user, "deleted");
   }
+}
+
+/**
+ * How often a write that lost a race is recomputed before answering 409: each loss means another
+ * write of the same user was made, so a handful of attempts covers every burst an identity
+ * provider sends (Okta and Entra send a few requests per user at once, not dozens).
+ */
+const maxWriteAttempts = 8;
+
+/** A short random pause before recomputing, so writers that collided do not collide again in step. */
+function pause(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
 }
 
 function userTarget(user: User) {

@@ -3,6 +3,7 @@ import { displayNameKey, type Group } from "../domain/group";
 import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
+import { WriteQueue, writeQueueOf } from "./write-queue";
 import { LookupKeys } from "./lookup-keys";
 import type { AuditEventDocument, GroupDocument, GroupSweepDocument, Models } from "./models";
 import type { Outbox } from "./outbox";
@@ -63,6 +64,9 @@ export class GroupStore {
     this.keys = new LookupKeys(models);
   }
 
+  /** One rename of a group at a time in this process (see `update`). */
+  private readonly renames = new WriteQueue(true);
+
   private get collection() {
     return this.models.Group.collection;
   }
@@ -117,46 +121,85 @@ export class GroupStore {
 
   /**
    * Writes a group's own attributes, version and lastModified together with the events of the
-   * change (its attributes and, when members change too, that), and keeps its keys in step.
+   * change (its attributes and, when members change too, that), and keeps its keys in step — only
+   * while the stored group is still the version `before` was read at (compare-and-set, see
+   * Outbox.updateIf); false, with nothing written, when another write came in between. A rename
+   * claims the new displayName key before the write and releases the old one only after it, one
+   * rename of a group at a time in this process (as UserStore.replace does for userNames).
    */
-  async update(before: Group, after: Group, events: AuditEventDocument[]): Promise<void> {
+  async update(before: Group, after: Group, events: AuditEventDocument[]): Promise<boolean> {
+    if (displayNameKey(before.displayName) === displayNameKey(after.displayName)) return this.write(before, after, events);
+    return this.renames.document("groups", after.id, async () => {
+      await this.claimDisplayName(after.organizationId, after.displayName, after.id);
+      let written = false;
+      try {
+        written = await this.write(before, after, events);
+      } finally {
+        if (written) await this.releaseDisplayName(before.organizationId, before.displayName, before.id);
+        else {
+          const stored = await this.findById(after.organizationId, after.id).catch(() => undefined);
+          if (!stored || displayNameKey(stored.displayName) !== displayNameKey(after.displayName)) {
+            await this.releaseDisplayName(after.organizationId, after.displayName, after.id).catch(() => undefined);
+          }
+        }
+      }
+      return written;
+    });
+  }
+
+  private async write(before: Group, after: Group, events: AuditEventDocument[]): Promise<boolean> {
     const { _id, ...fields } = toDocument(after);
-    await this.outbox.update(
+    const written = await this.outbox.updateIf(
       this.collection,
       _id,
+      before.version,
       { $set: fields, ...(after.externalId === undefined ? { $unset: { externalId: "" } } : {}) },
       events,
       `A group with displayName "${after.displayName}" already exists`,
     );
-    if (before.externalId !== after.externalId) {
+    if (written && before.externalId !== after.externalId) {
       if (after.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(after.organizationId, after.externalId), after.id);
       if (before.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(before.organizationId, before.externalId), before.id);
     }
+    return written;
   }
 
   /**
    * Marks a membership change on the group itself (meta.version and lastModified) together with
    * its event. This write comes before the members' own writes: if the process dies between them,
-   * the event tells of a change the identity provider's retry completes.
+   * the event tells of a change the identity provider's retry completes. Without `expectedVersion`
+   * the version is `$inc`ed — every concurrent change gets a version of its own, answered from the
+   * write itself; with it (If-Match) the write is made only on that version, else undefined.
    */
-  async touch(id: string, at: Date, event: AuditEventDocument): Promise<void> {
-    await this.outbox.update(this.collection, id, { $inc: { version: 1 }, $set: { lastModified: at } }, [event]);
+  async touch(id: string, at: Date, event: AuditEventDocument, expectedVersion?: number): Promise<Group | undefined> {
+    if (expectedVersion !== undefined) {
+      const written = await this.outbox.updateIf(this.collection, id, expectedVersion, { $set: { version: expectedVersion + 1, lastModified: at } }, [event]);
+      if (!written) return undefined;
+      const doc = await guarded(() => readById<GroupDocument>(this.models.Group, id));
+      return doc ? { ...toGroup(doc), version: expectedVersion + 1, lastModified: at } : undefined;
+    }
+    const doc = await this.outbox.updateAndRead<GroupDocument>(this.collection, id, { $inc: { version: 1 }, $set: { lastModified: at } }, [event]);
+    return doc && !doc.deletedAt ? toGroup(doc) : undefined;
   }
 
   /**
    * Deletes a group at once: a tombstone carrying the event (the group is gone for every reader
    * from that write on), the membership sweep, the keys, then the document. The sweep is recorded
    * before the document goes, so a crash leaves work to finish, never a group that silently keeps
-   * members; `recoverOutbox` finishes a deletion a crash interrupted.
+   * members; `recoverOutbox` finishes a deletion a crash interrupted. With `onlyVersion` (If-Match)
+   * the group is deleted only while still at that version; false when it is not.
    */
-  async delete(group: Group, at: Date, event: AuditEventDocument): Promise<void> {
-    await this.outbox.tombstone(this.collection, group.id, at, [event], { displayNameLower: `\u0000deleted/${group.id}` });
+  async delete(group: Group, at: Date, event: AuditEventDocument, options: { onlyVersion?: number } = {}): Promise<boolean> {
+    if (!(await this.outbox.tombstone(this.collection, group.id, at, [event], { displayNameLower: `\u0000deleted/${group.id}` }, options.onlyVersion))) return false;
     await this.finishDeletion(group, at);
+    return true;
   }
 
   private async finishDeletion(group: Pick<Group, "id" | "organizationId" | "displayName" | "externalId">, at: Date): Promise<void> {
     await guarded(() =>
-      this.models.GroupSweep.updateOne({ _id: group.id }, { $setOnInsert: { organizationId: group.organizationId, requested: at } }, { upsert: true }),
+      writeQueueOf(this.models).document("group_sweeps", group.id, () =>
+        this.models.GroupSweep.updateOne({ _id: group.id }, { $setOnInsert: { organizationId: group.organizationId, requested: at } }, { upsert: true }),
+      ),
     );
     await this.releaseDisplayName(group.organizationId, group.displayName, group.id);
     if (group.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(group.organizationId, group.externalId), group.id);
@@ -182,15 +225,16 @@ export class GroupStore {
       return { total: direct.length, groups: listing.count === 0 ? [] : direct.slice(listing.startIndex - 1, listing.startIndex - 1 + listing.count) };
     }
     const filter = { organizationId, deletedAt: { $exists: false }, ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}) };
-    const total = await guarded(() => this.models.Group.countDocuments(filter));
+    // The driver's collection, not the model: no casting of the criteria's values (see UserStore.list).
+    const total = await guarded(() => this.collection.countDocuments(filter as never));
     if (listing.count === 0 || listing.startIndex > total) return { total, groups: [] };
     const direction = listing.descending ? -1 : 1;
     const mapping = listing.sortBy ? fieldMapping[listing.sortBy] : undefined;
     const sortField = listing.sortBy ? (mapping?.lowerCaseField ?? mapping?.field ?? listing.sortBy) : "created";
     const sort: Record<string, 1 | -1> = { [sortField]: direction };
     if (sortField !== "_id") sort._id = direction;
-    const docs = await guarded(() => this.models.Group.find(filter).sort(sort).skip(listing.startIndex - 1).limit(listing.count).lean<GroupDocument[]>());
-    return { total, groups: docs.map(toGroup) };
+    const docs = await guarded(() => this.collection.find(filter as never).sort(sort).skip(listing.startIndex - 1).limit(listing.count).toArray());
+    return { total, groups: (docs as unknown as GroupDocument[]).map(toGroup) };
   }
 
   private async directLookup(organizationId: string, criteria: Criteria | undefined): Promise<Group[] | undefined> {

@@ -2,6 +2,7 @@ import type { LookupKeyDocument, Models } from "./models";
 import { guarded, isDuplicateKey, translateDatabaseError } from "./database-errors";
 import { readById } from "./read-by-id";
 import { ConflictError } from "../errors";
+import { writeQueueOf, type WriteQueue } from "./write-queue";
 
 /**
  * Lookup keys turn "find by value" and "value must be unique" into `_id` operations (see
@@ -12,7 +13,11 @@ import { ConflictError } from "../errors";
  * the value.
  */
 export class LookupKeys {
-  constructor(private readonly models: Models) {}
+  private readonly writes: WriteQueue;
+
+  constructor(private readonly models: Models) {
+    this.writes = writeQueueOf(models);
+  }
 
   static key(organizationId: string, kind: string, value: string): string {
     return `${organizationId}/${kind}/${value}`;
@@ -25,16 +30,41 @@ export class LookupKeys {
 
   /** Claims a unique key for `owner`; ConflictError when another live owner holds it. */
   async claim(key: string, owner: string, isStale: (currentOwner: string) => Promise<boolean>, conflictMessage: string): Promise<void> {
-    try {
-      await this.models.LookupKey.collection.insertOne({ _id: key, owners: [owner] } as never);
-      return;
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw translateDatabaseError(error);
+    // A few rounds: a takeover is made only if the key still has the owners it was judged by, so
+    // two claimants of one stale key (or a claimant racing the key's release) cannot both win.
+    for (let round = 0; round < 5; round++) {
+      try {
+        await this.models.LookupKey.collection.insertOne({ _id: key, owners: [owner] } as never);
+        return;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw translateDatabaseError(error);
+      }
+      const owners = await this.owners(key);
+      const [current] = owners;
+      if (current === owner && owners.length === 1) return;
+      if (current !== undefined && !(await isStale(current))) throw new ConflictError(conflictMessage);
+      if (await this.swapOwners(key, owners, [owner])) return;
     }
-    const [current] = await this.owners(key);
-    if (current === owner) return;
-    if (current !== undefined && !(await isStale(current))) throw new ConflictError(conflictMessage);
-    await guarded(() => this.models.LookupKey.updateOne({ _id: key }, { $set: { owners: [owner] } }, { upsert: true }));
+    throw new ConflictError(conflictMessage);
+  }
+
+  /**
+   * Sets the owners of an existing key only if they are still `expected` (compare-and-set): in the
+   * filter on MongoDB; on FerretDB read, compared and written by `_id` inside the write queue.
+   */
+  private async swapOwners(key: string, expected: string[], next: string[]): Promise<boolean> {
+    if (!this.writes.serialize) {
+      const result = await guarded(() => this.models.LookupKey.updateOne({ _id: key, owners: expected }, { $set: { owners: next } }));
+      return result.matchedCount === 1;
+    }
+    return guarded(() =>
+      this.writes.document("lookup_keys", key, async () => {
+        const doc = await readById<LookupKeyDocument>(this.models.LookupKey, key);
+        if (!doc || JSON.stringify(doc.owners ?? []) !== JSON.stringify(expected)) return false;
+        await this.models.LookupKey.updateOne({ _id: key }, { $set: { owners: next } });
+        return true;
+      }),
+    );
   }
 
   /**
@@ -63,17 +93,46 @@ export class LookupKeys {
     ]);
   }
 
-  /** Releases a unique key if `owner` still holds it. */
+  /**
+   * Releases a unique key if `owner` still holds it — checked and deleted as one step, so a key
+   * another user took over meanwhile (a stale claim) is never deleted from under them: the owner
+   * is in the filter on MongoDB; on FerretDB (where that filter is a scan) the key is read and
+   * deleted by `_id` inside the write queue, where the takeover's update also runs.
+   */
   async release(key: string, owner: string): Promise<void> {
-    const owners = await this.owners(key);
-    if (owners.length === 1 && owners[0] === owner) await guarded(() => this.models.LookupKey.deleteOne({ _id: key }));
+    if (!this.writes.serialize) {
+      await guarded(() => this.models.LookupKey.deleteOne({ _id: key, owners: [owner] }));
+      return;
+    }
+    await guarded(() =>
+      this.writes.document("lookup_keys", key, async () => {
+        const doc = await readById<LookupKeyDocument>(this.models.LookupKey, key);
+        if (doc && doc.owners.length === 1 && doc.owners[0] === owner) await this.models.LookupKey.deleteOne({ _id: key });
+      }),
+    );
+  }
+
+  /** Makes `owner` the only owner of a unique key, whoever held it (the repair of userName keys). */
+  async assign(key: string, owner: string): Promise<void> {
+    await guarded(() => this.writes.document("lookup_keys", key, () => this.models.LookupKey.updateOne({ _id: key }, { $set: { owners: [owner] } }, { upsert: true })));
+  }
+
+  /** Every key of one kind, optionally only those starting with `prefix`: a scan, for repairs only. */
+  async ofKind(kind: string, prefix?: string): Promise<{ key: string; owners: string[] }[]> {
+    const pattern = prefix ? `^${escapeRegExp(prefix)}` : `/${escapeRegExp(kind)}/`;
+    const docs = await guarded(() => this.models.LookupKey.find({ _id: { $regex: pattern } }).lean<LookupKeyDocument[]>());
+    return docs.map((d) => ({ key: d._id, owners: d.owners ?? [] }));
   }
 
   async addToIndex(key: string, owner: string): Promise<void> {
-    await guarded(() => this.models.LookupKey.updateOne({ _id: key }, { $addToSet: { owners: owner } }, { upsert: true }));
+    await guarded(() => this.writes.document("lookup_keys", key, () => this.models.LookupKey.updateOne({ _id: key }, { $addToSet: { owners: owner } }, { upsert: true })));
   }
 
   async removeFromIndex(key: string, owner: string): Promise<void> {
-    await guarded(() => this.models.LookupKey.updateOne({ _id: key }, { $pull: { owners: owner } }));
+    await guarded(() => this.writes.document("lookup_keys", key, () => this.models.LookupKey.updateOne({ _id: key }, { $pull: { owners: owner } })));
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

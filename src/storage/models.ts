@@ -55,7 +55,7 @@ export interface ScimTokenDocument {
 export const profileAttributes = [
   "name", "displayName", "nickName", "profileUrl", "title", "userType", "preferredLanguage", "locale",
   "timezone", "emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles",
-  "x509Certificates", "enterprise",
+  "x509Certificates", "enterprise", "activeRemoved",
 ] as const;
 
 /**

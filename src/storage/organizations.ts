@@ -4,6 +4,7 @@ import { defaultAccessSettings, type AccessPolicy, type Organization, type Proje
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
 import { readById } from "./read-by-id";
+import { writeQueueOf } from "./write-queue";
 import type { AuditEventDocument, Models, OrganizationDocument, ScimTokenDocument } from "./models";
 import type { Outbox } from "./outbox";
 import { plainData } from "./plain";
@@ -201,6 +202,6 @@ export class ScimTokenStore {
   }
 
   async markUsed(id: string, at: Date): Promise<void> {
-    await guarded(() => this.models.ScimToken.updateOne({ _id: id }, { $set: { lastUsedAt: at } }));
+    await guarded(() => writeQueueOf(this.models).document("scim_tokens", id, () => this.models.ScimToken.updateOne({ _id: id }, { $set: { lastUsedAt: at } })));
   }
 }

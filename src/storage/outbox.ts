@@ -1,6 +1,7 @@
 import type { mongo } from "mongoose";
 import { guarded, isDuplicateKey } from "./database-errors";
 import type { AuditEventDocument, Models } from "./models";
+import { writeQueueOf, type WriteQueue } from "./write-queue";
 
 /** A document that can carry the audit events of its own changes until they reach the trail. */
 export interface OutboxCarrier {
@@ -37,11 +38,14 @@ type CarrierCollection = mongo.Collection<Document>;
  */
 export class Outbox {
   private readonly clearing = new Set<Promise<void>>();
+  private readonly writes: WriteQueue;
 
   constructor(
     private readonly models: Models,
     private readonly onDeliveryFailure: (error: unknown) => void = () => undefined,
-  ) {}
+  ) {
+    this.writes = writeQueueOf(models);
+  }
 
   /** Adds the events to an update: `{...update, $push: {outbox: {$each: events}}}`. */
   static carrying(update: Document, events: readonly AuditEventDocument[]): Document {
@@ -56,8 +60,52 @@ export class Outbox {
 
   /** Updates one document by `_id` together with the events that record the update. */
   async update(collection: CarrierCollection, id: string, update: Document, events: readonly AuditEventDocument[], conflictMessage?: string): Promise<void> {
-    await guarded(() => collection.updateOne({ _id: id } as never, Outbox.carrying(update, events)), conflictMessage);
+    await guarded(() => this.writes.document(collection.collectionName, id, () => collection.updateOne({ _id: id } as never, Outbox.carrying(update, events))), conflictMessage);
     await this.deliver(collection, id, events);
+  }
+
+  /**
+   * `update`, answering the document as it is after the update (`$inc`ed counters included), or
+   * undefined when there is no such document.
+   */
+  async updateAndRead<T>(collection: CarrierCollection, id: string, update: Document, events: readonly AuditEventDocument[]): Promise<T | undefined> {
+    const doc = await guarded(() =>
+      this.writes.document(collection.collectionName, id, () => collection.findOneAndUpdate({ _id: id } as never, Outbox.carrying(update, events), { returnDocument: "after" })),
+    );
+    if (doc) await this.deliver(collection, id, events);
+    return (doc ?? undefined) as T | undefined;
+  }
+
+  /**
+   * `update`, applied only while the document still has `version` (compare-and-set, RFC 7644 §3.14's
+   * "the resource has changed"): false, with nothing written, when another write came in between
+   * (or the document is gone or being deleted). On MongoDB the version is part of the filter and
+   * the server decides atomically. On FerretDB a filter other than exactly `{_id}` is a scan, so the
+   * document is read by `_id`, its version compared here and the update written by `_id` — all
+   * inside the write queue, where no other write of this document can come in between.
+   */
+  async updateIf(
+    collection: CarrierCollection,
+    id: string,
+    version: number,
+    update: Document,
+    events: readonly AuditEventDocument[],
+    conflictMessage?: string,
+  ): Promise<boolean> {
+    const written = await guarded(async () => {
+      if (!this.writes.serialize) {
+        const result = await collection.updateOne({ _id: id, version, deletedAt: { $exists: false } } as never, Outbox.carrying(update, events));
+        return result.matchedCount === 1;
+      }
+      return this.writes.document(collection.collectionName, id, async () => {
+        const current = (await collection.findOne({ _id: id } as never)) as { version?: number; deletedAt?: Date } | null;
+        if (!current || current.deletedAt || current.version !== version) return false;
+        await collection.updateOne({ _id: id } as never, Outbox.carrying(update, events));
+        return true;
+      });
+    }, conflictMessage);
+    if (written) await this.deliver(collection, id, events);
+    return written;
   }
 
   /**
@@ -66,9 +114,17 @@ export class Outbox {
    * The events are moved to the trail (awaited) but stay on the tombstone: the caller deletes the
    * document once its own clean-up is done, and that deletion removes them.
    */
-  async tombstone(collection: CarrierCollection, id: string, at: Date, events: readonly AuditEventDocument[], release: Document = {}): Promise<void> {
-    await guarded(() => collection.updateOne({ _id: id } as never, Outbox.carrying({ $set: { ...release, deletedAt: at } }, events)));
+  async tombstone(collection: CarrierCollection, id: string, at: Date, events: readonly AuditEventDocument[], release: Document = {}, version?: number): Promise<boolean> {
+    const update = Outbox.carrying({ $set: { ...release, deletedAt: at } }, events);
+    if (version !== undefined) {
+      // A deletion under If-Match: made only on that version (see updateIf), or not at all.
+      const written = await this.updateIf(collection, id, version, update, [], undefined);
+      if (!written) return false;
+    } else {
+      await guarded(() => this.writes.document(collection.collectionName, id, () => collection.updateOne({ _id: id } as never, update)));
+    }
     await this.append(events).catch(this.onDeliveryFailure);
+    return true;
   }
 
   /** Moves events into the audit trail: safe to repeat, an event already there is left as it is. */
@@ -106,7 +162,7 @@ export class Outbox {
    * exactly what was pushed (or read back), which MongoDB matches the same way.
    */
   private async clear(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]): Promise<void> {
-    await collection.updateOne({ _id: id } as never, { $pullAll: { outbox: [...events] } } as never);
+    await this.writes.document(collection.collectionName, id, () => collection.updateOne({ _id: id } as never, { $pullAll: { outbox: [...events] } } as never));
   }
 
   /** Waits for background clean-ups (shutdown, tests). */
@@ -128,5 +184,89 @@ export class Outbox {
       else await this.clear(collection, doc._id, events);
     }
     return stranded.length;
+  }
+}
+
+/**
+ * When `recover` runs in a server process: at start-up, every `periodMs` (five minutes: an instance
+ * that died leaves work for the others; on FerretDB recovery scans), and soon after anything may
+ * have stranded an event in this process — a failed delivery, or a write that failed because the
+ * database was unreachable or stalled (storage/database-errors.ts, `onUncertainOutcome`): such a
+ * write may have been applied although the driver reported an error, and its event is then only in
+ * its document.
+ *
+ * "Soon" is `soonMs` (5 s) after the request, retried every `soonMs` while the database is still
+ * away, so the event reaches the trail within seconds of the database answering again — well inside
+ * the minute the README promises. A requested recovery runs twice in a row successfully: a write
+ * that a stalled database received before it froze is applied when it resumes, possibly just after
+ * the first successful pass started.
+ */
+export class OutboxRecoverySchedule {
+  private running = false;
+  private dueRuns = 0;
+  /** Bumped by each request: a pass that began before the latest request does not count for it. */
+  private requests = 0;
+  private soonTimer: NodeJS.Timeout | undefined;
+  private periodTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly soonMs: number;
+  private readonly periodMs: number;
+
+  constructor(
+    private readonly recover: () => Promise<number>,
+    private readonly report: { recovered(count: number): void; failed(error: unknown): void },
+    options: { soonMs?: number; periodMs?: number } = {},
+  ) {
+    this.soonMs = options.soonMs ?? 5_000;
+    this.periodMs = options.periodMs ?? 5 * 60_000;
+  }
+
+  /** Recovers now and then every period. */
+  start(): void {
+    void this.run();
+    this.periodTimer = setInterval(() => void this.run(), this.periodMs);
+    this.periodTimer.unref();
+  }
+
+  /** Something may have stranded an event: recover within `soonMs`, twice, retrying while it fails. */
+  requestSoon(): void {
+    if (this.stopped) return;
+    this.dueRuns = 2;
+    this.requests++;
+    this.scheduleSoon();
+  }
+
+  private scheduleSoon(): void {
+    if (this.soonTimer || this.stopped) return;
+    this.soonTimer = setTimeout(() => {
+      this.soonTimer = undefined;
+      void this.run();
+    }, this.soonMs);
+    this.soonTimer.unref();
+  }
+
+  /** One pass; a pass already under way is not doubled (the requested runs then follow it). */
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const requestsAtStart = this.requests;
+    try {
+      const recovered = await this.recover();
+      if (this.dueRuns > 0 && this.requests === requestsAtStart) this.dueRuns--;
+      if (recovered) this.report.recovered(recovered);
+    } catch (error) {
+      this.report.failed(error);
+    } finally {
+      this.running = false;
+      if (this.dueRuns > 0) this.scheduleSoon();
+    }
+  }
+
+  /** Waits for a pass under way and stops scheduling (shutdown, tests). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.soonTimer);
+    clearInterval(this.periodTimer);
+    while (this.running) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

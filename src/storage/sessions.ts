@@ -5,6 +5,7 @@ import type { AuditEventDocument, Models, SessionDocument } from "./models";
 import type { Outbox } from "./outbox";
 import { plainData } from "./plain";
 import { readById } from "./read-by-id";
+import { writeQueueOf } from "./write-queue";
 
 function toSession(doc: SessionDocument): Session {
   return {
@@ -84,7 +85,7 @@ export class SessionStore {
 
   /** The sliding idle timeout: one `_id` update, not audited (like a token's lastUsed). */
   async markSeen(id: string, at: Date): Promise<void> {
-    await guarded(() => this.collection.updateOne({ _id: id } as never, { $set: { lastSeenAt: at } }));
+    await guarded(() => writeQueueOf(this.models).document("sessions", id, () => this.collection.updateOne({ _id: id } as never, { $set: { lastSeenAt: at } })));
   }
 
   async markEnded(id: string, at: Date, event: AuditEventDocument): Promise<void> {

@@ -1,3 +1,4 @@
+import { UnavailableError } from "../errors";
 import type { Criteria } from "../domain/criteria";
 import { type User, userNameKey } from "../domain/user";
 import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
@@ -6,6 +7,7 @@ import { readById } from "./read-by-id";
 import { LookupKeys } from "./lookup-keys";
 import { profileAttributes, type AuditEventDocument, type Models, type UserDocument } from "./models";
 import type { Outbox } from "./outbox";
+import { WriteQueue, writeQueueOf } from "./write-queue";
 
 /** How a listing is ordered and cut (RFC 7644 §3.4.2.3–4), in domain attribute paths. */
 export interface UserListing {
@@ -100,13 +102,18 @@ const requiredFields = new Set(["userName", "userNameLower", "active", "managedB
  */
 export class UserStore {
   private readonly keys: LookupKeys;
+  private readonly writes: WriteQueue;
 
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
   ) {
     this.keys = new LookupKeys(models);
+    this.writes = writeQueueOf(models);
   }
+
+  /** One rename of a user at a time in this process, on either database (see `replace`). */
+  private readonly renames = new WriteQueue(true);
 
   private get collection() {
     return this.models.User.collection;
@@ -141,7 +148,7 @@ export class UserStore {
   }
 
   /** Claims the userName for `id`; ConflictError when a live user of the organization holds it. */
-  async claimUserName(organizationId: string, userName: string, id: string): Promise<void> {
+  private async claimUserName(organizationId: string, userName: string, id: string): Promise<void> {
     await this.keys.claim(this.userNameKey(organizationId, userName), id, this.userNameIsStale(organizationId, userName), `A user with userName "${userName}" already exists`);
   }
 
@@ -153,7 +160,7 @@ export class UserStore {
     };
   }
 
-  async releaseUserName(organizationId: string, userName: string, id: string): Promise<void> {
+  private async releaseUserName(organizationId: string, userName: string, id: string): Promise<void> {
     await this.keys.release(this.userNameKey(organizationId, userName), id);
   }
 
@@ -174,9 +181,15 @@ export class UserStore {
       guarded(() => this.collection.insertOne({ ...toDocument(user), outbox: [event] } as never), conflict),
     ]);
     if (keys.status === "fulfilled" && document.status === "fulfilled") return this.outbox.deliver(this.collection, user.id, [event]);
+    // An insert that failed because the database went away may still have been applied: the user
+    // may exist. Its keys then stay (released, they would leave a user no lookup finds and no
+    // retry can create); if it does not exist they are stale, and the next claimant takes them
+    // over. Outbox recovery moves the event of an applied insert into the trail.
+    const documentUncertain = document.status === "rejected" && document.reason instanceof UnavailableError;
+    if (keys.status === "fulfilled" && documentUncertain) throw document.reason;
     await Promise.allSettled([
       this.releaseUserName(user.organizationId, user.userName, user.id),
-      document.status === "fulfilled" ? guarded(() => this.models.User.deleteOne({ _id: user.id })) : undefined,
+      document.status === "fulfilled" || documentUncertain ? guarded(() => this.models.User.deleteOne({ _id: user.id })) : undefined,
       externalIdKey ? this.keys.removeFromIndex(externalIdKey, user.id) : undefined,
     ]);
     throw keys.status === "rejected" ? keys.reason : (document as PromiseRejectedResult).reason;
@@ -184,21 +197,53 @@ export class UserStore {
 
   /**
    * Writes one part of a user's stored state together with the event that records it, and keeps
-   * the keys in step. `part` says which: "profile" is what the identity provider owns (a PUT, the
-   * result of a PATCH, a link); the others are Gatehouse's local overlays, each written alone. So
-   * a write computed from a read taken before another part changed cannot undo that change: a
-   * SCIM PUT racing a suspension never lifts it. Group memberships, the session epoch and the
-   * sign-in record have their own targeted updates and are never part of it.
+   * the keys in step — if, and only if, the stored user is still the version `before` was read at
+   * (compare-and-set, see Outbox.updateIf). Answers false, with nothing written, when another write
+   * came in between: the caller reads again and recomputes, or answers 412 (RFC 7644 §3.14).
+   *
+   * `part` says which part: "profile" is what the identity provider owns (a PUT, the result of a
+   * PATCH, a link); the others are Gatehouse's local overlays, each written alone. Group
+   * memberships, the session epoch and the sign-in record have their own targeted updates and are
+   * never part of it.
+   *
+   * A rename keeps the userName key and the stored userName in agreement whatever the interleaving:
+   * the new key is claimed before the user changes and the old one released only after, all inside
+   * one in-process queue per user (so this process never runs two renames of one user at once);
+   * the version check stops a write computed from an older read from restoring an old userName;
+   * a failed write gives back the new key unless the user holds that name after all. What a crash
+   * or another instance may still leave behind, `repairUserNameKeys` puts right.
    */
-  async replace(before: User, after: User, event: AuditEventDocument, options: { part?: UserPart; endSessions?: boolean } = {}): Promise<void> {
+  async replace(before: User, after: User, event: AuditEventDocument, options: { part?: UserPart; endSessions?: boolean } = {}): Promise<boolean> {
+    if (userNameKey(before.userName) === userNameKey(after.userName)) return this.write(before, after, event, options);
+    return this.renames.document("users", after.id, async () => {
+      await this.claimUserName(after.organizationId, after.userName, after.id);
+      let written = false;
+      try {
+        written = await this.write(before, after, event, options);
+      } finally {
+        if (written) await this.releaseUserName(before.organizationId, before.userName, before.id);
+        else await this.giveBackUnlessHeld(after).catch(() => undefined);
+      }
+      return written;
+    });
+  }
+
+  /** After a rename that was not written: the new key goes back, unless the stored user has that name. */
+  private async giveBackUnlessHeld(after: User): Promise<void> {
+    const stored = await this.findById(after.organizationId, after.id);
+    if (!stored || userNameKey(stored.userName) !== userNameKey(after.userName)) await this.releaseUserName(after.organizationId, after.userName, after.id);
+  }
+
+  private async write(before: User, after: User, event: AuditEventDocument, options: { part?: UserPart; endSessions?: boolean }): Promise<boolean> {
     const { _id, groups: _groups, ...all } = toDocument(after);
     const part = options.part ?? "profile";
     const owned = part === "profile" ? [...profileFields] : [part];
     const fields = Object.fromEntries(Object.entries(all).filter(([field]) => owned.includes(field) || field === "lastModified" || field === "version"));
     const absent = owned.filter((field) => fields[field] === undefined && !requiredFields.has(field));
-    await this.outbox.update(
+    const written = await this.outbox.updateIf(
       this.collection,
       _id,
+      before.version,
       {
         $set: fields,
         ...(absent.length ? { $unset: Object.fromEntries(absent.map((field) => [field, ""])) } : {}),
@@ -207,10 +252,59 @@ export class UserStore {
       [event],
       `A user with userName "${after.userName}" already exists`,
     );
-    if (before.externalId !== after.externalId) {
+    if (written && before.externalId !== after.externalId) {
       if (after.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(after.organizationId, after.externalId), after.id);
       if (before.externalId !== undefined) await this.keys.removeFromIndex(this.externalIdKey(before.organizationId, before.externalId), before.id);
     }
+    return written;
+  }
+
+  /**
+   * Puts the userName keys of an organization (or of all) back in agreement with the stored users:
+   * a user whose key is missing or names someone else gets it; a key whose owner is gone or has
+   * another userName is removed. Each user is checked inside its rename queue, so a rename under way
+   * in this process is never "repaired" half-done. Safe to run at any time and repeatedly; answers
+   * what it changed. A scan of users and keys: run at start-up and by operators, not per request.
+   */
+  async repairUserNameKeys(organizationId?: string): Promise<{ restored: string[]; removed: string[] }> {
+    const restored: string[] = [];
+    const removed: string[] = [];
+    // Two scans compared in memory; only a disagreement costs reads, re-checked under the user's lock.
+    const users = await guarded(() =>
+      this.models.User.find({ ...(organizationId ? { organizationId } : {}), deletedAt: { $exists: false } })
+        .select({ _id: 1, organizationId: 1, userName: 1 })
+        .lean<Pick<UserDocument, "_id" | "organizationId" | "userName">[]>(),
+    );
+    const prefix = organizationId ? `${organizationId}/${userNameKeyKind}/` : undefined;
+    const keys = new Map((await this.keys.ofKind(userNameKeyKind, prefix)).map(({ key, owners }) => [key, owners]));
+    const keyOfUser = new Map(users.map((u) => [u._id, this.userNameKey(u.organizationId, u.userName)]));
+
+    for (const { _id: id, organizationId: org, userName } of users) {
+      const owners = keys.get(this.userNameKey(org, userName));
+      if (owners?.length === 1 && owners[0] === id) continue;
+      await this.renames.document("users", id, async () => {
+        const user = await this.findById(org, id);
+        if (!user) return;
+        const key = this.userNameKey(org, user.userName);
+        const current = await this.keys.owners(key);
+        if (current.length === 1 && current[0] === id) return;
+        await this.keys.assign(key, id);
+        restored.push(key);
+      });
+    }
+    for (const [key, owners] of keys) {
+      for (const owner of owners) {
+        if (keyOfUser.get(owner) === key) continue;
+        await this.renames.document("users", owner, async () => {
+          const organization = key.slice(0, key.indexOf(`/${userNameKeyKind}/`));
+          const holder = await this.findById(organization, owner);
+          if (holder && this.userNameKey(organization, holder.userName) === key) return;
+          await this.keys.release(key, owner);
+          removed.push(key);
+        });
+      }
+    }
+    return { restored, removed };
   }
 
   /** Ends every session of the user: the epoch only ever goes up ($inc, never a snapshot). */
@@ -226,11 +320,13 @@ export class UserStore {
   /**
    * Deletes a user: a tombstone carrying the event first (the user is gone for every reader from
    * that write on), then the keys, then the document. `recoverOutbox` finishes a deletion a crash
-   * interrupted.
+   * interrupted. With `onlyVersion` (If-Match) the user is deleted only while still at that
+   * version; false when it is not.
    */
-  async delete(user: User, at: Date, event: AuditEventDocument): Promise<void> {
-    await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` });
+  async delete(user: User, at: Date, event: AuditEventDocument, options: { onlyVersion?: number } = {}): Promise<boolean> {
+    if (!(await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` }, options.onlyVersion))) return false;
     await this.finishDeletion(user);
+    return true;
   }
 
   private async finishDeletion(user: Pick<User, "id" | "organizationId" | "userName" | "externalId">): Promise<void> {
@@ -254,11 +350,11 @@ export class UserStore {
 
   /** Makes the user a direct member of a group: one idempotent write to one document, by _id. */
   async addToGroup(userId: string, groupId: string): Promise<void> {
-    await guarded(() => this.models.User.updateOne({ _id: userId }, { $addToSet: { groups: groupId } }));
+    await guarded(() => this.writes.document("users", userId, () => this.models.User.updateOne({ _id: userId }, { $addToSet: { groups: groupId } })));
   }
 
   async removeFromGroup(userId: string, groupId: string): Promise<void> {
-    await guarded(() => this.models.User.updateOne({ _id: userId }, { $pull: { groups: groupId } }));
+    await guarded(() => this.writes.document("users", userId, () => this.models.User.updateOne({ _id: userId }, { $pull: { groups: groupId } })));
   }
 
   /** Direct members of a group, for presenting it (an index on MongoDB; a scan on FerretDB). */
@@ -267,6 +363,15 @@ export class UserStore {
       this.models.User.find({ organizationId, groups: groupId, deletedAt: { $exists: false } }).select({ _id: 1, userName: 1, displayName: 1 }).sort({ _id: 1 }).lean<UserDocument[]>(),
     );
     return docs.map((d) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) }));
+  }
+
+  /**
+   * Ids of the organization's groups that have at least one member (`members pr` on Groups):
+   * one `distinct` over the members' `groups` (the {organizationId, groups} index on MongoDB).
+   */
+  async groupsWithMembers(organizationId: string): Promise<string[]> {
+    const ids = await guarded(() => this.collection.distinct("groups", { organizationId, deletedAt: { $exists: false } } as never));
+    return (ids as unknown[]).filter((id): id is string => typeof id === "string");
   }
 
   /** Users with temporary grants whose end is not yet in the audit trail (a small set; indexed on MongoDB). */
@@ -280,7 +385,7 @@ export class UserStore {
 
   /** Clears a deleted group from every former member; safe to repeat. */
   async clearGroup(organizationId: string, groupId: string): Promise<void> {
-    await guarded(() => this.models.User.updateMany({ organizationId, groups: groupId }, { $pull: { groups: groupId } }));
+    await guarded(() => this.writes.exclusive("users", () => this.models.User.updateMany({ organizationId, groups: groupId }, { $pull: { groups: groupId } })));
   }
 
   /**
@@ -300,7 +405,10 @@ export class UserStore {
       deletedAt: { $exists: false },
       ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}),
     };
-    const total = await guarded(() => this.models.User.countDocuments(filter));
+    // The driver's collection, not the model: mongoose would cast the criteria's values to the
+    // schema's types (`externalId pr` compares with [] and {}, a CastError on a String path;
+    // `active pr` would have "" cast to false). The criteria are well-typed already.
+    const total = await guarded(() => this.collection.countDocuments(filter as never));
     if (listing.count === 0 || listing.startIndex > total) return { total, users: [] };
 
     const direction = listing.descending ? -1 : 1;
@@ -308,9 +416,9 @@ export class UserStore {
     const sort: Record<string, 1 | -1> = { [sortField]: direction };
     if (sortField !== "_id") sort._id = direction;
     const docs = await guarded(() =>
-      this.models.User.find(filter).sort(sort).skip(listing.startIndex - 1).limit(listing.count).lean<UserDocument[]>(),
+      this.collection.find(filter as never).sort(sort).skip(listing.startIndex - 1).limit(listing.count).toArray(),
     );
-    return { total, users: docs.map(toUser) };
+    return { total, users: (docs as unknown as UserDocument[]).map(toUser) };
   }
 
   private async directLookup(organizationId: string, criteria: Criteria | undefined): Promise<User[] | undefined> {

@@ -1,5 +1,5 @@
 import { buildUser, enterpriseSchema, errorSchema, scimClient, startTestApp, type TestApp } from "../support/app";
-import { loadFixture, replay } from "./replay";
+import { replay } from "./replay";
 
 /**
  * Microsoft Entra ID's user provisioning sequence (fixtures/entra/01..06, 13, 12), replayed in
@@ -20,29 +20,16 @@ describe("Microsoft Entra ID user provisioning sequence", () => {
 
   it("replays entra/01..06, 13, 12 in order", async () => {
     const scim = scimClient(t.app, org.token);
-    const createBody = loadFixture("entra", "02").body as Record<string, unknown> & { externalId: string; userName: string };
 
-    // 01: lookup by userName finds nothing.
+    // 01: lookup by userName finds nothing. 02: create (with Entra's extra `meta`, empty `roles`
+    // and the enterprise extension). 03: lookup by externalId finds exactly that user. Every
+    // replay compares the status and the whole body with the fixture's.
     await replay(t.app, org.token, { provider: "entra", name: "01" });
-
-    // 02: create (with Entra's extra `meta`, empty `roles` and the enterprise extension).
-    const created = await replay(t.app, org.token, { provider: "entra", name: "02" });
-    const userId: string = created.body.id;
-    expect(typeof userId).toBe("string");
-    expect(created.body.userName).toBe(createBody.userName);
-    expect(created.body.externalId).toBe(createBody.externalId);
-    expect(created.body.active).toBe(true);
-    expect(created.body[enterpriseSchema]).toMatchObject({ department: "Analytics", employeeNumber: "4711" });
-    expect(created.body.meta.location).toBe(`https://gatehouse.test/scim/v2/Users/${userId}`);
-
-    // 03: lookup by externalId finds exactly that user.
-    const byExternalId = await replay(t.app, org.token, { provider: "entra", name: "03" });
-    expect(byExternalId.body.Resources).toHaveLength(1);
-    expect(byExternalId.body.Resources[0].id).toBe(userId);
+    const userId: string = (await replay(t.app, org.token, { provider: "entra", name: "02" })).body.id;
+    await replay(t.app, org.token, { provider: "entra", name: "03" }, { userId });
 
     // 04: Replace emails[type eq "work"].value and name.familyName.
-    const patched = await replay(t.app, org.token, { provider: "entra", name: "04" }, { userId });
-    expect(patched.body.name.familyName).toBe("updatedFamilyName");
+    await replay(t.app, org.token, { provider: "entra", name: "04" }, { userId });
     const afterPatch = await scim.get(`/Users/${userId}`);
     expect(afterPatch.status).toBe(200);
     expect(afterPatch.body.name.familyName).toBe("updatedFamilyName");
@@ -56,22 +43,19 @@ describe("Microsoft Entra ID user provisioning sequence", () => {
     const manager = await scim.post("/Users", buildUser({ userName: "manager@example.com", displayName: "The Manager" }));
     expect(manager.status).toBe(201);
     const managerId: string = manager.body.id;
-    const withManager = await replay(t.app, org.token, { provider: "entra", name: "05" }, { userId, managerId });
-    expect(withManager.body[enterpriseSchema]?.manager?.value).toBe(managerId);
+    await replay(t.app, org.token, { provider: "entra", name: "05" }, { userId, managerId });
     const afterManager = await scim.get(`/Users/${userId}`);
     expect(afterManager.body[enterpriseSchema]).toMatchObject({ department: "Analytics", employeeNumber: "4711", manager: { value: managerId } });
     const storedWithManager = await t.db.models.User.findById(userId).lean();
     expect((storedWithManager?.enterprise as { manager?: { value?: string } })?.manager?.value).toBe(managerId);
 
     // 06: disable.
-    const disabled = await replay(t.app, org.token, { provider: "entra", name: "06" }, { userId });
-    expect(disabled.body.active).toBe(false);
+    await replay(t.app, org.token, { provider: "entra", name: "06" }, { userId, managerId });
     expect((await scim.get(`/Users/${userId}`)).body.active).toBe(false);
     expect((await t.db.models.User.findById(userId).lean())?.active).toBe(false);
 
     // 13: app-role assignment with a string `primary` and an arbitrary `type`.
-    const withRole = await replay(t.app, org.token, { provider: "entra", name: "13" }, { userId });
-    expect(withRole.body.roles).toContainEqual({ value: "Analyst", type: "WindowsAzureActiveDirectoryRole", primary: true });
+    await replay(t.app, org.token, { provider: "entra", name: "13" }, { userId, managerId });
     const afterRole = await scim.get(`/Users/${userId}`);
     expect(afterRole.body.roles).toContainEqual({ value: "Analyst", type: "WindowsAzureActiveDirectoryRole", primary: true });
     expect(afterRole.body.active).toBe(false);
@@ -80,8 +64,7 @@ describe("Microsoft Entra ID user provisioning sequence", () => {
     expect(storedRoles[0].primary).toBe(true);
 
     // 12: delete, then the user is gone with a SCIM 404.
-    const deleted = await replay(t.app, org.token, { provider: "entra", name: "12" }, { userId });
-    expect(deleted.text).toBe("");
+    await replay(t.app, org.token, { provider: "entra", name: "12" }, { userId });
     const gone = await scim.get(`/Users/${userId}`);
     expect(gone.status).toBe(404);
     expect(gone.body.schemas).toContain(errorSchema);

@@ -1,5 +1,5 @@
 import { buildUser, errorSchema, scimClient, startTestApp, type TestApp } from "../support/app";
-import { loadFixture, replay, substitute } from "./replay";
+import { replay } from "./replay";
 
 const groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const base = "https://gatehouse.test/scim/v2";
@@ -43,29 +43,16 @@ describe("Okta full provisioning sequence (users and groups)", () => {
     const storedGroupIds = async (userId: string): Promise<string[]> =>
       ((await t.db.models.User.findById(userId).lean())?.groups ?? []) as string[];
 
-    // 01..05: the user steps (covered in detail by okta-users.test.ts).
-    const lookup = await replay(t.app, org.token, { provider: "okta", name: "01" });
-    expect(lookup.body.Resources ?? []).toEqual([]);
-    const created = await replay(t.app, org.token, { provider: "okta", name: "02" });
-    const userId: string = created.body.id;
-    expect(typeof userId).toBe("string");
-    expect(created.body.groups ?? []).toEqual([]);
-    const duplicate = await replay(t.app, org.token, { provider: "okta", name: "03" });
-    expect(duplicate.body.schemas).toContain(errorSchema);
-    const replaced = await replay(t.app, org.token, { provider: "okta", name: "04" }, { userId });
-    expect(replaced.body.displayName).toBe("Another User");
-    const deactivated = await replay(t.app, org.token, { provider: "okta", name: "05" }, { userId });
-    expect(deactivated.body.active).toBe(false);
+    // 01..05: the user steps (covered in detail by okta-users.test.ts). Every replay compares the
+    // status and the whole body with the fixture's.
+    await replay(t.app, org.token, { provider: "okta", name: "01" });
+    const userId: string = (await replay(t.app, org.token, { provider: "okta", name: "02" })).body.id;
+    await replay(t.app, org.token, { provider: "okta", name: "03" });
+    await replay(t.app, org.token, { provider: "okta", name: "04" }, { userId });
+    await replay(t.app, org.token, { provider: "okta", name: "05" }, { userId });
 
     // 06: create the group (no members).
-    const createdGroup = await replay(t.app, org.token, { provider: "okta", name: "06" });
-    const groupId: string = createdGroup.body.id;
-    expect(typeof groupId).toBe("string");
-    expect(groupId.length).toBeGreaterThan(0);
-    expect(createdGroup.body.schemas).toEqual([groupSchema]);
-    expect(createdGroup.body.displayName).toBe("Test SCIMv2");
-    expect(createdGroup.body.members ?? []).toEqual([]);
-    expect(createdGroup.body.meta.location).toBe(`${base}/Groups/${groupId}`);
+    const groupId: string = (await replay(t.app, org.token, { provider: "okta", name: "06" })).body.id;
 
     // 07: add the user.
     await replay(t.app, org.token, { provider: "okta", name: "07" }, { userId, groupId });
@@ -82,8 +69,7 @@ describe("Okta full provisioning sequence (users and groups)", () => {
     expect(await storedGroupIds(userId)).toEqual([groupId]);
 
     // 08: path-less replace renames the group; the member stays.
-    const renamed = await replay(t.app, org.token, { provider: "okta", name: "08" }, { userId, groupId });
-    if (renamed.status === 200) expect(renamed.body.displayName).toBe("Test SCIMv2 renamed");
+    await replay(t.app, org.token, { provider: "okta", name: "08" }, { userId, groupId });
     const afterRename = await scim.get(`/Groups/${groupId}`);
     expect(afterRename.status).toBe(200);
     expect(afterRename.body.id).toBe(groupId);
@@ -101,9 +87,7 @@ describe("Okta full provisioning sequence (users and groups)", () => {
     expect(await storedGroupIds(userId)).toEqual([]);
 
     // 10: delete the group.
-    const deleted = await replay(t.app, org.token, { provider: "okta", name: "10" }, { groupId });
-    expect(deleted.status).toBe(204);
-    expect(deleted.text).toBe("");
+    await replay(t.app, org.token, { provider: "okta", name: "10" }, { groupId });
     const gone = await scim.get(`/Groups/${groupId}`);
     expect(gone.status).toBe(404);
     expect(gone.body.schemas).toContain(errorSchema);
@@ -126,15 +110,8 @@ describe("Okta full provisioning sequence (users and groups)", () => {
     expect(newGroupId).not.toBe(groupId);
     expect((pushed.body.members as ScimMember[]).map((m) => m.value).sort()).toEqual([userId, otherId].sort());
 
-    // 11: PUT the whole group, members included: only the user remains.
-    const sent = substitute(loadFixture("okta", "11").body as { members: ScimMember[] }, { userId, groupId: newGroupId });
-    const put = await replay(t.app, org.token, { provider: "okta", name: "11" }, { userId, groupId: newGroupId });
-    expect(put.status).toBe(200);
-    expect(put.body.id).toBe(newGroupId);
-    expect(put.body.displayName).toBe("Test SCIMv2 renamed");
-    expect((put.body.members as ScimMember[]).map((m) => m.value)).toEqual(sent.members.map((m) => m.value));
-    expect(sent.members.map((m) => m.value)).toEqual([userId]);
-    expect(put.body.members[0]).toMatchObject({ value: userId, $ref: `${base}/Users/${userId}` });
+    // 11: PUT the whole group, members included: only the user remains (the answer holds just them).
+    await replay(t.app, org.token, { provider: "okta", name: "11" }, { userId, groupId: newGroupId });
     const afterPut = await scim.get(`/Groups/${newGroupId}`);
     expect((afterPut.body.members as ScimMember[]).map((m) => m.value)).toEqual([userId]);
     expect(await storedGroupIds(userId)).toEqual([newGroupId]);

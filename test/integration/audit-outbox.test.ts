@@ -24,7 +24,7 @@ class DiesBeforeTheMove extends Outbox {
 
 /** An outbox whose process dies right after a deletion's tombstone (and its event) is written. */
 class DiesAfterTheTombstone extends Outbox {
-  override async tombstone(...args: Parameters<Outbox["tombstone"]>): Promise<void> {
+  override async tombstone(...args: Parameters<Outbox["tombstone"]>): Promise<boolean> {
     await super.tombstone(...args);
     throw new Error("the process died before the deletion finished");
   }

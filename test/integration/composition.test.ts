@@ -83,7 +83,7 @@ describe("the test app, wired as the server is", () => {
 
   it("counts failed authentications in windows of AUTH_FAILURE_WINDOW_SECONDS", async () => {
     const before = Date.now();
-    const { resetsAt } = await t.services.authFailures.failures("203.0.113.9");
+    const { resetsAt } = await t.services.authFailures.recordFailure("203.0.113.9");
     expect(resetsAt.getTime() % 7000).toBe(0);
     expect(resetsAt.getTime() - before).toBeLessThanOrEqual(7000);
   });

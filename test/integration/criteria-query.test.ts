@@ -1,7 +1,9 @@
 import SCIMMY from "scimmy";
 import type mongoose from "mongoose";
+import type { Criteria } from "../../src/domain/criteria";
 import { filterSchemaFromScimmy, parseFilter } from "../../src/scim/filter";
-import { criteriaToMongoQuery, type FieldMapping, type MongoQuery } from "../../src/storage/criteria-query";
+import { InvalidError } from "../../src/errors";
+import { criteriaToMongoQuery, MAX_QUERY_CONDITIONS, type FieldMapping, type MongoQuery } from "../../src/storage/criteria-query";
 import { openTestDatabase } from "../support/database";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -133,6 +135,27 @@ describe("criteriaToMongoQuery on the test database", () => {
     const expression = 'emails[type eq "work" and value sw "late@"]';
     await expect(idsMatching(queryFor(expression))).resolves.toEqual(["u6"]);
     await expect(idsMatching(queryFor(expression, { ...mapping, emails: { maxItems: 5 } }))).resolves.toEqual([]);
+  });
+
+  it("turns an or of exact equalities on one field into one $in, with the same answer", async () => {
+    const query = queryFor('userName eq "CAROL" or userName eq "dave" or userName eq "nobody"');
+    expect(query).toEqual({ userNameLower: { $in: ["carol", "dave", "nobody"] } });
+    await expect(idsMatching(query)).resolves.toEqual(["u3", "u5"]);
+    await expect(idsMatching(queryFor('id eq "u1" or id eq "u4"'))).resolves.toEqual(["u1", "u4"]);
+  });
+
+  it(`refuses a query of more than ${MAX_QUERY_CONDITIONS} conditions, counting value filters once per element position`, () => {
+    // Built directly: the SCIM layer's own bound (100 terms as written) would refuse the text first.
+    const titles = (n: number): Criteria => ({
+      kind: "or",
+      any: Array.from({ length: n }, (_, i) => ({ kind: "compare", path: "title", op: "eq", value: `t${i}`, type: "string", caseExact: false })),
+    });
+    expect(() => criteriaToMongoQuery(titles(MAX_QUERY_CONDITIONS), mapping)).not.toThrow();
+    expect(() => criteriaToMongoQuery(titles(MAX_QUERY_CONDITIONS + 1), mapping)).toThrow(InvalidError);
+    const valueFilter = (i: number) => `emails[type eq "work" and value eq "v${i}"]`;
+    // 2 conditions × 20 positions each: two fit, three do not.
+    expect(() => queryFor(`${valueFilter(1)} or ${valueFilter(2)}`)).not.toThrow();
+    expect(() => queryFor(`${valueFilter(1)} or ${valueFilter(2)} or ${valueFilter(3)}`)).toThrow(/more than 100 conditions/);
   });
 
   it("uses only operators that MongoDB and FerretDB v1.24.2 both support", () => {

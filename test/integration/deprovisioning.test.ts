@@ -1,5 +1,6 @@
 import request from "supertest";
 import { runCommand } from "../../src/cli/commands";
+import { profileOf } from "../../src/domain/user";
 import { buildUser, operator, patchSchema, scimClient, startTestApp, type TestApp } from "../support/app";
 
 /**
@@ -86,10 +87,12 @@ test("a write from a stale read of the user never lowers the session epoch (sess
 
   // What a concurrent request that read the user before the deactivation would write back.
   const store = (t.services.users as unknown as { store: import("../../src/storage/users").UserStore }).store;
-  await store.replace(stale, { ...stale, displayName: "Stale Write", version: stale.version + 1 }, t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } }));
+  // It is refused: the write is conditioned on the version it was computed from.
+  expect(await store.replace(stale, { ...stale, displayName: "Stale Write", version: stale.version + 1 }, t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } }))).toBe(false);
   await store.recordSignIn(userId, new Date(), undefined, t.services.audit.event(ctx, { action: "user.signed_in", target: { type: "user", id: userId } }));
   const after = await t.services.users.get(ctx, userId);
-  expect(after.displayName).toBe("Stale Write");
+  expect(after.displayName).not.toBe("Stale Write");
+  expect(after.active).toBe(false);
   expect(after.sessionEpoch).toBe(1);
 });
 
@@ -104,7 +107,9 @@ test("a profile write from a read taken before a suspension (a racing SCIM PUT) 
   await t.services.users.setLocalAccess(ctx, userId, { projects: [{ projectId: "p1", role: "viewer" }] });
 
   const store = (t.services.users as unknown as { store: import("../../src/storage/users").UserStore }).store;
-  await store.replace(stale, { ...stale, displayName: "Racing PUT", version: stale.version + 1 }, t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } }));
+  // Refused as computed from an older version; the PUT's retry reads the suspended user again.
+  expect(await store.replace(stale, { ...stale, displayName: "Racing PUT", version: stale.version + 1 }, t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } }))).toBe(false);
+  await t.services.users.replace({ ...ctx, source: "scim" }, userId, { ...profileOf(stale), displayName: "Racing PUT" });
 
   const after = await t.services.users.get(ctx, userId);
   expect(after.displayName).toBe("Racing PUT");

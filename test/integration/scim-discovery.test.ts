@@ -3,9 +3,11 @@ import { scimClient, startTestApp, type TestApp } from "../support/app";
 
 let t: TestApp;
 let scim: ReturnType<typeof scimClient>;
+let token: string;
 beforeAll(async () => {
   t = await startTestApp();
-  scim = scimClient(t.app, (await t.organization()).token);
+  token = (await t.organization()).token;
+  scim = scimClient(t.app, token);
 });
 afterAll(() => t.close());
 
@@ -51,5 +53,19 @@ describe("discovery (RFC 7644 §4)", () => {
   it("answers unknown SCIM endpoints with a SCIM 404", async () => {
     const res = await scim.get("/Nothing").expect(404);
     expect(res.body.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+  });
+
+  it.each([
+    ["POST", "/ServiceProviderConfig"], ["PUT", "/ServiceProviderConfig"], ["PATCH", "/ServiceProviderConfig"], ["DELETE", "/ServiceProviderConfig"],
+    ["POST", "/ResourceTypes"], ["PUT", "/ResourceTypes/User"], ["PATCH", "/ResourceTypes"], ["DELETE", "/ResourceTypes/User"],
+    ["POST", "/Schemas"], ["PUT", "/Schemas"], ["PATCH", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"], ["DELETE", "/Schemas"],
+  ])("answers %s %s with 405, an Allow header and a SCIM error", async (method, path) => {
+    const res = await request(t.app)[method.toLowerCase() as "post"](`/scim/v2${path}`)
+      .set("Authorization", `Bearer ${token}`)
+      .set("Content-Type", "application/scim+json")
+      .send(method === "DELETE" ? undefined : "{}");
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe("GET, HEAD");
+    expect(res.body).toMatchObject({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "405", detail: expect.any(String) });
   });
 });

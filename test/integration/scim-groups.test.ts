@@ -138,6 +138,25 @@ describe("membership changes by delta (RFC 7644 §3.5.2)", () => {
     expect(res.headers.etag).toBe('W/"2"');
   });
 
+  it("answers 200 with the group but without members when excludedAttributes is given", async () => {
+    const a = await user("excluded.member@example.com");
+    const g = await group("Excluding", [a]);
+    const op = (value: string) => ({ schemas: [patchSchema], Operations: [{ op: "replace", path: "displayName", value }] });
+    const withoutMembers = await scim.patch(`/Groups/${g.id}?excludedAttributes=members`, op("Excluding 2")).expect(200);
+    expect(withoutMembers.body).toMatchObject({ id: g.id, displayName: "Excluding 2", meta: { version: 'W/"2"' } });
+    expect(withoutMembers.body.members).toBeUndefined();
+    // Members come only when attributes names them, even when another attribute is excluded.
+    const otherExcluded = await scim.patch(`/Groups/${g.id}?excludedAttributes=externalId`, op("Excluding 3")).expect(200);
+    expect(otherExcluded.body.displayName).toBe("Excluding 3");
+    expect(otherExcluded.body.members).toBeUndefined();
+    const named = await scim.patch(`/Groups/${g.id}?attributes=members`, op("Excluding 4")).expect(200);
+    expect(named.body.members.map((m: { value: string }) => m.value)).toEqual([a]);
+    expect(named.body.displayName).toBeUndefined();
+    const plain = await scim.patch(`/Groups/${g.id}`, op("Excluding 5")).expect(204);
+    expect(plain.text).toBe("");
+    expect((await scim.get(`/Groups/${g.id}`).expect(200)).body).toMatchObject({ displayName: "Excluding 5", members: [{ value: a }] });
+  });
+
   it("validates every operation before writing: an unknown member fails the whole PATCH", async () => {
     const a = await user("valid@example.com");
     const g = await group("Atomic");

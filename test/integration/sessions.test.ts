@@ -401,7 +401,9 @@ describe("upkeep", () => {
   it("moves audit events stranded on sessions into the trail (recoverAuditOutbox)", async () => {
     const { sessionId } = await signIn(org.ownerId);
     const stranded = { _id: `stranded-${sessionId}`, organizationId: org.id, at: new Date(), actor: { type: "system", id: "t", name: "t" }, source: "system", action: "session.test_stranded", target: { type: "user", id: org.ownerId }, requestId: "r" };
-    await t.db.models.Session.collection.updateOne({ _id: sessionId } as never, { $push: { outbox: stranded } } as never);
+    // Through the write queue, as every update in Gatehouse: on FerretDB a raw $push could be lost
+    // to the sign-in's own background outbox update of the same session.
+    await t.db.writes.document("sessions", sessionId, () => t.db.models.Session.collection.updateOne({ _id: sessionId } as never, { $push: { outbox: stranded } } as never));
     expect(await t.services.recoverAuditOutbox()).toBeGreaterThanOrEqual(1);
     expect(await t.db.models.AuditEvent.countDocuments({ _id: stranded._id })).toBe(1);
     const doc = (await t.db.models.Session.collection.findOne({ _id: sessionId } as never)) as unknown as { outbox: unknown[] };

@@ -133,8 +133,6 @@ const show = (value: unknown) => {
 
 export class OpenApiChecker {
   readonly ajv: Ajv2020;
-  /** `GET /users/{id} 200` for every answer checked. */
-  readonly seen = new Set<string>();
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly tokenPrefixes: Map<string, string>;
 
@@ -199,7 +197,6 @@ export class OpenApiChecker {
     const documented = operation.responses[status] ?? operation.responses.default;
     if (!documented) throw new Error(`${what} is not a documented response (documented: ${Object.keys(operation.responses).join(", ")})\nbody: ${show(res.body)}`);
     const { value: response, pointer } = this.follow<ResponseObject>(documented, ["paths", path, method, "responses", operation.responses[status] ? status : "default"]);
-    this.seen.add(`${method.toUpperCase()} ${path} ${status}`);
 
     for (const [name, declared] of Object.entries(response.headers ?? {})) {
       const { value: header, pointer: headerPointer } = this.follow(declared, [...pointer, "headers", name]);
@@ -294,16 +291,6 @@ export class OpenApiChecker {
       if (!success && !problems) throw new Error(`${what}: refused as invalid_request a body the document accepts (${res.body.error.message})\nbody: ${show(options.body)}`);
     }
     if (success && options.body === undefined && operation.requestBody?.required) throw new Error(`${what}: accepted no body, but the document requires one`);
-  }
-
-  /** Documented (operation, status) pairs no checked answer has shown. */
-  unseen(exceptStatuses: readonly string[] = []): string[] {
-    return operationsOf(this.document).flatMap(({ method, path, operation }) =>
-      Object.keys(operation.responses)
-        .filter((status) => !exceptStatuses.includes(status))
-        .map((status) => `${method.toUpperCase()} ${path} ${status}`)
-        .filter((key) => !this.seen.has(key)),
-    );
   }
 }
 

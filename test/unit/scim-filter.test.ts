@@ -1,6 +1,6 @@
 import SCIMMY from "scimmy";
 import type { AttributeType, Comparison, Criteria } from "../../src/domain/criteria";
-import { filterSchemaFromScimmy, InvalidFilterError, parseFilter, resolveAttributePath } from "../../src/scim/filter";
+import { checkFilterBounds, filterLimits, filterSchemaFromScimmy, InvalidFilterError, parseFilter, resolveAttributePath } from "../../src/scim/filter";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
@@ -195,5 +195,39 @@ describe("resolveAttributePath (sortBy, RFC 7644 §3.4.2.3)", () => {
 describe("filterSchemaFromScimmy", () => {
   it("refuses an extension without a domain prefix, rather than making its attributes silently unknown", () => {
     expect(() => filterSchemaFromScimmy(userDefinition(), { extensionPrefixes: {} })).toThrow(ENTERPRISE);
+  });
+});
+
+describe("checkFilterBounds (README: filter limits)", () => {
+  const terms = (n: number) => Array.from({ length: n }, (_, i) => `userName eq "u${i}"`).join(" or ");
+
+  it("accepts a filter at every limit", () => {
+    expect(() => checkFilterBounds(terms(filterLimits.maxTerms))).not.toThrow();
+    expect(() => checkFilterBounds(`${"(".repeat(filterLimits.maxDepth)}active pr${")".repeat(filterLimits.maxDepth)}`)).not.toThrow();
+    expect(() => checkFilterBounds(`userName eq "${"x".repeat(filterLimits.maxLength - 15)}"`)).not.toThrow();
+  });
+
+  it.each([
+    ["one term too many", terms(filterLimits.maxTerms + 1), /more than 100 attribute expressions/],
+    ["one level too deep", `${"(".repeat(filterLimits.maxDepth + 1)}active pr${")".repeat(filterLimits.maxDepth + 1)}`, /more than 10 deep/],
+    ["brackets count as depth", `${"(".repeat(filterLimits.maxDepth)}emails[type eq "w"]${")".repeat(filterLimits.maxDepth)}`, /more than 10 deep/],
+    ["one character too long", `userName eq "${"x".repeat(filterLimits.maxLength - 13)}"`, /4097 characters long/],
+  ])("refuses %s", (_, expression, message) => {
+    expect(() => checkFilterBounds(expression)).toThrow(InvalidFilterError);
+    expect(() => checkFilterBounds(expression)).toThrow(message);
+  });
+
+  it("does not count operator words, parentheses or escaped quotes inside string values", () => {
+    const value = `"${'eq pr ( [ \\" '.repeat(60)}"`;
+    expect(() => checkFilterBounds(`displayName eq ${value}`)).not.toThrow();
+  });
+
+  it("does not count attribute names that contain operator words", () => {
+    expect(() => checkFilterBounds(Array.from({ length: 60 }, () => "preferredLanguage pr and emails.primary eq true").join(" or "))).toThrow(/more than 100/);
+    expect(() => checkFilterBounds(Array.from({ length: 50 }, () => "preferredLanguage pr and emails.primary eq true").join(" or "))).not.toThrow();
+  });
+
+  it("runs parseFilter's check first", () => {
+    expect(() => parseFilter(terms(filterLimits.maxTerms + 1), schema)).toThrow(/more than 100/);
   });
 });
