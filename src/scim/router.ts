@@ -178,8 +178,12 @@ export const maxScimStringLength = 16 * 1024;
  * the body.
  */
 function parseBody(config: Config) {
-  const parse = jsonBody({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false, maxStringLength: maxScimStringLength });
+  const parseResource = jsonBody({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false, maxStringLength: maxScimStringLength });
+  // A SearchRequest stores nothing, and its filter has limits of its own (boundFilters): a filter
+  // too long is answered as one (400 invalidFilter), not as a too-long value.
+  const parseSearch = jsonBody({ type: scimMediaTypes, limit: config.scim.maxPayloadBytes, strict: false });
   return (req: Request, res: Response, next: NextFunction): void => {
+    const parse = req.method === "POST" && req.path.endsWith("/.search") ? parseSearch : parseResource;
     const hasBody = Number(req.header("content-length") ?? 0) > 0 || req.header("transfer-encoding") !== undefined;
     if (hasBody && !req.is(scimMediaTypes)) {
       return sendError(res, 400, "The request body must be JSON sent as application/scim+json or application/json", "invalidSyntax");
