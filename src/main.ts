@@ -1,9 +1,8 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { buildApp } from "./app";
+import { composeServer } from "./composition";
 import { ConfigError, loadConfig } from "./config";
 import { createLogger } from "./http/logger";
-import { createServices } from "./services";
 import { onUncertainOutcome } from "./storage/database-errors";
 import { openConfiguredDatabase } from "./storage/open";
 import { OutboxRecoverySchedule } from "./storage/outbox";
@@ -33,18 +32,13 @@ async function main(): Promise<void> {
   onUncertainOutcome(() => outboxRecovery.requestSoon());
   const { db } = database;
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
-  const services = createServices(db, {
-    authFailureWindowSeconds: config.authFailures.windowSeconds,
-    publicBaseUrl: config.publicBaseUrl,
-    ...(config.samlServiceProvider ? { samlServiceProviderCertificate: config.samlServiceProvider.certificate } : {}),
-    sessions: config.sessions,
+  const { services, app } = composeServer(config, db, {
+    logger,
     onAuditDeliveryFailure: (err) => {
       outboxRecovery.requestSoon();
       logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery");
     },
-    warn: (message, detail) => logger.warn(detail, message),
   });
-  const app = buildApp({ config, db, services, logger });
 
   const server: Server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;

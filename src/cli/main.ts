@@ -1,22 +1,24 @@
 import { ConfigError, loadConfig } from "../config";
-import { createServices } from "../services";
+import { composeServices } from "../composition";
 import { openConfiguredDatabase } from "../storage/open";
-import { runCommand, usage, UsageError } from "./commands";
+import { parseCommandLine, usage, UsageError } from "./commands";
 
 /**
  * `gatehouse …` / `npm run cli -- …`: the operator's tool. It uses the same configuration as the
- * server, so next to a running `npm start` it finds the same (embedded) database by itself.
+ * server, so next to a running `npm start` it finds the same (embedded) database by itself. Help
+ * and usage errors are answered before any database is opened.
  */
 async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(`${usage}\n`);
-    return argv.length === 0 ? 2 : 0;
+  const invocation = parseCommandLine(argv);
+  if ("help" in invocation) {
+    process.stdout.write(invocation.help.stdout.map((line) => `${line}\n`).join(""));
+    return invocation.help.exitCode;
   }
   const config = loadConfig();
   const database = await openConfiguredDatabase(config);
-  const services = createServices(database.db, { authFailureWindowSeconds: config.authFailures.windowSeconds, publicBaseUrl: config.publicBaseUrl, sessions: config.sessions, ...(config.samlServiceProvider ? { samlServiceProviderCertificate: config.samlServiceProvider.certificate } : {}) });
+  const services = composeServices(config, database.db);
   try {
-    const { stdout, exitCode } = await runCommand(services, argv);
+    const { stdout, exitCode } = await invocation.run(services);
     process.stdout.write(stdout.map((line) => `${line}\n`).join(""));
     return exitCode;
   } finally {
@@ -28,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
-    if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${usage}\n`);
+    if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${(error.help ?? usage).trimEnd()}\n`);
     else if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
     else process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(error instanceof UsageError || error instanceof ConfigError ? 2 : 1);

@@ -1,5 +1,5 @@
 import request from "supertest";
-import { runCommand, UsageError } from "../../src/cli/commands";
+import { parseCommandLine, runCommand, UsageError } from "../../src/cli/commands";
 import { scimClient, startTestApp, type TestApp } from "../support/app";
 
 let t: TestApp;
@@ -99,5 +99,125 @@ describe("gatehouse CLI", () => {
     await expect(run("org", "create")).rejects.toBeInstanceOf(UsageError);
     await expect(run("frobnicate")).rejects.toBeInstanceOf(UsageError);
     await expect(run("token", "revoke", "nope")).rejects.toBeInstanceOf(UsageError);
+  });
+});
+
+/**
+ * Each command's own flags, written out by hand from the usage the CLI has always printed (not
+ * read from the code under test): a command accepts these and refuses every other.
+ */
+const flagsOf: Record<string, { argv: string[]; flags: string[] }> = {
+  "org create": { argv: ["org", "create", "Acme"], flags: ["--owner", "--json"] },
+  "org list": { argv: ["org", "list"], flags: ["--json"] },
+  "org set-owner": { argv: ["org", "set-owner", "--org", "o", "--email", "e@example.com"], flags: ["--org", "--email"] },
+  "token create": { argv: ["token", "create", "--org", "o"], flags: ["--org", "--name", "--expires", "--json"] },
+  "token list": { argv: ["token", "list", "--org", "o"], flags: ["--org", "--json"] },
+  "token revoke": { argv: ["token", "revoke", "t"], flags: [] },
+  "user-token create": { argv: ["user-token", "create", "--org", "o", "--email", "e@example.com"], flags: ["--org", "--email", "--name", "--json"] },
+  "service-token create": { argv: ["service-token", "create", "--org", "o"], flags: ["--org", "--name", "--json"] },
+  "project create": { argv: ["project", "create", "--org", "o", "Web"], flags: ["--org", "--json"] },
+  "project list": { argv: ["project", "list", "--org", "o"], flags: ["--org", "--json"] },
+  "mapping add": { argv: ["mapping", "add", "--org", "o"], flags: ["--org", "--group-id", "--external-id", "--display-name", "--app-role", "--role", "--project", "--json"] },
+  "mapping list": { argv: ["mapping", "list", "--org", "o"], flags: ["--org", "--json"] },
+  "mapping remove": { argv: ["mapping", "remove", "--org", "o", "m"], flags: ["--org"] },
+  "access-settings": { argv: ["access-settings", "--org", "o"], flags: ["--org", "--default-role", "--read-only-may-comment", "--require-mapping", "--seat-limit"] },
+  "saml configure": {
+    argv: ["saml", "configure", "--org", "o"],
+    flags: [
+      ...["--org", "--idp-metadata", "--entity-id", "--sso-url", "--cert", "--slo-url", "--jit", "--no-jit", "--group-sync", "--no-group-sync"],
+      ...["--idp-initiated", "--no-idp-initiated", "--sign-requests", "--no-sign-requests", "--signatures", "--subject-nameid", "--subject-attribute"],
+      ...["--email-attribute", "--name-attribute", "--groups-attribute", "--reset", "--json"],
+    ],
+  },
+  "saml show": { argv: ["saml", "show", "--org", "o"], flags: ["--org", "--json"] },
+  "saml remove": { argv: ["saml", "remove", "--org", "o"], flags: ["--org", "--reason"] },
+};
+const everyFlag = [...new Set(Object.values(flagsOf).flatMap((c) => c.flags))];
+
+/** What a command line prints when it asks for help (it never reaches the database). */
+const helpOf = (...argv: string[]) => {
+  const invocation = parseCommandLine(argv);
+  if (!("help" in invocation)) throw new Error(`${argv.join(" ")} is not a request for help`);
+  return invocation.help;
+};
+const usageErrorOf = (...argv: string[]): UsageError => {
+  try {
+    parseCommandLine(argv);
+  } catch (error) {
+    if (error instanceof UsageError) return error;
+    throw error;
+  }
+  throw new Error(`${argv.join(" ")} was accepted`);
+};
+
+describe("gatehouse CLI: flags and help per command", () => {
+  it("refuses, for every command, each flag that belongs only to other commands (--jit on org list), as a usage error", () => {
+    for (const [command, { argv, flags }] of Object.entries(flagsOf)) {
+      expect(parseCommandLine(argv)).toMatchObject({ command });
+      for (const foreign of everyFlag.filter((flag) => !flags.includes(flag))) {
+        const error = usageErrorOf(...argv, foreign);
+        expect(error.message.split("\n")[0]).toBe(`Unknown option '${foreign}' (gatehouse ${command})`);
+        expect(error.help).toMatch(new RegExp(`^Usage: gatehouse ${command} `));
+      }
+    }
+  });
+
+  it("lists in each command's help exactly that command's flags", () => {
+    for (const [command, { flags }] of Object.entries(flagsOf)) {
+      const { stdout, exitCode } = helpOf(...command.split(" "), "--help");
+      expect(exitCode).toBe(0);
+      expect(stdout[0]).toMatch(new RegExp(`^Usage: gatehouse ${command}\\b`));
+      const listed = stdout.filter((line) => /^ {2}(-h, )?--/.test(line)).map((line) => line.trim().replace(/^-h, /, "").split(/\s+/)[0]);
+      expect(listed).toEqual([...flags, "--help"]);
+      // The synopsis names no flag the command does not have.
+      const synopsis = stdout.slice(0, stdout.indexOf("")).join(" ");
+      for (const flag of synopsis.match(/--[a-z-]+/g) ?? []) expect(flags).toContain(flag);
+    }
+  });
+
+  it("prints a command's help for `help <command>`, `<command> --help` and `<command> -h` alike", () => {
+    const help = helpOf("org", "list", "--help");
+    expect(help.stdout).toEqual(["Usage: gatehouse org list [--json]", "", "list organizations", "", "Options:", "  --json      print them as a JSON array", "  -h, --help  display help for command"]);
+    expect(helpOf("help", "org", "list")).toEqual(help);
+    expect(helpOf("org", "list", "-h")).toEqual(help);
+    expect(helpOf("help", "saml", "configure").stdout.join("\n")).toContain("--no-jit                    do not create users at sign-in (SCIM provisions them)");
+    expect(usageErrorOf("help", "org", "frobnicate").message).toBe("Unknown command: org frobnicate");
+  });
+
+  it("prints the overview of every command for --help (exit 0) and with no command at all (exit 2)", () => {
+    const overview = helpOf("--help");
+    expect(overview.exitCode).toBe(0);
+    expect(helpOf("help")).toEqual(overview);
+    expect(helpOf()).toEqual({ stdout: overview.stdout, exitCode: 2 });
+    const commands = overview.stdout.filter((line) => /^ {2}[a-z]/.test(line)).map((line) => line.trim().split(/ [A-Z[(-]/)[0]);
+    expect(commands).toEqual(Object.keys(flagsOf));
+    expect(overview.stdout).toContain("  org list [--json]                    list organizations");
+  });
+
+  it("refuses an unknown command, a missing command, argument or flag value, and a value not allowed, each with its command's help", () => {
+    expect(usageErrorOf("frobnicate").message).toBe("Unknown command 'frobnicate'");
+    expect(usageErrorOf("org", "list", "--jsn").message).toBe("Unknown option '--jsn' (gatehouse org list)\n(Did you mean --json?)");
+    expect(usageErrorOf("org", "frobnicate").message).toBe("Unknown command 'frobnicate'");
+    const group = usageErrorOf("org");
+    expect(group.message).toBe("gatehouse org needs a command");
+    expect(group.help).toContain("  org set-owner --org ID --email EMAIL");
+    expect(usageErrorOf("token", "revoke").message).toBe("Missing required argument 'TOKEN_ID'");
+    expect(usageErrorOf("token", "revoke", "a", "b").message).toBe("Too many arguments. Expected 1 argument but got 2. (gatehouse token revoke)");
+    expect(usageErrorOf("token", "list").message).toBe("Required option '--org <ID>' not specified");
+    expect(usageErrorOf("token", "create", "--org").message).toBe("Option '--org <ID>' argument missing");
+    expect(usageErrorOf("token", "create", "--org", "o", "--expires", "soon").message).toBe("Option '--expires <ISO-DATE>' argument 'soon' is invalid. Give an ISO date such as 2027-01-01 or 2027-01-01T00:00:00Z.");
+    expect(usageErrorOf("access-settings", "--org", "o", "--seat-limit", "0").help).toMatch(/^Usage: gatehouse access-settings --org ID/);
+    expect(usageErrorOf("mapping", "add", "--org", "o", "--group-id", "g", "--app-role", "r").message).toBe("Option '--group-id <ID>' cannot be used with option '--app-role <VALUE>'");
+  });
+
+  it("gives a usage error found while running (an unknown organization) the help of its command, and stores nothing for a refused flag", async () => {
+    const error = await run("project", "list", "--org", "no-such-org").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error).toMatchObject({ message: "No organization no-such-org", help: expect.stringMatching(/^Usage: gatehouse project list --org ID \[--json\]/) });
+    await expect(run("org", "create", "Never", "Created", "--jit")).rejects.toBeInstanceOf(UsageError);
+    expect(JSON.parse((await run("org", "list", "--json")).stdout[0]).map((o: { name: string }) => o.name)).not.toContain("Never Created");
   });
 });

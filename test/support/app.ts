@@ -1,9 +1,9 @@
 import type express from "express";
 import request from "supertest";
-import { buildApp } from "../../src/app";
+import { composeServer } from "../../src/composition";
 import { loadConfig, type Config } from "../../src/config";
 import { createLogger } from "../../src/http/logger";
-import { createServices, type Services } from "../../src/services";
+import type { Services } from "../../src/services";
 import { connectDatabase, type Database } from "../../src/storage/connection";
 import type { Outbox } from "../../src/storage/outbox";
 import { testServerUri, uniqueDatabaseName } from "./database";
@@ -29,22 +29,20 @@ export interface TestAppOverrides {
 }
 
 /**
- * The real application on a fresh database of its own; close() drops the database. With
- * `overrides.dbName`, on that database, which close() leaves to its owner.
+ * The real application, wired as the server wires it (composeServer), on a fresh database of its
+ * own; close() drops the database. With `overrides.dbName`, on that database, which close() leaves
+ * to its owner.
  */
 export async function startTestApp(environment: Record<string, string> = {}, overrides: TestAppOverrides = {}): Promise<TestApp> {
   const config = loadConfig({ PUBLIC_BASE_URL: "https://gatehouse.test", LOG_LEVEL: "silent", ...environment });
   const ownsDatabase = overrides.dbName === undefined;
   const db = await connectDatabase(testServerUri(), { dbName: overrides.dbName ?? uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
-  const services = createServices(db, {
-    authFailureWindowSeconds: config.authFailures.windowSeconds,
-    publicBaseUrl: config.publicBaseUrl,
-    ...(config.samlServiceProvider ? { samlServiceProviderCertificate: config.samlServiceProvider.certificate } : {}),
-    sessions: config.sessions,
-    ...(overrides.outbox ? { outbox: overrides.outbox(db) } : {}),
+  // The server's own wiring (src/composition.ts), with the test seams it offers.
+  const { services, app } = composeServer(config, db, {
+    logger: createLogger("silent"),
+    ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
   });
-  const app = buildApp({ config, db, services, logger: createLogger("silent") });
   return {
     app,
     db,
