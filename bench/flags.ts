@@ -16,6 +16,10 @@ loopback HTTP; prints a table of rates and latencies. Asserts nothing.
   --samples S             samples per latency measurement (default 200)
   --mongodb-uri URI       run against this MongoDB server instead of the embedded FerretDB
   --gatehouse-node-args A extra node flags for the Gatehouse process, e.g. "--cpu-prof"
+  --peer                  peer comparison instead: the same SCIM workload against Gatehouse and
+                          against Better Auth + its SCIM plugin on SQLite (bench/peer/better-auth,
+                          installed there with npm ci on first use), interleaved, with the ratio
+  --rounds R              with --peer: alternations Gatehouse/peer per workload (default 4)
   --help                  this text
 `;
 
@@ -24,8 +28,10 @@ export interface BenchFlags {
   members: number;
   concurrency: number;
   samples: number;
+  rounds: number;
   mongodbUri?: string;
   gatehouseNodeArgs: string[];
+  peer: boolean;
   help: boolean;
 }
 
@@ -44,8 +50,10 @@ export function parseBenchFlags(args: string[]): BenchFlags {
       members: { type: "string", default: "1000" },
       concurrency: { type: "string", default: "16" },
       samples: { type: "string", default: "200" },
+      rounds: { type: "string", default: "4" },
       "mongodb-uri": { type: "string" },
       "gatehouse-node-args": { type: "string", default: "" },
+      peer: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -54,8 +62,10 @@ export function parseBenchFlags(args: string[]): BenchFlags {
     members: integer("members", values.members, 1, 10_000_000),
     concurrency: integer("concurrency", values.concurrency, 1, 32),
     samples: integer("samples", values.samples, 1, 1_000_000),
+    rounds: integer("rounds", values.rounds, 1, 100),
     mongodbUri: values["mongodb-uri"],
     gatehouseNodeArgs: values["gatehouse-node-args"].split(" ").filter(Boolean),
+    peer: values.peer,
     help: values.help,
   };
 }

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { gatehouseCli, gatehouseMain, startEmbeddedDatabase, type EmbeddedDatabase } from "./production-build";
 import { flags, usage } from "./flags";
+import { runPeerComparison } from "./compare";
 import { peakRssMb, pool, request, summary, timed, userBody, waitForLine, withDatabase } from "./driver";
 
 /**
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
   }
 }
 
-(flags.help ? Promise.resolve(void process.stdout.write(usage)) : main()).catch((error) => {
+(flags.help ? Promise.resolve(void process.stdout.write(usage)) : flags.peer ? runPeerComparison(flags) : main()).catch((error) => {
   process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });
