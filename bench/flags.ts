@@ -15,7 +15,8 @@ loopback HTTP; prints a table of rates and latencies. Asserts nothing.
   --concurrency C         parallel requests during the initial sync (default 16, 1-32)
   --samples S             samples per latency measurement (default 200)
   --mongodb-uri URI       run against this MongoDB server instead of the embedded FerretDB
-  --gatehouse-node-args A extra node flags for the Gatehouse process, e.g. "--cpu-prof"
+  --gatehouse-node-args=A extra node flags for the Gatehouse process, e.g.
+                          --gatehouse-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" (with "=")
   --peer                  peer comparison instead: the same SCIM workload against Gatehouse and
                           against Better Auth + its SCIM plugin on SQLite (bench/peer/better-auth,
                           installed there with npm ci on first use), interleaved, with the ratio
@@ -70,11 +71,12 @@ export function parseBenchFlags(args: string[]): BenchFlags {
   };
 }
 
-export const flags: BenchFlags = (() => {
+/** The flags of this process; a bad flag prints the problem and the usage, and exits 2. */
+export function flagsFromCommandLine(): BenchFlags {
   try {
     return parseBenchFlags(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
     process.exit(2);
   }
-})();
+}

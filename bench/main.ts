@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { gatehouseCli, gatehouseMain, startEmbeddedDatabase, type EmbeddedDatabase } from "./production-build";
-import { flags, usage } from "./flags";
+import { flagsFromCommandLine, usage } from "./flags";
 import { runPeerComparison } from "./compare";
 import { peakRssMb, pool, request, summary, timed, userBody, waitForLine, withDatabase } from "./driver";
 
@@ -17,6 +17,7 @@ import { peakRssMb, pool, request, summary, timed, userBody, waitForLine, withDa
  * BENCH_NODE_ARGS passes extra node flags (e.g. --cpu-prof) to the Gatehouse process.
  */
 
+const flags = flagsFromCommandLine();
 const N = flags.users;
 const M = Math.min(flags.members, N);
 const C = flags.concurrency;
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     // Gatehouse, as `npm start` runs it, on a database of its own.
-    // --gatehouse-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the Gatehouse process.
+    // --gatehouse-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the Gatehouse process.
     const gatehouse = spawn(process.execPath, [...flags.gatehouseNodeArgs, gatehouseMain], {
       // Deep list pages scan 100,000 documents on FerretDB: give single database operations time.
       // A clean environment: the run does not depend on the shell's variables.
