@@ -1,13 +1,16 @@
 import express from "express";
 import mongoose from "mongoose";
+import { parseArgs } from "node:util";
 
 /**
  * The benchmark's ceiling: the same JSON documents inserted one per HTTP request through a bare
  * express route and mongoose, on the same database — what any Node server can do per request.
+ * Started by main.ts with `--mongodb-uri URI --database NAME`.
  */
 async function main(): Promise<void> {
-  const uri = process.env.BENCH_MONGODB_URI!;
-  const dbName = process.env.BENCH_DB_NAME!;
+  const { values } = parseArgs({ options: { "mongodb-uri": { type: "string" }, database: { type: "string" } } });
+  const uri = values["mongodb-uri"]!;
+  const dbName = values.database!;
   const connection = await mongoose.createConnection(uri, { dbName, maxPoolSize: 20 }).asPromise();
   const Document = connection.model("CeilingDocument", new mongoose.Schema({}, { strict: false, versionKey: false }), "ceiling_documents");
   const app = express();

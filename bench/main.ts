@@ -1,147 +1,48 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
-import { createInterface } from "node:readline";
-import http from "node:http";
-import { startEmbeddedDatabase, type EmbeddedDatabase } from "../storage/embedded-database";
+import { gatehouseCli, gatehouseMain, startEmbeddedDatabase, type EmbeddedDatabase } from "./production-build";
+import { flagsFromCommandLine, usage } from "./flags";
+import { runPeerComparison } from "./compare";
+import { peakRssMb, pool, request, summary, timed, userBody, waitForLine, withDatabase } from "./driver";
 
 /**
- * `npm run bench -- --users N --members M --concurrency C --samples S`
+ * `npm run bench -- --users N --members M --concurrency C --samples S` (`--help` lists every flag)
  *
  * Starts Gatehouse (and a bare express+mongoose "ceiling" server) as child processes on the
- * embedded database or MONGODB_URI, drives them over HTTP from this process, and prints a table:
+ * embedded database or --mongodb-uri, drives them over HTTP from this process, and prints a table:
  * initial sync rate against the ceiling, userName lookups, single-member PATCHes at two group
  * sizes, list pages, user PATCHes (alone, spread, and 8 at once on one user: the cost of
  * version-conditioned writes), and peak memory. A benchmark, not a test: it asserts nothing.
- * BENCH_NODE_ARGS passes extra node flags (e.g. --cpu-prof) to the Gatehouse process.
+ * --gatehouse-node-args="…" passes extra node flags (e.g. --cpu-prof) to the Gatehouse process.
  */
 
-const { values: flags } = parseArgs({
-  options: {
-    users: { type: "string", default: "100000" },
-    members: { type: "string", default: "100000" },
-    concurrency: { type: "string", default: "16" },
-    samples: { type: "string", default: "500" },
-  },
-});
-const N = Number(flags.users);
-const M = Math.min(Number(flags.members), N);
-const C = Number(flags.concurrency);
-const S = Number(flags.samples);
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: C * 2 });
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-function summary(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length };
-}
-
-/** Peak resident set size of a process, from /proc (VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const match = /VmHWM:\s+(\d+) kB/.exec(status);
-    return match ? Number(match[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-async function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 60_000);
-    lines.on("line", (line) => {
-      const match = pattern.exec(line);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}`)));
-  });
-}
-
-async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
-  const started = process.hrtime.bigint();
-  const result = await work();
-  return [result, Number(process.hrtime.bigint() - started) / 1e6];
-}
-
-async function pool(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < count; i = next++) await work(i);
-    }),
-  );
-}
-
-interface Answer {
-  status: number;
-  json<T>(): T;
-}
-
-/** One HTTP request on a keep-alive agent; the body is read whole. */
-function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; expect?: number[] } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: init.method ?? "GET", headers: init.headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        if (init.expect && !init.expect.includes(res.statusCode!)) {
-          reject(new Error(`${init.method ?? "GET"} ${url} → ${res.statusCode}: ${text.slice(0, 500)}`));
-          return;
-        }
-        resolve({ status: res.statusCode!, json: <T>() => JSON.parse(text) as T });
-      });
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    if (init.body) req.end(init.body);
-    else req.end();
-  });
-}
-
-function userBody(i: number) {
-  return {
-    schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
-    userName: `bench.user.${i}@example.com`,
-    externalId: `ext-${i}`,
-    name: { givenName: "Bench", familyName: `User ${i}` },
-    emails: [{ value: `bench.user.${i}@example.com`, type: "work", primary: true }],
-    active: true,
-  };
-}
+const flags = flagsFromCommandLine();
+const N = flags.users;
+const M = Math.min(flags.members, N);
+const C = flags.concurrency;
+const S = flags.samples;
 
 async function main(): Promise<void> {
-  const root = path.resolve(__dirname, "..", "..");
   let embedded: EmbeddedDatabase | undefined;
   let dataDir: string | undefined;
-  let serverUri = process.env.MONGODB_URI;
+  let serverUri = flags.mongodbUri;
   if (!serverUri) {
     dataDir = mkdtempSync(path.join(os.tmpdir(), "gatehouse-bench-"));
     embedded = await startEmbeddedDatabase(dataDir);
     serverUri = embedded.uri;
   }
-  const databaseLabel = embedded ? "embedded FerretDB v1.24.2 (SQLite)" : "MongoDB (MONGODB_URI)";
+  const databaseLabel = embedded ? "embedded FerretDB v1.24.2 (SQLite)" : "MongoDB (--mongodb-uri)";
   const dbName = `bench_${Date.now()}`;
   const children: ChildProcess[] = [];
   try {
     // Gatehouse, as `npm start` runs it, on a database of its own.
-    // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the Gatehouse process.
-    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    const gatehouse = spawn(process.execPath, [...nodeArgs, path.join(root, "dist", "main.js")], {
+    // --gatehouse-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the Gatehouse process.
+    const gatehouse = spawn(process.execPath, [...flags.gatehouseNodeArgs, gatehouseMain], {
       // Deep list pages scan 100,000 documents on FerretDB: give single database operations time.
-      env: { ...process.env, MONGODB_URI: withDatabase(serverUri, dbName), PORT: "0", LOG_LEVEL: "info", DATABASE_TIMEOUT_MS: "30000" },
+      // A clean environment: the run does not depend on the shell's variables.
+      env: { MONGODB_URI: withDatabase(serverUri, dbName), HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", DATABASE_TIMEOUT_MS: "30000" },
       stdio: ["ignore", "pipe", "inherit"],
     });
     children.push(gatehouse);
@@ -150,15 +51,14 @@ async function main(): Promise<void> {
     gatehouse.stdout!.resume();
     const base = `http://127.0.0.1:${port}/scim/v2`;
 
-    const cli = spawn(process.execPath, [path.join(root, "dist", "cli", "main.js"), "org", "create", "Bench", "--json"], {
-      env: { ...process.env, MONGODB_URI: withDatabase(serverUri, dbName) },
+    const cli = spawn(process.execPath, [gatehouseCli, "org", "create", "Bench", "--json"], {
+      env: { MONGODB_URI: withDatabase(serverUri, dbName) },
       stdio: ["ignore", "pipe", "inherit"],
     });
     const [, token] = await waitForLine(cli, /"scimToken":"([^"]+)"/, "the CLI");
     const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" };
 
-    const ceiling = spawn(process.execPath, [path.join(root, "dist", "bench", "ceiling-server.js")], {
-      env: { ...process.env, BENCH_MONGODB_URI: serverUri, BENCH_DB_NAME: `${dbName}_ceiling` },
+    const ceiling = spawn(process.execPath, [path.join(__dirname, "ceiling-server.js"), "--mongodb-uri", serverUri, "--database", `${dbName}_ceiling`], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     children.push(ceiling);
@@ -289,13 +189,7 @@ async function main(): Promise<void> {
   }
 }
 
-function withDatabase(uri: string, dbName: string): string {
-  const [withoutQuery, query] = uri.split("?");
-  const hostPart = withoutQuery.replace(/^(mongodb(?:\+srv)?:\/\/[^/]+)(\/.*)?$/, "$1");
-  return `${hostPart}/${dbName}${query ? `?${query}` : ""}`;
-}
-
-main().catch((error) => {
+(flags.help ? Promise.resolve(void process.stdout.write(usage)) : flags.peer ? runPeerComparison(flags) : main()).catch((error) => {
   process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

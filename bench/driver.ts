@@ -1,0 +1,107 @@
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import { createInterface } from "node:readline";
+
+/**
+ * The client side of the benchmark: keep-alive HTTP requests, a fixed-size worker pool, timing
+ * and percentiles. Shared by the Gatehouse run (main.ts) and the peer comparison (compare.ts) so
+ * both measure with the same instrument.
+ */
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export function summary(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length };
+}
+
+/** Peak resident set size of a process, from /proc (VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const match = /VmHWM:\s+(\d+) kB/.exec(status);
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export async function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 60_000);
+    lines.on("line", (line) => {
+      const match = pattern.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}`)));
+  });
+}
+
+export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const started = process.hrtime.bigint();
+  const result = await work();
+  return [result, Number(process.hrtime.bigint() - started) / 1e6];
+}
+
+export async function pool(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) await work(i);
+    }),
+  );
+}
+
+export interface Answer {
+  status: number;
+  json<T>(): T;
+}
+
+/** One HTTP request on a keep-alive agent; the body is read whole. */
+export function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; expect?: number[] } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: init.method ?? "GET", headers: init.headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        if (init.expect && !init.expect.includes(res.statusCode!)) {
+          reject(new Error(`${init.method ?? "GET"} ${url} → ${res.statusCode}: ${text.slice(0, 500)}`));
+          return;
+        }
+        resolve({ status: res.statusCode!, json: <T>() => JSON.parse(text) as T });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (init.body) req.end(init.body);
+    else req.end();
+  });
+}
+
+export function userBody(i: number) {
+  return {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    userName: `bench.user.${i}@example.com`,
+    externalId: `ext-${i}`,
+    name: { givenName: "Bench", familyName: `User ${i}` },
+    emails: [{ value: `bench.user.${i}@example.com`, type: "work", primary: true }],
+    active: true,
+  };
+}
+
+export function withDatabase(uri: string, dbName: string): string {
+  const [withoutQuery, query] = uri.split("?");
+  const hostPart = withoutQuery.replace(/^(mongodb(?:\+srv)?:\/\/[^/]+)(\/.*)?$/, "$1");
+  return `${hostPart}/${dbName}${query ? `?${query}` : ""}`;
+}

@@ -1,0 +1,82 @@
+import { parseArgs } from "node:util";
+
+/**
+ * The benchmark's command line. The benchmark is not part of Gatehouse: it takes its settings as
+ * flags, never from the environment (only src/config reads process.env).
+ */
+
+export const usage = `Usage: npm run bench -- [flags]
+
+Starts Gatehouse (dist/, as \`npm start\` runs it) on the embedded database and drives it over
+loopback HTTP; prints a table of rates and latencies. Asserts nothing.
+
+  --users N               users created, the size of the stored directory (default 2000)
+  --members M             members of the large group (default 1000, at most --users)
+  --concurrency C         parallel requests during the initial sync (default 16, 1-32)
+  --samples S             samples per latency measurement (default 200)
+  --mongodb-uri URI       run against this MongoDB server instead of the embedded FerretDB
+  --gatehouse-node-args=A extra node flags for the Gatehouse process, e.g.
+                          --gatehouse-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" (with "=")
+  --peer                  peer comparison instead: the same SCIM workload against Gatehouse and
+                          against Better Auth + its SCIM plugin on SQLite (bench/peer/better-auth,
+                          installed there with npm ci on first use), interleaved, with the ratio
+  --rounds R              with --peer: alternations Gatehouse/peer per workload (default 4)
+  --help                  this text
+`;
+
+export interface BenchFlags {
+  users: number;
+  members: number;
+  concurrency: number;
+  samples: number;
+  rounds: number;
+  mongodbUri?: string;
+  gatehouseNodeArgs: string[];
+  peer: boolean;
+  help: boolean;
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max} (got "${text}")`);
+  return value;
+}
+
+export function parseBenchFlags(args: string[]): BenchFlags {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      users: { type: "string", default: "2000" },
+      members: { type: "string", default: "1000" },
+      concurrency: { type: "string", default: "16" },
+      samples: { type: "string", default: "200" },
+      rounds: { type: "string", default: "4" },
+      "mongodb-uri": { type: "string" },
+      "gatehouse-node-args": { type: "string", default: "" },
+      peer: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  return {
+    users: integer("users", values.users, 1, 10_000_000),
+    members: integer("members", values.members, 1, 10_000_000),
+    concurrency: integer("concurrency", values.concurrency, 1, 32),
+    samples: integer("samples", values.samples, 1, 1_000_000),
+    rounds: integer("rounds", values.rounds, 1, 100),
+    mongodbUri: values["mongodb-uri"],
+    gatehouseNodeArgs: values["gatehouse-node-args"].split(" ").filter(Boolean),
+    peer: values.peer,
+    help: values.help,
+  };
+}
+
+/** The flags of this process; a bad flag prints the problem and the usage, and exits 2. */
+export function flagsFromCommandLine(): BenchFlags {
+  try {
+    return parseBenchFlags(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+    process.exit(2);
+  }
+}

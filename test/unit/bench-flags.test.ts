@@ -1,0 +1,37 @@
+import { parseBenchFlags } from "../../bench/flags";
+
+// The benchmark's command line (bench/flags.ts): what `npm run bench -- …` accepts and refuses.
+// Only the parsing is tested here; npm test never runs the benchmark itself.
+describe("benchmark flags", () => {
+  it("defaults to a quick run of 2,000 users without a peer", () => {
+    expect(parseBenchFlags([])).toEqual({
+      users: 2000,
+      members: 1000,
+      concurrency: 16,
+      samples: 200,
+      rounds: 4,
+      mongodbUri: undefined,
+      gatehouseNodeArgs: [],
+      peer: false,
+      help: false,
+    });
+  });
+
+  it("takes sizes, the peer comparison and Gatehouse's node flags from the command line", () => {
+    const flags = parseBenchFlags(["--users", "20000", "--concurrency", "8", "--peer", "--rounds", "6", "--gatehouse-node-args=--cpu-prof  --cpu-prof-dir=/tmp/p"]);
+    expect(flags).toMatchObject({ users: 20000, concurrency: 8, peer: true, rounds: 6, gatehouseNodeArgs: ["--cpu-prof", "--cpu-prof-dir=/tmp/p"] });
+  });
+
+  it.each([
+    [["--users", "many"], "--users must be an integer from 1 to 10000000"],
+    [["--users", "0"], "--users must be an integer from 1 to 10000000"],
+    [["--concurrency", "64"], "--concurrency must be an integer from 1 to 32"],
+    [["--samples", "1.5"], "--samples must be an integer"],
+  ])("refuses %j", (args, message) => {
+    expect(() => parseBenchFlags(args)).toThrow(message);
+  });
+
+  it("refuses a flag it does not know, rather than running a different benchmark", () => {
+    expect(() => parseBenchFlags(["--user", "2000"])).toThrow(/Unknown option '--user'/);
+  });
+});
