@@ -37,6 +37,9 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
   app.set("trust proxy", config.trustProxyHops > 0 ? config.trustProxyHops : false);
   // Entity tags are versions of SCIM resources (scim/router.ts), not hashes of response bodies.
   app.set("etag", false);
+  // Query strings are parsed with qs, as under express 4 (express 5's default is node's simpler
+  // parser): `?a[b]=c` stays an object the edges' schemas refuse rather than an unknown key.
+  app.set("query parser", "extended");
   app.use(requestLog(logger));
 
   app.get("/healthz", (_req, res) => {

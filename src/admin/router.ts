@@ -260,34 +260,28 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   // the browser's session cookie. The acting person is resolved further down, after the session's
   // own routes, so someone without access to the organization can still see and end their session.
   router.use(async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const authorization = req.header("authorization");
-      if (authorization !== undefined) {
-        const [scheme, bearer] = authorization.split(/\s+/, 2);
-        if (scheme?.toLowerCase() !== "bearer" || !bearer) throw new UnauthenticatedError("A bearer token is required");
-        const purpose = ScimTokens.purposeOf(bearer) === "personal" ? "personal" : "service";
-        const token = await services.scimTokens.authenticate(bearer, purpose);
-        req.apiOrganizationId = token.organizationId;
-        req.organizationId = token.organizationId;
-        req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}) };
-        return next();
-      }
-      const cookieValue = readSessionCookie(req, config);
-      if (!cookieValue) throw new UnauthenticatedError("A bearer token or a session is required");
-      try {
-        const { session, user } = await services.sessions.authenticate(cookieValue);
-        req.apiSession = { session, user, cookieValue };
-        req.apiOrganizationId = session.organizationId;
-        req.organizationId = session.organizationId;
-      } catch (error) {
-        // A dead session's cookie is of no more use: the browser drops it.
-        if (error instanceof UnauthenticatedError) clearSessionCookie(res, config);
-        throw error;
-      }
-      next();
-    } catch (error) {
-      next(error);
+    const authorization = req.header("authorization");
+    if (authorization !== undefined) {
+      const [scheme, bearer] = authorization.split(/\s+/, 2);
+      if (scheme?.toLowerCase() !== "bearer" || !bearer) throw new UnauthenticatedError("A bearer token is required");
+      const purpose = ScimTokens.purposeOf(bearer) === "personal" ? "personal" : "service";
+      const token = await services.scimTokens.authenticate(bearer, purpose);
+      req.apiOrganizationId = token.organizationId;
+      req.organizationId = token.organizationId;
+      req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}) };
+      return next();
     }
+    const cookieValue = readSessionCookie(req, config);
+    if (!cookieValue) throw new UnauthenticatedError("A bearer token or a session is required");
+    const { session, user } = await services.sessions.authenticate(cookieValue).catch((error: unknown) => {
+      // A dead session's cookie is of no more use: the browser drops it.
+      if (error instanceof UnauthenticatedError) clearSessionCookie(res, config);
+      throw error;
+    });
+    req.apiSession = { session, user, cookieValue };
+    req.apiOrganizationId = session.organizationId;
+    req.organizationId = session.organizationId;
+    next();
   });
 
   // Cross-site request forgery (OWASP CSRF Prevention Cheat Sheet): a browser attaches the cookie
@@ -310,22 +304,23 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
 
   router.use(sessionRoutes(services, config));
 
+  const { members, access } = services;
+
   router.use(async (req: Request, _res: Response, next: NextFunction) => {
-    try {
-      const organization = { organizationId: req.apiOrganizationId! };
-      if (req.apiSession) req.apiActor = await services.members.actingUser(organization, req.apiSession.user);
-      else if (req.apiToken?.purpose === "personal") req.apiActor = await services.members.actingUser(organization, req.apiToken.userId!);
-      else req.apiActor = { kind: "service" };
-      next();
-    } catch (error) {
-      next(error instanceof NotFoundError ? new UnauthenticatedError(req.apiSession ? "The session's user no longer exists" : "The token's user no longer exists") : error);
-    }
+    const organization = { organizationId: req.apiOrganizationId! };
+    const acting = async (): Promise<ApiActor> => {
+      if (req.apiSession) return members.actingUser(organization, req.apiSession.user);
+      if (req.apiToken?.purpose === "personal") return members.actingUser(organization, req.apiToken.userId!);
+      return { kind: "service" };
+    };
+    req.apiActor = await acting().catch((error: unknown) => {
+      throw error instanceof NotFoundError ? new UnauthenticatedError(req.apiSession ? "The session's user no longer exists" : "The token's user no longer exists") : error;
+    });
+    next();
   });
 
   const scope = scopeOf;
   const context = contextOf;
-
-  const { members, access } = services;
 
   mount(router, getUserAccess, async ({ params }, req) => {
     members.mayRead(req.apiActor!, params.id);

@@ -51,43 +51,39 @@ function configureServiceProvider(config: Config): void {
 function authenticate(services: Services, config: Config, baseUrl: string) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const client = req.ip ?? "unknown";
-    try {
-      const header = req.header("authorization") ?? "";
-      const [scheme, bearer] = header.split(/\s+/, 2);
-      const token =
-        scheme?.toLowerCase() === "bearer" && bearer
-          ? await services.scimTokens.authenticate(bearer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
-          : new UnauthenticatedError("A bearer token is required");
-      if (token instanceof Error) {
-        if (!(token instanceof UnauthenticatedError)) throw token;
-        // Only failed attempts touch the counters: a valid request costs no extra query. The
-        // attempt's own number, from one atomic increment, decides (storage/auth-failures.ts).
-        const failures = await services.authFailures.recordFailure(client);
-        if (failures.count > config.authFailures.limit) {
-          const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
-          res.setHeader("Retry-After", String(retryAfter));
-          return sendError(res, 429, "Too many failed authentication attempts; retry later");
-        }
-        res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse SCIM"');
-        return sendError(res, 401, token.message);
+    const header = req.header("authorization") ?? "";
+    const [scheme, bearer] = header.split(/\s+/, 2);
+    const token =
+      scheme?.toLowerCase() === "bearer" && bearer
+        ? await services.scimTokens.authenticate(bearer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+        : new UnauthenticatedError("A bearer token is required");
+    if (token instanceof Error) {
+      if (!(token instanceof UnauthenticatedError)) throw token;
+      // Only failed attempts touch the counters: a valid request costs no extra query. The
+      // attempt's own number, from one atomic increment, decides (storage/auth-failures.ts).
+      const failures = await services.authFailures.recordFailure(client);
+      if (failures.count > config.authFailures.limit) {
+        const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
+        res.setHeader("Retry-After", String(retryAfter));
+        return sendError(res, 429, "Too many failed authentication attempts; retry later");
       }
-      req.organizationId = token.organizationId;
-      req.scim = {
-        request: {
-          organizationId: token.organizationId,
-          actor: { type: "scim_token", id: token.id, name: token.name },
-          source: "scim",
-          requestId: req.id,
-        },
-        users: services.users,
-        groups: services.groups,
-        baseUrl,
-        maxResults: config.scim.maxResults,
-      };
-      next();
-    } catch (error) {
-      next(error);
+      res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse SCIM"');
+      return sendError(res, 401, token.message);
     }
+    req.organizationId = token.organizationId;
+    req.scim = {
+      request: {
+        organizationId: token.organizationId,
+        actor: { type: "scim_token", id: token.id, name: token.name },
+        source: "scim",
+        requestId: req.id,
+      },
+      users: services.users,
+      groups: services.groups,
+      baseUrl,
+      maxResults: config.scim.maxResults,
+    };
+    next();
   };
 }
 
@@ -153,6 +149,16 @@ function boundFilters(req: Request, res: Response, next: NextFunction): void {
 }
 
 /**
+ * express 5 parses `req.query` afresh at every read (a getter), so scimmy-routers' cast of
+ * `startIndex` and `count` to numbers is lost and scimmy falls back to its default page of 20
+ * (scimmy-routers issue #36). The query becomes a plain object of this request for the routers.
+ */
+function writableQuery(req: Request, _res: Response, next: NextFunction): void {
+  Object.defineProperty(req, "query", { value: { ...req.query }, writable: true, enumerable: true, configurable: true });
+  next();
+}
+
+/**
  * The discovery endpoints are read-only (RFC 7644 §4): any other method answers 405 with an
  * Allow header (RFC 9110 §15.5.6) rather than scimmy-routers' 404 "Endpoint Not Found".
  */
@@ -211,13 +217,10 @@ export function scimRouter(services: Services, config: Config, logger: Logger): 
   router.use(boundFilters);
   router.use(conditionalWrites);
   router.use(shapeResponses);
-  router.post("/Bulk", async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      res.type("application/scim+json").json(await applyBulk(req.body, req.scim!, config.scim.maxBulkOperations));
-    } catch (error) {
-      next(error);
-    }
+  router.post("/Bulk", async (req: Request, res: Response) => {
+    res.type("application/scim+json").json(await applyBulk(req.body, req.scim!, config.scim.maxBulkOperations));
   });
+  router.use(writableQuery);
   router.use(
     new SCIMMYRouters({
       type: "bearer",
