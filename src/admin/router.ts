@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
-import { DomainError, NotFoundError, UnauthenticatedError } from "../errors";
+import { NotFoundError, UnauthenticatedError } from "../errors";
 import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { ScimTokens } from "../services/scim-tokens";
@@ -20,7 +20,7 @@ import { organizationOperations, organizationRoutes } from "./organization-route
 import { samlConnectionOperations, samlConnectionRoutes } from "./saml-routes";
 import { presentAccess, presentGrant, presentMember } from "./presenters";
 import { jsonBody } from "../http/json-body";
-import { clientErrorOf } from "../http/request-errors";
+import { errorAnswerOf, setErrorHeaders } from "../http/error-handler";
 import { METADATA_MEDIA_TYPES } from "./saml-routes";
 
 /**
@@ -30,16 +30,6 @@ import { METADATA_MEDIA_TYPES } from "./saml-routes";
  * sign-in starts; see admin/session-routes.ts).
  */
 
-const statusOf: Record<DomainError["kind"], number> = {
-  not_found: 404,
-  conflict: 409,
-  invalid: 400,
-  forbidden: 403,
-  unavailable: 503,
-  version_mismatch: 412,
-  unauthenticated: 401,
-  too_many_requests: 429,
-};
 
 
 export const describeApi = operation({
@@ -373,14 +363,16 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(auditRoutes(services, logger));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
+  // Every error of the API, answered once: the status from the shared translation
+  // (http/error-handler.ts errorAnswerOf), the body `{"error": {"code", "message"}}`.
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof UnauthenticatedError) res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse API"');
-    if (error instanceof DomainError) return sendError(res, statusOf[error.kind], (error as { code?: string }).code ?? error.kind, error.message);
-    // Body-parser refusals happen before authentication: each is the client's error, never a 500.
-    const refused = clientErrorOf(error);
-    if (refused) return sendError(res, refused.status, refused.code, refused.message);
-    logger.error({ err: error, requestId: req.id }, "API request failed");
-    sendError(res, 500, "internal", "Internal server error");
+    const answer = errorAnswerOf(error);
+    if (answer.internal) logger.error({ err: error, requestId: req.id }, "API request failed");
+    if (res.headersSent) return;
+    setErrorHeaders(res, answer);
+    // RFC 6750 §3: a 401 names the scheme and realm the client must authenticate with.
+    if (answer.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse API"');
+    sendError(res, answer.status, answer.code, answer.message);
   });
   return router;
 }

@@ -281,11 +281,8 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
             if (error instanceof SeatLimitReachedError) {
               return refuse(req, res, new SamlRefusal("seat_limit", "This organization has no free seat for a new member. Ask an administrator.", error.message));
             }
-            if (error instanceof DomainError && error.kind === "unavailable") {
-              res.status(503).set("Retry-After", "5").type("html").send(refusalPage("Try again in a moment", "Sign-in is briefly unavailable. Please try again in a moment.", req.id));
-              return;
-            }
-            // Gatehouse's other failures keep their status; everything else said no to the answer.
+            // Gatehouse's own failures (an unreachable database: 503 with Retry-After) are answered
+            // by the final error handler's SAML page; everything else said no to the answer.
             if (error instanceof DomainError) return next(error);
             const refusal = error instanceof SamlRefusal ? error : refusalFromValidationError(error ?? new Error("no user"), req.samlInspection, acceptedClockSkewMs);
             return refuse(req, res, refusal);
