@@ -5,21 +5,12 @@ import { apiCors } from "./http/cors";
 import { requestLog } from "./http/request-log";
 import { finalErrorHandler } from "./http/error-handler";
 import { apiRouter } from "./admin/router";
-import { refusalPage } from "./saml/pages";
+import { errorPage } from "./saml/pages";
 import { samlRouter } from "./saml/router";
 import { scimErrorBody } from "./scim/errors";
 import { scimRouter } from "./scim/router";
 import type { Services } from "./services";
 import { isDatabaseReachable, type Database } from "./storage/connection";
-
-/** The SAML pages say what a person can do about it, never what went wrong inside. */
-const samlPageTitle = (status: number) => (status === 503 ? "Try again in a moment" : status >= 500 ? "Something went wrong" : "Request refused");
-const samlPageMessage = (status: number) =>
-  status === 503
-    ? "Sign-in is briefly unavailable. Please try again in a moment."
-    : status >= 500
-      ? "Gatehouse could not complete this request. Please try again; if it keeps failing, give the reference below to your administrator."
-      : "This request could not be accepted. Please start again from your application.";
 
 export interface AppDependencies {
   config: Config;
@@ -37,6 +28,9 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
   app.set("trust proxy", config.trustProxyHops > 0 ? config.trustProxyHops : false);
   // Entity tags are versions of SCIM resources (scim/router.ts), not hashes of response bodies.
   app.set("etag", false);
+  // Query strings are parsed with qs, as under express 4 (express 5's default is node's simpler
+  // parser): `?a[b]=c` stays an object the edges' schemas refuse rather than an unknown key.
+  app.set("query parser", "extended");
   app.use(requestLog(logger));
 
   app.get("/healthz", (_req, res) => {
@@ -57,7 +51,7 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
   app.use(
     finalErrorHandler(logger, [
       { prefix: "/scim/v2", write: (_req, res, answer) => void res.status(answer.status).type("application/scim+json").json(scimErrorBody(answer.status, answer.message, answer.scimType)) },
-      { prefix: "/auth/saml", write: (req, res, answer) => void res.status(answer.status).type("html").send(refusalPage(samlPageTitle(answer.status), samlPageMessage(answer.status), req.id)) },
+      { prefix: "/auth/saml", write: (req, res, answer) => void res.status(answer.status).type("html").send(errorPage(answer.status, req.id)) },
     ]),
   );
   return app;

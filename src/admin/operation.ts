@@ -121,40 +121,37 @@ function validate(res: Response, schema: z.ZodType, value: unknown, where: "body
 /**
  * Registers the operation's handler on the router: authorizes, validates the path parameters,
  * query and body with the declared schemas (400 invalid_request naming each problem), runs the
- * handler and sends its reply. Errors go to the router's error handler.
+ * handler and sends its reply. A handler that throws or rejects needs no try/catch: express 5
+ * passes the error to the router's error handler.
  */
 export function mount<O extends OperationSpec>(router: Router, spec: O, handler: Handler<O>, ...before: ((req: Request, res: Response, next: NextFunction) => void)[]): void {
   const statuses = Object.keys(spec.responses).map(Number);
   if (statuses.length !== 1) throw new Error(`${spec.operationId}: one successful answer is declared, not ${statuses.length}`);
   const status = statuses[0]!;
   const answer = spec.responses[status]!;
-  router[spec.method](spec.path, ...before, async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      if (spec.authorize) spec.authorize(req.apiActor!);
-      const input: Record<string, unknown> = { params: undefined, query: undefined, body: undefined };
-      for (const [where, schema, value] of [
-        ["params", spec.params, req.params],
-        ["query", spec.query, req.query],
-      ] as const) {
-        if (!schema) continue;
-        const checked = validate(res, schema, value, where);
-        if (!checked.ok) return;
-        input[where] = checked.data;
-      }
-      if (spec.textBodyTypes && req.is([...spec.textBodyTypes])) {
-        input.body = typeof req.body === "string" ? req.body : "";
-      } else if (spec.body) {
-        const body: unknown = spec.bodyRequired === false ? (req.body ?? {}) : req.body;
-        const checked = validate(res, spec.bodyVariant?.(body) ?? spec.body, body, "body");
-        if (!checked.ok) return;
-        input.body = checked.data;
-      }
-      const body: unknown = await handler(input as unknown as Input<O>, req, res);
-      if (answer.csv) return;
-      if (answer.schema) res.status(status).json(body);
-      else res.status(status).end();
-    } catch (error) {
-      next(error);
+  router[spec.method](spec.path, ...before, async (req: Request, res: Response) => {
+    if (spec.authorize) spec.authorize(req.apiActor!);
+    const input: Record<string, unknown> = { params: undefined, query: undefined, body: undefined };
+    for (const [where, schema, value] of [
+      ["params", spec.params, req.params],
+      ["query", spec.query, req.query],
+    ] as const) {
+      if (!schema) continue;
+      const checked = validate(res, schema, value, where);
+      if (!checked.ok) return;
+      input[where] = checked.data;
     }
+    if (spec.textBodyTypes && req.is([...spec.textBodyTypes])) {
+      input.body = typeof req.body === "string" ? req.body : "";
+    } else if (spec.body) {
+      const body: unknown = spec.bodyRequired === false ? (req.body ?? {}) : req.body;
+      const checked = validate(res, spec.bodyVariant?.(body) ?? spec.body, body, "body");
+      if (!checked.ok) return;
+      input.body = checked.data;
+    }
+    const body: unknown = await handler(input as unknown as Input<O>, req, res);
+    if (answer.csv) return;
+    if (answer.schema) res.status(status).json(body);
+    else res.status(status).end();
   });
 }

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
-import { DomainError, NotFoundError, UnauthenticatedError } from "../errors";
+import { NotFoundError, UnauthenticatedError } from "../errors";
 import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { ScimTokens } from "../services/scim-tokens";
@@ -20,7 +20,7 @@ import { organizationOperations, organizationRoutes } from "./organization-route
 import { samlConnectionOperations, samlConnectionRoutes } from "./saml-routes";
 import { presentAccess, presentGrant, presentMember } from "./presenters";
 import { jsonBody } from "../http/json-body";
-import { clientErrorOf } from "../http/request-errors";
+import { errorAnswerOf, setErrorHeaders } from "../http/error-handler";
 import { METADATA_MEDIA_TYPES } from "./saml-routes";
 
 /**
@@ -30,16 +30,6 @@ import { METADATA_MEDIA_TYPES } from "./saml-routes";
  * sign-in starts; see admin/session-routes.ts).
  */
 
-const statusOf: Record<DomainError["kind"], number> = {
-  not_found: 404,
-  conflict: 409,
-  invalid: 400,
-  forbidden: 403,
-  unavailable: 503,
-  version_mismatch: 412,
-  unauthenticated: 401,
-  too_many_requests: 429,
-};
 
 
 export const describeApi = operation({
@@ -260,34 +250,28 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   // the browser's session cookie. The acting person is resolved further down, after the session's
   // own routes, so someone without access to the organization can still see and end their session.
   router.use(async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const authorization = req.header("authorization");
-      if (authorization !== undefined) {
-        const [scheme, bearer] = authorization.split(/\s+/, 2);
-        if (scheme?.toLowerCase() !== "bearer" || !bearer) throw new UnauthenticatedError("A bearer token is required");
-        const purpose = ScimTokens.purposeOf(bearer) === "personal" ? "personal" : "service";
-        const token = await services.scimTokens.authenticate(bearer, purpose);
-        req.apiOrganizationId = token.organizationId;
-        req.organizationId = token.organizationId;
-        req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}) };
-        return next();
-      }
-      const cookieValue = readSessionCookie(req, config);
-      if (!cookieValue) throw new UnauthenticatedError("A bearer token or a session is required");
-      try {
-        const { session, user } = await services.sessions.authenticate(cookieValue);
-        req.apiSession = { session, user, cookieValue };
-        req.apiOrganizationId = session.organizationId;
-        req.organizationId = session.organizationId;
-      } catch (error) {
-        // A dead session's cookie is of no more use: the browser drops it.
-        if (error instanceof UnauthenticatedError) clearSessionCookie(res, config);
-        throw error;
-      }
-      next();
-    } catch (error) {
-      next(error);
+    const authorization = req.header("authorization");
+    if (authorization !== undefined) {
+      const [scheme, bearer] = authorization.split(/\s+/, 2);
+      if (scheme?.toLowerCase() !== "bearer" || !bearer) throw new UnauthenticatedError("A bearer token is required");
+      const purpose = ScimTokens.purposeOf(bearer) === "personal" ? "personal" : "service";
+      const token = await services.scimTokens.authenticate(bearer, purpose);
+      req.apiOrganizationId = token.organizationId;
+      req.organizationId = token.organizationId;
+      req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}) };
+      return next();
     }
+    const cookieValue = readSessionCookie(req, config);
+    if (!cookieValue) throw new UnauthenticatedError("A bearer token or a session is required");
+    const { session, user } = await services.sessions.authenticate(cookieValue).catch((error: unknown) => {
+      // A dead session's cookie is of no more use: the browser drops it.
+      if (error instanceof UnauthenticatedError) clearSessionCookie(res, config);
+      throw error;
+    });
+    req.apiSession = { session, user, cookieValue };
+    req.apiOrganizationId = session.organizationId;
+    req.organizationId = session.organizationId;
+    next();
   });
 
   // Cross-site request forgery (OWASP CSRF Prevention Cheat Sheet): a browser attaches the cookie
@@ -310,22 +294,23 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
 
   router.use(sessionRoutes(services, config));
 
+  const { members, access } = services;
+
   router.use(async (req: Request, _res: Response, next: NextFunction) => {
-    try {
-      const organization = { organizationId: req.apiOrganizationId! };
-      if (req.apiSession) req.apiActor = await services.members.actingUser(organization, req.apiSession.user);
-      else if (req.apiToken?.purpose === "personal") req.apiActor = await services.members.actingUser(organization, req.apiToken.userId!);
-      else req.apiActor = { kind: "service" };
-      next();
-    } catch (error) {
-      next(error instanceof NotFoundError ? new UnauthenticatedError(req.apiSession ? "The session's user no longer exists" : "The token's user no longer exists") : error);
-    }
+    const organization = { organizationId: req.apiOrganizationId! };
+    const acting = async (): Promise<ApiActor> => {
+      if (req.apiSession) return members.actingUser(organization, req.apiSession.user);
+      if (req.apiToken?.purpose === "personal") return members.actingUser(organization, req.apiToken.userId!);
+      return { kind: "service" };
+    };
+    req.apiActor = await acting().catch((error: unknown) => {
+      throw error instanceof NotFoundError ? new UnauthenticatedError(req.apiSession ? "The session's user no longer exists" : "The token's user no longer exists") : error;
+    });
+    next();
   });
 
   const scope = scopeOf;
   const context = contextOf;
-
-  const { members, access } = services;
 
   mount(router, getUserAccess, async ({ params }, req) => {
     members.mayRead(req.apiActor!, params.id);
@@ -378,14 +363,16 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(auditRoutes(services, logger));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
+  // Every error of the API, answered once: the status from the shared translation
+  // (http/error-handler.ts errorAnswerOf), the body `{"error": {"code", "message"}}`.
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof UnauthenticatedError) res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse API"');
-    if (error instanceof DomainError) return sendError(res, statusOf[error.kind], (error as { code?: string }).code ?? error.kind, error.message);
-    // Body-parser refusals happen before authentication: each is the client's error, never a 500.
-    const refused = clientErrorOf(error);
-    if (refused) return sendError(res, refused.status, refused.code, refused.message);
-    logger.error({ err: error, requestId: req.id }, "API request failed");
-    sendError(res, 500, "internal", "Internal server error");
+    const answer = errorAnswerOf(error);
+    if (answer.internal) logger.error({ err: error, requestId: req.id }, "API request failed");
+    if (res.headersSent) return;
+    setErrorHeaders(res, answer);
+    // RFC 6750 §3: a 401 names the scheme and realm the client must authenticate with.
+    if (answer.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse API"');
+    sendError(res, answer.status, answer.code, answer.message);
   });
   return router;
 }

@@ -83,3 +83,5 @@ export class SeatLimitReachedError extends ForbiddenError {
     super(`The organization has reached its seat limit of ${limit} active users; deactivate someone or raise the limit`);
   }
 }
+
+export { httpStatusOf, retryAfterOf, unavailableRetryAfterSeconds, type ErrorKind } from "./http-status";

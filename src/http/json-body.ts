@@ -135,6 +135,10 @@ export function jsonBody(options: JsonBodyOptions) {
     }
     parse(req, res, (error?: unknown) => {
       if (error) return next(error);
+      // express 5's body parser leaves req.body undefined when there is no body to parse; the
+      // edges read a body left out as `{}` (what express 4 gave them), so a missing required body
+      // is refused by its schema naming the missing members, not as "expected object".
+      req.body ??= {};
       const invalid = req.body === undefined ? undefined : invalidTextIn(req.body, options.maxStringLength);
       if (invalid) return next(refusal(400, "entity.invalid.text", `${invalid.path} ${invalid.problem}`));
       next();

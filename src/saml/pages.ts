@@ -22,6 +22,23 @@ export function refusalPage(title: string, message: string, requestId: string): 
 }
 
 /**
+ * The refusal page for an error the SAML edge did not answer itself, by the status the shared
+ * translation gave it (http/error-handler.ts): it says what a person can do about it, never what
+ * went wrong inside.
+ */
+export function errorPage(status: number, requestId: string): string {
+  if (status === 503) return refusalPage("Try again in a moment", "Sign-in is briefly unavailable. Please try again in a moment.", requestId);
+  if (status >= 500) {
+    return refusalPage(
+      "Something went wrong",
+      "Gatehouse could not complete this request. Please try again; if it keeps failing, give the reference below to your administrator.",
+      requestId,
+    );
+  }
+  return refusalPage("Request refused", "This request could not be accepted. Please start again from your application.", requestId);
+}
+
+/**
  * After signing out. `atIdentityProvider`: the identity provider confirmed the end of its session
  * too (single logout). `continueTo`: a path on this site to go on to (never another origin).
  */

@@ -4,6 +4,7 @@ import type { Logger } from "../http/logger";
 import { clientErrorOf } from "../http/request-errors";
 import type { Services } from "../services";
 import { refusalPage } from "./pages";
+import { organizationIdOf } from "./params";
 
 /**
  * Requests to /auth/saml/{org}/… whose form body could not be read: too large, too many fields,
@@ -17,7 +18,7 @@ export function samlRequestErrors(services: Services, logger: Logger) {
   return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
     const refused = clientErrorOf(error);
     if (!refused || res.headersSent) return next(error);
-    const organizationId = req.params.org!;
+    const organizationId = organizationIdOf(req);
     const endpoint = req.path.replace(/\/+$/, "");
     const signIn = endpoint === "/acs";
     const signOut = endpoint === "/logout";

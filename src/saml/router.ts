@@ -17,6 +17,7 @@ import { parseRedirectQuery, samlParameterIn, signedRedirectUrl, verifyRedirectS
 import { withSingleLogout } from "./sp-metadata";
 import { refusalPage, signedOutPage } from "./pages";
 import { samlRequestErrors } from "./request-errors";
+import { organizationIdOf } from "./params";
 import { clearSessionCookie, readSessionCookie, setSessionCookie } from "../http/session-cookie";
 import { rememberSignIn, takeSignIn } from "./browser-binding";
 
@@ -139,7 +140,7 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
         getSamlOptions: (req, done) => {
           const connection = (req as unknown as Request).samlConnection;
           if (!connection) return done(new Error("no SAML connection"));
-          done(null, samlOptions((req as unknown as Request).params.org!, connection));
+          done(null, samlOptions(organizationIdOf(req as unknown as Request), connection));
         },
       },
       (req, profile, done) => {
@@ -171,7 +172,7 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
       );
     }
     const expiresAt = new Date(Math.max(Date.now() + acceptedClockSkewMs, (inspected.expiresAt?.getTime() ?? 0) + acceptedClockSkewMs));
-    if (!(await services.samlState.assertions.claim(req.params.org!, inspected.assertionId, expiresAt))) {
+    if (!(await services.samlState.assertions.claim(organizationIdOf(req), inspected.assertionId, expiresAt))) {
       throw new SamlRefusal("replayed", "This sign-in has already been used. Please sign in again.", `assertion ${inspected.assertionId} was already used`);
     }
     const nameId = (profile.nameID ?? "").trim();
@@ -182,29 +183,25 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
         ...(profile.sessionIndex ? { sessionIndex: profile.sessionIndex } : {}),
       };
     }
-    return services.samlSignIn.signIn({ organizationId: req.params.org!, requestId: req.id }, connection, assertedIdentity(profile, connection));
+    return services.samlSignIn.signIn({ organizationId: organizationIdOf(req), requestId: req.id }, connection, assertedIdentity(profile, connection));
   };
 
   /** Loads the organization's connection, or answers with a page saying there is none. */
   const withConnection = async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const organizationId = req.params.org!;
-      const [organization, connection] = await Promise.all([services.organizations.get(organizationId), services.saml.get({ organizationId })]);
-      if (!organization || !connection) {
-        res.status(404).type("html").send(refusalPage("No single sign-on here", "No SAML connection is configured for this organization.", req.id));
-        return;
-      }
-      req.samlConnection = connection;
-      next();
-    } catch (error) {
-      next(error);
+    const organizationId = organizationIdOf(req);
+    const [organization, connection] = await Promise.all([services.organizations.get(organizationId), services.saml.get({ organizationId })]);
+    if (!organization || !connection) {
+      res.status(404).type("html").send(refusalPage("No single sign-on here", "No SAML connection is configured for this organization.", req.id));
+      return;
     }
+    req.samlConnection = connection;
+    next();
   };
 
   const refuse = async (req: Request, res: Response, refusal: SamlRefusal) => {
-    logger.warn({ organizationId: req.params.org, reason: refusal.reason, detail: refusal.detail, requestId: req.id }, "SAML sign-in refused");
+    logger.warn({ organizationId: organizationIdOf(req), reason: refusal.reason, detail: refusal.detail, requestId: req.id }, "SAML sign-in refused");
     try {
-      await services.samlSignIn.refused({ organizationId: req.params.org!, requestId: req.id }, req.samlConnection, refusal);
+      await services.samlSignIn.refused({ organizationId: organizationIdOf(req), requestId: req.id }, req.samlConnection, refusal);
     } catch (error) {
       logger.error({ err: error, requestId: req.id }, "could not record a refused SAML sign-in");
     }
@@ -217,31 +214,27 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
    * With the service provider's key it also carries its certificate and the single logout service,
    * and says AuthnRequests are signed when the connection signs them.
    */
-  router.get("/:org/metadata", async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const organizationId = req.params.org!;
-      const [organization, connection] = await Promise.all([services.organizations.get(organizationId), services.saml.get({ organizationId })]);
-      if (!organization) {
-        res.status(404).type("html").send(refusalPage("No single sign-on here", "There is no such organization.", req.id));
-        return;
-      }
-      const sp = serviceProviderUrls(config.publicBaseUrl, organizationId);
-      const saml = new SAML({
-        issuer: sp.entityId,
-        callbackUrl: sp.acsUrl,
-        // node-saml insists on an identity provider certificate even to describe the service provider; none is used here.
-        idpCert: connection ? [...connection.certificates] : "not used for service provider metadata",
-        ...signatureSwitches(connection?.signatures ?? defaultSamlSignatures),
-        identifierFormat: emailAddressFormat,
-      });
-      const metadata = saml.generateServiceProviderMetadata(null);
-      const key = config.samlServiceProvider;
-      res
-        .type("application/samlmetadata+xml")
-        .send(key ? withSingleLogout(metadata, { certificate: key.certificate, logoutUrl: sp.logoutUrl, authnRequestsSigned: connection?.signAuthnRequests ?? false }) : metadata);
-    } catch (error) {
-      next(error);
+  router.get("/:org/metadata", async (req: Request, res: Response) => {
+    const organizationId = organizationIdOf(req);
+    const [organization, connection] = await Promise.all([services.organizations.get(organizationId), services.saml.get({ organizationId })]);
+    if (!organization) {
+      res.status(404).type("html").send(refusalPage("No single sign-on here", "There is no such organization.", req.id));
+      return;
     }
+    const sp = serviceProviderUrls(config.publicBaseUrl, organizationId);
+    const saml = new SAML({
+      issuer: sp.entityId,
+      callbackUrl: sp.acsUrl,
+      // node-saml insists on an identity provider certificate even to describe the service provider; none is used here.
+      idpCert: connection ? [...connection.certificates] : "not used for service provider metadata",
+      ...signatureSwitches(connection?.signatures ?? defaultSamlSignatures),
+      identifierFormat: emailAddressFormat,
+    });
+    const metadata = saml.generateServiceProviderMetadata(null);
+    const key = config.samlServiceProvider;
+    res
+      .type("application/samlmetadata+xml")
+      .send(key ? withSingleLogout(metadata, { certificate: key.certificate, logoutUrl: sp.logoutUrl, authnRequestsSigned: connection?.signAuthnRequests ?? false }) : metadata);
   });
 
   /**
@@ -250,24 +243,20 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
    * this browser (browser-binding.ts). Signed with the service provider's key when the identity
    * provider wants signed requests.
    */
-  router.get("/:org/login", withConnection, async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const organizationId = req.params.org!;
-      const connection = req.samlConnection!;
-      const key = config.samlServiceProvider;
-      let requestId: string | undefined;
-      const saml = new SAML({
-        ...samlOptions(organizationId, connection),
-        // node-saml's own id format (an underscore and 160 random bits: an xs:ID, SAML Core §1.3.4), captured for the cookie.
-        generateUniqueId: () => (requestId = `_${randomBytes(20).toString("hex")}`),
-        ...(connection.signAuthnRequests && key ? { privateKey: key.privateKey.export({ format: "pem", type: "pkcs8" }).toString() } : {}),
-      });
-      const url = await saml.getAuthorizeUrlAsync(safeReturnPath(req.query.RelayState ?? req.query.returnTo), req.get("host"), {});
-      rememberSignIn(req, res, config, organizationId, requestId!, requestLifetimeMs);
-      res.redirect(302, url);
-    } catch (error) {
-      next(error);
-    }
+  router.get("/:org/login", withConnection, async (req: Request, res: Response) => {
+    const organizationId = organizationIdOf(req);
+    const connection = req.samlConnection!;
+    const key = config.samlServiceProvider;
+    let requestId: string | undefined;
+    const saml = new SAML({
+      ...samlOptions(organizationId, connection),
+      // node-saml's own id format (an underscore and 160 random bits: an xs:ID, SAML Core §1.3.4), captured for the cookie.
+      generateUniqueId: () => (requestId = `_${randomBytes(20).toString("hex")}`),
+      ...(connection.signAuthnRequests && key ? { privateKey: key.privateKey.export({ format: "pem", type: "pkcs8" }).toString() } : {}),
+    });
+    const url = await saml.getAuthorizeUrlAsync(safeReturnPath(req.query.RelayState ?? req.query.returnTo), req.get("host"), {});
+    rememberSignIn(req, res, config, organizationId, requestId!, requestLifetimeMs);
+    res.redirect(302, url);
   });
 
   router.post(
@@ -276,12 +265,12 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
     withConnection,
     async (req: Request, res: Response, next: NextFunction) => {
       const connection = req.samlConnection!;
-      const sp = serviceProviderUrls(config.publicBaseUrl, req.params.org!);
+      const sp = serviceProviderUrls(config.publicBaseUrl, organizationIdOf(req));
       try {
         req.samlInspection = inspectSamlResponse(decodeSamlResponse(req.body?.SAMLResponse), { idpEntityId: connection.idpEntityId, acsUrl: sp.acsUrl });
         const answered = req.samlInspection.inResponseTo;
         // The cookie gives up this sign-in whatever becomes of the answer: it is taken once.
-        if (answered) req.samlStartedHere = takeSignIn(req, res, config, req.params.org!, answered, requestLifetimeMs);
+        if (answered) req.samlStartedHere = takeSignIn(req, res, config, organizationIdOf(req), answered, requestLifetimeMs);
       } catch (error) {
         if (error instanceof SamlRefusal) return void (await refuse(req, res, error));
         return next(error);
@@ -292,16 +281,13 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
             if (error instanceof SeatLimitReachedError) {
               return refuse(req, res, new SamlRefusal("seat_limit", "This organization has no free seat for a new member. Ask an administrator.", error.message));
             }
-            if (error instanceof DomainError && error.kind === "unavailable") {
-              res.status(503).set("Retry-After", "5").type("html").send(refusalPage("Try again in a moment", "Sign-in is briefly unavailable. Please try again in a moment.", req.id));
-              return;
-            }
-            // Gatehouse's other failures keep their status; everything else said no to the answer.
+            // Gatehouse's own failures (an unreachable database: 503 with Retry-After) are answered
+            // by the final error handler's SAML page; everything else said no to the answer.
             if (error instanceof DomainError) return next(error);
             const refusal = error instanceof SamlRefusal ? error : refusalFromValidationError(error ?? new Error("no user"), req.samlInspection, acceptedClockSkewMs);
             return refuse(req, res, refusal);
           }
-          const ctx = { organizationId: req.params.org!, actor: { type: "user" as const, id: user.id, name: user.userName }, source: "saml" as const, requestId: req.id };
+          const ctx = { organizationId: organizationIdOf(req), actor: { type: "user" as const, id: user.id, name: user.userName }, source: "saml" as const, requestId: req.id };
           // A new session (and id) at every sign-in: nothing a browser brought along is reused.
           const session = await services.sessions.start(ctx, user, {
             via: "saml",
@@ -334,9 +320,9 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
   };
 
   const refuseLogout = async (req: Request, res: Response, connection: SamlConnection, message: LogoutMessage, refusal: SamlRefusal) => {
-    logger.warn({ organizationId: req.params.org, message, reason: refusal.reason, detail: refusal.detail, requestId: req.id }, "SAML logout message refused");
+    logger.warn({ organizationId: organizationIdOf(req), message, reason: refusal.reason, detail: refusal.detail, requestId: req.id }, "SAML logout message refused");
     try {
-      await services.samlLogout.refused({ organizationId: req.params.org!, requestId: req.id }, connection, message, refusal);
+      await services.samlLogout.refused({ organizationId: organizationIdOf(req), requestId: req.id }, connection, message, refusal);
     } catch (error) {
       logger.error({ err: error, requestId: req.id }, "could not record a refused SAML logout message");
     }
@@ -357,7 +343,7 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
    * person: POST /api/v1/session/sign-out-everywhere.
    */
   const serviceProviderLogout = async (req: Request, res: Response) => {
-    const organizationId = req.params.org!;
+    const organizationId = organizationIdOf(req);
     const cookie = readSessionCookie(req, config);
     const current = cookie ? await services.sessions.authenticate(cookie).catch(() => undefined) : undefined;
     if (current) {
@@ -396,7 +382,7 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
    * answer to a LogoutRequest sent here and not answered before (its id is taken once).
    */
   const logoutResponse = async (req: Request, res: Response, connection: SamlConnection, rawQuery: string) => {
-    const organizationId = req.params.org!;
+    const organizationId = organizationIdOf(req);
     let relayState: string | undefined;
     try {
       const message = parseRedirectQuery(rawQuery);
@@ -432,7 +418,7 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
    * LogoutResponse (Success, InResponseTo the request) sent back to the identity provider.
    */
   const identityProviderLogout = async (req: Request, res: Response, connection: SamlConnection, rawQuery: string) => {
-    const organizationId = req.params.org!;
+    const organizationId = organizationIdOf(req);
     let subject: { id: string; nameId: string; sessionIndexes: string[] };
     let relayState: string | undefined;
     try {
@@ -480,29 +466,25 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
    * query (HTTP-Redirect binding), otherwise a sign-out started here. The HTTP-POST binding is not
    * supported for logout messages: Gatehouse announces HTTP-Redirect only.
    */
-  const logout = async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const organizationId = req.params.org!;
-      const queryAt = req.originalUrl.indexOf("?");
-      const rawQuery = queryAt < 0 ? "" : req.originalUrl.slice(queryAt + 1);
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const posted = req.method === "POST" && (body.SAMLRequest !== undefined || body.SAMLResponse !== undefined);
-      const kind = samlParameterIn(rawQuery);
-      if (!kind && !posted) return await serviceProviderLogout(req, res);
-      const [organization, connection] = await Promise.all([services.organizations.get(organizationId), services.saml.get({ organizationId })]);
-      if (!organization || !connection) {
-        res.status(404).type("html").send(refusalPage("No single sign-on here", "No SAML connection is configured for this organization.", req.id));
-        return;
-      }
-      if (posted) {
-        const refusal = new SamlRefusal("unsupported_binding", "Sign-out messages are accepted with the HTTP-Redirect binding only.", "HTTP-POST binding");
-        return await refuseLogout(req, res, connection, body.SAMLRequest !== undefined ? "LogoutRequest" : "LogoutResponse", refusal);
-      }
-      if (kind === "SAMLRequest") return await identityProviderLogout(req, res, connection, rawQuery);
-      return await logoutResponse(req, res, connection, rawQuery);
-    } catch (error) {
-      next(error);
+  const logout = async (req: Request, res: Response) => {
+    const organizationId = organizationIdOf(req);
+    const queryAt = req.originalUrl.indexOf("?");
+    const rawQuery = queryAt < 0 ? "" : req.originalUrl.slice(queryAt + 1);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const posted = req.method === "POST" && (body.SAMLRequest !== undefined || body.SAMLResponse !== undefined);
+    const kind = samlParameterIn(rawQuery);
+    if (!kind && !posted) return await serviceProviderLogout(req, res);
+    const [organization, connection] = await Promise.all([services.organizations.get(organizationId), services.saml.get({ organizationId })]);
+    if (!organization || !connection) {
+      res.status(404).type("html").send(refusalPage("No single sign-on here", "No SAML connection is configured for this organization.", req.id));
+      return;
     }
+    if (posted) {
+      const refusal = new SamlRefusal("unsupported_binding", "Sign-out messages are accepted with the HTTP-Redirect binding only.", "HTTP-POST binding");
+      return await refuseLogout(req, res, connection, body.SAMLRequest !== undefined ? "LogoutRequest" : "LogoutResponse", refusal);
+    }
+    if (kind === "SAMLRequest") return await identityProviderLogout(req, res, connection, rawQuery);
+    return await logoutResponse(req, res, connection, rawQuery);
   };
   router.get("/:org/logout", logout);
   router.post("/:org/logout", express.urlencoded({ extended: false, limit: "100kb" }), logout);

@@ -1,5 +1,5 @@
 import SCIMMY from "scimmy";
-import { ScimStatusError, toScimError } from "./errors";
+import { scimAnswerOf } from "./errors";
 import { resourceHeaders, versionFromEtag } from "./user-mapping";
 import type { ScimContext } from "./user-resource";
 
@@ -68,8 +68,7 @@ function processingOrder(operations: BulkOperation[]): number[] {
 }
 
 function errorResult(method: string, bulkId: string | undefined, location: string | undefined, error: unknown): BulkResult {
-  const scimError = toScimError(error) as InstanceType<typeof SCIMMY.Types.Error> & { scimType?: string };
-  const status = scimError instanceof ScimStatusError ? scimError.httpStatus : Number(scimError.status);
+  const { status, scimType, detail } = scimAnswerOf(error);
   return {
     method,
     ...(bulkId ? { bulkId } : {}),
@@ -78,8 +77,8 @@ function errorResult(method: string, bulkId: string | undefined, location: strin
     response: {
       schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
       status: String(status),
-      ...(scimError.scimType ? { scimType: scimError.scimType } : {}),
-      detail: scimError.message,
+      ...(scimType ? { scimType } : {}),
+      detail,
     },
   };
 }

@@ -4,8 +4,9 @@ import SCIMMYRouters from "scimmy-routers";
 import type { Config } from "../config";
 import type { Logger } from "../http/logger";
 import type { Services } from "../services";
-import { UnauthenticatedError } from "../errors";
-import { ScimStatusError, errorSchema, scimErrorBody, toScimError } from "./errors";
+import { TooManyRequestsError, UnauthenticatedError } from "../errors";
+import { scimAnswerOf, scimErrorBody } from "./errors";
+import { setErrorHeaders } from "../http/error-handler";
 import { InvalidFilterError, checkFilterBounds } from "./filter";
 import { applyBulk } from "./bulk";
 import { jsonBody } from "../http/json-body";
@@ -49,45 +50,39 @@ function configureServiceProvider(config: Config): void {
  * is not locked out, and guessing a 256-bit secret is hopeless anyway.
  */
 function authenticate(services: Services, config: Config, baseUrl: string) {
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const client = req.ip ?? "unknown";
-    try {
-      const header = req.header("authorization") ?? "";
-      const [scheme, bearer] = header.split(/\s+/, 2);
-      const token =
-        scheme?.toLowerCase() === "bearer" && bearer
-          ? await services.scimTokens.authenticate(bearer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
-          : new UnauthenticatedError("A bearer token is required");
-      if (token instanceof Error) {
-        if (!(token instanceof UnauthenticatedError)) throw token;
-        // Only failed attempts touch the counters: a valid request costs no extra query. The
-        // attempt's own number, from one atomic increment, decides (storage/auth-failures.ts).
-        const failures = await services.authFailures.recordFailure(client);
-        if (failures.count > config.authFailures.limit) {
-          const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
-          res.setHeader("Retry-After", String(retryAfter));
-          return sendError(res, 429, "Too many failed authentication attempts; retry later");
-        }
-        res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse SCIM"');
-        return sendError(res, 401, token.message);
+    const header = req.header("authorization") ?? "";
+    const [scheme, bearer] = header.split(/\s+/, 2);
+    const token =
+      scheme?.toLowerCase() === "bearer" && bearer
+        ? await services.scimTokens.authenticate(bearer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+        : new UnauthenticatedError("A bearer token is required");
+    if (token instanceof Error) {
+      if (!(token instanceof UnauthenticatedError)) throw token;
+      // Only failed attempts touch the counters: a valid request costs no extra query. The
+      // attempt's own number, from one atomic increment, decides (storage/auth-failures.ts).
+      const failures = await services.authFailures.recordFailure(client);
+      if (failures.count > config.authFailures.limit) {
+        const retryAfter = Math.max(1, Math.ceil((failures.resetsAt.getTime() - Date.now()) / 1000));
+        throw new TooManyRequestsError("Too many failed authentication attempts; retry later", retryAfter);
       }
-      req.organizationId = token.organizationId;
-      req.scim = {
-        request: {
-          organizationId: token.organizationId,
-          actor: { type: "scim_token", id: token.id, name: token.name },
-          source: "scim",
-          requestId: req.id,
-        },
-        users: services.users,
-        groups: services.groups,
-        baseUrl,
-        maxResults: config.scim.maxResults,
-      };
-      next();
-    } catch (error) {
-      next(error);
+      throw token;
     }
+    req.organizationId = token.organizationId;
+    req.scim = {
+      request: {
+        organizationId: token.organizationId,
+        actor: { type: "scim_token", id: token.id, name: token.name },
+        source: "scim",
+        requestId: req.id,
+      },
+      users: services.users,
+      groups: services.groups,
+      baseUrl,
+      maxResults: config.scim.maxResults,
+    };
+    next();
   };
 }
 
@@ -104,20 +99,11 @@ function conditionalWrites(req: Request, res: Response, next: NextFunction): voi
 
 /**
  * One place that shapes what scimmy-routers sends: the ETag header on single resources, 304 for a
- * matching If-None-Match, Location on 201, and the real status of errors scimmy cannot express.
+ * matching If-None-Match, and Location on 201.
  */
 function shapeResponses(req: Request, res: Response, next: NextFunction): void {
   const json = res.json.bind(res);
   res.json = (body: unknown) => {
-    if (body instanceof SCIMMY.Messages.Error || (body as { schemas?: string[] })?.schemas?.includes?.(errorSchema)) {
-      const cause = (body as { cause?: unknown }).cause;
-      if (cause instanceof ScimStatusError) {
-        res.status(cause.httpStatus);
-        if (cause.retryAfterSeconds) res.setHeader("Retry-After", String(cause.retryAfterSeconds));
-        return json(scimErrorBody(cause.httpStatus, cause.message));
-      }
-      return json(body);
-    }
     const meta = (body as { meta?: { version?: string; location?: string } } | undefined)?.meta;
     const headers = resourceHeaders(body);
     const etag = headers?.etag ?? meta?.version;
@@ -149,6 +135,16 @@ function boundFilters(req: Request, res: Response, next: NextFunction): void {
     if (error instanceof InvalidFilterError) return sendError(res, 400, error.message, "invalidFilter");
     return next(error);
   }
+  next();
+}
+
+/**
+ * express 5 parses `req.query` afresh at every read (a getter), so scimmy-routers' cast of
+ * `startIndex` and `count` to numbers is lost and scimmy falls back to its default page of 20
+ * (scimmy-routers issue #36). The query becomes a plain object of this request for the routers.
+ */
+function writableQuery(req: Request, _res: Response, next: NextFunction): void {
+  Object.defineProperty(req, "query", { value: { ...req.query }, writable: true, enumerable: true, configurable: true });
   next();
 }
 
@@ -198,6 +194,20 @@ function parseBody(config: Config) {
   };
 }
 
+/**
+ * scimmy-routers ends its stack with its own error handler, which answers through scimmy's
+ * ErrorResponse: that class refuses any status outside RFC 7644 §3.12's table (429 and 503
+ * among them) and would throw instead of answering. It is taken out, so every error of the
+ * edge reaches Gatehouse's one translation; checked when the app is built, so a new
+ * scimmy-routers that arranges its stack differently fails loudly rather than answering wrongly.
+ */
+function withoutOwnErrorHandler(router: Router): Router {
+  const stack = (router as unknown as { stack: { handle: { length: number } }[] }).stack;
+  if (stack.at(-1)?.handle.length !== 4) throw new Error("scimmy-routers: its own error handler is no longer the last layer of its router");
+  stack.pop();
+  return router;
+}
+
 export function scimRouter(services: Services, config: Config, logger: Logger): Router {
   const baseUrl = `${config.publicBaseUrl}/scim/v2`;
   declareUserResource();
@@ -211,35 +221,33 @@ export function scimRouter(services: Services, config: Config, logger: Logger): 
   router.use(boundFilters);
   router.use(conditionalWrites);
   router.use(shapeResponses);
-  router.post("/Bulk", async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      res.type("application/scim+json").json(await applyBulk(req.body, req.scim!, config.scim.maxBulkOperations));
-    } catch (error) {
-      next(error);
-    }
+  router.post("/Bulk", async (req: Request, res: Response) => {
+    res.type("application/scim+json").json(await applyBulk(req.body, req.scim!, config.scim.maxBulkOperations));
   });
+  router.use(writableQuery);
   router.use(
-    new SCIMMYRouters({
-      type: "bearer",
-      handler: (req: Request) => {
-        if (!req.scim) throw new Error("Unauthenticated");
-        return req.scim.request.actor.id;
-      },
-      context: (req: Request) => req.scim,
-      baseUri: () => config.publicBaseUrl,
-    } as never) as unknown as Router,
+    withoutOwnErrorHandler(
+      new SCIMMYRouters({
+        type: "bearer",
+        handler: (req: Request) => {
+          if (!req.scim) throw new Error("Unauthenticated");
+          return req.scim.request.actor.id;
+        },
+        context: (req: Request) => req.scim,
+        baseUri: () => config.publicBaseUrl,
+      } as never) as unknown as Router,
+    ),
   );
-  // Errors scimmy-routers passes on after answering (5xx), and anything thrown before it.
+  // Every error of the SCIM edge, thrown before scimmy-routers or inside it, answered once: the
+  // status from the shared translation (scim/errors.ts scimAnswerOf), the body a SCIM error.
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    // A refusal express or a body parser attached a 4xx to keeps it (never a 500).
-    const refused = clientErrorOf(error);
-    if (refused) return void (res.headersSent || sendError(res, refused.status, refused.message, refused.scimType));
-    const scimError = toScimError(error);
-    const status = scimError instanceof ScimStatusError ? scimError.httpStatus : Number(scimError.status);
-    if (status >= 500) logger.error({ err: (scimError as { cause?: unknown }).cause ?? error, requestId: req.id }, "SCIM request failed");
+    const answer = scimAnswerOf(error);
+    if (answer.status >= 500) logger.error({ err: (answer.internal && (error as { cause?: unknown }).cause) || error, requestId: req.id }, "SCIM request failed");
     if (res.headersSent) return;
-    if (scimError instanceof ScimStatusError && scimError.retryAfterSeconds) res.setHeader("Retry-After", String(scimError.retryAfterSeconds));
-    sendError(res, status, scimError.message, (scimError as { scimType?: string }).scimType);
+    setErrorHeaders(res, answer);
+    // RFC 6750 §3: a 401 names the scheme and realm the client must authenticate with.
+    if (answer.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="Gatehouse SCIM"');
+    sendError(res, answer.status, answer.detail, answer.scimType);
   });
   return router;
 }

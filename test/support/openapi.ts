@@ -87,7 +87,9 @@ export const templateOf = (expressPath: string) => expressPath.replace(/:(\w+)/g
 
 interface RouterLayer {
   name: string;
-  regexp: RegExp & { fast_slash?: boolean };
+  /** express 5 (router 2): a router mounted at its parent's root. */
+  slash?: boolean;
+  rawPath?: unknown;
   route?: { path: unknown; methods: Record<string, boolean> };
   handle: { stack?: RouterLayer[] };
 }
@@ -103,7 +105,7 @@ export function routesOf(router: { stack: unknown[] }): { method: string; path: 
         .map((method) => ({ method, path }));
     }
     if (layer.handle.stack) {
-      if (!layer.regexp.fast_slash) throw new Error(`A router mounted below a path (${layer.regexp}): teach routesOf its mount path`);
+      if (!layer.slash) throw new Error(`A router mounted below a path (${String(layer.rawPath)}): teach routesOf its mount path`);
       return routesOf({ stack: layer.handle.stack });
     }
     return [];
