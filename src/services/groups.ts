@@ -8,6 +8,7 @@ import { ConcurrentChangeError, InvalidError, NotFoundError, VersionMismatchErro
 import type { GroupListing, GroupStore } from "../storage/groups";
 import type { UserStore } from "../storage/users";
 import type { WriteOptions } from "./users";
+import type { Deprovisioning } from "./deprovisioning";
 
 type Scope = Pick<RequestContext, "organizationId">;
 
@@ -37,16 +38,12 @@ async function forEachLimited<T>(items: Iterable<T>, limit: number, work: (item:
  * does not depend on the size of the group.
  */
 export class GroupDirectory {
-  /**
-   * Called with the members a change or a deletion removed, before the answer (services/index.ts
-   * wires it). The ids are fetched only if the hook asks: after a deletion that is a query.
-   */
-  membersRemoved?: (ctx: RequestContext, userIds: () => Promise<readonly string[]>) => Promise<void>;
-
   constructor(
     private readonly groups: GroupStore,
     private readonly users: UserStore,
     private readonly audit: AuditTrail,
+    /** Members who leave groups may lose access (where a mapped group is required): its rule runs there. */
+    private readonly deprovisioning: Deprovisioning,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -63,13 +60,7 @@ export class GroupDirectory {
 
   /** The groups a user is a direct member of that still exist (RFC 7643 §4.1.2 `groups`). */
   async groupsOf(ctx: Scope, user: User, cache = new Map<string, Promise<Group | undefined>>()): Promise<Group[]> {
-    const groups = await Promise.all(
-      user.groupIds.map((id) => {
-        if (!cache.has(id)) cache.set(id, this.groups.findById(ctx.organizationId, id));
-        return cache.get(id)!;
-      }),
-    );
-    return groups.filter((g): g is Group => g !== undefined);
+    return this.groups.findEachById(ctx.organizationId, user.groupIds, cache);
   }
 
   async list(ctx: Scope, listing: GroupListing): Promise<{ total: number; groups: Group[] }> {
@@ -200,7 +191,7 @@ export class GroupDirectory {
         forEachLimited(adding, writeConcurrency, (user) => this.users.addToGroup(user.id, id)),
         forEachLimited(toRemove, writeConcurrency, (userId) => this.users.removeFromGroup(userId, id)),
       ]);
-      if (toRemove.size) await this.membersRemoved?.(ctx, async () => [...toRemove]);
+      if (toRemove.size) await this.deprovisioning.membersLeftGroups(ctx, async () => [...toRemove]);
     }
     return after;
   }
@@ -215,7 +206,7 @@ export class GroupDirectory {
       throw new VersionMismatchError(`Group ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
     }
     // Memberships stay on the members until the sweep, so the former members can still be found.
-    await this.membersRemoved?.(ctx, async () => (await this.users.membersOf(ctx.organizationId, id)).map((m) => m.id));
+    await this.deprovisioning.membersLeftGroups(ctx, async () => (await this.users.membersOf(ctx.organizationId, id)).map((m) => m.id));
     void this.sweep().catch(() => undefined);
   }
 

@@ -6,6 +6,12 @@ import { profileOf, resolveActive, withProfile, type LocalAccess, type Temporary
 import { ConcurrentChangeError, ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
 import type { AuditEventDocument } from "../storage/models";
 import type { UserListing, UserPage, UserPart, UserStore } from "../storage/users";
+import type { Deprovisioning } from "./deprovisioning";
+
+/** The organization's seat limit, when it has one (AccessDirectory answers it). */
+export interface SeatLimits {
+  seatLimit(ctx: Pick<RequestContext, "organizationId">): Promise<number | undefined>;
+}
 
 export interface WriteOptions {
   /** Optimistic concurrency: the version the client last saw (RFC 7644 §3.14 If-Match). */
@@ -18,26 +24,21 @@ export interface WriteOptions {
  * single-document write (storage/outbox.ts).
  */
 export class UserDirectory {
-  /**
-   * Called once a user loses access (deactivated, deleted, suspended), before the answer to the
-   * request that did it: every way in the user had is cut there (services/index.ts wires it).
-   */
-  deprovisioned?: (ctx: RequestContext, user: User, why: "deactivated" | "deleted" | "suspended" | "unmapped") => Promise<void>;
-
-  /** Seat limits: the organization's limit, when it has one (services/index.ts wires it). */
-  seatLimitOf?: (ctx: Pick<RequestContext, "organizationId">) => Promise<number | undefined>;
-
-  /** Refuses a new active user (create, reactivation, invitation) when the organization is full. */
-  private async checkSeat(ctx: Pick<RequestContext, "organizationId">): Promise<void> {
-    const limit = await this.seatLimitOf?.(ctx);
-    if (limit !== undefined && (await this.store.countActive(ctx.organizationId)) >= limit) throw new SeatLimitReachedError(limit);
-  }
-
   constructor(
     private readonly store: UserStore,
     private readonly audit: AuditTrail,
+    /** Every loss of access here (deactivation, deletion, suspension) runs this use-case. */
+    private readonly deprovisioning: Deprovisioning,
+    /** Where the organization's seat limit is read (AccessDirectory). */
+    private readonly seats: SeatLimits,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** Refuses a new active user (create, reactivation, invitation) when the organization is full. */
+  private async checkSeat(ctx: Pick<RequestContext, "organizationId">): Promise<void> {
+    const limit = await this.seats.seatLimit(ctx);
+    if (limit !== undefined && (await this.store.countActive(ctx.organizationId)) >= limit) throw new SeatLimitReachedError(limit);
+  }
 
   async get(ctx: Pick<RequestContext, "organizationId">, id: string): Promise<User> {
     const user = await this.store.findById(ctx.organizationId, id);
@@ -130,7 +131,7 @@ export class UserDirectory {
       const action = deactivated ? "user.deactivated" : !before.active && after.active ? "user.reactivated" : "user.updated";
       return { after, action, event: this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }), endSessions: deactivated };
     });
-    if (action === "user.deactivated") await this.deprovisioned?.(ctx, after, "deactivated");
+    if (action === "user.deactivated") await this.deprovisioning.deprovision(ctx, after, "deactivated");
     return after;
   }
 
@@ -204,17 +205,8 @@ export class UserDirectory {
       });
       return { after, event, action, part: "suspended", endSessions: suspended };
     });
-    if (action === "user.suspended") await this.deprovisioned?.(ctx, after, "suspended");
+    if (action === "user.suspended") await this.deprovisioning.deprovision(ctx, after, "suspended");
     return after;
-  }
-
-  /**
-   * The user no longer has any access (where the organization requires a mapped group, they left
-   * the last one): every session and personal token ends now; regaining a group does not revive them.
-   */
-  async accessLost(ctx: RequestContext, id: string, reason: string): Promise<void> {
-    const after = await this.endAllSessions(ctx, id, "user.sessions_ended", reason);
-    await this.deprovisioned?.(ctx, after, "unmapped");
   }
 
   /** Ends every session of the user at once ("sign out everywhere"); they sign in again. */
@@ -300,7 +292,7 @@ export class UserDirectory {
     if (!(await this.store.delete(user, this.now(), event, { onlyVersion: options.expectedVersion }))) {
       throw new VersionMismatchError(`User ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
     }
-    await this.deprovisioned?.(ctx, user, "deleted");
+    await this.deprovisioning.deprovision(ctx, user, "deleted");
   }
 }
 
