@@ -5,7 +5,8 @@ import type { Criteria } from "../domain/criteria";
 import { emptyGroupChange, type Group, type GroupChange, type GroupMember } from "../domain/group";
 import type { User } from "../domain/user";
 import { ConcurrentChangeError, InvalidError, NotFoundError, VersionMismatchError } from "../errors";
-import type { GroupListing, GroupStore } from "../storage/groups";
+import type { DirectoryListing } from "../domain/criteria";
+import type { GroupStore } from "../storage/groups";
 import type { UserStore } from "../storage/users";
 import type { WriteOptions } from "./users";
 import type { Deprovisioning } from "./deprovisioning";
@@ -63,7 +64,7 @@ export class GroupDirectory {
     return this.groups.findEachById(ctx.organizationId, user.groupIds, cache);
   }
 
-  async list(ctx: Scope, listing: GroupListing): Promise<{ total: number; groups: Group[] }> {
+  async list(ctx: Scope, listing: DirectoryListing): Promise<{ total: number; groups: Group[] }> {
     const criteria = listing.criteria && (await this.resolveMemberCriteria(ctx, listing.criteria));
     return this.groups.list(ctx.organizationId, { ...listing, criteria });
   }
@@ -82,14 +83,8 @@ export class GroupDirectory {
       lastModified: at,
       version: 1,
     };
-    await this.groups.claimDisplayName(ctx.organizationId, displayName, group.id);
     const event = this.audit.event(ctx, { action: "group.created", target: groupTarget(group), after: { ...snapshot(group), members: members.map((m) => m.id) } });
-    try {
-      await this.groups.insert(group, event);
-    } catch (error) {
-      await this.groups.releaseDisplayName(ctx.organizationId, displayName, group.id).catch(() => undefined);
-      throw error;
-    }
+    await this.groups.insert(group, event);
     // The members' writes follow the group's (and its event): each is idempotent, and the
     // identity provider, which got no answer if we die here, retries with a PATCH or PUT.
     await forEachLimited(members, writeConcurrency, (user) => this.users.addToGroup(user.id, group.id));

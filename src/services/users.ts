@@ -5,7 +5,8 @@ import type { RequestContext } from "../domain/context";
 import { profileOf, resolveActive, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
 import { ConcurrentChangeError, ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
 import type { AuditEventDocument } from "../storage/models";
-import type { UserListing, UserPage, UserPart, UserStore } from "../storage/users";
+import type { DirectoryListing } from "../domain/criteria";
+import type { UserPart, UserStore } from "../storage/users";
 import type { Deprovisioning } from "./deprovisioning";
 
 /** The organization's seat limit, when it has one (AccessDirectory answers it). */
@@ -55,7 +56,7 @@ export class UserDirectory {
     return this.store.findByExternalId(ctx.organizationId, externalId);
   }
 
-  list(ctx: Pick<RequestContext, "organizationId">, listing: UserListing): Promise<UserPage> {
+  list(ctx: Pick<RequestContext, "organizationId">, listing: DirectoryListing): Promise<{ total: number; users: User[] }> {
     return this.store.list(ctx.organizationId, listing);
   }
 

@@ -1,6 +1,7 @@
-import type { Criteria } from "../domain/criteria";
+import type { DirectoryListing } from "../domain/criteria";
 import { displayNameKey, type Group } from "../domain/group";
-import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
+import type { FieldMapping } from "./criteria-query";
+import { DirectoryStore } from "./directory-store";
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
 import { WriteQueue, writeQueueOf } from "./write-queue";
@@ -8,13 +9,8 @@ import { LookupKeys } from "./lookup-keys";
 import type { AuditEventDocument, GroupDocument, GroupSweepDocument, Models } from "./models";
 import type { Outbox } from "./outbox";
 
-export interface GroupListing {
-  criteria?: Criteria;
-  sortBy?: string;
-  descending?: boolean;
-  startIndex: number;
-  count: number;
-}
+/** How a listing of groups is filtered, ordered and cut (the same as for users). */
+export type GroupListing = DirectoryListing;
 
 const fieldMapping: Record<string, FieldMapping> = {
   id: { field: "_id" },
@@ -54,22 +50,20 @@ function toDocument(group: Group): GroupDocument {
  * (`displayName eq`, `externalId eq`) are `_id` operations; memberships live on the members
  * (UserStore), so nothing here grows with a group's size.
  */
-export class GroupStore {
+export class GroupStore extends DirectoryStore<Group, GroupDocument> {
   private readonly keys: LookupKeys;
+  protected readonly namePath = "displayName";
 
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
   ) {
+    super(models.Group, fieldMapping, toGroup);
     this.keys = new LookupKeys(models);
   }
 
   /** One rename of a group at a time in this process (see `update`). */
   private readonly renames = new WriteQueue(true);
-
-  private get collection() {
-    return this.models.Group.collection;
-  }
 
   private displayNameKey(organizationId: string, displayName: string): string {
     return LookupKeys.key(organizationId, displayNameKeyKind, displayNameKey(displayName));
@@ -79,9 +73,8 @@ export class GroupStore {
     return LookupKeys.key(organizationId, groupExternalIdKeyKind, externalId);
   }
 
-  async findById(organizationId: string, id: string): Promise<Group | undefined> {
-    const doc = await guarded(() => readById<GroupDocument>(this.models.Group, id));
-    return doc && doc.organizationId === organizationId && !doc.deletedAt ? toGroup(doc) : undefined;
+  findByName(organizationId: string, displayName: string): Promise<Group | undefined> {
+    return this.findByDisplayName(organizationId, displayName);
   }
 
   /** The groups of these ids that still exist, in their order (one read by _id each, shared through `cache`). */
@@ -108,7 +101,7 @@ export class GroupStore {
     return groups.filter((g): g is Group => g !== undefined && g.externalId === externalId);
   }
 
-  async claimDisplayName(organizationId: string, displayName: string, id: string): Promise<void> {
+  private async claimDisplayName(organizationId: string, displayName: string, id: string): Promise<void> {
     await this.keys.claim(
       this.displayNameKey(organizationId, displayName),
       id,
@@ -120,13 +113,23 @@ export class GroupStore {
     );
   }
 
-  async releaseDisplayName(organizationId: string, displayName: string, id: string): Promise<void> {
+  private async releaseDisplayName(organizationId: string, displayName: string, id: string): Promise<void> {
     await this.keys.release(this.displayNameKey(organizationId, displayName), id);
   }
 
-  /** Stores a new group carrying the event of its creation. */
+  /**
+   * Stores a new group carrying the event of its creation. The displayName is claimed first
+   * (ConflictError when a live group of the organization holds it, RFC 7644 §3.3 uniqueness) and
+   * given back if the group's write fails; the uniqueness protocol stays inside this store.
+   */
   async insert(group: Group, event: AuditEventDocument): Promise<void> {
-    await this.outbox.insert(this.collection, toDocument(group), [event], `A group with displayName "${group.displayName}" already exists`);
+    await this.claimDisplayName(group.organizationId, group.displayName, group.id);
+    try {
+      await this.outbox.insert(this.collection, toDocument(group), [event], `A group with displayName "${group.displayName}" already exists`);
+    } catch (error) {
+      await this.releaseDisplayName(group.organizationId, group.displayName, group.id).catch(() => undefined);
+      throw error;
+    }
     if (group.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(group.organizationId, group.externalId), group.id);
   }
 
@@ -231,38 +234,7 @@ export class GroupStore {
   }
 
   async list(organizationId: string, listing: GroupListing): Promise<{ total: number; groups: Group[] }> {
-    const direct = await this.directLookup(organizationId, listing.criteria);
-    if (direct) {
-      return { total: direct.length, groups: listing.count === 0 ? [] : direct.slice(listing.startIndex - 1, listing.startIndex - 1 + listing.count) };
-    }
-    const filter = { organizationId, deletedAt: { $exists: false }, ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}) };
-    // The driver's collection, not the model: no casting of the criteria's values (see UserStore.list).
-    const total = await guarded(() => this.collection.countDocuments(filter as never));
-    if (listing.count === 0 || listing.startIndex > total) return { total, groups: [] };
-    const direction = listing.descending ? -1 : 1;
-    const mapping = listing.sortBy ? fieldMapping[listing.sortBy] : undefined;
-    const sortField = listing.sortBy ? (mapping?.lowerCaseField ?? mapping?.field ?? listing.sortBy) : "created";
-    const sort: Record<string, 1 | -1> = { [sortField]: direction };
-    if (sortField !== "_id") sort._id = direction;
-    const docs = await guarded(() => this.collection.find(filter as never).sort(sort).skip(listing.startIndex - 1).limit(listing.count).toArray());
-    return { total, groups: (docs as unknown as GroupDocument[]).map(toGroup) };
-  }
-
-  private async directLookup(organizationId: string, criteria: Criteria | undefined): Promise<Group[] | undefined> {
-    if (!criteria || criteria.kind !== "compare" || criteria.op !== "eq" || typeof criteria.value !== "string") return undefined;
-    switch (criteria.path) {
-      case "id": {
-        const group = await this.findById(organizationId, criteria.value);
-        return group ? [group] : [];
-      }
-      case "displayName": {
-        const group = await this.findByDisplayName(organizationId, criteria.value);
-        return group ? [group] : [];
-      }
-      case "externalId":
-        return this.findByExternalId(organizationId, criteria.value);
-      default:
-        return undefined;
-    }
+    const { total, items } = await this.page(organizationId, listing);
+    return { total, groups: items };
   }
 }

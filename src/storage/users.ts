@@ -1,24 +1,16 @@
 import { UnavailableError } from "../errors";
-import type { Criteria } from "../domain/criteria";
+import type { DirectoryListing } from "../domain/criteria";
 import { type User, userNameKey } from "../domain/user";
-import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
+import type { FieldMapping } from "./criteria-query";
+import { DirectoryStore } from "./directory-store";
 import { guarded } from "./database-errors";
-import { readById } from "./read-by-id";
 import { LookupKeys } from "./lookup-keys";
 import { profileAttributes, type AuditEventDocument, type Models, type UserDocument } from "./models";
 import type { Outbox } from "./outbox";
 import { WriteQueue, writeQueueOf } from "./write-queue";
 
-/** How a listing is ordered and cut (RFC 7644 §3.4.2.3–4), in domain attribute paths. */
-export interface UserListing {
-  criteria?: Criteria;
-  sortBy?: string;
-  descending?: boolean;
-  /** 1-based, as in SCIM. */
-  startIndex: number;
-  /** 0 asks for the total only. */
-  count: number;
-}
+/** How a listing of users is filtered, ordered and cut (the same as for groups). */
+export type UserListing = DirectoryListing;
 
 export interface UserPage {
   total: number;
@@ -100,24 +92,22 @@ const requiredFields = new Set(["userName", "userNameLower", "active", "managedB
  * send before every write (`userName eq`, `externalId eq`) go through lookup keys, so none of the
  * hot paths scans a collection, on MongoDB or on FerretDB.
  */
-export class UserStore {
+export class UserStore extends DirectoryStore<User, UserDocument> {
   private readonly keys: LookupKeys;
   private readonly writes: WriteQueue;
+  protected readonly namePath = "userName";
 
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
   ) {
+    super(models.User, fieldMapping, toUser);
     this.keys = new LookupKeys(models);
     this.writes = writeQueueOf(models);
   }
 
   /** One rename of a user at a time in this process, on either database (see `replace`). */
   private readonly renames = new WriteQueue(true);
-
-  private get collection() {
-    return this.models.User.collection;
-  }
 
   userNameKey(organizationId: string, userName: string): string {
     return LookupKeys.key(organizationId, userNameKeyKind, userNameKey(userName));
@@ -127,11 +117,8 @@ export class UserStore {
     return LookupKeys.key(organizationId, externalIdKeyKind, externalId);
   }
 
-  async findById(organizationId: string, id: string): Promise<User | undefined> {
-    const doc = await guarded(() => readById<UserDocument>(this.models.User, id));
-    // The organization (and a deletion under way) is checked here, not in the filter: only an
-    // exact {_id} filter is served by FerretDB's SQLite backend without a scan.
-    return doc && doc.organizationId === organizationId && !doc.deletedAt ? toUser(doc) : undefined;
+  findByName(organizationId: string, userName: string): Promise<User | undefined> {
+    return this.findByUserName(organizationId, userName);
   }
 
   async findByUserName(organizationId: string, userName: string): Promise<User | undefined> {
@@ -394,63 +381,7 @@ export class UserStore {
    * on MongoDB (FerretDB evaluates them by scanning).
    */
   async list(organizationId: string, listing: UserListing): Promise<UserPage> {
-    const direct = await this.directLookup(organizationId, listing.criteria);
-    if (direct) {
-      const sorted = listing.sortBy ? sortInMemory(direct, listing.sortBy, listing.descending) : direct;
-      return { total: sorted.length, users: listing.count === 0 ? [] : sorted.slice(listing.startIndex - 1, listing.startIndex - 1 + listing.count) };
-    }
-
-    const filter = {
-      organizationId,
-      deletedAt: { $exists: false },
-      ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}),
-    };
-    // The driver's collection, not the model: mongoose would cast the criteria's values to the
-    // schema's types (`externalId pr` compares with [] and {}, a CastError on a String path;
-    // `active pr` would have "" cast to false). The criteria are well-typed already.
-    const total = await guarded(() => this.collection.countDocuments(filter as never));
-    if (listing.count === 0 || listing.startIndex > total) return { total, users: [] };
-
-    const direction = listing.descending ? -1 : 1;
-    const sortField = listing.sortBy ? storedField(listing.sortBy) : "created";
-    const sort: Record<string, 1 | -1> = { [sortField]: direction };
-    if (sortField !== "_id") sort._id = direction;
-    const docs = await guarded(() =>
-      this.collection.find(filter as never).sort(sort).skip(listing.startIndex - 1).limit(listing.count).toArray(),
-    );
-    return { total, users: (docs as unknown as UserDocument[]).map(toUser) };
-  }
-
-  private async directLookup(organizationId: string, criteria: Criteria | undefined): Promise<User[] | undefined> {
-    if (!criteria || criteria.kind !== "compare" || criteria.op !== "eq" || typeof criteria.value !== "string") return undefined;
-    switch (criteria.path) {
-      case "id": {
-        const user = await this.findById(organizationId, criteria.value);
-        return user ? [user] : [];
-      }
-      case "userName": {
-        const user = await this.findByUserName(organizationId, criteria.value);
-        return user ? [user] : [];
-      }
-      case "externalId":
-        return this.findByExternalId(organizationId, criteria.value);
-      default:
-        return undefined;
-    }
+    const { total, items } = await this.page(organizationId, listing);
+    return { total, users: items };
   }
 }
-
-function storedField(domainPath: string): string {
-  const mapping = fieldMapping[domainPath];
-  return mapping?.lowerCaseField ?? mapping?.field ?? domainPath;
-}
-
-function sortInMemory(users: User[], path: string, descending = false): User[] {
-  const valueOf = (user: User) => path.split(".").reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], user);
-  return [...users].sort((a, b) => {
-    const [x, y] = [valueOf(a), valueOf(b)];
-    const order = x === y ? 0 : x === undefined ? 1 : y === undefined ? -1 : String(x) < String(y) ? -1 : 1;
-    return descending ? -order : order;
-  });
-}
-
