@@ -20,6 +20,8 @@ import type { SessionTimeouts } from "../domain/session";
 import { Sessions } from "./sessions";
 import { SamlLogout } from "./saml-logout";
 import { Deprovisioning } from "./deprovisioning";
+import { AuthFailures } from "./auth-failures";
+import { SamlState } from "./saml-state";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -34,19 +36,11 @@ export interface Services {
   members: MemberAdministration;
   saml: SamlConnections;
   accessReview: AccessReview;
-  authFailures: AuthFailureCounters;
+  authFailures: AuthFailures;
   samlSignIn: SamlSignIn;
   samlLogout: SamlLogout;
-  /**
-   * What SAML exchanges share across instances: AuthnRequest and LogoutRequest ids, used assertion
-   * ids (and LogoutRequest ids taken from identity providers, against replays).
-   */
-  samlState: {
-    requestCache(organizationId: string, lifetimeMs: number): SamlRequestCache;
-    logoutRequestCache(organizationId: string, lifetimeMs: number): SamlRequestCache;
-    assertions: SamlAssertionLedger;
-    sweep(now?: Date): Promise<number>;
-  };
+  /** SAML request ids and used assertions, shared by every instance (services/saml-state.ts). */
+  samlState: SamlState;
   sessions: Sessions;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
@@ -99,14 +93,13 @@ export function createServices(
     members: new MemberAdministration(users, access, organizations),
     saml,
     samlSignIn: new SamlSignIn(users, access, audit, options.warn),
-    samlState: {
-      requestCache: (organizationId, lifetimeMs) => new SamlRequestCache(db.models, organizationId, lifetimeMs),
-      logoutRequestCache: (organizationId, lifetimeMs) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, "logout"),
-      assertions: new SamlAssertionLedger(db.models),
-      sweep: (now = new Date()) => sweepSamlState(db.models, now),
-    },
+    samlState: new SamlState(
+      (organizationId, lifetimeMs, kind) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, kind),
+      new SamlAssertionLedger(db.models),
+      (now) => sweepSamlState(db.models, now),
+    ),
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
-    authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
+    authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
     samlLogout: new SamlLogout(sessions, audit),
     async recoverAuditOutbox() {
