@@ -4,7 +4,7 @@ import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
 import { profileOf, resolveActive, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
 import { ConcurrentChangeError, ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
-import type { AuditEventDocument } from "../storage/models";
+import type { AuditEvent } from "../domain/audit";
 import type { DirectoryListing } from "../domain/criteria";
 import type { UserPart, UserStore } from "../storage/users";
 import type { Deprovisioning } from "./deprovisioning";
@@ -146,7 +146,7 @@ export class UserDirectory {
     ctx: Pick<RequestContext, "organizationId">,
     id: string,
     options: WriteOptions,
-    plan: (before: User) => Promise<{ after: User; event: AuditEventDocument; action?: string; part?: UserPart; endSessions?: boolean } | undefined>,
+    plan: (before: User) => Promise<{ after: User; event: AuditEvent; action?: string; part?: UserPart; endSessions?: boolean } | undefined>,
   ): Promise<{ before: User; after: User; action?: string }> {
     for (let attempt = 1; ; attempt++) {
       const before = await this.get(ctx, id);

@@ -1,3 +1,4 @@
+import type { AuditEvent } from "../domain/audit";
 import type { DirectoryListing } from "../domain/criteria";
 import { displayNameKey, type Group } from "../domain/group";
 import type { FieldMapping } from "./criteria-query";
@@ -6,7 +7,7 @@ import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
 import { WriteQueue, writeQueueOf } from "./write-queue";
 import { LookupKeys } from "./lookup-keys";
-import type { AuditEventDocument, GroupDocument, GroupSweepDocument, Models } from "./models";
+import type { GroupDocument, GroupSweepDocument, Models } from "./models";
 import type { Outbox } from "./outbox";
 
 /** How a listing of groups is filtered, ordered and cut (the same as for users). */
@@ -122,7 +123,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
    * (ConflictError when a live group of the organization holds it, RFC 7644 §3.3 uniqueness) and
    * given back if the group's write fails; the uniqueness protocol stays inside this store.
    */
-  async insert(group: Group, event: AuditEventDocument): Promise<void> {
+  async insert(group: Group, event: AuditEvent): Promise<void> {
     await this.claimDisplayName(group.organizationId, group.displayName, group.id);
     try {
       await this.outbox.insert(this.collection, toDocument(group), [event], `A group with displayName "${group.displayName}" already exists`);
@@ -141,7 +142,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
    * claims the new displayName key before the write and releases the old one only after it, one
    * rename of a group at a time in this process (as UserStore.replace does for userNames).
    */
-  async update(before: Group, after: Group, events: AuditEventDocument[]): Promise<boolean> {
+  async update(before: Group, after: Group, events: AuditEvent[]): Promise<boolean> {
     if (displayNameKey(before.displayName) === displayNameKey(after.displayName)) return this.write(before, after, events);
     return this.renames.document("groups", after.id, async () => {
       await this.claimDisplayName(after.organizationId, after.displayName, after.id);
@@ -161,7 +162,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
     });
   }
 
-  private async write(before: Group, after: Group, events: AuditEventDocument[]): Promise<boolean> {
+  private async write(before: Group, after: Group, events: AuditEvent[]): Promise<boolean> {
     const { _id, ...fields } = toDocument(after);
     const written = await this.outbox.updateIf(
       this.collection,
@@ -185,7 +186,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
    * the version is `$inc`ed — every concurrent change gets a version of its own, answered from the
    * write itself; with it (If-Match) the write is made only on that version, else undefined.
    */
-  async touch(id: string, at: Date, event: AuditEventDocument, expectedVersion?: number): Promise<Group | undefined> {
+  async touch(id: string, at: Date, event: AuditEvent, expectedVersion?: number): Promise<Group | undefined> {
     if (expectedVersion !== undefined) {
       const written = await this.outbox.updateIf(this.collection, id, expectedVersion, { $set: { version: expectedVersion + 1, lastModified: at } }, [event]);
       if (!written) return undefined;
@@ -203,7 +204,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
    * members; `recoverOutbox` finishes a deletion a crash interrupted. With `onlyVersion` (If-Match)
    * the group is deleted only while still at that version; false when it is not.
    */
-  async delete(group: Group, at: Date, event: AuditEventDocument, options: { onlyVersion?: number } = {}): Promise<boolean> {
+  async delete(group: Group, at: Date, event: AuditEvent, options: { onlyVersion?: number } = {}): Promise<boolean> {
     if (!(await this.outbox.tombstone(this.collection, group.id, at, [event], { displayNameLower: `\u0000deleted/${group.id}` }, options.onlyVersion))) return false;
     await this.finishDeletion(group, at);
     return true;

@@ -1,3 +1,4 @@
+import type { AuditEvent } from "../domain/audit";
 import { UnavailableError } from "../errors";
 import type { DirectoryListing } from "../domain/criteria";
 import { type User, userNameKey } from "../domain/user";
@@ -5,8 +6,8 @@ import type { FieldMapping } from "./criteria-query";
 import { DirectoryStore } from "./directory-store";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
-import { profileAttributes, type AuditEventDocument, type Models, type UserDocument } from "./models";
-import type { Outbox } from "./outbox";
+import { profileAttributes, type Models, type UserDocument } from "./models";
+import { auditDocument, type Outbox } from "./outbox";
 import { WriteQueue, writeQueueOf } from "./write-queue";
 
 /** How a listing of users is filtered, ordered and cut (the same as for groups). */
@@ -157,7 +158,8 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * become one). If any of them fails, the others are undone; a crash in between leaves at most a
    * stale claim or key, which lookups ignore and the next claimant takes over.
    */
-  async insert(user: User, event: AuditEventDocument): Promise<void> {
+  async insert(user: User, change: AuditEvent): Promise<void> {
+    const event = auditDocument(change);
     const conflict = `A user with userName "${user.userName}" already exists`;
     const userNameClaim = { key: this.userNameKey(user.organizationId, user.userName), owner: user.id, conflictMessage: conflict, isStale: this.userNameIsStale(user.organizationId, user.userName) };
     const externalIdKey = user.externalId !== undefined ? this.externalIdKey(user.organizationId, user.externalId) : undefined;
@@ -200,7 +202,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * a failed write gives back the new key unless the user holds that name after all. What a crash
    * or another instance may still leave behind, `repairUserNameKeys` puts right.
    */
-  async replace(before: User, after: User, event: AuditEventDocument, options: { part?: UserPart; endSessions?: boolean } = {}): Promise<boolean> {
+  async replace(before: User, after: User, event: AuditEvent, options: { part?: UserPart; endSessions?: boolean } = {}): Promise<boolean> {
     if (userNameKey(before.userName) === userNameKey(after.userName)) return this.write(before, after, event, options);
     return this.renames.document("users", after.id, async () => {
       await this.claimUserName(after.organizationId, after.userName, after.id);
@@ -221,7 +223,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
     if (!stored || userNameKey(stored.userName) !== userNameKey(after.userName)) await this.releaseUserName(after.organizationId, after.userName, after.id);
   }
 
-  private async write(before: User, after: User, event: AuditEventDocument, options: { part?: UserPart; endSessions?: boolean }): Promise<boolean> {
+  private async write(before: User, after: User, event: AuditEvent, options: { part?: UserPart; endSessions?: boolean }): Promise<boolean> {
     const { _id, groups: _groups, ...all } = toDocument(after);
     const part = options.part ?? "profile";
     const owned = part === "profile" ? [...profileFields] : [part];
@@ -295,12 +297,12 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   }
 
   /** Ends every session of the user: the epoch only ever goes up ($inc, never a snapshot). */
-  async endSessions(id: string, event: AuditEventDocument): Promise<void> {
+  async endSessions(id: string, event: AuditEvent): Promise<void> {
     await this.outbox.update(this.collection, id, { $inc: { sessionEpoch: 1 } }, [event]);
   }
 
   /** A sign-in's record: its time and, with SAML group sync, the asserted groups. */
-  async recordSignIn(id: string, at: Date, samlGroups: readonly string[] | undefined, event: AuditEventDocument): Promise<void> {
+  async recordSignIn(id: string, at: Date, samlGroups: readonly string[] | undefined, event: AuditEvent): Promise<void> {
     await this.outbox.update(this.collection, id, { $set: { lastLogin: at, ...(samlGroups ? { samlGroups: [...samlGroups] } : {}) } }, [event]);
   }
 
@@ -310,7 +312,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * interrupted. With `onlyVersion` (If-Match) the user is deleted only while still at that
    * version; false when it is not.
    */
-  async delete(user: User, at: Date, event: AuditEventDocument, options: { onlyVersion?: number } = {}): Promise<boolean> {
+  async delete(user: User, at: Date, event: AuditEvent, options: { onlyVersion?: number } = {}): Promise<boolean> {
     if (!(await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` }, options.onlyVersion))) return false;
     await this.finishDeletion(user);
     return true;
