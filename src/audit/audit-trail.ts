@@ -4,6 +4,7 @@ import type { RequestContext } from "../domain/context";
 import { guarded } from "../storage/database-errors";
 import { plainData } from "../storage/plain";
 import type { AuditEventDocument, Models } from "../storage/models";
+import { auditDocument } from "../storage/outbox";
 import { auditEventOrder, auditEventQuery, type AuditFilter, type AuditPosition } from "./audit-query";
 
 export interface Change {
@@ -22,13 +23,13 @@ export class AuditTrail {
   constructor(private readonly models: Models, private readonly now: () => Date = () => new Date()) {}
 
   /**
-   * The stored form of one change's event. Stores write it inside the same single-document update
+   * One change's event, as a domain value. Stores write it inside the same single-document update
    * as the change itself and move it here afterwards (storage/outbox.ts), so no change exists
-   * without its event, whatever dies in between.
+   * without its event, whatever dies in between; how it is stored is storage's business.
    */
-  event(ctx: RequestContext, change: Change): AuditEventDocument {
-    const doc: AuditEventDocument = {
-      _id: randomUUID(),
+  event(ctx: RequestContext, change: Change): AuditEvent {
+    return {
+      id: randomUUID(),
       organizationId: ctx.organizationId,
       at: this.now(),
       actor: { ...ctx.actor },
@@ -36,11 +37,10 @@ export class AuditTrail {
       action: change.action,
       target: { ...change.target },
       requestId: ctx.requestId,
+      ...(change.before !== undefined ? { before: plainData(change.before) } : {}),
+      ...(change.after !== undefined ? { after: plainData(change.after) } : {}),
+      ...(change.reason !== undefined ? { reason: change.reason } : {}),
     };
-    if (change.before !== undefined) doc.before = plainData(change.before);
-    if (change.after !== undefined) doc.after = plainData(change.after);
-    if (change.reason !== undefined) doc.reason = change.reason;
-    return doc;
   }
 
   /**
@@ -48,10 +48,9 @@ export class AuditTrail {
    * such as "the user's access was revoked" after each token's revocation), straight into the trail.
    */
   async record(ctx: RequestContext, change: Change): Promise<AuditEvent> {
-    const doc = this.event(ctx, change);
-    await guarded(() => this.models.AuditEvent.collection.insertOne(doc as never));
-    const { _id, ...rest } = doc;
-    return { id: _id, ...rest } as AuditEvent;
+    const event = this.event(ctx, change);
+    await guarded(() => this.models.AuditEvent.collection.insertOne(auditDocument(event) as never));
+    return event;
   }
 
   /**

@@ -36,3 +36,17 @@ export type Criteria =
    * (RFC 7644 §3.4.2.2 "complex attribute filter grouping"); paths inside are relative to the element.
    */
   | { kind: "element"; path: string; criteria: Criteria };
+
+/**
+ * How a listing of users or groups is filtered, ordered and cut (RFC 7644 §3.4.2.2–4), in domain
+ * attribute paths. The same for both resources: storage answers it the same way for both.
+ */
+export interface DirectoryListing {
+  criteria?: Criteria;
+  sortBy?: string;
+  descending?: boolean;
+  /** 1-based, as in SCIM. */
+  startIndex: number;
+  /** 0 asks for the total only. */
+  count: number;
+}

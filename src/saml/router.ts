@@ -172,7 +172,7 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
       );
     }
     const expiresAt = new Date(Math.max(Date.now() + acceptedClockSkewMs, (inspected.expiresAt?.getTime() ?? 0) + acceptedClockSkewMs));
-    if (!(await services.samlState.assertions.claim(organizationIdOf(req), inspected.assertionId, expiresAt))) {
+    if (!(await services.samlState.useAssertion(organizationIdOf(req), inspected.assertionId, expiresAt))) {
       throw new SamlRefusal("replayed", "This sign-in has already been used. Please sign in again.", `assertion ${inspected.assertionId} was already used`);
     }
     const nameId = (profile.nameID ?? "").trim();
@@ -442,7 +442,7 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
         throw new SamlRefusal("invalid_response", "The identity provider's sign-out message could not be accepted.", "the validated request differs from the inspected one");
       }
       // Each request ends sessions once: a replayed URL must not sign out sessions begun since.
-      if (!(await services.samlState.assertions.claim(organizationId, `logout/${inspected.id}`, new Date(issued + requestLifetimeMs + 2 * acceptedClockSkewMs)))) {
+      if (!(await services.samlState.useLogoutRequest(organizationId, inspected.id, new Date(issued + requestLifetimeMs + 2 * acceptedClockSkewMs)))) {
         throw new SamlRefusal("replayed", "This sign-out request has already been used.", `LogoutRequest ${inspected.id} was already used`);
       }
       subject = { id: inspected.id, nameId: inspected.nameId, sessionIndexes: inspected.sessionIndexes };

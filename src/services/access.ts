@@ -8,7 +8,7 @@ import { InvalidError, NotFoundError } from "../errors";
 import type { OrganizationStore } from "../storage/organizations";
 import type { User } from "../domain/user";
 import type { UserStore } from "../storage/users";
-import type { GroupDirectory } from "./groups";
+import type { GroupStore } from "../storage/groups";
 
 type Scope = Pick<RequestContext, "organizationId">;
 
@@ -22,7 +22,7 @@ export class AccessDirectory {
   constructor(
     private readonly organizations: OrganizationStore,
     private readonly users: UserStore,
-    private readonly groups: GroupDirectory,
+    private readonly groups: GroupStore,
     private readonly audit: AuditTrail,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -62,7 +62,7 @@ export class AccessDirectory {
     // A caller that has just read the user passes it, and it is not read again.
     const [policy, user] = await Promise.all([this.policy(ctx), typeof who === "string" ? this.users.findById(ctx.organizationId, who) : who]);
     if (!user) throw new NotFoundError(`User ${who as string} not found`);
-    const groups: IdentityGroup[] = (await this.groups.groupsOf(ctx, user)).map((g) => ({ id: g.id, displayName: g.displayName, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}) }));
+    const groups: IdentityGroup[] = (await this.groups.findEachById(ctx.organizationId, user.groupIds)).map((g) => ({ id: g.id, displayName: g.displayName, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}) }));
     // SAML group sync: the groups the last assertion named, matched by externalId or displayName.
     if (policy.samlGroupSync) for (const name of pending.samlGroups ?? user.samlGroups ?? []) groups.push({ id: `saml:${name}`, displayName: name, externalId: name });
     return effectiveAccess({

@@ -5,9 +5,11 @@ import type { Criteria } from "../domain/criteria";
 import { emptyGroupChange, type Group, type GroupChange, type GroupMember } from "../domain/group";
 import type { User } from "../domain/user";
 import { ConcurrentChangeError, InvalidError, NotFoundError, VersionMismatchError } from "../errors";
-import type { GroupListing, GroupStore } from "../storage/groups";
+import type { DirectoryListing } from "../domain/criteria";
+import type { GroupStore } from "../storage/groups";
 import type { UserStore } from "../storage/users";
 import type { WriteOptions } from "./users";
+import type { Deprovisioning } from "./deprovisioning";
 
 type Scope = Pick<RequestContext, "organizationId">;
 
@@ -37,16 +39,12 @@ async function forEachLimited<T>(items: Iterable<T>, limit: number, work: (item:
  * does not depend on the size of the group.
  */
 export class GroupDirectory {
-  /**
-   * Called with the members a change or a deletion removed, before the answer (services/index.ts
-   * wires it). The ids are fetched only if the hook asks: after a deletion that is a query.
-   */
-  membersRemoved?: (ctx: RequestContext, userIds: () => Promise<readonly string[]>) => Promise<void>;
-
   constructor(
     private readonly groups: GroupStore,
     private readonly users: UserStore,
     private readonly audit: AuditTrail,
+    /** Members who leave groups may lose access (where a mapped group is required): its rule runs there. */
+    private readonly deprovisioning: Deprovisioning,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -63,16 +61,10 @@ export class GroupDirectory {
 
   /** The groups a user is a direct member of that still exist (RFC 7643 §4.1.2 `groups`). */
   async groupsOf(ctx: Scope, user: User, cache = new Map<string, Promise<Group | undefined>>()): Promise<Group[]> {
-    const groups = await Promise.all(
-      user.groupIds.map((id) => {
-        if (!cache.has(id)) cache.set(id, this.groups.findById(ctx.organizationId, id));
-        return cache.get(id)!;
-      }),
-    );
-    return groups.filter((g): g is Group => g !== undefined);
+    return this.groups.findEachById(ctx.organizationId, user.groupIds, cache);
   }
 
-  async list(ctx: Scope, listing: GroupListing): Promise<{ total: number; groups: Group[] }> {
+  async list(ctx: Scope, listing: DirectoryListing): Promise<{ total: number; groups: Group[] }> {
     const criteria = listing.criteria && (await this.resolveMemberCriteria(ctx, listing.criteria));
     return this.groups.list(ctx.organizationId, { ...listing, criteria });
   }
@@ -91,14 +83,8 @@ export class GroupDirectory {
       lastModified: at,
       version: 1,
     };
-    await this.groups.claimDisplayName(ctx.organizationId, displayName, group.id);
     const event = this.audit.event(ctx, { action: "group.created", target: groupTarget(group), after: { ...snapshot(group), members: members.map((m) => m.id) } });
-    try {
-      await this.groups.insert(group, event);
-    } catch (error) {
-      await this.groups.releaseDisplayName(ctx.organizationId, displayName, group.id).catch(() => undefined);
-      throw error;
-    }
+    await this.groups.insert(group, event);
     // The members' writes follow the group's (and its event): each is idempotent, and the
     // identity provider, which got no answer if we die here, retries with a PATCH or PUT.
     await forEachLimited(members, writeConcurrency, (user) => this.users.addToGroup(user.id, group.id));
@@ -200,7 +186,7 @@ export class GroupDirectory {
         forEachLimited(adding, writeConcurrency, (user) => this.users.addToGroup(user.id, id)),
         forEachLimited(toRemove, writeConcurrency, (userId) => this.users.removeFromGroup(userId, id)),
       ]);
-      if (toRemove.size) await this.membersRemoved?.(ctx, async () => [...toRemove]);
+      if (toRemove.size) await this.deprovisioning.membersLeftGroups(ctx, async () => [...toRemove]);
     }
     return after;
   }
@@ -215,7 +201,7 @@ export class GroupDirectory {
       throw new VersionMismatchError(`Group ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
     }
     // Memberships stay on the members until the sweep, so the former members can still be found.
-    await this.membersRemoved?.(ctx, async () => (await this.users.membersOf(ctx.organizationId, id)).map((m) => m.id));
+    await this.deprovisioning.membersLeftGroups(ctx, async () => (await this.users.membersOf(ctx.organizationId, id)).map((m) => m.id));
     void this.sweep().catch(() => undefined);
   }
 

@@ -19,6 +19,9 @@ import { SessionStore } from "../storage/sessions";
 import type { SessionTimeouts } from "../domain/session";
 import { Sessions } from "./sessions";
 import { SamlLogout } from "./saml-logout";
+import { Deprovisioning } from "./deprovisioning";
+import { AuthFailures } from "./auth-failures";
+import { SamlState } from "./saml-state";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -26,24 +29,18 @@ export interface Services {
   organizations: Organizations;
   scimTokens: ScimTokens;
   users: UserDirectory;
+  /** The cascade when a user loses access (the HR offboarding trigger calls it too). */
+  deprovisioning: Deprovisioning;
   groups: GroupDirectory;
   access: AccessDirectory;
   members: MemberAdministration;
   saml: SamlConnections;
   accessReview: AccessReview;
-  authFailures: AuthFailureCounters;
+  authFailures: AuthFailures;
   samlSignIn: SamlSignIn;
   samlLogout: SamlLogout;
-  /**
-   * What SAML exchanges share across instances: AuthnRequest and LogoutRequest ids, used assertion
-   * ids (and LogoutRequest ids taken from identity providers, against replays).
-   */
-  samlState: {
-    requestCache(organizationId: string, lifetimeMs: number): SamlRequestCache;
-    logoutRequestCache(organizationId: string, lifetimeMs: number): SamlRequestCache;
-    assertions: SamlAssertionLedger;
-    sweep(now?: Date): Promise<number>;
-  };
+  /** SAML request ids and used assertions, shared by every instance (services/saml-state.ts). */
+  samlState: SamlState;
   sessions: Sessions;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
@@ -76,53 +73,33 @@ export function createServices(
   const organizationStore = new OrganizationStore(db.models, outbox);
   const groupStore = new GroupStore(db.models, outbox);
   const sessionStore = new SessionStore(db.models, outbox);
-  const groups = new GroupDirectory(groupStore, userStore, audit);
-  const users = new UserDirectory(userStore, audit);
-  const access = new AccessDirectory(organizationStore, userStore, groups, audit);
+  // Wiring only: every rule lives in the use-case a reader opens by name (services/deprovisioning.ts
+  // for the cascade when a user loses access; services/users.ts and services/groups.ts call it).
+  const access = new AccessDirectory(organizationStore, userStore, groupStore, audit);
+  const deprovisioning = new Deprovisioning(organizationStore, userStore, access, scimTokens, audit);
+  const users = new UserDirectory(userStore, audit, deprovisioning, access);
+  const groups = new GroupDirectory(groupStore, userStore, audit, deprovisioning);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
   const saml = new SamlConnections(organizationStore, audit, { publicBaseUrl: options.publicBaseUrl, ...(options.samlServiceProviderCertificate ? { certificate: options.samlServiceProviderCertificate } : {}) });
   const sessions = new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock);
-  users.seatLimitOf = (ctx) => access.seatLimit(ctx);
-  // Deprovisioning cuts every way in at once, before the answer to the request that did it: the
-  // sessions already died with the user's write (User.sessionEpoch), the personal API tokens are
-  // revoked here. Reactivation revives neither. One summary event says what was revoked.
-  users.deprovisioned = async (ctx, user, why) => {
-    // An identity provider may deprovision the Owner: security first, ownership becomes vacant
-    // (flagged in the audit trail and the access review) until the operator's break-glass.
-    if ((why === "deactivated" || why === "deleted") && (await access.ownerOf(ctx)) === user.id) await organizations.vacateOwnership(ctx, user.id, why);
-    const revoked = await scimTokens.revokeAllOf(ctx, user.id);
-    await audit.record(ctx, {
-      action: "user.access_revoked",
-      target: { type: "user", id: user.id, display: user.userName },
-      after: { why, sessions: "all ended", personalTokens: revoked },
-    });
-  };
-  // Where access requires a mapped group, leaving the last one is a deprovisioning too.
-  groups.membersRemoved = async (ctx, userIds) => {
-    if (!(await access.settings(ctx)).requireMappingForAccess) return;
-    for (const userId of await userIds()) {
-      const now = await access.accessOf(ctx, userId).catch(() => undefined);
-      if (now && !now.organizationRole) await users.accessLost(ctx, userId, "removed from the last group that granted access, where a mapped group is required");
-    }
-  };
   return {
     audit,
     scimTokens,
     organizations,
     users,
+    deprovisioning,
     groups,
     access,
     members: new MemberAdministration(users, access, organizations),
     saml,
     samlSignIn: new SamlSignIn(users, access, audit, options.warn),
-    samlState: {
-      requestCache: (organizationId, lifetimeMs) => new SamlRequestCache(db.models, organizationId, lifetimeMs),
-      logoutRequestCache: (organizationId, lifetimeMs) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, "logout"),
-      assertions: new SamlAssertionLedger(db.models),
-      sweep: (now = new Date()) => sweepSamlState(db.models, now),
-    },
+    samlState: new SamlState(
+      (organizationId, lifetimeMs, kind) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, kind),
+      new SamlAssertionLedger(db.models),
+      (now) => sweepSamlState(db.models, now),
+    ),
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
-    authFailures: new AuthFailureCounters(db.models, options.authFailureWindowSeconds),
+    authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
     samlLogout: new SamlLogout(sessions, audit),
     async recoverAuditOutbox() {

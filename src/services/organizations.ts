@@ -44,21 +44,6 @@ export class Organizations {
     return owner;
   }
 
-  /** The Owner was deprovisioned by the identity provider: the organization has no Owner now. */
-  async vacateOwnership(ctx: RequestContext, formerOwnerId: string, why: string): Promise<void> {
-    await this.store.setOwner(
-      ctx.organizationId,
-      undefined,
-      this.audit.event(ctx, {
-        action: "organization.ownership_vacated",
-        target: { type: "organization", id: ctx.organizationId },
-        before: { ownerUserId: formerOwnerId },
-        after: { ownerUserId: null },
-        reason: `the Owner was ${why} by the identity provider`,
-      }),
-    );
-  }
-
   /** Makes a user the Owner (the only way ownership moves); the callers check who may do it. */
   async transferOwnership(ctx: RequestContext, userId: string): Promise<void> {
     const before = (await this.store.accessPolicy(ctx.organizationId))?.ownerUserId;

@@ -4,8 +4,15 @@ import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
 import { profileOf, resolveActive, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
 import { ConcurrentChangeError, ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
-import type { AuditEventDocument } from "../storage/models";
-import type { UserListing, UserPage, UserPart, UserStore } from "../storage/users";
+import type { AuditEvent } from "../domain/audit";
+import type { DirectoryListing } from "../domain/criteria";
+import type { UserPart, UserStore } from "../storage/users";
+import type { Deprovisioning } from "./deprovisioning";
+
+/** The organization's seat limit, when it has one (AccessDirectory answers it). */
+export interface SeatLimits {
+  seatLimit(ctx: Pick<RequestContext, "organizationId">): Promise<number | undefined>;
+}
 
 export interface WriteOptions {
   /** Optimistic concurrency: the version the client last saw (RFC 7644 §3.14 If-Match). */
@@ -18,26 +25,21 @@ export interface WriteOptions {
  * single-document write (storage/outbox.ts).
  */
 export class UserDirectory {
-  /**
-   * Called once a user loses access (deactivated, deleted, suspended), before the answer to the
-   * request that did it: every way in the user had is cut there (services/index.ts wires it).
-   */
-  deprovisioned?: (ctx: RequestContext, user: User, why: "deactivated" | "deleted" | "suspended" | "unmapped") => Promise<void>;
-
-  /** Seat limits: the organization's limit, when it has one (services/index.ts wires it). */
-  seatLimitOf?: (ctx: Pick<RequestContext, "organizationId">) => Promise<number | undefined>;
-
-  /** Refuses a new active user (create, reactivation, invitation) when the organization is full. */
-  private async checkSeat(ctx: Pick<RequestContext, "organizationId">): Promise<void> {
-    const limit = await this.seatLimitOf?.(ctx);
-    if (limit !== undefined && (await this.store.countActive(ctx.organizationId)) >= limit) throw new SeatLimitReachedError(limit);
-  }
-
   constructor(
     private readonly store: UserStore,
     private readonly audit: AuditTrail,
+    /** Every loss of access here (deactivation, deletion, suspension) runs this use-case. */
+    private readonly deprovisioning: Deprovisioning,
+    /** Where the organization's seat limit is read (AccessDirectory). */
+    private readonly seats: SeatLimits,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** Refuses a new active user (create, reactivation, invitation) when the organization is full. */
+  private async checkSeat(ctx: Pick<RequestContext, "organizationId">): Promise<void> {
+    const limit = await this.seats.seatLimit(ctx);
+    if (limit !== undefined && (await this.store.countActive(ctx.organizationId)) >= limit) throw new SeatLimitReachedError(limit);
+  }
 
   async get(ctx: Pick<RequestContext, "organizationId">, id: string): Promise<User> {
     const user = await this.store.findById(ctx.organizationId, id);
@@ -54,7 +56,7 @@ export class UserDirectory {
     return this.store.findByExternalId(ctx.organizationId, externalId);
   }
 
-  list(ctx: Pick<RequestContext, "organizationId">, listing: UserListing): Promise<UserPage> {
+  list(ctx: Pick<RequestContext, "organizationId">, listing: DirectoryListing): Promise<{ total: number; users: User[] }> {
     return this.store.list(ctx.organizationId, listing);
   }
 
@@ -130,7 +132,7 @@ export class UserDirectory {
       const action = deactivated ? "user.deactivated" : !before.active && after.active ? "user.reactivated" : "user.updated";
       return { after, action, event: this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }), endSessions: deactivated };
     });
-    if (action === "user.deactivated") await this.deprovisioned?.(ctx, after, "deactivated");
+    if (action === "user.deactivated") await this.deprovisioning.deprovision(ctx, after, "deactivated");
     return after;
   }
 
@@ -144,7 +146,7 @@ export class UserDirectory {
     ctx: Pick<RequestContext, "organizationId">,
     id: string,
     options: WriteOptions,
-    plan: (before: User) => Promise<{ after: User; event: AuditEventDocument; action?: string; part?: UserPart; endSessions?: boolean } | undefined>,
+    plan: (before: User) => Promise<{ after: User; event: AuditEvent; action?: string; part?: UserPart; endSessions?: boolean } | undefined>,
   ): Promise<{ before: User; after: User; action?: string }> {
     for (let attempt = 1; ; attempt++) {
       const before = await this.get(ctx, id);
@@ -204,17 +206,8 @@ export class UserDirectory {
       });
       return { after, event, action, part: "suspended", endSessions: suspended };
     });
-    if (action === "user.suspended") await this.deprovisioned?.(ctx, after, "suspended");
+    if (action === "user.suspended") await this.deprovisioning.deprovision(ctx, after, "suspended");
     return after;
-  }
-
-  /**
-   * The user no longer has any access (where the organization requires a mapped group, they left
-   * the last one): every session and personal token ends now; regaining a group does not revive them.
-   */
-  async accessLost(ctx: RequestContext, id: string, reason: string): Promise<void> {
-    const after = await this.endAllSessions(ctx, id, "user.sessions_ended", reason);
-    await this.deprovisioned?.(ctx, after, "unmapped");
   }
 
   /** Ends every session of the user at once ("sign out everywhere"); they sign in again. */
@@ -300,7 +293,7 @@ export class UserDirectory {
     if (!(await this.store.delete(user, this.now(), event, { onlyVersion: options.expectedVersion }))) {
       throw new VersionMismatchError(`User ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
     }
-    await this.deprovisioned?.(ctx, user, "deleted");
+    await this.deprovisioning.deprovision(ctx, user, "deleted");
   }
 }
 

@@ -1,20 +1,17 @@
-import type { Criteria } from "../domain/criteria";
+import type { AuditEvent } from "../domain/audit";
+import type { DirectoryListing } from "../domain/criteria";
 import { displayNameKey, type Group } from "../domain/group";
-import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
+import type { FieldMapping } from "./criteria-query";
+import { DirectoryStore } from "./directory-store";
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
 import { WriteQueue, writeQueueOf } from "./write-queue";
 import { LookupKeys } from "./lookup-keys";
-import type { AuditEventDocument, GroupDocument, GroupSweepDocument, Models } from "./models";
+import type { GroupDocument, GroupSweepDocument, Models } from "./models";
 import type { Outbox } from "./outbox";
 
-export interface GroupListing {
-  criteria?: Criteria;
-  sortBy?: string;
-  descending?: boolean;
-  startIndex: number;
-  count: number;
-}
+/** How a listing of groups is filtered, ordered and cut (the same as for users). */
+export type GroupListing = DirectoryListing;
 
 const fieldMapping: Record<string, FieldMapping> = {
   id: { field: "_id" },
@@ -54,22 +51,20 @@ function toDocument(group: Group): GroupDocument {
  * (`displayName eq`, `externalId eq`) are `_id` operations; memberships live on the members
  * (UserStore), so nothing here grows with a group's size.
  */
-export class GroupStore {
+export class GroupStore extends DirectoryStore<Group, GroupDocument> {
   private readonly keys: LookupKeys;
+  protected readonly namePath = "displayName";
 
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
   ) {
+    super(models.Group, fieldMapping, toGroup);
     this.keys = new LookupKeys(models);
   }
 
   /** One rename of a group at a time in this process (see `update`). */
   private readonly renames = new WriteQueue(true);
-
-  private get collection() {
-    return this.models.Group.collection;
-  }
 
   private displayNameKey(organizationId: string, displayName: string): string {
     return LookupKeys.key(organizationId, displayNameKeyKind, displayNameKey(displayName));
@@ -79,9 +74,19 @@ export class GroupStore {
     return LookupKeys.key(organizationId, groupExternalIdKeyKind, externalId);
   }
 
-  async findById(organizationId: string, id: string): Promise<Group | undefined> {
-    const doc = await guarded(() => readById<GroupDocument>(this.models.Group, id));
-    return doc && doc.organizationId === organizationId && !doc.deletedAt ? toGroup(doc) : undefined;
+  findByName(organizationId: string, displayName: string): Promise<Group | undefined> {
+    return this.findByDisplayName(organizationId, displayName);
+  }
+
+  /** The groups of these ids that still exist, in their order (one read by _id each, shared through `cache`). */
+  async findEachById(organizationId: string, ids: readonly string[], cache = new Map<string, Promise<Group | undefined>>()): Promise<Group[]> {
+    const groups = await Promise.all(
+      ids.map((id) => {
+        if (!cache.has(id)) cache.set(id, this.findById(organizationId, id));
+        return cache.get(id)!;
+      }),
+    );
+    return groups.filter((g): g is Group => g !== undefined);
   }
 
   async findByDisplayName(organizationId: string, displayName: string): Promise<Group | undefined> {
@@ -97,7 +102,7 @@ export class GroupStore {
     return groups.filter((g): g is Group => g !== undefined && g.externalId === externalId);
   }
 
-  async claimDisplayName(organizationId: string, displayName: string, id: string): Promise<void> {
+  private async claimDisplayName(organizationId: string, displayName: string, id: string): Promise<void> {
     await this.keys.claim(
       this.displayNameKey(organizationId, displayName),
       id,
@@ -109,13 +114,23 @@ export class GroupStore {
     );
   }
 
-  async releaseDisplayName(organizationId: string, displayName: string, id: string): Promise<void> {
+  private async releaseDisplayName(organizationId: string, displayName: string, id: string): Promise<void> {
     await this.keys.release(this.displayNameKey(organizationId, displayName), id);
   }
 
-  /** Stores a new group carrying the event of its creation. */
-  async insert(group: Group, event: AuditEventDocument): Promise<void> {
-    await this.outbox.insert(this.collection, toDocument(group), [event], `A group with displayName "${group.displayName}" already exists`);
+  /**
+   * Stores a new group carrying the event of its creation. The displayName is claimed first
+   * (ConflictError when a live group of the organization holds it, RFC 7644 §3.3 uniqueness) and
+   * given back if the group's write fails; the uniqueness protocol stays inside this store.
+   */
+  async insert(group: Group, event: AuditEvent): Promise<void> {
+    await this.claimDisplayName(group.organizationId, group.displayName, group.id);
+    try {
+      await this.outbox.insert(this.collection, toDocument(group), [event], `A group with displayName "${group.displayName}" already exists`);
+    } catch (error) {
+      await this.releaseDisplayName(group.organizationId, group.displayName, group.id).catch(() => undefined);
+      throw error;
+    }
     if (group.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(group.organizationId, group.externalId), group.id);
   }
 
@@ -127,7 +142,7 @@ export class GroupStore {
    * claims the new displayName key before the write and releases the old one only after it, one
    * rename of a group at a time in this process (as UserStore.replace does for userNames).
    */
-  async update(before: Group, after: Group, events: AuditEventDocument[]): Promise<boolean> {
+  async update(before: Group, after: Group, events: AuditEvent[]): Promise<boolean> {
     if (displayNameKey(before.displayName) === displayNameKey(after.displayName)) return this.write(before, after, events);
     return this.renames.document("groups", after.id, async () => {
       await this.claimDisplayName(after.organizationId, after.displayName, after.id);
@@ -147,7 +162,7 @@ export class GroupStore {
     });
   }
 
-  private async write(before: Group, after: Group, events: AuditEventDocument[]): Promise<boolean> {
+  private async write(before: Group, after: Group, events: AuditEvent[]): Promise<boolean> {
     const { _id, ...fields } = toDocument(after);
     const written = await this.outbox.updateIf(
       this.collection,
@@ -171,7 +186,7 @@ export class GroupStore {
    * the version is `$inc`ed — every concurrent change gets a version of its own, answered from the
    * write itself; with it (If-Match) the write is made only on that version, else undefined.
    */
-  async touch(id: string, at: Date, event: AuditEventDocument, expectedVersion?: number): Promise<Group | undefined> {
+  async touch(id: string, at: Date, event: AuditEvent, expectedVersion?: number): Promise<Group | undefined> {
     if (expectedVersion !== undefined) {
       const written = await this.outbox.updateIf(this.collection, id, expectedVersion, { $set: { version: expectedVersion + 1, lastModified: at } }, [event]);
       if (!written) return undefined;
@@ -189,7 +204,7 @@ export class GroupStore {
    * members; `recoverOutbox` finishes a deletion a crash interrupted. With `onlyVersion` (If-Match)
    * the group is deleted only while still at that version; false when it is not.
    */
-  async delete(group: Group, at: Date, event: AuditEventDocument, options: { onlyVersion?: number } = {}): Promise<boolean> {
+  async delete(group: Group, at: Date, event: AuditEvent, options: { onlyVersion?: number } = {}): Promise<boolean> {
     if (!(await this.outbox.tombstone(this.collection, group.id, at, [event], { displayNameLower: `\u0000deleted/${group.id}` }, options.onlyVersion))) return false;
     await this.finishDeletion(group, at);
     return true;
@@ -220,38 +235,7 @@ export class GroupStore {
   }
 
   async list(organizationId: string, listing: GroupListing): Promise<{ total: number; groups: Group[] }> {
-    const direct = await this.directLookup(organizationId, listing.criteria);
-    if (direct) {
-      return { total: direct.length, groups: listing.count === 0 ? [] : direct.slice(listing.startIndex - 1, listing.startIndex - 1 + listing.count) };
-    }
-    const filter = { organizationId, deletedAt: { $exists: false }, ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}) };
-    // The driver's collection, not the model: no casting of the criteria's values (see UserStore.list).
-    const total = await guarded(() => this.collection.countDocuments(filter as never));
-    if (listing.count === 0 || listing.startIndex > total) return { total, groups: [] };
-    const direction = listing.descending ? -1 : 1;
-    const mapping = listing.sortBy ? fieldMapping[listing.sortBy] : undefined;
-    const sortField = listing.sortBy ? (mapping?.lowerCaseField ?? mapping?.field ?? listing.sortBy) : "created";
-    const sort: Record<string, 1 | -1> = { [sortField]: direction };
-    if (sortField !== "_id") sort._id = direction;
-    const docs = await guarded(() => this.collection.find(filter as never).sort(sort).skip(listing.startIndex - 1).limit(listing.count).toArray());
-    return { total, groups: (docs as unknown as GroupDocument[]).map(toGroup) };
-  }
-
-  private async directLookup(organizationId: string, criteria: Criteria | undefined): Promise<Group[] | undefined> {
-    if (!criteria || criteria.kind !== "compare" || criteria.op !== "eq" || typeof criteria.value !== "string") return undefined;
-    switch (criteria.path) {
-      case "id": {
-        const group = await this.findById(organizationId, criteria.value);
-        return group ? [group] : [];
-      }
-      case "displayName": {
-        const group = await this.findByDisplayName(organizationId, criteria.value);
-        return group ? [group] : [];
-      }
-      case "externalId":
-        return this.findByExternalId(organizationId, criteria.value);
-      default:
-        return undefined;
-    }
+    const { total, items } = await this.page(organizationId, listing);
+    return { total, groups: items };
   }
 }

@@ -1,3 +1,4 @@
+import type { AuditEvent } from "../domain/audit";
 import type { AccessSettings, GroupMapping } from "../domain/access";
 import { defaultSamlAttributes, defaultSamlSignatures, defaultSamlSubject, type SamlConnection } from "../domain/saml";
 import { defaultAccessSettings, type AccessPolicy, type Organization, type Project, type ScimToken } from "../domain/organization";
@@ -5,7 +6,7 @@ import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
 import { readById } from "./read-by-id";
 import { writeQueueOf } from "./write-queue";
-import type { AuditEventDocument, Models, OrganizationDocument, ScimTokenDocument } from "./models";
+import type { Models, OrganizationDocument, ScimTokenDocument } from "./models";
 import type { Outbox } from "./outbox";
 import { plainData } from "./plain";
 
@@ -58,11 +59,11 @@ export class OrganizationStore {
     return this.models.Organization.collection;
   }
 
-  private change(id: string, update: object, event: AuditEventDocument): Promise<void> {
+  private change(id: string, update: object, event: AuditEvent): Promise<void> {
     return this.outbox.update(this.collection, id, update, [event]);
   }
 
-  async insert(organization: Organization, event: AuditEventDocument): Promise<void> {
+  async insert(organization: Organization, event: AuditEvent): Promise<void> {
     await this.outbox.insert(this.collection, { _id: organization.id, name: organization.name, createdAt: organization.created }, [event]);
   }
 
@@ -90,24 +91,24 @@ export class OrganizationStore {
     };
   }
 
-  async addProject(id: string, project: Project, event: AuditEventDocument): Promise<void> {
+  async addProject(id: string, project: Project, event: AuditEvent): Promise<void> {
     await this.change(id, { $push: { projects: plainData(project) } }, event);
   }
 
-  async addMapping(id: string, mapping: GroupMapping & { created: Date }, event: AuditEventDocument): Promise<void> {
+  async addMapping(id: string, mapping: GroupMapping & { created: Date }, event: AuditEvent): Promise<void> {
     await this.change(id, { $push: { mappings: plainData(mapping) } }, event);
   }
 
-  async replaceProjects(id: string, projects: readonly Project[], event: AuditEventDocument): Promise<void> {
+  async replaceProjects(id: string, projects: readonly Project[], event: AuditEvent): Promise<void> {
     await this.change(id, { $set: { projects: projects.map(plainData) } }, event);
   }
 
-  async replaceMappings(id: string, mappings: readonly (GroupMapping & { created: Date })[], event: AuditEventDocument): Promise<void> {
+  async replaceMappings(id: string, mappings: readonly (GroupMapping & { created: Date })[], event: AuditEvent): Promise<void> {
     await this.change(id, { $set: { mappings: mappings.map(plainData) } }, event);
   }
 
   /** Projects and mappings in one write (deleting a project takes it out of the mappings too). */
-  async replaceProjectsAndMappings(id: string, projects: readonly Project[], mappings: readonly (GroupMapping & { created: Date })[], event: AuditEventDocument): Promise<void> {
+  async replaceProjectsAndMappings(id: string, projects: readonly Project[], mappings: readonly (GroupMapping & { created: Date })[], event: AuditEvent): Promise<void> {
     await this.change(id, { $set: { projects: projects.map(plainData), mappings: mappings.map(plainData) } }, event);
   }
 
@@ -116,23 +117,23 @@ export class OrganizationStore {
     return doc?.samlConnection ? toSamlConnection(doc.samlConnection) : undefined;
   }
 
-  async setSamlConnection(id: string, connection: SamlConnection, event: AuditEventDocument): Promise<void> {
+  async setSamlConnection(id: string, connection: SamlConnection, event: AuditEvent): Promise<void> {
     await this.change(id, { $set: { samlConnection: plainData(connection) } }, event);
   }
 
-  async removeSamlConnection(id: string, event: AuditEventDocument): Promise<void> {
+  async removeSamlConnection(id: string, event: AuditEvent): Promise<void> {
     await this.change(id, { $unset: { samlConnection: "" } }, event);
   }
 
-  async setSeatLimit(id: string, limit: number | undefined, event: AuditEventDocument): Promise<void> {
+  async setSeatLimit(id: string, limit: number | undefined, event: AuditEvent): Promise<void> {
     await this.change(id, limit === undefined ? { $unset: { seatLimit: "" } } : { $set: { seatLimit: limit } }, event);
   }
 
-  async setOwner(id: string, userId: string | undefined, event: AuditEventDocument): Promise<void> {
+  async setOwner(id: string, userId: string | undefined, event: AuditEvent): Promise<void> {
     await this.change(id, userId ? { $set: { ownerUserId: userId } } : { $unset: { ownerUserId: "" } }, event);
   }
 
-  async setAccessSettings(id: string, settings: AccessSettings, event: AuditEventDocument): Promise<void> {
+  async setAccessSettings(id: string, settings: AccessSettings, event: AuditEvent): Promise<void> {
     await this.change(id, { $set: { accessSettings: plainData(settings) } }, event);
   }
 
@@ -167,7 +168,7 @@ export class ScimTokenStore {
     return tokens.filter((t): t is ScimToken => t !== undefined && t.userId === userId);
   }
 
-  async insert(token: ScimToken, event: AuditEventDocument): Promise<void> {
+  async insert(token: ScimToken, event: AuditEvent): Promise<void> {
     const doc: ScimTokenDocument = {
       _id: token.id,
       organizationId: token.organizationId,
@@ -192,7 +193,7 @@ export class ScimTokenStore {
     return docs.map(toScimToken);
   }
 
-  async markRevoked(id: string, at: Date, event: AuditEventDocument): Promise<void> {
+  async markRevoked(id: string, at: Date, event: AuditEvent): Promise<void> {
     await this.outbox.update(this.collection, id, { $set: { revokedAt: at } }, [event]);
   }
 

@@ -1,5 +1,6 @@
 import type { mongo } from "mongoose";
 import { guarded, isDuplicateKey } from "./database-errors";
+import type { AuditEvent } from "../domain/audit";
 import type { AuditEventDocument, Models } from "./models";
 import { writeQueueOf, type WriteQueue } from "./write-queue";
 
@@ -53,13 +54,15 @@ export class Outbox {
   }
 
   /** Inserts a new document that carries the events of its own creation. */
-  async insert(collection: CarrierCollection, document: Document, events: readonly AuditEventDocument[], conflictMessage?: string): Promise<void> {
+  async insert(collection: CarrierCollection, document: Document, changes: readonly AuditEvent[], conflictMessage?: string): Promise<void> {
+    const events = changes.map(auditDocument);
     await guarded(() => collection.insertOne({ ...document, outbox: [...events] }), conflictMessage);
     await this.deliver(collection, document._id as string, events);
   }
 
   /** Updates one document by `_id` together with the events that record the update. */
-  async update(collection: CarrierCollection, id: string, update: Document, events: readonly AuditEventDocument[], conflictMessage?: string): Promise<void> {
+  async update(collection: CarrierCollection, id: string, update: Document, changes: readonly AuditEvent[], conflictMessage?: string): Promise<void> {
+    const events = changes.map(auditDocument);
     await guarded(() => this.writes.document(collection.collectionName, id, () => collection.updateOne({ _id: id } as never, Outbox.carrying(update, events))), conflictMessage);
     await this.deliver(collection, id, events);
   }
@@ -68,7 +71,8 @@ export class Outbox {
    * `update`, answering the document as it is after the update (`$inc`ed counters included), or
    * undefined when there is no such document.
    */
-  async updateAndRead<T>(collection: CarrierCollection, id: string, update: Document, events: readonly AuditEventDocument[]): Promise<T | undefined> {
+  async updateAndRead<T>(collection: CarrierCollection, id: string, update: Document, changes: readonly AuditEvent[]): Promise<T | undefined> {
+    const events = changes.map(auditDocument);
     const doc = await guarded(() =>
       this.writes.document(collection.collectionName, id, () => collection.findOneAndUpdate({ _id: id } as never, Outbox.carrying(update, events), { returnDocument: "after" })),
     );
@@ -89,9 +93,10 @@ export class Outbox {
     id: string,
     version: number,
     update: Document,
-    events: readonly AuditEventDocument[],
+    changes: readonly AuditEvent[],
     conflictMessage?: string,
   ): Promise<boolean> {
+    const events = changes.map(auditDocument);
     const written = await guarded(async () => {
       if (!this.writes.serialize) {
         const result = await collection.updateOne({ _id: id, version, deletedAt: { $exists: false } } as never, Outbox.carrying(update, events));
@@ -114,7 +119,8 @@ export class Outbox {
    * The events are moved to the trail (awaited) but stay on the tombstone: the caller deletes the
    * document once its own clean-up is done, and that deletion removes them.
    */
-  async tombstone(collection: CarrierCollection, id: string, at: Date, events: readonly AuditEventDocument[], release: Document = {}, version?: number): Promise<boolean> {
+  async tombstone(collection: CarrierCollection, id: string, at: Date, changes: readonly AuditEvent[], release: Document = {}, version?: number): Promise<boolean> {
+    const events = changes.map(auditDocument);
     const update = Outbox.carrying({ $set: { ...release, deletedAt: at } }, events);
     if (version !== undefined) {
       // A deletion under If-Match: made only on that version (see updateIf), or not at all.
@@ -269,4 +275,14 @@ export class OutboxRecoverySchedule {
     clearInterval(this.periodTimer);
     while (this.running) await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * The stored form of a domain audit event: the services hand events up as domain values
+ * (domain/audit.ts) and only storage knows they are documents keyed by `_id`. Made once per write,
+ * so what is pushed onto a document is exactly what is later pulled off it ($pullAll matches by value).
+ */
+export function auditDocument(event: AuditEvent): AuditEventDocument {
+  const { id, actor, target, ...rest } = event;
+  return { _id: id, ...rest, actor: { ...actor }, target: { ...target } } as AuditEventDocument;
 }

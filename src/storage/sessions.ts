@@ -1,7 +1,8 @@
+import type { AuditEvent } from "../domain/audit";
 import type { Session } from "../domain/session";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
-import type { AuditEventDocument, Models, SessionDocument } from "./models";
+import type { Models, SessionDocument } from "./models";
 import type { Outbox } from "./outbox";
 import { plainData } from "./plain";
 import { readById } from "./read-by-id";
@@ -47,7 +48,7 @@ export class SessionStore {
     return this.models.Session.collection;
   }
 
-  async insert(session: Session, event: AuditEventDocument): Promise<void> {
+  async insert(session: Session, event: AuditEvent): Promise<void> {
     const doc: SessionDocument = {
       _id: session.id,
       organizationId: session.organizationId,
@@ -88,7 +89,7 @@ export class SessionStore {
     await guarded(() => writeQueueOf(this.models).document("sessions", id, () => this.collection.updateOne({ _id: id } as never, { $set: { lastSeenAt: at } })));
   }
 
-  async markEnded(id: string, at: Date, event: AuditEventDocument): Promise<void> {
+  async markEnded(id: string, at: Date, event: AuditEvent): Promise<void> {
     await this.outbox.update(this.collection, id, { $set: { endedAt: at } }, [event]);
   }
 

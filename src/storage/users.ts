@@ -1,24 +1,17 @@
+import type { AuditEvent } from "../domain/audit";
 import { UnavailableError } from "../errors";
-import type { Criteria } from "../domain/criteria";
+import type { DirectoryListing } from "../domain/criteria";
 import { type User, userNameKey } from "../domain/user";
-import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
+import type { FieldMapping } from "./criteria-query";
+import { DirectoryStore } from "./directory-store";
 import { guarded } from "./database-errors";
-import { readById } from "./read-by-id";
 import { LookupKeys } from "./lookup-keys";
-import { profileAttributes, type AuditEventDocument, type Models, type UserDocument } from "./models";
-import type { Outbox } from "./outbox";
+import { profileAttributes, type Models, type UserDocument } from "./models";
+import { auditDocument, type Outbox } from "./outbox";
 import { WriteQueue, writeQueueOf } from "./write-queue";
 
-/** How a listing is ordered and cut (RFC 7644 §3.4.2.3–4), in domain attribute paths. */
-export interface UserListing {
-  criteria?: Criteria;
-  sortBy?: string;
-  descending?: boolean;
-  /** 1-based, as in SCIM. */
-  startIndex: number;
-  /** 0 asks for the total only. */
-  count: number;
-}
+/** How a listing of users is filtered, ordered and cut (the same as for groups). */
+export type UserListing = DirectoryListing;
 
 export interface UserPage {
   total: number;
@@ -100,24 +93,22 @@ const requiredFields = new Set(["userName", "userNameLower", "active", "managedB
  * send before every write (`userName eq`, `externalId eq`) go through lookup keys, so none of the
  * hot paths scans a collection, on MongoDB or on FerretDB.
  */
-export class UserStore {
+export class UserStore extends DirectoryStore<User, UserDocument> {
   private readonly keys: LookupKeys;
   private readonly writes: WriteQueue;
+  protected readonly namePath = "userName";
 
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
   ) {
+    super(models.User, fieldMapping, toUser);
     this.keys = new LookupKeys(models);
     this.writes = writeQueueOf(models);
   }
 
   /** One rename of a user at a time in this process, on either database (see `replace`). */
   private readonly renames = new WriteQueue(true);
-
-  private get collection() {
-    return this.models.User.collection;
-  }
 
   userNameKey(organizationId: string, userName: string): string {
     return LookupKeys.key(organizationId, userNameKeyKind, userNameKey(userName));
@@ -127,11 +118,8 @@ export class UserStore {
     return LookupKeys.key(organizationId, externalIdKeyKind, externalId);
   }
 
-  async findById(organizationId: string, id: string): Promise<User | undefined> {
-    const doc = await guarded(() => readById<UserDocument>(this.models.User, id));
-    // The organization (and a deletion under way) is checked here, not in the filter: only an
-    // exact {_id} filter is served by FerretDB's SQLite backend without a scan.
-    return doc && doc.organizationId === organizationId && !doc.deletedAt ? toUser(doc) : undefined;
+  findByName(organizationId: string, userName: string): Promise<User | undefined> {
+    return this.findByUserName(organizationId, userName);
   }
 
   async findByUserName(organizationId: string, userName: string): Promise<User | undefined> {
@@ -170,7 +158,8 @@ export class UserStore {
    * become one). If any of them fails, the others are undone; a crash in between leaves at most a
    * stale claim or key, which lookups ignore and the next claimant takes over.
    */
-  async insert(user: User, event: AuditEventDocument): Promise<void> {
+  async insert(user: User, change: AuditEvent): Promise<void> {
+    const event = auditDocument(change);
     const conflict = `A user with userName "${user.userName}" already exists`;
     const userNameClaim = { key: this.userNameKey(user.organizationId, user.userName), owner: user.id, conflictMessage: conflict, isStale: this.userNameIsStale(user.organizationId, user.userName) };
     const externalIdKey = user.externalId !== undefined ? this.externalIdKey(user.organizationId, user.externalId) : undefined;
@@ -213,7 +202,7 @@ export class UserStore {
    * a failed write gives back the new key unless the user holds that name after all. What a crash
    * or another instance may still leave behind, `repairUserNameKeys` puts right.
    */
-  async replace(before: User, after: User, event: AuditEventDocument, options: { part?: UserPart; endSessions?: boolean } = {}): Promise<boolean> {
+  async replace(before: User, after: User, event: AuditEvent, options: { part?: UserPart; endSessions?: boolean } = {}): Promise<boolean> {
     if (userNameKey(before.userName) === userNameKey(after.userName)) return this.write(before, after, event, options);
     return this.renames.document("users", after.id, async () => {
       await this.claimUserName(after.organizationId, after.userName, after.id);
@@ -234,7 +223,7 @@ export class UserStore {
     if (!stored || userNameKey(stored.userName) !== userNameKey(after.userName)) await this.releaseUserName(after.organizationId, after.userName, after.id);
   }
 
-  private async write(before: User, after: User, event: AuditEventDocument, options: { part?: UserPart; endSessions?: boolean }): Promise<boolean> {
+  private async write(before: User, after: User, event: AuditEvent, options: { part?: UserPart; endSessions?: boolean }): Promise<boolean> {
     const { _id, groups: _groups, ...all } = toDocument(after);
     const part = options.part ?? "profile";
     const owned = part === "profile" ? [...profileFields] : [part];
@@ -308,12 +297,12 @@ export class UserStore {
   }
 
   /** Ends every session of the user: the epoch only ever goes up ($inc, never a snapshot). */
-  async endSessions(id: string, event: AuditEventDocument): Promise<void> {
+  async endSessions(id: string, event: AuditEvent): Promise<void> {
     await this.outbox.update(this.collection, id, { $inc: { sessionEpoch: 1 } }, [event]);
   }
 
   /** A sign-in's record: its time and, with SAML group sync, the asserted groups. */
-  async recordSignIn(id: string, at: Date, samlGroups: readonly string[] | undefined, event: AuditEventDocument): Promise<void> {
+  async recordSignIn(id: string, at: Date, samlGroups: readonly string[] | undefined, event: AuditEvent): Promise<void> {
     await this.outbox.update(this.collection, id, { $set: { lastLogin: at, ...(samlGroups ? { samlGroups: [...samlGroups] } : {}) } }, [event]);
   }
 
@@ -323,7 +312,7 @@ export class UserStore {
    * interrupted. With `onlyVersion` (If-Match) the user is deleted only while still at that
    * version; false when it is not.
    */
-  async delete(user: User, at: Date, event: AuditEventDocument, options: { onlyVersion?: number } = {}): Promise<boolean> {
+  async delete(user: User, at: Date, event: AuditEvent, options: { onlyVersion?: number } = {}): Promise<boolean> {
     if (!(await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` }, options.onlyVersion))) return false;
     await this.finishDeletion(user);
     return true;
@@ -394,63 +383,7 @@ export class UserStore {
    * on MongoDB (FerretDB evaluates them by scanning).
    */
   async list(organizationId: string, listing: UserListing): Promise<UserPage> {
-    const direct = await this.directLookup(organizationId, listing.criteria);
-    if (direct) {
-      const sorted = listing.sortBy ? sortInMemory(direct, listing.sortBy, listing.descending) : direct;
-      return { total: sorted.length, users: listing.count === 0 ? [] : sorted.slice(listing.startIndex - 1, listing.startIndex - 1 + listing.count) };
-    }
-
-    const filter = {
-      organizationId,
-      deletedAt: { $exists: false },
-      ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, fieldMapping) : {}),
-    };
-    // The driver's collection, not the model: mongoose would cast the criteria's values to the
-    // schema's types (`externalId pr` compares with [] and {}, a CastError on a String path;
-    // `active pr` would have "" cast to false). The criteria are well-typed already.
-    const total = await guarded(() => this.collection.countDocuments(filter as never));
-    if (listing.count === 0 || listing.startIndex > total) return { total, users: [] };
-
-    const direction = listing.descending ? -1 : 1;
-    const sortField = listing.sortBy ? storedField(listing.sortBy) : "created";
-    const sort: Record<string, 1 | -1> = { [sortField]: direction };
-    if (sortField !== "_id") sort._id = direction;
-    const docs = await guarded(() =>
-      this.collection.find(filter as never).sort(sort).skip(listing.startIndex - 1).limit(listing.count).toArray(),
-    );
-    return { total, users: (docs as unknown as UserDocument[]).map(toUser) };
-  }
-
-  private async directLookup(organizationId: string, criteria: Criteria | undefined): Promise<User[] | undefined> {
-    if (!criteria || criteria.kind !== "compare" || criteria.op !== "eq" || typeof criteria.value !== "string") return undefined;
-    switch (criteria.path) {
-      case "id": {
-        const user = await this.findById(organizationId, criteria.value);
-        return user ? [user] : [];
-      }
-      case "userName": {
-        const user = await this.findByUserName(organizationId, criteria.value);
-        return user ? [user] : [];
-      }
-      case "externalId":
-        return this.findByExternalId(organizationId, criteria.value);
-      default:
-        return undefined;
-    }
+    const { total, items } = await this.page(organizationId, listing);
+    return { total, users: items };
   }
 }
-
-function storedField(domainPath: string): string {
-  const mapping = fieldMapping[domainPath];
-  return mapping?.lowerCaseField ?? mapping?.field ?? domainPath;
-}
-
-function sortInMemory(users: User[], path: string, descending = false): User[] {
-  const valueOf = (user: User) => path.split(".").reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], user);
-  return [...users].sort((a, b) => {
-    const [x, y] = [valueOf(a), valueOf(b)];
-    const order = x === y ? 0 : x === undefined ? 1 : y === undefined ? -1 : String(x) < String(y) ? -1 : 1;
-    return descending ? -order : order;
-  });
-}
-

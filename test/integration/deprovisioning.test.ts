@@ -117,3 +117,44 @@ test("a profile write from a read taken before a suspension (a racing SCIM PUT) 
   expect(after.localAccess).toEqual({ projects: [{ projectId: "p1", role: "viewer" }] });
   expect((await t.services.access.accessOf(ctx, userId)).organizationRole).toBeUndefined();
 });
+
+/**
+ * Every way a user loses access runs the one deprovisioning use-case (services/deprovisioning.ts):
+ * each path leaves the same trace — the personal token dead at once, the user's sessions ended
+ * (their epoch raised) and exactly one `user.access_revoked` event naming why.
+ */
+describe("every path that takes access runs the same deprovisioning", () => {
+  const groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group";
+  const paths: Array<{ why: string; name: string; take: (s: { scim: ReturnType<typeof scimClient>; ctx: typeof operator & { organizationId: string }; userId: string; groupId: string }) => Promise<unknown> }> = [
+    { why: "deactivated", name: "SCIM deactivation (PATCH active false)", take: ({ scim, userId }) => scim.patch(`/Users/${userId}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "active", value: false }] }).expect(200) },
+    { why: "deleted", name: "SCIM deletion", take: ({ scim, userId }) => scim.delete(`/Users/${userId}`).expect(204) },
+    { why: "suspended", name: "suspension", take: ({ ctx, userId }) => t.services.users.setSuspended(ctx, userId, true, "incident 9") },
+    { why: "unmapped", name: "leaving the last mapped group", take: ({ scim, userId, groupId }) => scim.patch(`/Groups/${groupId}`, { schemas: [patchSchema], Operations: [{ op: "remove", path: `members[value eq "${userId}"]` }] }).expect(204) },
+    { why: "unmapped", name: "deletion of the last mapped group", take: ({ scim, groupId }) => scim.delete(`/Groups/${groupId}`).expect(204) },
+  ];
+
+  it.each(paths)("$name: token dead, sessions ended, one user.access_revoked ($why)", async ({ why, name, take }) => {
+    const org = await t.organization(`Paths ${name}`);
+    const ctx = { ...operator, organizationId: org.id };
+    const scim = scimClient(t.app, org.token);
+    const userName = `path-${why}-${org.id.slice(0, 8)}@example.com`;
+    const userId = (await scim.post("/Users", buildUser({ userName })).expect(201)).body.id as string;
+    const groupId = (await scim.post("/Groups", { schemas: [groupSchema], displayName: "Mapped", members: [{ value: userId }] }).expect(201)).body.id as string;
+    await t.services.access.addMapping(ctx, { match: { kind: "group_id", value: groupId }, organizationRole: "user" });
+    await t.services.access.setSettings(ctx, { requireMappingForAccess: true });
+    const token = JSON.parse((await runCommand(t.services, ["user-token", "create", "--org", org.id, "--email", userName, "--json"])).stdout[0]!).token as string;
+    await request(t.app).get(`/api/v1/users/${userId}/access`).set("Authorization", `Bearer ${token}`).expect(200);
+    const epochBefore = (await t.services.users.get(ctx, userId)).sessionEpoch ?? 0;
+
+    await take({ scim, ctx, userId, groupId });
+
+    await request(t.app).get(`/api/v1/users/${userId}/access`).set("Authorization", `Bearer ${token}`).expect(401);
+    const revoked = await t.db.models.AuditEvent.find({ "target.id": userId, action: "user.access_revoked" }).lean();
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]?.after).toEqual({ why, sessions: "all ended", personalTokens: [expect.any(String)] });
+    // A deleted user's sessions have no user left to resolve to; every other path raises the epoch.
+    const stored = await t.db.models.User.findById(userId).lean();
+    if (why === "deleted") expect(stored).toBeNull();
+    else expect(stored?.sessionEpoch).toBe(epochBefore + 1);
+  });
+});

@@ -84,6 +84,16 @@ describe("groups (RFC 7643 §4.2)", () => {
     expect(bad.body.scimType).toBe("invalidFilter");
   });
 
+  it("orders a direct lookup by sortBy, as a query would be ordered (RFC 7644 §3.4.2.3)", async () => {
+    const alpha = await group("Sort Alpha", [], { externalId: "shared-sort-ext" });
+    const beta = await group("Sort Beta", [], { externalId: "shared-sort-ext" });
+    const filter = encodeURIComponent('externalId eq "shared-sort-ext"');
+    const descending = await scim.get(`/Groups?filter=${filter}&sortBy=displayName&sortOrder=descending`).expect(200);
+    expect(descending.body.Resources.map((r: { id: string }) => r.id)).toEqual([beta.id, alpha.id]);
+    const ascending = await scim.get(`/Groups?filter=${filter}&sortBy=displayName&sortOrder=ascending`).expect(200);
+    expect(ascending.body.Resources.map((r: { id: string }) => r.id)).toEqual([alpha.id, beta.id]);
+  });
+
   it("shows a user's groups as read-only direct memberships", async () => {
     const u = await user("member.of@example.com");
     const g = await group("Shown", [u]);

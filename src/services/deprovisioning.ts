@@ -1,0 +1,90 @@
+import type { AuditTrail } from "../audit/audit-trail";
+import type { RequestContext } from "../domain/context";
+import type { User } from "../domain/user";
+import type { OrganizationStore } from "../storage/organizations";
+import type { UserStore } from "../storage/users";
+import type { AccessDirectory } from "./access";
+import type { ScimTokens } from "./scim-tokens";
+
+/**
+ * Why a user lost access: deactivated (`active: false`, RFC 7643 §4.1.1) or deleted (RFC 7644
+ * §3.6) by the identity provider, suspended in Gatehouse, or — where the organization requires a
+ * mapped group — removed from the last group that granted access (by a membership change or by
+ * the group's deletion). The HR offboarding trigger will add its own reason here.
+ */
+export type DeprovisionReason = "deactivated" | "deleted" | "suspended" | "unmapped";
+
+/**
+ * Deprovisioning: HR offboarding cuts every way in at once, before the answer to the request that
+ * did it. This is the one command every path runs — UserDirectory's deactivation, deletion and
+ * suspension, GroupDirectory's membership changes and deletions — so the cascade is read here and
+ * nowhere else, and no path can skip it by a missing piece of wiring.
+ *
+ * What it cuts:
+ * - sessions: deactivation, deletion and suspension end them in the user's own write (the
+ *   User.sessionEpoch raise travels with the change, atomically); leaving the last mapped group
+ *   changes nothing on the user, so `deprovision` ends them itself for that reason;
+ * - personal API tokens: revoked (each revocation audited);
+ * - ownership: an identity provider may deprovision the Owner — security first, ownership becomes
+ *   vacant (flagged in the audit trail and the access review) until the operator's break-glass.
+ * Reactivation revives none of it. One summary event, `user.access_revoked`, says what was revoked.
+ */
+export class Deprovisioning {
+  constructor(
+    private readonly organizations: OrganizationStore,
+    private readonly users: UserStore,
+    private readonly access: AccessDirectory,
+    private readonly tokens: ScimTokens,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  /** Cuts every way in `user` had (the user as written by the change that took their access). */
+  async deprovision(ctx: RequestContext, user: User, reason: DeprovisionReason, detail?: string): Promise<void> {
+    if (reason === "unmapped") await this.endSessions(ctx, user, detail);
+    if ((reason === "deactivated" || reason === "deleted") && (await this.access.ownerOf(ctx)) === user.id) await this.vacateOwnership(ctx, user.id, reason);
+    const revoked = await this.tokens.revokeAllOf(ctx, user.id);
+    await this.audit.record(ctx, {
+      action: "user.access_revoked",
+      target: { type: "user", id: user.id, display: user.userName },
+      after: { why: reason, sessions: "all ended", personalTokens: revoked },
+    });
+  }
+
+  /**
+   * Members left groups (a membership change removed them, or their group was deleted). Where
+   * access requires a mapped group, a member left with no organization role has lost access: that
+   * is a deprovisioning too. The ids are fetched only when the rule applies (after a deletion
+   * that is a query).
+   */
+  async membersLeftGroups(ctx: RequestContext, userIds: () => Promise<readonly string[]>): Promise<void> {
+    if (!(await this.access.settings(ctx)).requireMappingForAccess) return;
+    for (const userId of await userIds()) {
+      const user = await this.users.findById(ctx.organizationId, userId).catch(() => undefined);
+      if (!user) continue;
+      const now = await this.access.accessOf(ctx, user).catch(() => undefined);
+      if (now && !now.organizationRole) {
+        await this.deprovision(ctx, user, "unmapped", "removed from the last group that granted access, where a mapped group is required");
+      }
+    }
+  }
+
+  /** Raises the user's session epoch (see User.sessionEpoch): every session ends on its next request. */
+  private async endSessions(ctx: RequestContext, user: User, reason?: string): Promise<void> {
+    await this.users.endSessions(user.id, this.audit.event(ctx, { action: "user.sessions_ended", target: { type: "user", id: user.id, display: user.userName }, ...(reason ? { reason } : {}) }));
+  }
+
+  /** The Owner was deprovisioned by the identity provider: the organization has no Owner now. */
+  private async vacateOwnership(ctx: RequestContext, formerOwnerId: string, why: DeprovisionReason): Promise<void> {
+    await this.organizations.setOwner(
+      ctx.organizationId,
+      undefined,
+      this.audit.event(ctx, {
+        action: "organization.ownership_vacated",
+        target: { type: "organization", id: ctx.organizationId },
+        before: { ownerUserId: formerOwnerId },
+        after: { ownerUserId: null },
+        reason: `the Owner was ${why} by the identity provider`,
+      }),
+    );
+  }
+}
