@@ -1,0 +1,88 @@
+import { connectDatabase, type Database } from "../../src/storage/connection";
+import { testServerUri, uniqueDatabaseName } from "../support/database";
+
+/**
+ * The stored shape the models give the database (src/storage/models.ts), checked in the real
+ * embedded FerretDB: the collections and their indexes, written out here by hand rather than read
+ * from the schemas, and what a write through a model stores. FerretDB has no TTL, partial or text
+ * indexes (../shared/MONGODB.md), so none may be declared.
+ */
+let db: Database;
+
+beforeAll(async () => {
+  db = await connectDatabase(testServerUri(), { dbName: uniqueDatabaseName("models"), timeoutMs: 5_000 });
+});
+afterAll(async () => {
+  await db.connection.dropDatabase();
+  await db.close();
+});
+
+const outbox = { key: { "outbox._id": 1 }, sparse: true };
+
+const expectedIndexes: Record<string, { key: Record<string, number>; unique?: boolean; sparse?: boolean }[]> = {
+  organizations: [outbox],
+  scim_tokens: [{ key: { organizationId: 1 } }, outbox],
+  users: [
+    { key: { organizationId: 1, userNameLower: 1 }, unique: true },
+    { key: { organizationId: 1, externalId: 1 } },
+    { key: { organizationId: 1, created: 1 } },
+    { key: { organizationId: 1, groups: 1 } },
+    outbox,
+  ],
+  groups: [outbox, { key: { organizationId: 1, displayNameLower: 1 }, unique: true }, { key: { organizationId: 1, externalId: 1 } }],
+  group_sweeps: [],
+  lookup_keys: [],
+  audit_events: [{ key: { organizationId: 1, at: -1, _id: -1 } }],
+  auth_failures: [],
+  saml_requests: [{ key: { expiresAt: 1 } }],
+  saml_assertions: [{ key: { expiresAt: 1 } }],
+  sessions: [outbox, { key: { absoluteExpiresAt: 1 } }, { key: { lastSeenAt: 1 } }, { key: { endedAt: 1 }, sparse: true }],
+};
+
+describe("the models' stored shape", () => {
+  it("keeps every collection under its name", () => {
+    const names = Object.values(db.models).map((model) => model.collection.collectionName);
+    expect(names.sort()).toEqual(Object.keys(expectedIndexes).sort());
+  });
+
+  // FerretDB v1.24.2 accepts `sparse` and does not keep it, so keys and uniqueness are compared.
+  it.each(Object.keys(expectedIndexes))("creates exactly the declared indexes of %s, none TTL, partial or text", async (name) => {
+    const exists = (await db.connection.db!.listCollections({ name }).toArray()).length > 0;
+    const indexes = exists ? await db.connection.db!.collection(name).indexes() : [];
+    const declared = indexes.filter((index) => index.name !== "_id_");
+    const expected = expectedIndexes[name]!.map(({ key, unique }) => ({ key, ...(unique ? { unique } : {}) }));
+    expect(declared.map((index) => ({ key: index.key, ...(index.unique ? { unique: true } : {}) }))).toEqual(expect.arrayContaining(expected));
+    expect(declared).toHaveLength(expected.length);
+    for (const index of declared) {
+      expect(index).not.toHaveProperty("expireAfterSeconds");
+      expect(index).not.toHaveProperty("partialFilterExpression");
+      expect(Object.values(index.key)).not.toContain("text");
+    }
+  });
+
+  it("stores a model write with its string _id, no version key, and Mixed values exactly as given", async () => {
+    const at = new Date("2026-01-02T03:04:05.000Z");
+    const event = { _id: "event-1", organizationId: "org-1", at, actor: { type: "admin", id: "u-0", name: "Ada" }, source: "admin", action: "session.created", target: { type: "session", id: "s-1" }, requestId: "r-1" };
+    await db.models.Session.create({
+      _id: "s-1", organizationId: "org-1", userId: "u-1", userEpoch: 3, via: "saml", secretHash: "h", createdAt: at, lastSeenAt: at, absoluteExpiresAt: at,
+      saml: { nameId: "ada@example.com" }, outbox: [event],
+    });
+    const stored = await db.connection.db!.collection("sessions").findOne({ _id: "s-1" as never });
+    expect(stored).toEqual({
+      _id: "s-1", organizationId: "org-1", userId: "u-1", userEpoch: 3, via: "saml", secretHash: "h", createdAt: at, lastSeenAt: at, absoluteExpiresAt: at,
+      saml: { nameId: "ada@example.com" }, outbox: [event],
+    });
+  });
+
+  it("refuses a model write of a field no schema declares, and stores nothing", async () => {
+    await expect(
+      db.models.AuthFailure.create({ _id: "f-1", count: 1, expiresAt: new Date(), unexpected: true } as never),
+    ).rejects.toThrow(/unexpected/);
+    expect(await db.connection.db!.collection("auth_failures").countDocuments({ _id: "f-1" as never })).toBe(0);
+  });
+
+  it("refuses a model write that lacks a required field", async () => {
+    await expect(db.models.GroupSweep.create({ _id: "sweep-1", organizationId: "org-1" } as never)).rejects.toThrow(/requested/);
+    expect(await db.connection.db!.collection("group_sweeps").countDocuments({ _id: "sweep-1" as never })).toBe(0);
+  });
+});
