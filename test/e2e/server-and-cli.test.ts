@@ -1,9 +1,9 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../support/ports";
 
 /**
  * The README's promise, end to end on the built server (dist/, built by `npm test` and on
@@ -13,17 +13,6 @@ import { promisify } from "node:util";
 const root = path.resolve(__dirname, "..", "..");
 const serverEntry = path.join(root, "dist", "main.js");
 const cliEntry = path.join(root, "dist", "cli", "main.js");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once("error", reject);
-  });
-}
 
 function alive(pid: number): boolean {
   try {

@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../../src/storage/embedded-database";
-import { DatabaseProxy, freePort, portOf, ServerProcess, sleep } from "./support";
+import { freePort } from "../support/ports";
+import { DatabaseProxy, portOf, ServerProcess, sleep } from "./support";
 
 /**
  * Fault injection against the real embedded database and the built server (issue 10): the database
