@@ -6,6 +6,7 @@ import { createLogger } from "../../src/http/logger";
 import type { Services } from "../../src/services";
 import { connectDatabase, type Database } from "../../src/storage/connection";
 import type { Outbox } from "../../src/storage/outbox";
+import type { ChangeJournal } from "../../src/storage/change-journal";
 import { testServerUri, uniqueDatabaseName } from "./database";
 
 export const operator = { actor: { type: "operator" as const, id: "test", name: "test operator" }, source: "cli" as const, requestId: "test" };
@@ -26,6 +27,10 @@ export interface TestAppOverrides {
   dbName?: string;
   /** The sessions' clock (timeouts). */
   sessionClock?: () => Date;
+  /** Resident documents, as the embedded database's one server keeps them (composition.ts). */
+  resident?: { journal: ChangeJournal };
+  /** The driver emits command events on `db.connection.getClient()` (to count what a request reads). */
+  monitorCommands?: boolean;
 }
 
 /**
@@ -36,12 +41,17 @@ export interface TestAppOverrides {
 export async function startTestApp(environment: Record<string, string> = {}, overrides: TestAppOverrides = {}): Promise<TestApp> {
   const config = loadConfig({ PUBLIC_BASE_URL: "https://gatehouse.test", LOG_LEVEL: "silent", ...environment });
   const ownsDatabase = overrides.dbName === undefined;
-  const db = await connectDatabase(testServerUri(), { dbName: overrides.dbName ?? uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
+  const db = await connectDatabase(testServerUri(), {
+    dbName: overrides.dbName ?? uniqueDatabaseName(),
+    timeoutMs: config.databaseTimeoutMs,
+    ...(overrides.monitorCommands ? { monitorCommands: true } : {}),
+  });
   // The server's own wiring (src/composition.ts), with the test seams it offers.
   const { services, app } = composeServer(config, db, {
     logger: createLogger("silent"),
     ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
+    ...(overrides.resident ? { resident: overrides.resident } : {}),
   });
   return {
     app,
