@@ -1,4 +1,5 @@
 import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import type { mongo } from "mongoose";
@@ -129,6 +130,23 @@ describe("the change journal", () => {
     await reader.catchUp();
     await reader.catchUp();
     expect(seen).toEqual([["a", "b"]]);
+  });
+
+  it("keeps every line whole when two processes append at once", async () => {
+    // Two CLI commands at once: each record is one write() on an O_APPEND file.
+    const writer = (tag: string) =>
+      new Promise<void>((resolve, reject) => {
+        // The built module (dist/, built by `npm test`), as the CLI runs it.
+        const script = `const { appendChange } = require(${JSON.stringify(path.resolve(__dirname, "../../dist/storage/change-journal.js"))});
+          for (let i = 0; i < 400; i++) appendChange(${JSON.stringify(file)}, { collection: "scim_tokens", ids: ["${tag}-" + i, "x".repeat(i % 50)] });`;
+        const child = spawn(process.execPath, ["-e", script], { stdio: "inherit" });
+        child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}`))));
+      });
+    await Promise.all([writer("a"), writer("b")]);
+    await reader.catchUp();
+    expect(seen).toHaveLength(1);
+    const ids = new Set(seen[0] as string[]);
+    for (let i = 0; i < 400; i++) expect([ids.has(`a-${i}`), ids.has(`b-${i}`)]).toEqual([true, true]);
   });
 
   it("leaves an incomplete last line until it is complete", async () => {
