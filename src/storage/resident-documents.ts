@@ -13,6 +13,20 @@ export interface DocumentsById<T> {
   revised(id: string, change: (doc: T) => T): void;
 }
 
+/**
+ * A deep copy of a stored document, so no caller shares the resident one: Dates stay Dates (of
+ * this realm: structuredClone's would not pass `instanceof Date` under jest's VM), driver values
+ * such as ObjectId are kept as they are (nothing changes them in place).
+ */
+function copyOf<T>(value: T): T {
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (Array.isArray(value)) return value.map(copyOf) as T;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyOf(v)])) as T;
+}
+
 /** Every `get` reads the database: MongoDB, tests, the CLI — today's path. */
 export function readThrough<T>(load: (id: string) => Promise<T | null>): DocumentsById<T> {
   return { get: load, written() {}, revised() {} };
@@ -47,13 +61,13 @@ export class ResidentDocuments<T> implements DocumentsById<T> {
   async get(id: string): Promise<T | null> {
     await this.journal.catchUp();
     const known = this.resident.get(id);
-    if (known !== undefined) return structuredClone(known);
+    if (known !== undefined) return copyOf(known);
     const read = { stale: false };
     const reads = this.reading.get(id) ?? new Set();
     this.reading.set(id, reads.add(read));
     try {
       const doc = await this.load(id);
-      if (doc && !read.stale) this.resident.set(id, structuredClone(doc));
+      if (doc && !read.stale) this.resident.set(id, copyOf(doc));
       return doc;
     } finally {
       reads.delete(read);

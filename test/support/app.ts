@@ -6,7 +6,10 @@ import { createLogger } from "../../src/http/logger";
 import type { Services } from "../../src/services";
 import { connectDatabase, type Database } from "../../src/storage/connection";
 import type { Outbox } from "../../src/storage/outbox";
-import type { ChangeJournal } from "../../src/storage/change-journal";
+import { FileChangeJournal, type ChangeJournal } from "../../src/storage/change-journal";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { testServerUri, uniqueDatabaseName } from "./database";
 
 export const operator = { actor: { type: "operator" as const, id: "test", name: "test operator" }, source: "cli" as const, requestId: "test" };
@@ -46,12 +49,15 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
     timeoutMs: config.databaseTimeoutMs,
     ...(overrides.monitorCommands ? { monitorCommands: true } : {}),
   });
+  // GATEHOUSE_TEST_RESIDENT=1 runs a suite as the embedded database's one server runs (resident
+  // documents, a change journal of its own): not for suites that start a second instance.
+  const resident = overrides.resident ?? (process.env.GATEHOUSE_TEST_RESIDENT === "1" ? { journal: FileChangeJournal.startFresh(path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-journal-")), "change-journal.ndjson")) } : undefined);
   // The server's own wiring (src/composition.ts), with the test seams it offers.
   const { services, app } = composeServer(config, db, {
     logger: createLogger("silent"),
     ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
-    ...(overrides.resident ? { resident: overrides.resident } : {}),
+    ...(resident ? { resident } : {}),
   });
   return {
     app,
