@@ -19,7 +19,8 @@ async function main(argv: string[]): Promise<number> {
   // journal (storage/open.ts); an interrupted command exits through process.exit so that the
   // writes still in flight are recorded too.
   const database = await openConfiguredDatabase(config, "client");
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+  process.once("SIGINT", () => process.exit(130));
+  process.once("SIGTERM", () => process.exit(143));
   const services = composeServices(config, database.db);
   let exitCode = 1;
   try {

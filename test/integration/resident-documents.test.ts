@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
@@ -213,13 +213,18 @@ describe("the change journal", () => {
       await tokens.insertOne({ _id: "journal-1", organizationId: "o", name: "n", secretHash: "h", createdAt: new Date() } as never);
       await tokens.updateOne({ _id: "journal-1" } as never, { $set: { name: "m" } });
       await client.db.models.Organization.collection.updateMany({ name: "nobody" }, { $set: { name: "x" } });
+      // A write the database refused is recorded too (a failed write may have been applied).
+      await expect(tokens.insertOne({ _id: "journal-1" } as never)).rejects.toThrow();
       await tokens.deleteOne({ _id: "journal-1" } as never);
     } finally {
       await client.close();
     }
+    // One line per write command, the refused insert included.
+    const lines = readFileSync(changeJournalPath(otherDir), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { c: string; ids: unknown });
+    expect(lines.filter((l) => l.c === "scim_tokens").map((l) => l.ids)).toEqual([["journal-1"], ["journal-1"], ["journal-1"], ["journal-1"]]);
     await reader2.catchUp();
     rmSync(otherDir, { recursive: true, force: true });
-    // One refresh per collection: the three token writes name the same document.
+    // One refresh per collection: the four token writes name the same document.
     expect(changes).toEqual([["scim_tokens", ["journal-1"]], ["organizations", "all"]]);
   });
 });
