@@ -5,6 +5,8 @@ import type { Logger } from "./http/logger";
 import { createServices, type Services } from "./services";
 import type { Database } from "./storage/connection";
 import type { Outbox } from "./storage/outbox";
+import { attachResidentAuditIndex, ResidentAuditIndex } from "./storage/audit-index";
+import type { ChangeJournal } from "./storage/change-journal";
 
 /**
  * The composition root: the one place where the validated configuration becomes use-cases. The
@@ -23,11 +25,22 @@ export interface Runtime {
   outbox?: (db: Database) => Outbox;
   /** Test seam: the sessions' clock, for the timeouts. */
   sessionClock?: () => Date;
+  /**
+   * Keep the audit trail's index in memory (storage/audit-index.ts): only where this process is the
+   * database's one server, the embedded database. Off by default (tests, the CLI, MongoDB); the
+   * caller then loads it (`residentAuditIndexOf(db.models).load()`).
+   */
+  residentAuditIndex?: boolean;
+  /** How other processes' writes reach the resident stores (storage/change-journal.ts); none when absent. */
+  changeJournal?: ChangeJournal;
 }
 
 /** Every use-case, wired to `db` as `config` says. The CLI needs no more than this. */
 export function composeServices(config: Config, db: Database, runtime: Runtime = {}): Services {
   const { logger } = runtime;
+  if (runtime.residentAuditIndex) {
+    attachResidentAuditIndex(db.models, new ResidentAuditIndex(db.models, runtime.changeJournal ? { journal: runtime.changeJournal } : {}));
+  }
   return createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
     publicBaseUrl: config.publicBaseUrl,
