@@ -6,6 +6,8 @@ import { createLogger } from "../../src/http/logger";
 import type { Services } from "../../src/services";
 import { connectDatabase, type Database } from "../../src/storage/connection";
 import type { Outbox } from "../../src/storage/outbox";
+import { residentAuditIndexOf } from "../../src/storage/audit-index";
+import type { ChangeJournal } from "../../src/storage/change-journal";
 import { testServerUri, uniqueDatabaseName } from "./database";
 
 export const operator = { actor: { type: "operator" as const, id: "test", name: "test operator" }, source: "cli" as const, requestId: "test" };
@@ -26,6 +28,10 @@ export interface TestAppOverrides {
   dbName?: string;
   /** The sessions' clock (timeouts). */
   sessionClock?: () => Date;
+  /** Keep the audit index in memory as the embedded server does (storage/audit-index.ts); loaded before the app is returned. */
+  residentAuditIndex?: boolean;
+  /** How other processes' writes reach the resident stores. */
+  changeJournal?: ChangeJournal;
 }
 
 /**
@@ -42,7 +48,10 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
     logger: createLogger("silent"),
     ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
+    ...(overrides.residentAuditIndex ? { residentAuditIndex: true } : {}),
+    ...(overrides.changeJournal ? { changeJournal: overrides.changeJournal } : {}),
   });
+  await residentAuditIndexOf(db.models)?.load();
   return {
     app,
     db,
