@@ -188,6 +188,12 @@ describe("the audit log answered from the resident index", () => {
     60_000,
   );
 
+  it.each(modes)("answers 25 events through %s when no limit is given, with a cursor to the rest", async (mode) => {
+    const res = await auditPage(appFor(mode), window).expect(200);
+    expect(res.body.events).toHaveLength(25);
+    expect(res.body.nextCursor).toEqual(expect.any(String));
+  });
+
   it("shows the server's own write on the first page at once: a SCIM create, then the GET", async () => {
     const created = await scimClient(resident.app, org.scimToken).post("/Users", buildUser({ userName: "fresh@example.com" })).expect(201);
     const first = (await auditPage(resident, "limit=5").expect(200)).body.events;
