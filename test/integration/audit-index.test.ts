@@ -149,13 +149,14 @@ describe("the audit log answered from the resident index", () => {
     ["a target no event names", "target=nobody"],
   ])("pages %s exactly as the database does, first page and every page after", async (_what, filter) => {
     const query = filter.includes("from=") ? filter : `${window}&${filter}`;
-    for (const limit of [13, 100]) {
+    for (const limit of [29, 100]) {
       const fromDatabase = await walk(database, query, limit);
       const fromMemory = await walk(resident, query, limit);
       expect(fromMemory.events).toEqual(fromDatabase.events);
       expect(fromMemory.cursors).toEqual(fromDatabase.cursors);
     }
-  });
+    // The database path scans the trail for every page (FerretDB): slow on a loaded machine.
+  }, 120_000);
 
   it.each(modes)("combines filters with paging through %s: the matching events, newest first, each once", async (mode) => {
     const t = appFor(mode);
