@@ -256,7 +256,8 @@ export class ResidentAuditIndex {
     this.recent.clear();
     try {
       await guarded(async () => {
-        const cursor = this.models.AuditEvent.collection.find({}, { projection: indexedFields, batchSize: 2_000 });
+        // Batches of 500: the load's peak RSS was +59 MB with them, +108 MB with 2,000 (100,000 events).
+        const cursor = this.models.AuditEvent.collection.find({}, { projection: indexedFields, batchSize: 500 });
         for await (const doc of cursor) this.put(doc as unknown as IndexedFields, false);
       });
     } catch (error) {
