@@ -3,9 +3,10 @@ import { buildApp } from "./app";
 import type { Config } from "./config";
 import type { Logger } from "./http/logger";
 import { createServices, type Services } from "./services";
-import type { ChangeJournal } from "./storage/change-journal";
 import type { Database } from "./storage/connection";
 import type { Outbox } from "./storage/outbox";
+import { attachResidentAuditIndex, ResidentAuditIndex } from "./storage/audit-index";
+import type { ChangeJournal } from "./storage/change-journal";
 
 /**
  * The composition root: the one place where the validated configuration becomes use-cases. The
@@ -29,11 +30,22 @@ export interface Runtime {
    * process (main.ts), with the journal through which the CLI's writes reach it. Off by default.
    */
   resident?: { journal: ChangeJournal };
+  /**
+   * Keep the audit trail's index in memory (storage/audit-index.ts): only where this process is the
+   * database's one server, the embedded database. Off by default (tests, the CLI, MongoDB); the
+   * caller then loads it (`residentAuditIndexOf(db.models).load()`).
+   */
+  residentAuditIndex?: boolean;
+  /** How other processes' writes reach the resident stores (storage/change-journal.ts); none when absent. */
+  changeJournal?: ChangeJournal;
 }
 
 /** Every use-case, wired to `db` as `config` says. The CLI needs no more than this. */
 export function composeServices(config: Config, db: Database, runtime: Runtime = {}): Services {
   const { logger } = runtime;
+  if (runtime.residentAuditIndex) {
+    attachResidentAuditIndex(db.models, new ResidentAuditIndex(db.models, (runtime.changeJournal ?? runtime.resident?.journal) ? { journal: (runtime.changeJournal ?? runtime.resident?.journal)! } : {}));
+  }
   return createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
     publicBaseUrl: config.publicBaseUrl,

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from "./config";
 import { createLogger } from "./http/logger";
 import { onUncertainOutcome } from "./storage/database-errors";
 import { openConfiguredDatabase } from "./storage/open";
+import { residentAuditIndexOf } from "./storage/audit-index";
 import { OutboxRecoverySchedule } from "./storage/outbox";
 
 /** The only place that reads configuration, connects, listens and exits. */
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
     logger,
     // Only the embedded database's one server keeps documents resident; on MongoDB every request reads it.
     ...(database.journal ? { resident: { journal: database.journal } } : {}),
+    // The embedded database has this one server process: it may keep the audit index in memory.
+    residentAuditIndex: database.embedded,
     onAuditDeliveryFailure: (err) => {
       outboxRecovery.requestSoon();
       logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery");
@@ -53,6 +56,20 @@ async function main(): Promise<void> {
   // recording the end of temporary grants, deleting sessions dead for more than a day. Safe on
   // every instance (the outbox's own schedule is above).
   outboxRecovery.start();
+  // The resident audit index is read once, in the background: until it is ready the audit log
+  // answers from the database as before. A failed load (the database away) is retried.
+  const auditIndex = residentAuditIndexOf(db.models);
+  const loadAuditIndex = (): void => {
+    if (!auditIndex) return;
+    auditIndex.load().then(
+      ({ events, ms }) => logger.info({ events, ms }, "audit index loaded"),
+      (err) => {
+        logger.warn({ err }, "loading the audit index failed; the audit log answers from the database, retrying in 30 s");
+        setTimeout(loadAuditIndex, 30_000).unref();
+      },
+    );
+  };
+  loadAuditIndex();
   // userName lookup keys that a crash mid-rename (or another instance's race) left out of step
   // with the stored users are put right once per start (storage/users.ts, repairUserNameKeys).
   void services.users

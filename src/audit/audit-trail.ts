@@ -5,6 +5,7 @@ import { guarded } from "../storage/database-errors";
 import { plainData } from "../storage/plain";
 import type { AuditEventDocument, Models } from "../storage/models";
 import { auditDocument } from "../storage/outbox";
+import { residentAuditIndexOf } from "../storage/audit-index";
 import { auditEventOrder, auditEventQuery, type AuditFilter, type AuditPosition } from "./audit-query";
 
 export interface Change {
@@ -49,7 +50,9 @@ export class AuditTrail {
    */
   async record(ctx: RequestContext, change: Change): Promise<AuditEvent> {
     const event = this.event(ctx, change);
-    await guarded(() => this.models.AuditEvent.collection.insertOne(auditDocument(event) as never));
+    const document = auditDocument(event);
+    await guarded(() => this.models.AuditEvent.collection.insertOne(document as never));
+    residentAuditIndexOf(this.models)?.add(document);
     return event;
   }
 
@@ -59,9 +62,12 @@ export class AuditTrail {
    * so a client never fetches an empty last page.
    */
   async search(organizationId: string, filter: AuditFilter, page: { limit: number; after?: AuditPosition }): Promise<{ events: AuditEvent[]; next?: AuditPosition }> {
-    const docs = await guarded(() =>
-      this.models.AuditEvent.find(auditEventQuery(organizationId, filter, page.after)).sort(auditEventOrder).limit(page.limit + 1).lean<AuditEventDocument[]>(),
-    );
+    const index = residentAuditIndexOf(this.models);
+    const docs = index?.ready
+      ? // The embedded database's one server process: chosen in memory, read by _id (storage/audit-index.ts).
+        await index.page(organizationId, filter, page.limit, page.after)
+      : // MongoDB, tests, or an index still loading: the query the declared indexes serve (storage/models.ts).
+        await guarded(() => this.models.AuditEvent.find(auditEventQuery(organizationId, filter, page.after)).sort(auditEventOrder).limit(page.limit + 1).lean<AuditEventDocument[]>());
     const events = docs.slice(0, page.limit).map(({ _id, ...rest }) => ({ id: _id, ...rest }) as AuditEvent);
     const last = events[events.length - 1];
     return docs.length > page.limit && last ? { events, next: { at: last.at, id: last.id } } : { events };

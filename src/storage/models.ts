@@ -287,8 +287,17 @@ const groupSweepSchema = new Schema<GroupSweepDocument>(groupSweepPaths, options
 const lookupKeySchema = new Schema<LookupKeyDocument>(lookupKeyPaths, options);
 
 const auditEventSchema = new Schema<AuditEventDocument>(auditEventPaths, options);
-// Newest first with ties broken by _id: the audit query's order and cursor (admin/audit-routes.ts).
+// Newest first with ties broken by _id: the audit query's order and cursor (audit/audit-query.ts).
+// On MongoDB every audit log query is one organization's events in that order, optionally narrowed
+// by one or more equality conditions and a time window: each condition alone has its index
+// (equality first, then the order), and a combination is served by the index of one of its
+// conditions with the others checked on the documents it reaches. The embedded database answers
+// the same pages from its resident index (storage/audit-index.ts) instead.
 auditEventSchema.index({ organizationId: 1, at: -1, _id: -1 });
+auditEventSchema.index({ organizationId: 1, action: 1, at: -1, _id: -1 });
+auditEventSchema.index({ organizationId: 1, "actor.id": 1, at: -1, _id: -1 });
+auditEventSchema.index({ organizationId: 1, "target.id": 1, at: -1, _id: -1 });
+auditEventSchema.index({ organizationId: 1, source: 1, at: -1, _id: -1 });
 
 const sessionSchema = new Schema<SessionDocument>(sessionPaths, options);
 sessionSchema.index(...outboxIndex);

@@ -3,6 +3,7 @@ import { guarded, isDuplicateKey } from "./database-errors";
 import type { AuditEvent } from "../domain/audit";
 import type { AuditEventDocument, Models } from "./models";
 import { writeQueueOf, type WriteQueue } from "./write-queue";
+import { residentAuditIndexOf } from "./audit-index";
 
 /** A document that can carry the audit events of its own changes until they reach the trail. */
 export interface OutboxCarrier {
@@ -133,14 +134,20 @@ export class Outbox {
     return true;
   }
 
-  /** Moves events into the audit trail: safe to repeat, an event already there is left as it is. */
+  /**
+   * Moves events into the audit trail: safe to repeat, an event already there is left as it is.
+   * Each event in the trail is added to this process's resident audit index, when it keeps one
+   * (storage/audit-index.ts), before the request that wrote it answers.
+   */
   async append(events: readonly AuditEventDocument[]): Promise<void> {
+    const index = residentAuditIndexOf(this.models);
     for (const event of events) {
       try {
         await this.models.AuditEvent.collection.insertOne(event as never);
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
       }
+      index?.add(event);
     }
   }
 

@@ -10,6 +10,7 @@ import { FileChangeJournal, type ChangeJournal } from "../../src/storage/change-
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { residentAuditIndexOf } from "../../src/storage/audit-index";
 import { testServerUri, uniqueDatabaseName } from "./database";
 
 export const operator = { actor: { type: "operator" as const, id: "test", name: "test operator" }, source: "cli" as const, requestId: "test" };
@@ -34,6 +35,10 @@ export interface TestAppOverrides {
   resident?: { journal: ChangeJournal };
   /** The driver emits command events on `db.connection.getClient()` (to count what a request reads). */
   monitorCommands?: boolean;
+  /** Keep the audit index in memory as the embedded server does (storage/audit-index.ts); loaded before the app is returned. */
+  residentAuditIndex?: boolean;
+  /** How other processes' writes reach the resident stores. */
+  changeJournal?: ChangeJournal;
 }
 
 /**
@@ -58,7 +63,10 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
     ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
     ...(resident ? { resident } : {}),
+    ...(overrides.residentAuditIndex ? { residentAuditIndex: true } : {}),
+    ...(overrides.changeJournal ? { changeJournal: overrides.changeJournal } : {}),
   });
+  await residentAuditIndexOf(db.models)?.load();
   return {
     app,
     db,
