@@ -13,7 +13,8 @@ import type { Condition, FilterShape, QueryShape, SortKey } from "./query-shape"
  *   anchored case-sensitive regular expression, `$exists: true`);
  * - a sort is served when its keys follow that equality prefix in the index's order, all in the
  *   index's directions or all reversed (sort keys compared for equality are no-ops and skipped);
- *   a sort an index serves needs no equality prefix (an index scan in order, which a limit stops);
+ *   a sort an index serves needs no equality prefix (an index scan in order, which a limit stops)
+ *   when the query has no condition an index could bound, or bounds that index's first field;
  * - nothing else bounds a scan: `$ne`, `$nin`, `$not`, `$exists: false`, unanchored or
  *   case-insensitive regular expressions only filter what an index already chose;
  * - a sparse index serves only a query that excludes documents lacking its fields;
@@ -78,6 +79,9 @@ export function useOfIndex(index: DeclaredIndex, conditions: readonly Condition[
   const parts = prefix.length ? [`eq ${prefix.join(", ")}`] : [];
 
   const sortRest = sort.filter((k) => !pointEquality.has(k.path));
+  // An index that only orders, while the query has conditions another index could bound, is
+  // walked whole: not a use.
+  if (!prefix.length && sortRest.length && (equality.size || bounded.size) && !bounded.has(index.keys[0]!.path)) return undefined;
   if (sortRest.length) {
     const next = index.keys.slice(position, position + sortRest.length);
     if (next.length < sortRest.length || next.some((k, i) => k.path !== sortRest[i]!.path)) return undefined;

@@ -41,7 +41,7 @@ export interface QueryShape {
 type Document = Record<string, unknown>;
 
 const isDocument = (value: unknown): value is Document =>
-  typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof RegExp) && !isBsonValue(value);
+  typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Map) && !(value instanceof Date) && !(value instanceof RegExp) && !isBsonValue(value);
 
 /** ObjectId, Binary, Decimal128, BSONRegExp …: values, not query documents. */
 function isBsonValue(value: object): boolean {
@@ -107,9 +107,10 @@ function aggregateShape(collection: string, pipeline: unknown): QueryShape {
   return { collection, operation, filter: filterShape(filter), sort: sortShape(sort) };
 }
 
+/** A sort as the driver sends it: a Map of field → direction (or a plain document). */
 export function sortShape(sort: unknown): SortKey[] {
-  if (!isDocument(sort)) return [];
-  return Object.entries(sort).map(([path, direction]) => ({ path, direction: direction === -1 || direction === "desc" || direction === "descending" ? -1 : 1 }));
+  const entries = sort instanceof Map ? [...(sort as Map<string, unknown>).entries()] : isDocument(sort) ? Object.entries(sort) : [];
+  return entries.map(([path, direction]) => ({ path, direction: direction === -1 || direction === "desc" || direction === "descending" ? -1 : 1 }));
 }
 
 /** The shape of a query document: `$and`s flattened, `$or`s kept as alternatives. */

@@ -12,11 +12,15 @@ const directory = queryShapesDirectory();
 const file = path.join(directory, `${process.pid}.jsonl`);
 const written = new Set<string>();
 
+/** The index-coverage tests send uncovered queries on purpose, to show they are caught. */
+const ownTests = `test${path.sep}index-coverage${path.sep}`;
+
 recordQueries((record) => {
   if (record.origin !== "application") return;
   // A command sent after the test file ended (a late timer) has no test file to name.
   const testPath = typeof expect === "undefined" ? undefined : expect.getState().testPath;
   const testFile = testPath ? path.relative(path.resolve(__dirname, "..", ".."), testPath) : undefined;
+  if (testFile?.startsWith(ownTests)) return;
   const key = `${record.key} @ ${record.site ?? ""}`;
   if (written.has(key)) return;
   written.add(key);
