@@ -275,6 +275,9 @@ const userSchema = new Schema<UserDocument>(userPaths, options);
 // Uniqueness is enforced through lookup keys; this index backs it up on a single replica set and
 // serves filtered and sorted listings on MongoDB.
 userSchema.index({ organizationId: 1, userNameLower: 1 }, { unique: true });
+// A list page ordered by userName (sortBy=userName, the admin API's member list), the id breaking
+// ties as in every list (storage/directory-store.ts); the unique index above lacks the id.
+userSchema.index({ organizationId: 1, userNameLower: 1, _id: 1 });
 userSchema.index({ organizationId: 1, externalId: 1 });
 // A list page's default order, the id breaking ties (storage/directory-store.ts): with the id in
 // the index, MongoDB reads the page in order instead of sorting the organization's users.
@@ -310,6 +313,8 @@ sessionSchema.index({ lastSeenAt: 1 });
 sessionSchema.index({ endedAt: 1 }, { sparse: true });
 
 const authFailureSchema = new Schema<AuthFailureDocument>(authFailurePaths, options);
+// Expired counters, deleted by the sweep (storage/auth-failures.ts); many under a password-spraying attack.
+authFailureSchema.index({ expiresAt: 1 });
 
 const samlRequestSchema = new Schema<SamlRequestDocument>(samlRequestPaths, options);
 // Expired entries are deleted by the maintenance sweep (no TTL index: FerretDB has none).

@@ -61,22 +61,19 @@ export function describeCoverage(coverage: Coverage): string {
   return coverage.map((use) => `${indexName(use.index)} (${use.how})`).join(" | ");
 }
 
-/** The report the check prints: one line per shape, with the index that serves it. */
+/** The report the check prints: each shape, then the index that serves it and where it is sent from. */
 export function formatReport(report: CoverageReport): string {
-  const rows = report.verdicts.map((v) => {
-    const verdict = v.coverage ? describeCoverage(v.coverage) : v.intentional ? `SCAN, intentional: ${v.intentional}` : "NOT COVERED";
-    return [v.key, verdict, v.sites.slice(0, 3).join(" ") || "(no application frame)"];
+  const clip = (text: string, length: number) => (text.length > length ? `${text.slice(0, length - 1)}…` : text);
+  const rows = report.verdicts.flatMap((v) => {
+    const verdict = v.coverage ? describeCoverage(v.coverage) : v.intentional ? `SCANS, intentionally: ${v.intentional}` : "NOT COVERED";
+    return [clip(v.key, 200), `    → ${clip(verdict, 200)}  · ${v.sites.slice(0, 3).join(" ") || "(no application frame)"}`];
   });
-  const header = ["query shape", "served by", "sent from"];
-  const widths = header.map((h, i) => Math.min(90, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-  const line = (cells: string[]) => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]!) : c)).join("  ");
   const uncovered = report.uncovered.map((v) => `  ${v.key}\n      sent from ${v.sites.join(", ") || "?"}\n      by ${v.testFiles.slice(0, 5).join(", ")}`);
+  const intentional = report.verdicts.filter((v) => !v.coverage && v.intentional).length;
   return [
-    line(header),
-    line(widths.map((w) => "-".repeat(w))),
-    ...rows.map(line),
+    ...rows,
     "",
-    `${report.verdicts.length} shapes: ${report.verdicts.filter((v) => v.coverage).length} served by an index, ${report.verdicts.filter((v) => !v.coverage && v.intentional).length} intentional scans, ${report.uncovered.length} not covered`,
-    ...(uncovered.length ? ["", "Not served by any declared index (src/storage/models.ts):", ...uncovered] : []),
+    `${report.verdicts.length} query shapes: ${report.verdicts.filter((v) => v.coverage).length} served by an index, ${intentional} intentional scans, ${report.uncovered.length} not covered`,
+    ...(uncovered.length ? ["", "Not served by any index src/storage/models.ts declares:", ...uncovered] : []),
   ].join("\n");
 }

@@ -75,7 +75,7 @@ export function useOfIndex(index: DeclaredIndex, conditions: readonly Condition[
 
   let position = 0;
   while (position < index.keys.length && equality.has(index.keys[position]!.path)) position++;
-  const prefix = index.keys.slice(0, position).map((k) => k.path);
+  const prefix = index.keys.slice(0, position).map((k) => (pointEquality.has(k.path) ? k.path : `${k.path} (in)`));
   const parts = prefix.length ? [`eq ${prefix.join(", ")}`] : [];
 
   const sortRest = sort.filter((k) => !pointEquality.has(k.path));

@@ -24,6 +24,7 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
   scim_tokens: [outbox, { key: { organizationId: 1, createdAt: 1 } }],
   users: [
     { key: { organizationId: 1, userNameLower: 1 }, unique: true },
+    { key: { organizationId: 1, userNameLower: 1, _id: 1 } },
     { key: { organizationId: 1, externalId: 1 } },
     { key: { organizationId: 1, created: 1, _id: 1 } },
     { key: { organizationId: 1, groups: 1, _id: 1 } },
@@ -39,7 +40,7 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
   group_sweeps: [{ key: { requested: 1 } }],
   lookup_keys: [],
   audit_events: [{ key: { organizationId: 1, at: -1, _id: -1 } }],
-  auth_failures: [],
+  auth_failures: [{ key: { expiresAt: 1 } }],
   saml_requests: [{ key: { expiresAt: 1 } }],
   saml_assertions: [{ key: { expiresAt: 1 } }],
   sessions: [outbox, { key: { absoluteExpiresAt: 1 } }, { key: { lastSeenAt: 1 } }, { key: { endedAt: 1 }, sparse: true }],
