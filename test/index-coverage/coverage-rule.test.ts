@@ -1,4 +1,4 @@
-import { ObjectId } from "mongodb";
+import mongoose from "mongoose";
 import { coverageOf, declaredIndexes, indexName, type DeclaredIndex } from "./coverage-rule";
 import { describeShape, shapesOfCommand, type QueryShape } from "./query-shape";
 
@@ -32,6 +32,7 @@ describe("the index-coverage rule", () => {
     ["an _id $in", find({ _id: { $in: ["a", "b"] } }), ["_id_1"]],
     ["equality on an index's first field", find({ org: "o" }), expect.arrayContaining([expect.stringMatching(/^org_1/)]) as unknown as string[]],
     ["equality on both fields, in the other order", find({ nameLower: "ann", org: "o" }), ["org_1_nameLower_1"]],
+    ["the index with the longest equality prefix", find({ org: "o", groups: "g", _id: { $exists: true } }), ["org_1_groups_1__id_1"]],
     ["equality then a range on the next field", find({ org: "o", nameLower: { $gte: "a", $lt: "b" } }), ["org_1_nameLower_1"]],
     ["equality then an anchored, case-sensitive regex", find({ org: "o", nameLower: { $regex: "^an" } }), ["org_1_nameLower_1"]],
     ["a range alone on an index's first field", find({ expiresAt: { $lt: new Date() } }), ["expiresAt_1"]],
@@ -45,7 +46,7 @@ describe("the index-coverage rule", () => {
     ["an $or whose every branch is served", find({ $or: [{ expiresAt: { $lt: new Date() } }, { _id: "x" }] }), ["expiresAt_1", "_id_1"]],
     ["an $or inside a served conjunction (keyset continuation)", find({ org: "o", $and: [{ $or: [{ at: { $lt: 1 } }, { at: 1, _id: { $lt: "e" } }] }] }, { at: -1, _id: -1 }), ["org_1_at_-1__id_-1"]],
     ["a count with equality (countDocuments' pipeline)", shapesOfCommand("aggregate", { aggregate: "people", pipeline: [{ $match: { org: "o" } }, { $group: { _id: 1, n: { $sum: 1 } } }] })[0]!, expect.arrayContaining([expect.stringMatching(/^org_1/)]) as unknown as string[]],
-    ["an update by _id", shapesOfCommand("update", { update: "people", updates: [{ q: { _id: new ObjectId() }, u: { $set: { a: 1 } } }] })[0]!, ["_id_1"]],
+    ["an update by _id", shapesOfCommand("update", { update: "people", updates: [{ q: { _id: new mongoose.Types.ObjectId() }, u: { $set: { a: 1 } } }] })[0]!, ["_id_1"]],
   ])("serves %s", (_name, shape, expected) => {
     expect(servedBy(shape)).toEqual(expected);
   });
@@ -55,6 +56,7 @@ describe("the index-coverage rule", () => {
     ["equality on a field no index begins with", find({ nameLower: "ann" })],
     ["a field that is only second in every index", find({ groups: "g" })],
     ["a negation alone", find({ org: { $ne: "o" } })],
+    ["$exists: true on an ordinary index (every document is in it)", find({ expiresAt: { $exists: true } })],
     ["$exists: false alone", find({ deletedAt: { $exists: false } })],
     ["an unanchored regex on an index's first field", find({ expiresAt: { $regex: "x" } })],
     ["a case-insensitive anchored regex", find({ _id: { $regex: "^o/", $options: "i" } })],

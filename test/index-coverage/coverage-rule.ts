@@ -10,7 +10,7 @@ import type { Condition, FilterShape, QueryShape, SortKey } from "./query-shape"
  * "Use Indexes to Sort Query Results"):
  * - an index serves a conjunction when it begins with fields the query compares for equality
  *   (`eq`, `$in`; in any order), and then, optionally, ONE field the query bounds (a range, an
- *   anchored case-sensitive regular expression, `$exists: true`);
+ *   anchored case-sensitive regular expression; `$exists: true` on a sparse index only);
  * - a sort is served when its keys follow that equality prefix in the index's order, all in the
  *   index's directions or all reversed (sort keys compared for equality are no-ops and skipped);
  *   a sort an index serves needs no equality prefix (an index scan in order, which a limit stops)
@@ -35,6 +35,8 @@ export interface IndexUse {
   readonly index: DeclaredIndex;
   /** e.g. "eq organizationId, groups; sort _id". */
   readonly how: string;
+  /** What the planner would prefer: more equality fields, then a served sort, then a range. */
+  readonly strength: number;
 }
 
 /** The index uses a covered shape has: one, or one per `$or` branch. */
@@ -62,7 +64,8 @@ export function declaredIndexes(): DeclaredIndex[] {
 }
 
 const equalityKinds = new Set<Condition["kind"]>(["eq", "in"]);
-const boundKinds = new Set<Condition["kind"]>(["range", "regex-prefix", "exists"]);
+/** `$exists: true` bounds nothing on an ordinary index (every document is in it): only on a sparse one. */
+const boundKinds = (index: DeclaredIndex) => new Set<Condition["kind"]>(index.sparse ? ["range", "regex-prefix", "exists"] : ["range", "regex-prefix"]);
 /** Conditions that no document lacking the field can meet (a sparse index may serve them). */
 const presenceKinds = new Set<Condition["kind"]>(["eq", "in", "range", "regex-prefix", "exists"]);
 
@@ -70,7 +73,8 @@ const presenceKinds = new Set<Condition["kind"]>(["eq", "in", "range", "regex-pr
 export function useOfIndex(index: DeclaredIndex, conditions: readonly Condition[], sort: readonly SortKey[]): IndexUse | undefined {
   const equality = new Set(conditions.filter((c) => equalityKinds.has(c.kind)).map((c) => c.path));
   const pointEquality = new Set(conditions.filter((c) => c.kind === "eq").map((c) => c.path));
-  const bounded = new Set(conditions.filter((c) => boundKinds.has(c.kind)).map((c) => c.path));
+  const bounds = boundKinds(index);
+  const bounded = new Set(conditions.filter((c) => bounds.has(c.kind)).map((c) => c.path));
   if (index.sparse && !index.keys.some((k) => conditions.some((c) => c.path === k.path && presenceKinds.has(c.kind)))) return undefined;
 
   let position = 0;
@@ -89,24 +93,23 @@ export function useOfIndex(index: DeclaredIndex, conditions: readonly Condition[
     const backward = next.every((k, i) => k.direction === -sortRest[i]!.direction);
     if (!forward && !backward) return undefined;
     parts.push(`sort ${sortRest.map((k) => k.path).join(", ")}${backward ? " (backwards)" : ""}`);
-    const rangeOnSort = bounded.has(next[0]!.path) ? [`range ${next[0]!.path}`] : [];
-    return { index, how: [...parts, ...rangeOnSort].join("; ") };
+    const rangeOnSort = bounded.has(next[0]!.path);
+    return { index, how: [...parts, ...(rangeOnSort ? [`range ${next[0]!.path}`] : [])].join("; "), strength: position * 100 + 10 + (rangeOnSort ? 1 : 0) };
   }
   const range = index.keys[position];
-  if (range && bounded.has(range.path)) parts.push(`range ${range.path}`);
-  return parts.length ? { index, how: parts.join("; ") } : undefined;
+  const rangeUsed = range !== undefined && bounded.has(range.path);
+  if (rangeUsed) parts.push(`range ${range.path}`);
+  return parts.length ? { index, how: parts.join("; "), strength: position * 100 + (rangeUsed ? 1 : 0) } : undefined;
 }
 
 /** The best use of one index for a conjunction: the one that bounds or orders the most. */
 function bestUse(indexes: readonly DeclaredIndex[], conditions: readonly Condition[], sort: readonly SortKey[]): IndexUse | undefined {
-  let best: { use: IndexUse; score: number } | undefined;
+  let best: IndexUse | undefined;
   for (const index of indexes) {
     const use = useOfIndex(index, conditions, sort);
-    if (!use) continue;
-    const score = use.how.split(/[;,]/).length;
-    if (!best || score > best.score) best = { use, score };
+    if (use && (!best || use.strength > best.strength)) best = use;
   }
-  return best?.use;
+  return best;
 }
 
 function coverFilter(indexes: readonly DeclaredIndex[], filter: FilterShape, sort: readonly SortKey[]): Coverage | undefined {

@@ -1,6 +1,5 @@
 import path from "node:path";
 import mongoose from "mongoose";
-import type { CommandStartedEvent } from "mongodb";
 import { describeShape, shapesOfCommand, type QueryShape } from "./query-shape";
 
 /**
@@ -30,7 +29,7 @@ const testRoot = `${projectRoot}${path.sep}test${path.sep}`;
 const plumbing = ["src/storage/database-errors.ts", "src/storage/write-queue.ts", "src/storage/outbox.ts"];
 
 /** The records one started command gives (none for commands that filter nothing). */
-export function recordsOfCommand(event: Pick<CommandStartedEvent, "commandName" | "command">, stack: string): RecordedQuery[] {
+export function recordsOfCommand(event: Pick<mongoose.mongo.CommandStartedEvent, "commandName" | "command">, stack: string): RecordedQuery[] {
   const shapes = shapesOfCommand(event.commandName, event.command as Record<string, unknown>);
   if (!shapes.length) return [];
   const files = stackFrames(stack).filter((frame) => !frame.file.includes(`${path.sep}node_modules${path.sep}`) && frame.file !== __filename);

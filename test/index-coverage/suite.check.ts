@@ -1,9 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import mongoose from "mongoose";
 import { queryShapesDirectory } from "../support/query-shapes";
 import { formatReport, judgeQueries } from "./coverage-check";
 import { declaredIndexes } from "./coverage-rule";
 import { intentionalScans } from "./intentional-scans";
+import { describeShape, shapesOfCommand } from "./query-shape";
 import type { RecordedQuery } from "./recorder";
 
 /**
@@ -16,11 +18,29 @@ import type { RecordedQuery } from "./recorder";
  */
 const directory = queryShapesDirectory();
 
+/**
+ * The jest workers' records (`<pid>.jsonl`, shapes already) and those of the server and CLI
+ * processes the tests started (`process-<pid>.jsonl`, commands in extended JSON; every query of
+ * such a process is the application's).
+ */
 function readRecords(): (RecordedQuery & { testFile?: string })[] {
-  return readdirSync(directory)
-    .filter((name) => name.endsWith(".jsonl"))
-    .flatMap((name) => readFileSync(path.join(directory, name), "utf8").split("\n").filter(Boolean))
-    .map((line) => JSON.parse(line) as RecordedQuery & { testFile?: string });
+  const lines = (name: string) => readFileSync(path.join(directory, name), "utf8").split("\n").filter(Boolean);
+  const names = readdirSync(directory).filter((name) => name.endsWith(".jsonl"));
+  const workers = names.filter((name) => !name.startsWith("process-")).flatMap(lines).map((line) => JSON.parse(line) as RecordedQuery & { testFile?: string });
+  const processes = names
+    .filter((name) => name.startsWith("process-"))
+    .flatMap(lines)
+    .flatMap((line) => {
+      const { commandName, command, site } = mongoose.mongo.BSON.EJSON.parse(line, { relaxed: false }) as { commandName: string; command: Record<string, unknown>; site?: string };
+      return shapesOfCommand(commandName, command).map((shape) => ({
+        key: describeShape(shape),
+        shape,
+        origin: "application" as const,
+        ...(site ? { site } : {}),
+        testFile: "(a server or CLI process)",
+      }));
+    });
+  return [...workers, ...processes];
 }
 
 describe("every query shape the suite sent is served by a declared index", () => {

@@ -35,4 +35,7 @@ function startQueryShapeRecords(): void {
   rmSync(directory, { recursive: true, force: true });
   mkdirSync(directory, { recursive: true });
   writeFileSync(path.join(directory, "run.json"), `${JSON.stringify({ startedAt: new Date().toISOString(), arguments: process.argv.slice(2) })}\n`);
+  // The built server and CLI the e2e and fault tests start as processes record theirs too.
+  const preload = `--require "${path.join(__dirname, "record-child-queries.js")}"`;
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, preload].filter(Boolean).join(" ");
 }
