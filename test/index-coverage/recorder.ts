@@ -26,35 +26,74 @@ const projectRoot = path.resolve(__dirname, "..", "..");
 const sourceRoot = `${projectRoot}${path.sep}src${path.sep}`;
 const testRoot = `${projectRoot}${path.sep}test${path.sep}`;
 /** Frames that every storage call passes through and that say nothing about which query it is. */
-const plumbing = ["src/storage/database-errors.ts", "src/storage/write-queue.ts", "src/storage/outbox.ts"];
+const plumbing = ["database-errors.ts", "write-queue.ts", "outbox.ts"].map((file) => `${path.sep}src${path.sep}storage${path.sep}${file}`);
 
 /** The records one started command gives (none for commands that filter nothing). */
-export function recordsOfCommand(event: Pick<mongoose.mongo.CommandStartedEvent, "commandName" | "command">, stack: string): RecordedQuery[] {
+export function recordsOfCommand(event: Pick<mongoose.mongo.CommandStartedEvent, "commandName" | "command">, stack: CallerStack): RecordedQuery[] {
   const shapes = shapesOfCommand(event.commandName, event.command as Record<string, unknown>);
   if (!shapes.length) return [];
-  const files = stackFrames(stack).filter((frame) => !frame.file.includes(`${path.sep}node_modules${path.sep}`) && frame.file !== __filename);
-  const application = files.filter((frame) => frame.file.startsWith(sourceRoot));
-  const origin = application.length || !files.some((frame) => frame.file.startsWith(testRoot)) ? "application" : "test";
-  const named = application.map((frame) => `${path.relative(projectRoot, frame.file)}:${frame.line}`);
-  const site = named.find((name) => !plumbing.some((file) => name.startsWith(`${file}:`))) ?? named[0];
+  const frames = stack.frames().filter((frame) => !frame.file.includes(`${path.sep}node_modules${path.sep}`) && frame.file !== __filename);
+  const application = frames.filter((frame) => frame.file.startsWith(sourceRoot));
+  const origin = application.length || !frames.some((frame) => frame.file.startsWith(testRoot)) ? "application" : "test";
+  const sender = application.find((frame) => !plumbing.some((file) => frame.file.endsWith(file))) ?? application[0];
+  const site = sender ? stack.sourceLine(sender) : undefined;
   return shapes.map((shape) => ({ key: describeShape(shape), shape, origin, ...(site ? { site } : {}) }));
 }
 
-function stackFrames(stack: string): { file: string; line: number }[] {
-  const frames: { file: string; line: number }[] = [];
-  for (const line of stack.split("\n")) {
-    const match = /\(?((?:\/|[A-Za-z]:\\)[^():]+):(\d+):\d+\)?\s*$/.exec(line);
-    if (match) frames.push({ file: match[1]!, line: Number(match[2]) });
-  }
-  return frames;
+interface Frame {
+  readonly file: string;
+  /** The line in the code that ran (jest's transform output), not yet in the source. */
+  readonly line: number;
 }
 
 /** The stack of the code that sent the command being started, async callers included. */
-function currentStack(): string {
+export interface CallerStack {
+  frames(): Frame[];
+  /** `src/storage/users.ts:352`: the frame's line in the source, as jest reports it. */
+  sourceLine(frame: Frame): string;
+}
+
+/**
+ * Reading a stack's frames costs little; formatting it (source-mapped by jest) costs several
+ * times more, so it is formatted only the first time a frame names a sender, and remembered.
+ */
+const sourceLines = new Map<string, string>();
+
+function callerStack(): CallerStack {
+  const captured = withFullStack(() => {
+    const prepare = Error.prepareStackTrace;
+    Error.prepareStackTrace = (_error, sites) => sites;
+    try {
+      const holder: { stack?: NodeJS.CallSite[] } = {};
+      Error.captureStackTrace(holder);
+      return holder.stack ?? [];
+    } finally {
+      Error.prepareStackTrace = prepare;
+    }
+  });
+  return {
+    frames: () => captured.flatMap((site) => (site.getFileName() ? [{ file: site.getFileName()!, line: site.getLineNumber() ?? 0 }] : [])),
+    sourceLine(frame) {
+      const key = `${frame.file}:${frame.line}`;
+      let line = sourceLines.get(key);
+      if (line === undefined) {
+        // The same frame, formatted: the nth frame of this file in the formatted stack.
+        const nth = captured.filter((site) => site.getFileName() === frame.file).findIndex((site) => site.getLineNumber() === frame.line);
+        const formatted = withFullStack(() => new Error().stack ?? "").split("\n").filter((text) => text.includes(`${frame.file}:`));
+        const match = /:(\d+):\d+\)?\s*$/.exec(formatted[nth] ?? "");
+        line = `${path.relative(projectRoot, frame.file)}:${match ? match[1] : frame.line}`;
+        sourceLines.set(key, line);
+      }
+      return line;
+    },
+  };
+}
+
+function withFullStack<T>(read: () => T): T {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 200;
   try {
-    return new Error().stack ?? "";
+    return read();
   } finally {
     Error.stackTraceLimit = limit;
   }
@@ -81,7 +120,7 @@ export function recordQueries(listener: Listener): () => void {
       if (!client) throw new Error("query recording: the connection has no driver client yet (mongoose changed how createConnection opens)");
       client.on("commandStarted", (event) => {
         if (!listeners.size) return;
-        for (const record of recordsOfCommand(event, currentStack())) for (const notify of listeners) notify(record);
+        for (const record of recordsOfCommand(event, callerStack())) for (const notify of listeners) notify(record);
       });
       return connection;
     };
