@@ -104,7 +104,7 @@ export type OrganizationDocument = StoredDocument<typeof organizationPaths>;
 
 const scimTokenPaths = {
   _id: String,
-  organizationId: { $type: String, required: true, index: true },
+  organizationId: { $type: String, required: true },
   /** "scim" for identity providers, "service" for the product's back end (authorization answers). */
   purpose: { $type: String, ...holding<"scim" | "service" | "personal">() },
   userId: String,
@@ -263,26 +263,41 @@ const outboxIndex = [{ "outbox._id": 1 }, { sparse: true }] as const;
 
 const organizationSchema = new Schema<OrganizationDocument>(organizationPaths, options);
 organizationSchema.index(...outboxIndex);
+// Every organization, oldest first (CLI and operator listings).
+organizationSchema.index({ createdAt: 1 });
 
 const scimTokenSchema = new Schema<ScimTokenDocument>(scimTokenPaths, options);
 scimTokenSchema.index(...outboxIndex);
+// An organization's tokens, oldest first.
+scimTokenSchema.index({ organizationId: 1, createdAt: 1 });
 
 const userSchema = new Schema<UserDocument>(userPaths, options);
 // Uniqueness is enforced through lookup keys; this index backs it up on a single replica set and
 // serves filtered and sorted listings on MongoDB.
 userSchema.index({ organizationId: 1, userNameLower: 1 }, { unique: true });
+// A list page ordered by userName (sortBy=userName, the admin API's member list), the id breaking
+// ties as in every list (storage/directory-store.ts); the unique index above lacks the id.
+userSchema.index({ organizationId: 1, userNameLower: 1, _id: 1 });
 userSchema.index({ organizationId: 1, externalId: 1 });
-userSchema.index({ organizationId: 1, created: 1 });
-// Members of a group (GET /Groups/{id}, the deletion sweep): a multikey index on MongoDB.
-userSchema.index({ organizationId: 1, groups: 1 });
+// A list page's default order, the id breaking ties (storage/directory-store.ts): with the id in
+// the index, MongoDB reads the page in order instead of sorting the organization's users.
+userSchema.index({ organizationId: 1, created: 1, _id: 1 });
+// Members of a group in id order (GET /Groups/{id}, the deletion sweep): a multikey index on MongoDB.
+userSchema.index({ organizationId: 1, groups: 1, _id: 1 });
+// Temporary grants whose time is up (the maintenance sweep); only users holding a grant are indexed.
+userSchema.index({ "temporaryGrants.until": 1 }, { sparse: true });
 userSchema.index(...outboxIndex);
 
 const groupSchema = new Schema<GroupDocument>(groupPaths, options);
 groupSchema.index(...outboxIndex);
 groupSchema.index({ organizationId: 1, displayNameLower: 1 }, { unique: true });
 groupSchema.index({ organizationId: 1, externalId: 1 });
+// A list page's default order, the id breaking ties (storage/directory-store.ts).
+groupSchema.index({ organizationId: 1, created: 1, _id: 1 });
 
 const groupSweepSchema = new Schema<GroupSweepDocument>(groupSweepPaths, options);
+// Deleted groups whose memberships are still to be cleared, oldest request first.
+groupSweepSchema.index({ requested: 1 });
 
 const lookupKeySchema = new Schema<LookupKeyDocument>(lookupKeyPaths, options);
 
@@ -307,6 +322,8 @@ sessionSchema.index({ lastSeenAt: 1 });
 sessionSchema.index({ endedAt: 1 }, { sparse: true });
 
 const authFailureSchema = new Schema<AuthFailureDocument>(authFailurePaths, options);
+// Expired counters, deleted by the sweep (storage/auth-failures.ts); many under a password-spraying attack.
+authFailureSchema.index({ expiresAt: 1 });
 
 const samlRequestSchema = new Schema<SamlRequestDocument>(samlRequestPaths, options);
 // Expired entries are deleted by the maintenance sweep (no TTL index: FerretDB has none).

@@ -20,17 +20,24 @@ afterAll(async () => {
 const outbox = { key: { "outbox._id": 1 }, sparse: true };
 
 const expectedIndexes: Record<string, { key: Record<string, number>; unique?: boolean; sparse?: boolean }[]> = {
-  organizations: [outbox],
-  scim_tokens: [{ key: { organizationId: 1 } }, outbox],
+  organizations: [outbox, { key: { createdAt: 1 } }],
+  scim_tokens: [outbox, { key: { organizationId: 1, createdAt: 1 } }],
   users: [
     { key: { organizationId: 1, userNameLower: 1 }, unique: true },
+    { key: { organizationId: 1, userNameLower: 1, _id: 1 } },
     { key: { organizationId: 1, externalId: 1 } },
-    { key: { organizationId: 1, created: 1 } },
-    { key: { organizationId: 1, groups: 1 } },
+    { key: { organizationId: 1, created: 1, _id: 1 } },
+    { key: { organizationId: 1, groups: 1, _id: 1 } },
+    { key: { "temporaryGrants.until": 1 }, sparse: true },
     outbox,
   ],
-  groups: [outbox, { key: { organizationId: 1, displayNameLower: 1 }, unique: true }, { key: { organizationId: 1, externalId: 1 } }],
-  group_sweeps: [],
+  groups: [
+    outbox,
+    { key: { organizationId: 1, displayNameLower: 1 }, unique: true },
+    { key: { organizationId: 1, externalId: 1 } },
+    { key: { organizationId: 1, created: 1, _id: 1 } },
+  ],
+  group_sweeps: [{ key: { requested: 1 } }],
   lookup_keys: [],
   audit_events: [
     { key: { organizationId: 1, at: -1, _id: -1 } },
@@ -39,7 +46,7 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
     { key: { organizationId: 1, "target.id": 1, at: -1, _id: -1 } },
     { key: { organizationId: 1, source: 1, at: -1, _id: -1 } },
   ],
-  auth_failures: [],
+  auth_failures: [{ key: { expiresAt: 1 } }],
   saml_requests: [{ key: { expiresAt: 1 } }],
   saml_assertions: [{ key: { expiresAt: 1 } }],
   sessions: [outbox, { key: { absoluteExpiresAt: 1 } }, { key: { lastSeenAt: 1 } }, { key: { endedAt: 1 }, sparse: true }],

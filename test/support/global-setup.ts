@@ -1,7 +1,8 @@
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../../src/storage/embedded-database";
+import { queryShapesDirectory } from "./query-shapes";
 
 declare global {
   // eslint-disable-next-line no-var
@@ -14,6 +15,7 @@ declare global {
  * its own (test/support/database.ts) and drops it afterwards.
  */
 export default async function globalSetup(): Promise<void> {
+  startQueryShapeRecords();
   if (process.env.MONGODB_URI) {
     process.env.GATEHOUSE_TEST_SERVER_URI = process.env.MONGODB_URI;
     return;
@@ -22,4 +24,18 @@ export default async function globalSetup(): Promise<void> {
   const database = await startEmbeddedDatabase(dataDir);
   globalThis.__GATEHOUSE_TEST_DB__ = { database, dataDir };
   process.env.GATEHOUSE_TEST_SERVER_URI = database.uri;
+}
+
+/**
+ * Every run records the query shapes it sends afresh (test/support/record-queries.ts), for the
+ * index-coverage check that `npm test` runs after the suite (test/index-coverage/).
+ */
+function startQueryShapeRecords(): void {
+  const directory = queryShapesDirectory();
+  rmSync(directory, { recursive: true, force: true });
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(path.join(directory, "run.json"), `${JSON.stringify({ startedAt: new Date().toISOString(), arguments: process.argv.slice(2) })}\n`);
+  // The built server and CLI the e2e and fault tests start as processes record theirs too.
+  const preload = `--require "${path.join(__dirname, "record-child-queries.js")}"`;
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, preload].filter(Boolean).join(" ");
 }
