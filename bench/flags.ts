@@ -8,7 +8,9 @@ import { parseArgs } from "node:util";
 export const usage = `Usage: npm run bench -- [flags]
 
 Starts Gatehouse (dist/, as \`npm start\` runs it) on the embedded database and drives it over
-loopback HTTP; prints a table of rates and latencies. Asserts nothing.
+loopback HTTP; prints a table of rates and latencies. Asserts nothing. Issue 12's full run:
+  npm run bench -- --peer --users 2000,20000 --members 999 --audit-events 100000
+  npm run bench -- --peer --users 100000 --members 100000 --rounds 1   (Gatehouse alone)
 
   --users N[,N2,…]        users created, the size of the stored directory (default 2000); with
                           --peer a list of sizes measured in one run, the directory grown from
@@ -20,9 +22,13 @@ loopback HTTP; prints a table of rates and latencies. Asserts nothing.
   --mongodb-uri URI       run against this MongoDB server instead of the embedded FerretDB
   --gatehouse-node-args=A extra node flags for the Gatehouse process, e.g.
                           --gatehouse-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" (with "=")
-  --peer                  peer comparison instead: the same SCIM workload against Gatehouse and
-                          against Better Auth + its SCIM plugin on SQLite (bench/peer/better-auth,
-                          installed there with npm ci on first use), interleaved, with the ratio
+  --peer                  peer comparison instead: the same SCIM workload against Gatehouse (on
+                          its embedded default, or --mongodb-uri) and against Better Auth + its
+                          SCIM plugin on SQLite (bench/peer/better-auth, installed there with
+                          npm ci on first use), interleaved; p50 and p99, the ratio, and issue
+                          12's targets met or not per row; plus Gatehouse-only rows (admin API
+                          member list first/deep page and search, audit log first/deep page,
+                          keyset cursor when /api/v1/openapi.json offers it) and peak RSS
   --rounds R              with --peer: alternations Gatehouse/peer per workload (default 4)
   --peer-max-users P      with --peer: sizes above P measure Gatehouse alone (default 20000)
   --audit-events E        with --peer: write E audit events of the organization into the trail

@@ -85,7 +85,7 @@ export async function startGatehouse(options: {
   nodeArgs: string[];
   progress: (what: string) => void;
 }): Promise<GatehouseUnderTest> {
-  const external = options.mongodbUri ? withDatabase(options.mongodbUri, `bench_peer_${Date.now()}`) : undefined;
+  const external = options.mongodbUri ? withDatabase(options.mongodbUri, `bench_${Date.now()}`) : undefined;
   // The embedded launcher finds the FerretDB binary it built under the home directory (~/.cache).
   const env: Record<string, string> = external ? { MONGODB_URI: external } : { GATEHOUSE_DATA_DIR: options.dataDir, HOME: os.homedir() };
 
