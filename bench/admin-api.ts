@@ -41,8 +41,10 @@ export function pageUrl(adminBase: string, paging: Paging, page: { size: number;
   return `${adminBase}${paging.path}?${query}`;
 }
 
-interface CursorPage {
-  nextCursor?: string;
+/** The cursor of the next page: `nextCursor` (the audit trail's name), or `next`. */
+function nextOf(page: Record<string, unknown>): string | undefined {
+  const next = page.nextCursor ?? page.next;
+  return typeof next === "string" && next ? next : undefined;
 }
 
 /**
@@ -58,11 +60,12 @@ export async function cursorAtDepth(adminBase: string, paging: Paging, headers: 
     if (Date.now() - started > budgetMs) return { cursor, depth: reached, exhausted: true };
     const size = Math.min(paging.maxSize, depth - reached);
     const [answer] = await timed(() => request(pageUrl(adminBase, paging, { size, cursor }), { headers, expect: [200] }));
-    const page = answer.json<CursorPage & Record<string, unknown>>();
+    const page = answer.json<Record<string, unknown>>();
     const items = Object.values(page).find(Array.isArray) as unknown[] | undefined;
-    if (!page.nextCursor) return { cursor, depth: reached, exhausted: false };
+    const next = nextOf(page);
+    if (!next) return { cursor, depth: reached, exhausted: false };
     reached += items?.length ?? size;
-    cursor = page.nextCursor;
+    cursor = next;
   }
   return { cursor, depth: reached, exhausted: false };
 }
