@@ -149,6 +149,8 @@ function row(workload: string, better: "higher" | "lower", figures: Figure[], ch
   let ratio: number | undefined;
   if (peer && "value" in mine && "value" in peer) ratio = better === "higher" ? mine.value / peer.value : peer.value / mine.value;
   const all = ratioCheck ? [{ text: "ratio ≥ 1", ok: ratio === undefined ? undefined : ratio >= 1 }, ...checks] : checks;
+  // Each figure as soon as it is measured: a long run stopped early still told what it found.
+  process.stderr.write(`  ${workload}: ${figures.map((f) => ("text" in f ? f.text : `n/a (${f.missing})`)).join(" | ")}${ratio === undefined ? "" : ` | ratio ${ratio.toFixed(2)}`}\n`);
   return { workload, figures, ratio, checks: all };
 }
 
