@@ -8,24 +8,42 @@ import { parseArgs } from "node:util";
 export const usage = `Usage: npm run bench -- [flags]
 
 Starts Gatehouse (dist/, as \`npm start\` runs it) on the embedded database and drives it over
-loopback HTTP; prints a table of rates and latencies. Asserts nothing.
+loopback HTTP; prints a table of rates and latencies. Asserts nothing. Issue 12's full run:
+  npm run bench -- --peer --users 2000,20000 --members 999 --audit-events 100000
+  npm run bench -- --peer --users 100000 --members 100000 --rounds 1   (Gatehouse alone)
 
-  --users N               users created, the size of the stored directory (default 2000)
-  --members M             members of the large group (default 1000, at most --users)
+  --users N[,N2,…]        users created, the size of the stored directory (default 2000); with
+                          --peer a list of sizes measured in one run, the directory grown from
+                          one to the next (e.g. 2000,20000); without --peer the largest counts
+  --members M             members of the large group (default 1000, at most --users; with --peer
+                          at most the size minus one)
   --concurrency C         parallel requests during the initial sync (default 16, 1-32)
   --samples S             samples per latency measurement (default 200)
   --mongodb-uri URI       run against this MongoDB server instead of the embedded FerretDB
   --gatehouse-node-args=A extra node flags for the Gatehouse process, e.g.
                           --gatehouse-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" (with "=")
-  --peer                  peer comparison instead: the same SCIM workload against Gatehouse and
-                          against Better Auth + its SCIM plugin on SQLite (bench/peer/better-auth,
-                          installed there with npm ci on first use), interleaved, with the ratio
+  --peer                  peer comparison instead: the same SCIM workload against Gatehouse (on
+                          its embedded default, or --mongodb-uri) and against Better Auth + its
+                          SCIM plugin on SQLite (bench/peer/better-auth, installed there with
+                          npm ci on first use), interleaved; p50 and p99, the ratio, and issue
+                          12's targets met or not per row; plus Gatehouse-only rows (admin API
+                          member list first/deep page and search, audit log first/deep page,
+                          keyset cursor when /api/v1/openapi.json offers it) and peak RSS
   --rounds R              with --peer: alternations Gatehouse/peer per workload (default 4)
+  --peer-max-users P      with --peer: sizes above P measure Gatehouse alone (default 20000)
+  --audit-events E        with --peer: write E audit events of the organization into the trail
+                          before the server starts (driver, the server's own stored shape), so
+                          the audit rows run against at least E events (default 0)
   --help                  this text
 `;
 
 export interface BenchFlags {
+  /** The largest size. */
   users: number;
+  /** Every size, ascending. */
+  sizes: number[];
+  peerMaxUsers: number;
+  auditEvents: number;
   members: number;
   concurrency: number;
   samples: number;
@@ -52,14 +70,20 @@ export function parseBenchFlags(args: string[]): BenchFlags {
       concurrency: { type: "string", default: "16" },
       samples: { type: "string", default: "200" },
       rounds: { type: "string", default: "4" },
+      "peer-max-users": { type: "string", default: "20000" },
+      "audit-events": { type: "string", default: "0" },
       "mongodb-uri": { type: "string" },
       "gatehouse-node-args": { type: "string", default: "" },
       peer: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
+  const sizes = [...new Set(values.users.split(",").map((size) => integer("users", size.trim(), 1, 10_000_000)))].sort((a, b) => a - b);
   return {
-    users: integer("users", values.users, 1, 10_000_000),
+    users: sizes[sizes.length - 1],
+    sizes,
+    peerMaxUsers: integer("peer-max-users", values["peer-max-users"], 1, 10_000_000),
+    auditEvents: integer("audit-events", values["audit-events"], 0, 10_000_000),
     members: integer("members", values.members, 1, 10_000_000),
     concurrency: integer("concurrency", values.concurrency, 1, 32),
     samples: integer("samples", values.samples, 1, 1_000_000),

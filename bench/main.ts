@@ -1,18 +1,18 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { gatehouseCli, gatehouseMain, startEmbeddedDatabase, type EmbeddedDatabase } from "./production-build";
+import { startGatehouse } from "./gatehouse-under-test";
 import { flagsFromCommandLine, usage } from "./flags";
 import { runPeerComparison } from "./compare";
-import { peakRssMb, pool, request, summary, timed, userBody, waitForLine, withDatabase } from "./driver";
+import { peakRssMb, pool, request, summary, timed, userBody, waitForLine } from "./driver";
 
 /**
  * `npm run bench -- --users N --members M --concurrency C --samples S` (`--help` lists every flag)
  *
- * Starts Gatehouse (and a bare express+mongoose "ceiling" server) as child processes on the
- * embedded database or --mongodb-uri, drives them over HTTP from this process, and prints a table:
- * initial sync rate against the ceiling, userName lookups, single-member PATCHes at two group
+ * Starts Gatehouse (on its embedded default, or --mongodb-uri) and a bare express+mongoose
+ * "ceiling" server on the same database server as child processes, drives them over HTTP from
+ * this process, and prints a table: initial sync rate against the ceiling, userName lookups, single-member PATCHes at two group
  * sizes, list pages, user PATCHes (alone, spread, and 8 at once on one user: the cost of
  * version-conditioned writes), and peak memory. A benchmark, not a test: it asserts nothing.
  * --gatehouse-node-args="…" passes extra node flags (e.g. --cpu-prof) to the Gatehouse process.
@@ -25,40 +25,24 @@ const C = flags.concurrency;
 const S = flags.samples;
 
 async function main(): Promise<void> {
-  let embedded: EmbeddedDatabase | undefined;
-  let dataDir: string | undefined;
-  let serverUri = flags.mongodbUri;
-  if (!serverUri) {
-    dataDir = mkdtempSync(path.join(os.tmpdir(), "gatehouse-bench-"));
-    embedded = await startEmbeddedDatabase(dataDir);
-    serverUri = embedded.uri;
-  }
-  const databaseLabel = embedded ? "embedded FerretDB v1.24.2 (SQLite)" : "MongoDB (--mongodb-uri)";
-  const dbName = `bench_${Date.now()}`;
+  const workDir = mkdtempSync(path.join(os.tmpdir(), "gatehouse-bench-"));
+  const databaseLabel = flags.mongodbUri ? "MongoDB (--mongodb-uri)" : "its embedded FerretDB v1.24.2 (SQLite), the default";
   const children: ChildProcess[] = [];
   try {
-    // Gatehouse, as `npm start` runs it, on a database of its own.
+    // Gatehouse, as `npm start` runs it: on the embedded default it starts and owns its FerretDB.
     // --gatehouse-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the Gatehouse process.
-    const gatehouse = spawn(process.execPath, [...flags.gatehouseNodeArgs, gatehouseMain], {
-      // Deep list pages scan 100,000 documents on FerretDB: give single database operations time.
-      // A clean environment: the run does not depend on the shell's variables.
-      env: { MONGODB_URI: withDatabase(serverUri, dbName), HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", DATABASE_TIMEOUT_MS: "30000" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const dataDir = path.join(workDir, "gatehouse-data");
+    const progress = (what: string) => process.stderr.write(`${what}\n`);
+    const gatehouseRun = await startGatehouse({ dataDir, mongodbUri: flags.mongodbUri, auditEvents: 0, nodeArgs: flags.gatehouseNodeArgs, progress });
+    const gatehouse = gatehouseRun.process;
     children.push(gatehouse);
-    // Production logs one line per request; keep them on and drain them.
-    const [, port] = await waitForLine(gatehouse, /"port":(\d+),"msg":"SCIM base URL/, "Gatehouse");
-    gatehouse.stdout!.resume();
-    const base = `http://127.0.0.1:${port}/scim/v2`;
+    const base = gatehouseRun.scimBase;
+    const headers = { Authorization: `Bearer ${gatehouseRun.scimToken}`, "Content-Type": "application/scim+json" };
 
-    const cli = spawn(process.execPath, [gatehouseCli, "org", "create", "Bench", "--json"], {
-      env: { MONGODB_URI: withDatabase(serverUri, dbName) },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const [, token] = await waitForLine(cli, /"scimToken":"([^"]+)"/, "the CLI");
-    const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" };
-
-    const ceiling = spawn(process.execPath, [path.join(__dirname, "ceiling-server.js"), "--mongodb-uri", serverUri, "--database", `${dbName}_ceiling`], {
+    // The ceiling, on the same database server (a database of its own): the embedded one the
+    // Gatehouse server started, found through its data directory's state file.
+    const serverUri = flags.mongodbUri ?? (JSON.parse(readFileSync(path.join(dataDir, "embedded-database.json"), "utf8")) as { uri: string }).uri;
+    const ceiling = spawn(process.execPath, [path.join(__dirname, "ceiling-server.js"), "--mongodb-uri", serverUri, "--database", `bench_${Date.now()}_ceiling`], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     children.push(ceiling);
@@ -175,17 +159,17 @@ async function main(): Promise<void> {
 
     // (e) memory.
     log("(e) Gatehouse peak RSS", `${peakRssMb(gatehouse.pid!).toFixed(0)} MB`);
-    if (embedded) log("(e) embedded database peak RSS", `${peakRssMb(embedded.pid).toFixed(0)} MB`);
+    if (gatehouseRun.databasePid) log("(e) embedded database peak RSS", `${peakRssMb(gatehouseRun.databasePid).toFixed(0)} MB`);
 
     const width = Math.max(...rows.map(([label]) => label.length));
     process.stdout.write(`\nGatehouse benchmark — ${databaseLabel}, ${os.cpus().length} cores, Node ${process.version}\n\n`);
     process.stdout.write(`| ${"measure".padEnd(width)} | result |\n| ${"-".repeat(width)} | ------ |\n`);
     for (const [label, value] of rows) process.stdout.write(`| ${label.padEnd(width)} | ${value} |\n`);
   } finally {
-    for (const child of children) child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 1000));
-    await embedded?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    // The ceiling first: the server stops the database it owns as it exits.
+    for (const child of children.reverse()) child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 2000));
+    rmSync(workDir, { recursive: true, force: true });
   }
 }
 

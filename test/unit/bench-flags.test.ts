@@ -6,6 +6,9 @@ describe("benchmark flags", () => {
   it("defaults to a quick run of 2,000 users without a peer", () => {
     expect(parseBenchFlags([])).toEqual({
       users: 2000,
+      sizes: [2000],
+      peerMaxUsers: 20000,
+      auditEvents: 0,
       members: 1000,
       concurrency: 16,
       samples: 200,
@@ -22,11 +25,18 @@ describe("benchmark flags", () => {
     expect(flags).toMatchObject({ users: 20000, concurrency: 8, peer: true, rounds: 6, gatehouseNodeArgs: ["--cpu-prof", "--cpu-prof-dir=/tmp/p"] });
   });
 
+  it("takes several sizes for one peer run, in ascending order, the largest as --users", () => {
+    const flags = parseBenchFlags(["--peer", "--users", "20000,2000,100000,2000", "--peer-max-users", "20000", "--audit-events", "100000"]);
+    expect(flags).toMatchObject({ users: 100000, sizes: [2000, 20000, 100000], peerMaxUsers: 20000, auditEvents: 100000 });
+  });
+
   it.each([
     [["--users", "many"], "--users must be an integer from 1 to 10000000"],
     [["--users", "0"], "--users must be an integer from 1 to 10000000"],
     [["--concurrency", "64"], "--concurrency must be an integer from 1 to 32"],
     [["--samples", "1.5"], "--samples must be an integer"],
+    [["--users", "2000,"], "--users must be an integer from 1 to 10000000"],
+    [["--audit-events=-1"], "--audit-events must be an integer from 0 to 10000000"],
   ])("refuses %j", (args, message) => {
     expect(() => parseBenchFlags(args)).toThrow(message);
   });
