@@ -311,6 +311,19 @@ export function openApiDocumentOf(operations: readonly OperationSpec[], named: z
   return document;
 }
 
+/**
+ * The document with the access catalog's names as `enum`s of the named schemas that hold them
+ * (admin/schemas.ts `catalogEnums`): requests accept any name and the services refuse unknown ones,
+ * so the catalog in force, not the code, decides what the document lists.
+ */
+export function withCatalogEnums(document: OpenApiDocument, enums: Record<string, readonly string[]>): OpenApiDocument {
+  for (const [name, values] of Object.entries(enums)) {
+    const schema = document.components.schemas[name];
+    if (schema) schema.enum = [...values];
+  }
+  return document;
+}
+
 const TAGS: Record<string, string> = {
   Access: "Effective access and authorization answers.",
   Members: "Members: list, invite, change, suspend, grant temporary access, remove.",

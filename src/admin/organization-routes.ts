@@ -1,13 +1,13 @@
 import express, { type Router } from "express";
 import { z } from "zod";
-import type { Permission as PermissionName } from "../domain/permissions";
 import { NotFoundError } from "../errors";
 import type { Services } from "../services";
-import { requirePermission, type ApiActor } from "../services/members";
+import { requireAdministration, type AdministrativeTask, type ApiActor } from "../services/members";
 import { contextOf, scopeOf } from "./http";
 import { mount, operation } from "./operation";
 import { presentIssuedToken, presentMapping, presentMember, presentProject, presentSettings, presentToken } from "./presenters";
 import {
+  DefaultRole,
   GrantableRole,
   IssuedToken,
   Mapping,
@@ -31,8 +31,8 @@ import {
  * (domain/permissions.ts) for the person behind the personal token.
  */
 
-/** Checked before the request is read: only a person whose role grants the permission. */
-const needs = (permission: PermissionName) => (actor: ApiActor) => void requirePermission(actor, permission);
+/** Checked before the request is read: only a person whose access grants the catalog's permission for the task. */
+const needs = (task: AdministrativeTask) => (actor: ApiActor) => void requireAdministration(actor, task);
 
 const idParams = (what: string) => z.object({ id: z.string().min(1).describe(`The ${what}'s id.`) });
 
@@ -115,7 +115,7 @@ export const getSettings = operation({
   summary: "The organization's access settings",
   description: "Needs `modify_account_settings`.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   responses: { 200: { description: "The settings.", schema: Settings } },
 });
 
@@ -127,12 +127,12 @@ export const updateSettings = operation({
   summary: "Change access settings",
   description: "Needs `modify_account_settings`. Properties left out keep their value.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   body: named(
     "SettingsChange",
     z
       .object({
-        defaultRole: z.enum(["user", "read_only", "none"]).optional(),
+        defaultRole: DefaultRole.optional(),
         readOnlyMayComment: z.boolean().optional(),
         requireMappingForAccess: z.boolean().optional(),
         seatLimit: z.number().int().min(1).nullable().optional().describe("null removes the limit."),
@@ -164,7 +164,7 @@ export const createProject = operation({
   summary: "Create a project",
   description: "Needs `modify_account_settings`.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   body: ProjectRequest,
   responses: { 201: { description: "The new project.", schema: Project } },
   errors: { 400: ["invalid"] },
@@ -178,7 +178,7 @@ export const renameProject = operation({
   summary: "Rename a project",
   description: "Needs `modify_account_settings`.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   params: idParams("project"),
   body: ProjectRequest,
   responses: { 200: { description: "The renamed project.", schema: Project } },
@@ -193,7 +193,7 @@ export const deleteProject = operation({
   summary: "Delete a project",
   description: "Needs `modify_account_settings`. Mappings lose their assignments to it; a mapping left granting nothing is deleted too.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   params: idParams("project"),
   responses: { 204: { description: "Deleted." } },
   errors: { 404: "No such project in the organization" },
@@ -209,7 +209,7 @@ export const listMappings = operation({
   summary: "Group mappings",
   description: "Needs `edit_user_permissions`.",
   security: "personal",
-  authorize: needs("edit_user_permissions"),
+  authorize: needs("changeMemberAccess"),
   responses: { 200: { description: "The mappings.", schema: named("MappingList", z.object({ mappings: z.array(Mapping) })) } },
 });
 
@@ -222,7 +222,7 @@ export const createMapping = operation({
   description:
     "Needs `edit_user_permissions`. Takes effect on the next authorization answer. Give `organizationRole`, `projects`, or both: a mapping that grants nothing is answered `400 invalid`.",
   security: "personal",
-  authorize: needs("edit_user_permissions"),
+  authorize: needs("changeMemberAccess"),
   body: named(
     "MappingRequest",
     z
@@ -246,7 +246,7 @@ export const deleteMapping = operation({
   summary: "Delete a mapping",
   description: "Needs `edit_user_permissions`.",
   security: "personal",
-  authorize: needs("edit_user_permissions"),
+  authorize: needs("changeMemberAccess"),
   params: idParams("mapping"),
   responses: { 204: { description: "Deleted." } },
   errors: { 404: "No such mapping in the organization" },
@@ -262,7 +262,7 @@ export const listScimTokens = operation({
   summary: "SCIM tokens",
   description: "Needs `manage_integrations`. Never shows a token's secret.",
   security: "personal",
-  authorize: needs("manage_integrations"),
+  authorize: needs("manageIntegrations"),
   responses: {
     200: {
       description: "The SCIM tokens.",
@@ -279,7 +279,7 @@ export const createScimToken = operation({
   summary: "Create a SCIM token",
   description: "Needs `manage_integrations`. The token is in this answer only.",
   security: "personal",
-  authorize: needs("manage_integrations"),
+  authorize: needs("manageIntegrations"),
   body: named(
     "ScimTokenRequest",
     z
@@ -305,7 +305,7 @@ export const revokeScimToken = operation({
   summary: "Revoke a SCIM token",
   description: "Needs `manage_integrations`. Takes effect on the token's next request; revoking a revoked token changes nothing.",
   security: "personal",
-  authorize: needs("manage_integrations"),
+  authorize: needs("manageIntegrations"),
   params: idParams("SCIM token"),
   responses: { 200: { description: "The token, revoked.", schema: ScimTokenSummary } },
   errors: { 404: "No SCIM token with that id in the organization" },
@@ -340,7 +340,7 @@ export function organizationRoutes(services: Services): Router {
   });
 
   mount(router, inviteUser, async ({ body: { projects, ...rest } }, req) => {
-    const view = await members.invite(contextOf(req), req.apiActor!, { ...rest, ...(projects ? { projects: projects.map(toAssignment) } : {}) });
+    const view = await members.invite(contextOf(req), req.apiActor!, { ...rest, ...(projects ? { projects: projects.map(toAssignment(access.catalog)) } : {}) });
     return presentMember(view);
   });
 

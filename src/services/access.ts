@@ -3,8 +3,9 @@ import type { AuditTrail } from "../audit/audit-trail";
 import { authorize, effectiveAccess, type AccessDecision, type AccessSettings, type EffectiveAccess, type GroupMapping, type IdentityGroup } from "../domain/access";
 import type { RequestContext } from "../domain/context";
 import type { Project } from "../domain/organization";
-import type { Permission } from "../domain/permissions";
-import { InvalidError, NotFoundError } from "../errors";
+import type { AccessCatalog } from "../domain/catalog";
+import { SHIPPED_CATALOG, type Permission } from "../domain/permissions";
+import { InvalidError, NotFoundError, UnknownCatalogNameError } from "../errors";
 import type { OrganizationStore } from "../storage/organizations";
 import type { User } from "../domain/user";
 import type { UserStore } from "../storage/users";
@@ -24,12 +25,19 @@ export class AccessDirectory {
     private readonly users: UserStore,
     private readonly groups: GroupStore,
     private readonly audit: AuditTrail,
+    /** The access catalog in force (config ACCESS_CATALOG): every answer reads its roles and permissions. */
+    readonly catalog: AccessCatalog = SHIPPED_CATALOG,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   private async policy(ctx: Scope) {
     const policy = await this.organizations.accessPolicy(ctx.organizationId);
     if (!policy) throw new NotFoundError(`Organization ${ctx.organizationId} not found`);
+    // An organization that never chose a default role (or chose one an earlier catalog had) has the catalog's.
+    const { defaultRole } = policy.settings;
+    if (defaultRole !== "none" && !this.catalog.grantableRoleNames.includes(defaultRole)) {
+      return { ...policy, settings: { ...policy.settings, defaultRole: this.catalog.definition.defaultRole } };
+    }
     return policy;
   }
 
@@ -80,16 +88,20 @@ export class AccessDirectory {
       settings: policy.settings,
       temporaryGrants: (user.temporaryGrants ?? []).filter((g) => !g.endRecorded),
       now: this.now(),
+      catalog: this.catalog,
     });
   }
 
   async authorize(ctx: Scope, request: { userId: string; action: Permission; projectId?: string; ownResource?: boolean }): Promise<AccessDecision> {
+    if (!this.catalog.isPermission(request.action)) {
+      throw new UnknownCatalogNameError(`action: "${request.action}" is not a permission of the access catalog (${this.catalog.permissionNames.join(", ")})`);
+    }
     const policy = await this.policy(ctx);
     if (request.projectId !== undefined && !policy.projects.some((p) => p.id === request.projectId)) {
-      return { allowed: false, reason: `no project ${request.projectId} in this organization` };
+      return { allowed: false, reason: `no ${this.catalog.projectNoun} ${request.projectId} in this organization` };
     }
     const access = await this.accessOf(ctx, request.userId);
-    return authorize(access, request.action, { projectId: request.projectId, ownResource: request.ownResource }, policy.settings);
+    return authorize(access, request.action, { projectId: request.projectId, ownResource: request.ownResource }, policy.settings, this.catalog);
   }
 
   async projects(ctx: Scope): Promise<readonly Project[]> {
@@ -142,7 +154,8 @@ export class AccessDirectory {
   async addMapping(ctx: RequestContext, mapping: Omit<GroupMapping, "id">): Promise<GroupMapping & { readonly created: Date }> {
     const policy = await this.policy(ctx);
     if (!mapping.match.value.trim()) throw new InvalidError("A mapping needs a group or app role to match");
-    if ((mapping.organizationRole as string | undefined) === "owner") throw new InvalidError("Ownership is never granted by a mapping; transfer it instead");
+    // Ownership is never granted by a mapping: transfer it instead.
+    this.checkRoles(mapping, "organizationRole");
     if (!mapping.organizationRole && !mapping.projects?.length) throw new InvalidError("A mapping needs an organization role, projects, or both");
     for (const assignment of mapping.projects ?? []) {
       if (!policy.projects.some((p) => p.id === assignment.projectId)) throw new InvalidError(`No project ${assignment.projectId} in this organization`);
@@ -167,7 +180,33 @@ export class AccessDirectory {
     );
   }
 
+  /**
+   * Role names come from the catalog in force: one it does not declare is refused where it enters
+   * as 400 invalid_request (the request schemas accept any name; the OpenAPI document served lists
+   * the catalog's). Where the API takes a grantable role, the Owner's role is not one.
+   */
+  checkRoles(
+    { organizationRole, projects }: { organizationRole?: string | undefined; projects?: readonly { readonly role: string }[] | undefined },
+    field = "role",
+    { grantable = true }: { grantable?: boolean } = {},
+  ): void {
+    const catalog = this.catalog;
+    if (organizationRole !== undefined) {
+      const names = grantable ? catalog.grantableRoleNames : catalog.organizationRoleNames;
+      if (!names.includes(organizationRole)) {
+        const what = grantable && organizationRole === catalog.ownerRole ? "ownership is never granted: it moves only by transfer" : `not an organization role of the access catalog (${names.join(", ")})`;
+        throw new UnknownCatalogNameError(`${field}: "${organizationRole}" is ${what}`);
+      }
+    }
+    for (const { role } of projects ?? []) {
+      if (!catalog.isProjectRole(role)) throw new UnknownCatalogNameError(`projects: "${role}" is not a ${catalog.projectNoun} role of the access catalog (${catalog.projectRoleNames.join(", ")})`);
+    }
+  }
+
   async setSettings(ctx: RequestContext, changes: Partial<AccessSettings>): Promise<AccessSettings> {
+    if (changes.defaultRole !== undefined && changes.defaultRole !== "none") {
+      this.checkRoles({ organizationRole: changes.defaultRole }, "defaultRole");
+    }
     const before = (await this.policy(ctx)).settings;
     const after: AccessSettings = { ...before, ...changes };
     await this.organizations.setAccessSettings(
