@@ -30,7 +30,7 @@ export const OrganizationRole = named("OrganizationRole", catalogName(), "Organi
 export const GrantableRole = named("GrantableRole", catalogName(), "An organization role other than the Owner's: ownership moves only by transfer.");
 export const ProjectRole = named("ProjectRole", catalogName(), "Project roles of the access catalog.");
 export const Permission = named("Permission", catalogName(), "Permissions of the access catalog.");
-export const DefaultRole = named("DefaultRole", catalogName(), "An organization role other than the Owner's, or `none`.");
+export const DefaultRole = named("DefaultRole", catalogName(), "An organization role that administers nothing, or `none`.");
 export const ManagedBy = named("ManagedBy", z.enum(["local", "scim", "saml"]), "The source of truth for the user: a local account, or an identity provider.");
 export const ChangeSource = named("ChangeSource", z.enum(CHANGE_SOURCES), "The channel a change came through.");
 export const PermissionMap = named(
@@ -59,7 +59,7 @@ export function catalogEnums(catalog: AccessCatalog): Record<string, readonly st
     GrantableRole: catalog.grantableRoleNames,
     ProjectRole: catalog.projectRoleNames,
     Permission: catalog.permissionNames,
-    DefaultRole: [...catalog.grantableRoleNames, "none"],
+    DefaultRole: [...catalog.defaultRoleNames, "none"],
   };
 }
 

@@ -93,7 +93,11 @@ export function catalogProblems(definition: CatalogDefinition): string[] {
   knownRole("formerOwnerRole", definition.formerOwnerRole, orgRoles, "an organization role");
   if (definition.formerOwnerRole === definition.ownerRole) problems.push("formerOwnerRole: must differ from ownerRole");
   if (definition.defaultRole !== "none") knownRole("defaultRole", definition.defaultRole, orgRoles, "an organization role (or none)");
-  if (definition.defaultRole === definition.ownerRole) problems.push("defaultRole: ownership is never a default");
+  const administering = new Set(Object.values(definition.administration));
+  const defaultRole = definition.organizationRoles.find((r) => r.name === definition.defaultRole);
+  if (defaultRole && Object.keys(defaultRole.permissions).some((p) => administering.has(p))) {
+    problems.push(`defaultRole: "${definition.defaultRole}" grants a permission of administration: a default role must administer nothing`);
+  }
   knownRole("defaultProjectRole", definition.defaultProjectRole, projectRoles, "a project role");
   if (definition.everyProject) {
     knownPermission("everyProject.permission", definition.everyProject.permission);
@@ -153,9 +157,18 @@ export class AccessCatalog {
   get projectNoun(): string {
     return this.definition.project.singular;
   }
-  /** Organization roles a mapping, a grant, an assignment or the default may give: every one but the Owner's. */
+  /** Organization roles a mapping, a grant or an assignment may give: every one but the Owner's. */
   get grantableRoleNames(): readonly string[] {
     return this.organizationRoleNames.filter((r) => r !== this.definition.ownerRole);
+  }
+
+  /**
+   * Roles an organization may make its default: those that administer nothing (no permission of
+   * `administration`), so that being let in never makes anyone an administrator.
+   */
+  get defaultRoleNames(): readonly string[] {
+    const administering = new Set(Object.values(this.definition.administration));
+    return this.grantableRoleNames.filter((r) => !Object.keys(this.organizationRoles.get(r)!.permissions).some((p) => administering.has(p)));
   }
 
   isPermission(name: string): boolean {

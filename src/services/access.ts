@@ -35,7 +35,7 @@ export class AccessDirectory {
     if (!policy) throw new NotFoundError(`Organization ${ctx.organizationId} not found`);
     // An organization that never chose a default role (or chose one an earlier catalog had) has the catalog's.
     const { defaultRole } = policy.settings;
-    if (defaultRole !== "none" && !this.catalog.grantableRoleNames.includes(defaultRole)) {
+    if (defaultRole !== "none" && !this.catalog.defaultRoleNames.includes(defaultRole)) {
       return { ...policy, settings: { ...policy.settings, defaultRole: this.catalog.definition.defaultRole } };
     }
     return policy;
@@ -188,13 +188,18 @@ export class AccessDirectory {
   checkRoles(
     { organizationRole, projects }: { organizationRole?: string | undefined; projects?: readonly { readonly role: string }[] | undefined },
     field = "role",
-    { grantable = true }: { grantable?: boolean } = {},
+    { grantable = true, asDefault = false }: { grantable?: boolean; asDefault?: boolean } = {},
   ): void {
     const catalog = this.catalog;
     if (organizationRole !== undefined) {
-      const names = grantable ? catalog.grantableRoleNames : catalog.organizationRoleNames;
+      const names = asDefault ? catalog.defaultRoleNames : grantable ? catalog.grantableRoleNames : catalog.organizationRoleNames;
       if (!names.includes(organizationRole)) {
-        const what = grantable && organizationRole === catalog.ownerRole ? "ownership is never granted: it moves only by transfer" : `not an organization role of the access catalog (${names.join(", ")})`;
+        const what =
+          grantable && organizationRole === catalog.ownerRole
+            ? "ownership is never granted: it moves only by transfer"
+            : asDefault && catalog.isOrganizationRole(organizationRole)
+              ? `a role that administers: a default role must administer nothing (${names.join(", ")} or none)`
+              : `not an organization role of the access catalog (${names.join(", ")})`;
         throw new UnknownCatalogNameError(`${field}: "${organizationRole}" is ${what}`);
       }
     }
@@ -205,7 +210,7 @@ export class AccessDirectory {
 
   async setSettings(ctx: RequestContext, changes: Partial<AccessSettings>): Promise<AccessSettings> {
     if (changes.defaultRole !== undefined && changes.defaultRole !== "none") {
-      this.checkRoles({ organizationRole: changes.defaultRole }, "defaultRole");
+      this.checkRoles({ organizationRole: changes.defaultRole }, "defaultRole", { asDefault: true });
     }
     const before = (await this.policy(ctx)).settings;
     const after: AccessSettings = { ...before, ...changes };
