@@ -21,7 +21,14 @@ const scope = z.enum(["own", "all"]).describe("`all`: on anyone's resources; `ow
 const cell = z.union([
   scope,
   z
-    .object({ scope, onlyIf: z.enum(PERMISSION_SETTING_NAMES).describe("The organization setting that must be on for the role to have the permission.") })
+    .object({
+      scope,
+      onlyIf: z.enum(PERMISSION_SETTING_NAMES).optional().describe("The organization setting that must be on for the role to have the permission."),
+      withinProjects: z
+        .literal(true)
+        .optional()
+        .describe("The role grants the permission only inside the projects where a project role grants it (it is the ceiling there), never organization-wide."),
+    })
     .strict(),
 ]);
 const role = <C extends z.ZodType>(value: C) =>
@@ -67,6 +74,16 @@ export const AccessCatalogFile = z
   })
   .strict()
   .describe("A product's access model for Gatehouse: permissions, organization and project roles, ownership and defaults.");
+
+/** schemas/access-catalog.schema.json: the file's JSON Schema (draft 2020-12), derived from `AccessCatalogFile`. */
+export function accessCatalogJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(AccessCatalogFile, { io: "input", unrepresentable: "throw" }) as Record<string, unknown>;
+  return {
+    $schema,
+    title: "Gatehouse access catalog",
+    ...rest,
+  };
+}
 
 /** Where the shipped catalog is (dist/domain/catalogs when built, src/domain/catalogs under the tests). */
 export const SHIPPED_CATALOG_FILE = path.resolve(__dirname, "../domain/catalogs/analytics.json");

@@ -230,13 +230,15 @@ export function effectiveAccess(input: AccessInput): EffectiveAccess {
   const organizationRoles = rolesOf(orgSources);
   const organizationRole = organizationRoles[0]!;
   const permissions = catalog.organizationPermissionsOf(organizationRoles, settings);
+  // Inside projects the ceiling also holds what the roles grant only there (`withinProjects`).
+  const projectCeiling = catalog.organizationPermissionsOf(organizationRoles, settings, true);
   const allProjects = catalog.reachesEveryProject(permissions);
   const projects = [...projectSources.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([projectId, sources]): ProjectAccess => {
       catalog.strongestFirst(sources, "project");
       const roles = rolesOf(sources);
-      return { projectId, role: roles[0]!, sources, permissions: catalog.projectPermissions(permissions, roles) };
+      return { projectId, role: roles[0]!, sources, permissions: catalog.projectPermissions(projectCeiling, roles) };
     });
 
   return {
@@ -246,7 +248,7 @@ export function effectiveAccess(input: AccessInput): EffectiveAccess {
     sources: orgSources,
     permissions,
     allProjects,
-    allProjectsPermissions: allProjects ? catalog.projectPermissions(permissions, []) : new Map(),
+    allProjectsPermissions: allProjects ? catalog.projectPermissions(projectCeiling, []) : new Map(),
     projects,
   };
 }
@@ -297,13 +299,13 @@ export function authorize(
     if (access.permissions.has(action) && heldInProject) return { allowed: false, reason: `${heldInProject.name}${where} ${heldInProject.verb} not grant ${action}` };
     for (const heldRole of access.organizationRoles) {
       const cell = catalog.cell(heldRole, action);
-      if (typeof cell === "object" && !settings[cell.onlyIf]) {
+      if (typeof cell === "object" && cell.onlyIf !== undefined && !settings[cell.onlyIf]) {
         return { allowed: false, reason: `${heldRole} role grants ${action} only when the organization enables ${cell.onlyIf}` };
       }
     }
     return { allowed: false, reason: `${held.name} ${held.verb} not grant ${action}` };
   }
   if (!scopeCovers(scope, ownResource)) return { allowed: false, reason: `${action}${where} is granted only on the user's own resources` };
-  const grantedBy = inProject && !access.allProjects ? `${heldInProject!.name}${where}` : held.name;
-  return { allowed: true, reason: `${grantedBy} grants ${action}${scope === "own" ? " on own resources" : ""}` };
+  const grantedBy = inProject && !access.allProjects ? { name: `${heldInProject!.name}${where}`, verb: heldInProject!.verb } : held;
+  return { allowed: true, reason: `${grantedBy.name} ${grantedBy.verb === "do" ? "grant" : "grants"} ${action}${scope === "own" ? " on own resources" : ""}` };
 }

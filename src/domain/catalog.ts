@@ -20,8 +20,13 @@ export interface PermissionSettings {
 }
 export const PERMISSION_SETTING_NAMES = ["readOnlyMayComment"] as const satisfies readonly (keyof PermissionSettings)[];
 
-/** A cell of the matrix: a scope, or a scope that holds only while an organization setting is on. */
-export type MatrixCell = Scope | { readonly scope: Scope; readonly onlyIf: keyof PermissionSettings };
+/**
+ * A cell of the matrix: a scope; or a scope that holds only while an organization setting is on
+ * (`onlyIf`); or one that holds only inside the projects where a project role grants it
+ * (`withinProjects`: the role is the ceiling for it, organization-wide it grants nothing — an
+ * account's Editors who invite people to that account, and nowhere else).
+ */
+export type MatrixCell = Scope | { readonly scope: Scope; readonly onlyIf?: keyof PermissionSettings; readonly withinProjects?: boolean };
 
 /** What a role may do, and how far: a permission absent from the map is not granted. */
 export type PermissionSet = ReadonlyMap<string, Scope>;
@@ -95,7 +100,7 @@ export function catalogProblems(definition: CatalogDefinition): string[] {
   if (definition.defaultRole !== "none") knownRole("defaultRole", definition.defaultRole, orgRoles, "an organization role (or none)");
   const administering = new Set(Object.values(definition.administration));
   const defaultRole = definition.organizationRoles.find((r) => r.name === definition.defaultRole);
-  if (defaultRole && Object.keys(defaultRole.permissions).some((p) => administering.has(p))) {
+  if (defaultRole && administersOrganization(defaultRole, administering)) {
     problems.push(`defaultRole: "${definition.defaultRole}" grants a permission of administration: a default role must administer nothing`);
   }
   knownRole("defaultProjectRole", definition.defaultProjectRole, projectRoles, "a project role");
@@ -119,6 +124,11 @@ export function catalogProblems(definition: CatalogDefinition): string[] {
     for (const name of roles) if (!ranked.includes(name)) problems.push(`rank.${kind}: "${name}" is missing: a declared rank orders every role`);
   }
   return problems;
+}
+
+/** Whether the role grants, organization-wide, a permission Gatehouse's administration asks for. */
+function administersOrganization(role: RoleDefinition, administering: ReadonlySet<string>): boolean {
+  return Object.entries(role.permissions).some(([permission, cell]) => administering.has(permission) && !(typeof cell === "object" && cell.withinProjects));
 }
 
 function union(into: Map<string, Scope>, from: PermissionSet): Map<string, Scope> {
@@ -168,7 +178,7 @@ export class AccessCatalog {
    */
   get defaultRoleNames(): readonly string[] {
     const administering = new Set(Object.values(this.definition.administration));
-    return this.grantableRoleNames.filter((r) => !Object.keys(this.organizationRoles.get(r)!.permissions).some((p) => administering.has(p)));
+    return this.grantableRoleNames.filter((r) => !administersOrganization(this.organizationRoles.get(r)!, administering));
   }
 
   isPermission(name: string): boolean {
@@ -201,8 +211,11 @@ export class AccessCatalog {
     return this.organizationRoles.get(role)?.permissions[permission];
   }
 
-  /** What one organization role grants; an unknown role grants nothing. */
-  organizationPermissions(role: string, settings: PermissionSettings): PermissionSet {
+  /**
+   * What one organization role grants organization-wide (`withinProjects` false) or as the ceiling
+   * inside projects (true: its `withinProjects` cells too); an unknown role grants nothing.
+   */
+  organizationPermissions(role: string, settings: PermissionSettings, withinProjects = false): PermissionSet {
     const granted = new Map<string, Scope>();
     const definition = this.organizationRoles.get(role);
     if (!definition) return granted;
@@ -210,14 +223,14 @@ export class AccessCatalog {
       const cell = definition.permissions[permission];
       if (cell === undefined) continue;
       if (typeof cell === "string") granted.set(permission, cell);
-      else if (settings[cell.onlyIf]) granted.set(permission, cell.scope);
+      else if ((cell.onlyIf === undefined || settings[cell.onlyIf]) && (!cell.withinProjects || withinProjects)) granted.set(permission, cell.scope);
     }
     return granted;
   }
 
   /** The union of several organization roles: every permission any of them grants, at its widest scope. */
-  organizationPermissionsOf(roles: readonly string[], settings: PermissionSettings): PermissionSet {
-    return roles.reduce((into, role) => union(into, this.organizationPermissions(role, settings)), new Map<string, Scope>());
+  organizationPermissionsOf(roles: readonly string[], settings: PermissionSettings, withinProjects = false): PermissionSet {
+    return roles.reduce((into, role) => union(into, this.organizationPermissions(role, settings, withinProjects)), new Map<string, Scope>());
   }
 
   /** Whether the permissions reach every project (admin and owner in the shipped catalog). */
