@@ -316,10 +316,13 @@ export function openApiDocumentOf(operations: readonly OperationSpec[], named: z
  * (admin/schemas.ts `catalogEnums`): requests accept any name and the services refuse unknown ones,
  * so the catalog in force, not the code, decides what the document lists.
  */
-export function withCatalogEnums(document: OpenApiDocument, enums: Record<string, readonly string[]>): OpenApiDocument {
+export function withCatalogEnums(document: OpenApiDocument, enums: Record<string, readonly string[]>, customizable: readonly string[] = []): OpenApiDocument {
   for (const [name, values] of Object.entries(enums)) {
     const schema = document.components.schemas[name];
-    if (schema) schema.enum = [...values];
+    if (!schema) continue;
+    // An organization's custom roles (`custom:…`) stand beside the catalog's organization roles.
+    if (customizable.includes(name)) schema.anyOf = [{ enum: [...values] }, { pattern: "^custom:[a-z][a-z0-9_.-]{0,63}$" }];
+    else schema.enum = [...values];
   }
   return document;
 }

@@ -5,9 +5,11 @@ import type { Services } from "../services";
 import { requireAdministration, type AdministrativeTask, type ApiActor } from "../services/members";
 import { contextOf, scopeOf } from "./http";
 import { mount, operation } from "./operation";
-import { presentIssuedToken, presentMapping, presentMember, presentProject, presentSettings, presentToken } from "./presenters";
+import { presentCustomRole, presentIssuedToken, presentMapping, presentMember, presentProject, presentSettings, presentToken } from "./presenters";
 import {
+  CustomRole,
   DefaultRole,
+  Permission,
   GrantableRole,
   IssuedToken,
   Mapping,
@@ -252,6 +254,59 @@ export const deleteMapping = operation({
   errors: { 404: "No such mapping in the organization" },
 });
 
+// --- Custom roles -----------------------------------------------------------------------------------
+
+export const listCustomRoles = operation({
+  method: "get",
+  path: "/custom-roles",
+  operationId: "listCustomRoles",
+  tag: "Mappings",
+  summary: "The organization's custom roles",
+  description: "Roles the organization added on top of the access catalog's. Needs the catalog's permission to change members' access (`edit_user_permissions` in the shipped catalog).",
+  security: "personal",
+  authorize: needs("changeMemberAccess"),
+  responses: { 200: { description: "The custom roles.", schema: named("CustomRoleList", z.object({ customRoles: z.array(CustomRole) })) } },
+});
+
+export const createCustomRole = operation({
+  method: "post",
+  path: "/custom-roles",
+  operationId: "createCustomRole",
+  tag: "Mappings",
+  summary: "Add a custom role",
+  description:
+    "Needs the catalog's permission to change members' access. The permissions are the catalog's, organization-wide, and never more than the caller holds (`403 no_self_elevation`); a name a role already has is `409 conflict`. Audited (`custom_role.created`).",
+  security: "personal",
+  authorize: needs("changeMemberAccess"),
+  body: named(
+    "CustomRoleRequest",
+    z
+      .object({
+        name: z.string().min(1).max(100).describe("`custom:` and a lower-case name (a-z, 0-9, _, - and .), e.g. `custom:auditor`."),
+        description: z.string().min(1).max(1000).optional(),
+        permissions: z.record(Permission, z.enum(["own", "all"])).describe("Permission → scope."),
+      })
+      .strict(),
+  ),
+  responses: { 201: { description: "The new role.", schema: CustomRole } },
+  errors: { 400: ["invalid"], 403: ["no_self_elevation"], 409: ["conflict"] },
+});
+
+export const deleteCustomRole = operation({
+  method: "delete",
+  path: "/custom-roles/:name",
+  operationId: "deleteCustomRole",
+  tag: "Mappings",
+  summary: "Delete a custom role",
+  description:
+    "Needs the catalog's permission to change members' access. Refused (`409 conflict`) while a mapping grants it or it is the default role; members assigned it locally keep nothing of it. Audited (`custom_role.deleted`).",
+  security: "personal",
+  authorize: needs("changeMemberAccess"),
+  params: z.object({ name: z.string().min(1).describe("The role's name, `custom:…`.") }),
+  responses: { 204: { description: "Deleted." } },
+  errors: { 404: "No such custom role in the organization", 409: ["conflict"] },
+});
+
 // --- SCIM tokens ------------------------------------------------------------------------------------
 
 export const listScimTokens = operation({
@@ -325,6 +380,9 @@ export const organizationOperations = [
   listMappings,
   createMapping,
   deleteMapping,
+  listCustomRoles,
+  createCustomRole,
+  deleteCustomRole,
   listScimTokens,
   createScimToken,
   revokeScimToken,
@@ -377,6 +435,18 @@ export function organizationRoutes(services: Services): Router {
 
   mount(router, deleteMapping, async ({ params }, req) => {
     await access.removeMapping(contextOf(req), params.id);
+  });
+
+  mount(router, listCustomRoles, async (_input, req) => ({ customRoles: (await access.customRoles(scopeOf(req))).map(presentCustomRole) }));
+
+  mount(router, createCustomRole, async ({ body }, req) => {
+    const actor = req.apiActor!;
+    const ceiling = actor.kind === "user" ? actor.access.permissions : new Map();
+    return presentCustomRole(await access.createCustomRole(contextOf(req), ceiling, body));
+  });
+
+  mount(router, deleteCustomRole, async ({ params }, req) => {
+    await access.deleteCustomRole(contextOf(req), params.name);
   });
 
   mount(router, listScimTokens, async (_input, req) => ({ tokens: (await scimTokens.list(scopeOf(req).organizationId)).map(presentToken) }));

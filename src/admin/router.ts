@@ -223,7 +223,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
   const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations];
-  return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog));
+  return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
 /** The description of /api/v1 under the shipped access catalog. */

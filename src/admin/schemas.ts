@@ -161,6 +161,18 @@ export const ReasonRequest = named("ReasonRequest", z.object({ reason: z.string(
 /** A `reason` query parameter: recorded in the audit trail; anything but one plain string is ignored. */
 export const reasonQuery = z.object({ reason: z.string().optional().catch(undefined).describe("Recorded in the audit trail.") });
 
+export const CustomRole = named(
+  "CustomRole",
+  z.object({
+    name: z.string().regex(/^custom:[a-z][a-z0-9_.-]{0,63}$/).describe("`custom:` and a lower-case name: answers, the audit trail and reviews show it is the organization's own."),
+    description: z.string().min(1).max(1000).optional(),
+    permissions: PermissionMap.describe("What the role grants organization-wide: permissions of the access catalog, never more than its creator holds."),
+    created: dateTime(),
+    createdBy: z.string().describe("The id of the person who created it."),
+  }),
+  "A role the organization added on top of the access catalog's; usable wherever an organization role is (mappings, assignments, temporary grants, the default role when it administers nothing).",
+);
+
 // --- Projects, mappings, settings, tokens ---------------------------------------------------------
 
 export const Project = named("Project", z.object({ id: z.string(), name: z.string().min(1), created: dateTime() }));

@@ -260,6 +260,22 @@ export class AccessCatalog {
     return granted;
   }
 
+  /**
+   * This catalog with an organization's custom roles added: organization roles ranked below every
+   * catalog role where the catalog ranks roles (never the role shown over a catalog role), granting
+   * organization-wide what they list.
+   */
+  withCustomRoles(roles: readonly { readonly name: string; readonly description?: string; readonly permissions: Readonly<Record<string, Scope>> }[]): AccessCatalog {
+    if (!roles.length) return this;
+    const known = roles.filter((r) => !this.organizationRoles.has(r.name));
+    const definition: CatalogDefinition = {
+      ...this.definition,
+      organizationRoles: [...this.definition.organizationRoles, ...known.map((r) => ({ name: r.name, permissions: { ...r.permissions } }))],
+      ...(this.definition.rank?.organizationRoles ? { rank: { ...this.definition.rank, organizationRoles: [...known.map((r) => r.name), ...this.definition.rank.organizationRoles] } } : {}),
+    };
+    return new AccessCatalog(definition);
+  }
+
   /** Whether every permission of `wanted` is within `ceiling`, scopes included. */
   static within(wanted: PermissionSet, ceiling: PermissionSet): boolean {
     for (const [permission, scope] of wanted) {

@@ -89,12 +89,12 @@ export class MemberAdministration {
   /** Checks the policy for a change to a member; throws PolicyRefusedError with the rule's code. */
   private async authorizeChange(ctx: Scope, actor: ApiActor, userId: string, change: UserChange): Promise<MemberView> {
     if (actor.kind !== "user") throw new ForbiddenError("Service tokens answer authorization questions; people change access");
-    const target = await this.view(ctx, actor, userId);
+    const [target, catalog] = await Promise.all([this.view(ctx, actor, userId), change.newRole !== undefined ? this.access.catalogFor(ctx) : this.access.catalog]);
     const decision = mayManageUser(
       this.managingActor(actor),
       { id: userId, role: target.access.organizationRole ?? "", isOwner: target.isOwner, managedBy: target.user.managedBy },
       change,
-      this.access.catalog,
+      catalog,
     );
     if (!decision.allowed) {
       if (decision.code === "managed_by_identity_provider") {
@@ -132,7 +132,7 @@ export class MemberAdministration {
     userId: string,
     grant: { organizationRole?: OrganizationRole; projectId?: string; projectRole?: ProjectRole; until: Date; reason: string },
   ) {
-    this.access.checkRoles({ organizationRole: grant.organizationRole, projects: grant.projectRole !== undefined ? [{ role: grant.projectRole }] : [] });
+    this.access.checkRoles({ organizationRole: grant.organizationRole, projects: grant.projectRole !== undefined ? [{ role: grant.projectRole }] : [] }, "role", { catalog: await this.access.catalogFor(ctx) });
     await this.authorizeChange(ctx, actor, userId, { kind: "grant_temporary" });
     if (!grant.organizationRole && !(grant.projectId && grant.projectRole)) throw new InvalidError("Grant an organization role, or a project with a role");
     if (grant.until.getTime() <= this.now().getTime()) throw new InvalidError("until must be in the future");
@@ -167,8 +167,9 @@ export class MemberAdministration {
     invitation: { email: string; displayName?: string; role?: OrganizationRole; projects?: { projectId: string; role: ProjectRole }[] },
   ): Promise<MemberView> {
     const person = requireAdministration(actor, "inviteMembers");
-    this.access.checkRoles({ organizationRole: invitation.role, projects: invitation.projects });
-    if (invitation.role && !withinCeiling(invitation.role, person.access.permissions, this.access.catalog)) {
+    const catalog = await this.access.catalogFor(ctx);
+    this.access.checkRoles({ organizationRole: invitation.role, projects: invitation.projects }, "role", { catalog });
+    if (invitation.role && !withinCeiling(invitation.role, person.access.permissions, catalog)) {
       throw new PolicyRefusedError("forbidden", "nobody invites someone with more access than they have");
     }
     await this.checkProjects(ctx, invitation.projects);
@@ -216,7 +217,7 @@ export class MemberAdministration {
     userId: string,
     change: { role?: OrganizationRole; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
   ): Promise<MemberView> {
-    this.access.checkRoles({ organizationRole: change.role, projects: change.projects }, "role", { grantable: false });
+    this.access.checkRoles({ organizationRole: change.role, projects: change.projects }, "role", { grantable: false, catalog: await this.access.catalogFor(ctx) });
     const checks: UserChange[] = [
       ...(change.role !== undefined ? [{ kind: "change_role" as const, newRole: change.role }] : []),
       ...(change.projects !== undefined ? [{ kind: "change_projects" as const }] : []),

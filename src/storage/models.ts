@@ -87,6 +87,11 @@ const organizationPaths = {
     ...holding<{ defaultRole: string; readOnlyMayComment: boolean; requireMappingForAccess: boolean }>(),
   },
   projects: { $type: Schema.Types.Mixed, ...holding<{ id: string; name: string; created: Date }[]>() },
+  /** The organization's custom roles (domain/organization.ts CustomRole). */
+  customRoles: {
+    $type: Schema.Types.Mixed,
+    ...holding<{ name: string; description?: string; permissions: Record<string, "own" | "all">; created: Date; createdBy: string }[]>(),
+  },
   mappings: {
     $type: Schema.Types.Mixed,
     ...holding<

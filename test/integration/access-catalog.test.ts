@@ -24,6 +24,7 @@ const api = (token: string) => ({
   post: (p: string, body: unknown) => request(t.app).post(`/api/v1${p}`).set("Authorization", `Bearer ${token}`).send(body as object),
   put: (p: string, body: unknown) => request(t.app).put(`/api/v1${p}`).set("Authorization", `Bearer ${token}`).send(body as object),
   patch: (p: string, body: unknown) => request(t.app).patch(`/api/v1${p}`).set("Authorization", `Bearer ${token}`).send(body as object),
+  delete: (p: string) => request(t.app).delete(`/api/v1${p}`).set("Authorization", `Bearer ${token}`),
 });
 
 async function member(userName: string, access?: { role?: string; projects?: { projectId: string; role: string }[] }, appRoles: string[] = []): Promise<{ id: string; token: string }> {
@@ -49,10 +50,12 @@ describe("a second product's catalog (ACCESS_CATALOG)", () => {
       "read_docs", "write_docs", "publish_docs", "invite_people", "manage_access", "remove_people",
       "edit_settings", "connect_apps", "see_every_workspace", "view_billing", "close_organization",
     ]);
-    expect(schemas.OrganizationRole.enum).toEqual(["member", "billing", "security", "founder", "guest"]);
-    expect(schemas.GrantableRole.enum).toEqual(["member", "billing", "security", "guest"]);
+    // Organization roles: the catalog's, or an organization's custom role (`custom:…`).
+    const catalogNames = (schema: { anyOf: [{ enum: string[] }, unknown] }) => schema.anyOf[0].enum;
+    expect(catalogNames(schemas.OrganizationRole)).toEqual(["member", "billing", "security", "founder", "guest"]);
+    expect(catalogNames(schemas.GrantableRole)).toEqual(["member", "billing", "security", "guest"]);
+    expect(catalogNames(schemas.DefaultRole)).toEqual(["member", "billing", "guest", "none"]);
     expect(schemas.ProjectRole.enum).toEqual(["reader", "writer", "steward"]);
-    expect(schemas.DefaultRole.enum).toEqual(["member", "billing", "guest", "none"]);
     expect(JSON.stringify(body)).not.toContain("view_reports");
   });
 
@@ -121,5 +124,42 @@ describe("a second product's catalog (ACCESS_CATALOG)", () => {
     await expect(runCommand(t.services, ["mapping", "add", "--org", org.id, "--display-name", "Admins", "--role", "admin"])).rejects.toBeInstanceOf(UsageError);
     await expect(runCommand(t.services, ["mapping", "add", "--org", org.id, "--display-name", "Editors", "--project", `${workspace}:editor`])).rejects.toBeInstanceOf(UsageError);
     expect(JSON.parse((await runCommand(t.services, ["access-settings", "--org", org.id, "--default-role", "none"])).stdout[0]).defaultRole).toBe("none");
+  });
+});
+
+describe("custom roles an organization adds to the catalog's", () => {
+  it("are created within the catalog's permissions and the creator's own access, used like any role, audited, and deleted", async () => {
+    const security = await member("sec@example.com", { role: "security" });
+    // security may change access, but holds no view_billing: it cannot make a role that has it.
+    const above = await api(security.token).post("/custom-roles", { name: "custom:auditor", permissions: { view_billing: "all" } });
+    expect([above.status, above.body.error.code]).toEqual([403, "no_self_elevation"]);
+    const unknown = await api(ownerToken).post("/custom-roles", { name: "custom:auditor", permissions: { view_reports: "all" } });
+    expect([unknown.status, unknown.body.error.code]).toEqual([400, "invalid_request"]);
+    const badName = await api(ownerToken).post("/custom-roles", { name: "auditor", permissions: { read_docs: "all" } });
+    expect([badName.status, badName.body.error.code]).toEqual([400, "invalid_request"]);
+
+    const created = await api(ownerToken).post("/custom-roles", { name: "custom:auditor", description: "Reads and sees invoices", permissions: { view_billing: "all", read_docs: "all" } }).expect(201);
+    expect(created.body).toMatchObject({ name: "custom:auditor", permissions: { read_docs: "all", view_billing: "all" }, createdBy: org.ownerId });
+    expect((await api(ownerToken).post("/custom-roles", { name: "custom:auditor", permissions: { read_docs: "all" } })).status).toBe(409);
+    expect((await api(ownerToken).get("/custom-roles").expect(200)).body.customRoles.map((r: { name: string }) => r.name)).toEqual(["custom:auditor"]);
+
+    const someone = await member("auditor@example.com", { role: "guest" });
+    const assigned = await api(ownerToken).put(`/users/${someone.id}`, { role: "custom:auditor" }).expect(200);
+    expect(assigned.body.role).toBe("custom:auditor");
+    const ask = () => api(serviceToken).post("/authorize", { userId: someone.id, action: "view_billing" });
+    expect((await ask()).body).toEqual({ allowed: true, reason: "custom:auditor role grants view_billing" });
+    const { body: openapi } = await request(t.app).get("/api/v1/openapi.json");
+    expect(openapi.components.schemas.OrganizationRole.anyOf).toEqual([{ enum: ["member", "billing", "security", "founder", "guest"] }, { pattern: "^custom:[a-z][a-z0-9_.-]{0,63}$" }]);
+
+    const mapping = (await api(ownerToken).post("/mappings", { match: { kind: "display_name", value: "Auditors" }, organizationRole: "custom:auditor" }).expect(201)).body;
+    expect((await api(ownerToken).delete("/custom-roles/custom:auditor")).status).toBe(409);
+    await api(ownerToken).delete(`/mappings/${mapping.id}`).expect(204);
+    await api(ownerToken).delete("/custom-roles/custom:auditor").expect(204);
+    expect((await ask()).body.allowed).toBe(false);
+    expect((await api(ownerToken).delete("/custom-roles/custom:auditor")).status).toBe(404);
+
+    const { events } = (await api(ownerToken).get("/audit?target=custom:auditor").expect(200)).body;
+    expect(events.map((e: { action: string }) => e.action)).toEqual(["custom_role.deleted", "custom_role.created"]);
+    expect(events[1]).toMatchObject({ actor: { type: "user", id: org.ownerId }, target: { type: "custom_role", id: "custom:auditor" } });
   });
 });
