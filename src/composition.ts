@@ -3,6 +3,7 @@ import { buildApp } from "./app";
 import type { Config } from "./config";
 import type { Logger } from "./http/logger";
 import { createServices, type Services } from "./services";
+import type { ChangeJournal } from "./storage/change-journal";
 import type { Database } from "./storage/connection";
 import type { Outbox } from "./storage/outbox";
 
@@ -23,6 +24,11 @@ export interface Runtime {
   outbox?: (db: Database) => Outbox;
   /** Test seam: the sessions' clock, for the timeouts. */
   sessionClock?: () => Date;
+  /**
+   * Keep per-request documents resident in memory: only for the embedded database's one server
+   * process (main.ts), with the journal through which the CLI's writes reach it. Off by default.
+   */
+  resident?: { journal: ChangeJournal };
 }
 
 /** Every use-case, wired to `db` as `config` says. The CLI needs no more than this. */
@@ -38,6 +44,7 @@ export function composeServices(config: Config, db: Database, runtime: Runtime =
     ...(runtime.onAuditDeliveryFailure ? { onAuditDeliveryFailure: runtime.onAuditDeliveryFailure } : {}),
     ...(logger ? { warn: (message: string, detail: Record<string, unknown>) => logger.warn(detail, message) } : {}),
     ...(runtime.sessionClock ? { sessionClock: runtime.sessionClock } : {}),
+    ...(runtime.resident ? { resident: runtime.resident } : {}),
   });
 }
 

@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
 
-  const database = await openConfiguredDatabase(config);
+  // On the embedded database this process is its one server (storage/embedded-lock.ts).
+  const database = await openConfiguredDatabase(config, "server");
   // Outbox recovery (storage/outbox.ts): at start-up, every five minutes, and within seconds after
   // this instance failed to deliver an audit event or saw a database operation fail in a way that
   // leaves its outcome unknown (a write answered with a network error may have been applied).
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
   const { services, app } = composeServer(config, db, {
     logger,
+    // Only the embedded database's one server keeps documents resident; on MongoDB every request reads it.
+    ...(database.journal ? { resident: { journal: database.journal } } : {}),
     onAuditDeliveryFailure: (err) => {
       outboxRecovery.requestSoon();
       logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery");

@@ -25,16 +25,30 @@ async function main(argv: string[]): Promise<number> {
     return invocation.help.exitCode;
   }
   const config = configured ?? loadConfig();
-  const database = await openConfiguredDatabase(config);
+  // Next to a running server on the embedded database, every write is recorded in its change
+  // journal (storage/open.ts); an interrupted command exits through process.exit so that the
+  // writes still in flight are recorded too.
+  const database = await openConfiguredDatabase(config, "client");
+  process.once("SIGINT", () => process.exit(130));
+  process.once("SIGTERM", () => process.exit(143));
   const services = composeServices(config, database.db);
+  let exitCode = 1;
   try {
-    const { stdout, exitCode } = await invocation.run(services);
-    process.stdout.write(stdout.map((line) => `${line}\n`).join(""));
-    return exitCode;
+    const output = await invocation.run(services);
+    process.stdout.write(output.stdout.map((line) => `${line}\n`).join(""));
+    exitCode = output.exitCode;
   } finally {
     await services.settle();
     await database.close();
   }
+  const unrecorded = database.unrecorded();
+  if (unrecorded.length) {
+    process.stderr.write(
+      `The running server was not told of ${unrecorded.length} change(s) (${unrecorded[0].message}); restart it so it reads them.\n`,
+    );
+    return 1;
+  }
+  return exitCode;
 }
 
 main(process.argv.slice(2)).then(

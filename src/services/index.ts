@@ -1,5 +1,6 @@
 import { AuditTrail } from "../audit/audit-trail";
 import type { Database } from "../storage/connection";
+import type { ChangeJournal } from "../storage/change-journal";
 import { OrganizationStore, ScimTokenStore } from "../storage/organizations";
 import { UserStore } from "../storage/users";
 import { AuthFailureCounters } from "../storage/auth-failures";
@@ -66,14 +67,19 @@ export function createServices(
     sessionClock?: () => Date;
     /** Config's ACCESS_CATALOG: the product's permissions and roles; the shipped catalog when absent. */
     accessCatalog?: AccessCatalog;
+    /**
+     * This process is the embedded database's one server: tokens and organizations stay resident in
+     * memory, other processes' writes reaching them through `journal` (storage/change-journal.ts).
+     */
+    resident?: { journal: ChangeJournal };
   },
 ): Services {
   const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure);
   const audit = new AuditTrail(db.models);
-  const tokenStore = new ScimTokenStore(db.models, outbox);
+  const tokenStore = new ScimTokenStore(db.models, outbox, options.resident?.journal);
   const scimTokens = new ScimTokens(tokenStore, audit);
   const userStore = new UserStore(db.models, outbox);
-  const organizationStore = new OrganizationStore(db.models, outbox);
+  const organizationStore = new OrganizationStore(db.models, outbox, options.resident?.journal);
   const groupStore = new GroupStore(db.models, outbox);
   const sessionStore = new SessionStore(db.models, outbox);
   // Wiring only: every rule lives in the use-case a reader opens by name (services/deprovisioning.ts

@@ -21,7 +21,15 @@ export interface Database {
  * 2 × `timeoutMs`, between 0.5 s and the driver's default of 10 s, so a short DATABASE_TIMEOUT_MS
  * also notices a stall sooner; the default of 5 s keeps the driver's default heartbeat.
  */
-export async function connectDatabase(uri: string, options: { dbName?: string; timeoutMs: number }): Promise<Database> {
+export async function connectDatabase(
+  uri: string,
+  options: {
+    dbName?: string;
+    timeoutMs: number;
+    /** The driver emits command events (storage/write-monitoring.ts): the CLI's change journal, tests that count reads. */
+    monitorCommands?: boolean;
+  },
+): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
     dbName: options.dbName,
     bufferCommands: false,
@@ -32,6 +40,7 @@ export async function connectDatabase(uri: string, options: { dbName?: string; t
     socketTimeoutMS: Math.max(options.timeoutMs * 6, 30_000),
     maxPoolSize: 20,
     heartbeatFrequencyMS: Math.min(10_000, Math.max(500, options.timeoutMs * 2)),
+    ...(options.monitorCommands ? { monitorCommands: true } : {}),
   });
   await connection.asPromise();
   const models = defineModels(connection);

@@ -5,6 +5,8 @@ import { defaultAccessSettings, type AccessPolicy, type CustomRole, type Organiz
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
 import { readById } from "./read-by-id";
+import type { ChangeJournal } from "./change-journal";
+import { readThrough, ResidentDocuments, type DocumentsById } from "./resident-documents";
 import { writeQueueOf } from "./write-queue";
 import type { Models, OrganizationDocument, ScimTokenDocument } from "./models";
 import type { Outbox } from "./outbox";
@@ -46,29 +48,53 @@ function toScimToken(doc: ScimTokenDocument): ScimToken {
 }
 
 /**
+ * One document by `_id`, read from the database each time — or, given the change journal (the
+ * embedded database's one server process), kept resident in memory (storage/resident-documents.ts).
+ */
+function documentsById<T>(model: { collection: { collectionName: string; findOne(filter: object): Promise<unknown> } }, journal: ChangeJournal | undefined): DocumentsById<T> {
+  const load = (id: string) => guarded(() => readById<T>(model, id));
+  return journal ? new ResidentDocuments(model.collection.collectionName, load, journal) : readThrough(load);
+}
+
+/**
  * Organizations and their access policy. Every change is one update of the organization document
- * carrying its audit event (storage/outbox.ts).
+ * carrying its audit event (storage/outbox.ts). The document is read on every SCIM create (the
+ * seat limit) and deactivation (the owner), so the one server of the embedded database keeps it
+ * resident when given the change journal.
  */
 export class OrganizationStore {
+  private readonly documents: DocumentsById<OrganizationDocument>;
+
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
-  ) {}
+    journal?: ChangeJournal,
+  ) {
+    this.documents = documentsById(models.Organization, journal);
+  }
 
   private get collection() {
     return this.models.Organization.collection;
   }
 
-  private change(id: string, update: object, event: AuditEvent): Promise<void> {
-    return this.outbox.update(this.collection, id, update, [event]);
+  private async change(id: string, update: object, event: AuditEvent): Promise<void> {
+    try {
+      await this.outbox.update(this.collection, id, update, [event]);
+    } finally {
+      this.documents.written(id);
+    }
   }
 
   async insert(organization: Organization, event: AuditEvent): Promise<void> {
-    await this.outbox.insert(this.collection, { _id: organization.id, name: organization.name, createdAt: organization.created }, [event]);
+    try {
+      await this.outbox.insert(this.collection, { _id: organization.id, name: organization.name, createdAt: organization.created }, [event]);
+    } finally {
+      this.documents.written(organization.id);
+    }
   }
 
   async findById(id: string): Promise<Organization | undefined> {
-    const doc = await guarded(() => readById<OrganizationDocument>(this.models.Organization, id));
+    const doc = await this.documents.get(id);
     return doc ? toOrganization(doc) : undefined;
   }
 
@@ -79,7 +105,7 @@ export class OrganizationStore {
 
   /** The organization's access policy, in one `_id` read. */
   async accessPolicy(id: string): Promise<AccessPolicy | undefined> {
-    const doc = await guarded(() => readById<OrganizationDocument>(this.models.Organization, id));
+    const doc = await this.documents.get(id);
     if (!doc) return undefined;
     return {
       ...(doc.ownerUserId ? { ownerUserId: doc.ownerUserId } : {}),
@@ -118,7 +144,7 @@ export class OrganizationStore {
   }
 
   async samlConnection(id: string): Promise<SamlConnection | undefined> {
-    const doc = await guarded(() => readById<OrganizationDocument>(this.models.Organization, id));
+    const doc = await this.documents.get(id);
     return doc?.samlConnection ? toSamlConnection(doc.samlConnection) : undefined;
   }
 
@@ -148,14 +174,22 @@ export class OrganizationStore {
   }
 }
 
+/**
+ * SCIM, service and personal API tokens. Every request reads its token by `_id`; the one server
+ * of the embedded database keeps them resident when given the change journal, so a revocation by
+ * the CLI (another process) still takes effect on the very next request.
+ */
 export class ScimTokenStore {
   private readonly keys: LookupKeys;
+  private readonly documents: DocumentsById<ScimTokenDocument>;
 
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
+    journal?: ChangeJournal,
   ) {
     this.keys = new LookupKeys(models);
+    this.documents = documentsById(models.ScimToken, journal);
   }
 
   private get collection() {
@@ -184,12 +218,16 @@ export class ScimTokenStore {
       createdAt: token.created,
       ...(token.expires ? { expiresAt: token.expires } : {}),
     };
-    await this.outbox.insert(this.collection, doc, [event]);
+    try {
+      await this.outbox.insert(this.collection, doc, [event]);
+    } finally {
+      this.documents.written(token.id);
+    }
     if (token.userId) await this.keys.addToIndex(this.personalTokensKey(token.organizationId, token.userId), token.id);
   }
 
   async findById(id: string): Promise<ScimToken | undefined> {
-    const doc = await guarded(() => readById<ScimTokenDocument>(this.models.ScimToken, id));
+    const doc = await this.documents.get(id);
     return doc ? toScimToken(doc) : undefined;
   }
 
@@ -199,7 +237,13 @@ export class ScimTokenStore {
   }
 
   async markRevoked(id: string, at: Date, event: AuditEvent): Promise<void> {
-    await this.outbox.update(this.collection, id, { $set: { revokedAt: at } }, [event]);
+    // Refused from memory at once; read back from the database after the write, whatever its outcome.
+    this.documents.revised(id, (doc) => ({ ...doc, revokedAt: at }));
+    try {
+      await this.outbox.update(this.collection, id, { $set: { revokedAt: at } }, [event]);
+    } finally {
+      this.documents.written(id);
+    }
   }
 
   /** Moves audit events a crash left on tokens into the trail (tokens are revoked, not deleted). */
@@ -208,6 +252,8 @@ export class ScimTokenStore {
   }
 
   async markUsed(id: string, at: Date): Promise<void> {
+    // A hint for administrators: the resident copy takes it first, so a burst of requests writes it once.
+    this.documents.revised(id, (doc) => ({ ...doc, lastUsedAt: at }));
     await guarded(() => writeQueueOf(this.models).document("scim_tokens", id, () => this.models.ScimToken.updateOne({ _id: id }, { $set: { lastUsedAt: at } })));
   }
 }

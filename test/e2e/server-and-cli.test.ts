@@ -83,6 +83,30 @@ describe("npm start and the CLI on the embedded database", () => {
     expect(((await found.json()) as { totalResults: number }).totalResults).toBe(1);
   });
 
+  it("refuses a token the CLI revoked on the very next request (the server keeps tokens resident)", async () => {
+    const env = { ...process.env, MONGODB_URI: "", GATEHOUSE_DATA_DIR: dataDir };
+    const run = (...args: string[]) => promisify(execFile)(process.execPath, [cliEntry, ...args], { env });
+    const org = JSON.parse((await run("org", "list", "--json")).stdout)[0];
+    const issued = JSON.parse((await run("token", "create", "--org", org.id, "--name", "Second", "--json")).stdout);
+    const headers = { Authorization: `Bearer ${issued.token}` };
+    expect((await fetch(`${base()}/Users`, { headers })).status).toBe(200);
+    expect((await fetch(`${base()}/Users`, { headers })).status).toBe(200);
+    await run("token", "revoke", issued.id);
+    expect((await fetch(`${base()}/Users`, { headers })).status).toBe(401);
+    expect((await fetch(`${base()}/Users`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+  }, 60_000);
+
+  it("refuses to start a second server on the same embedded database", async () => {
+    const result = await promisify(execFile)(process.execPath, [serverEntry], {
+      env: { ...process.env, MONGODB_URI: "", PORT: String(await freePort()), GATEHOUSE_DATA_DIR: dataDir },
+    }).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("serves one server process");
+  }, 60_000);
+
   it("stops on SIGTERM, and the embedded database with it", async () => {
     const { pid } = JSON.parse(readFileSync(path.join(dataDir, "embedded-database.json"), "utf8"));
     const exited = new Promise<number | null>((resolve) => server!.once("exit", (code) => resolve(code)));

@@ -6,6 +6,10 @@ import { createLogger } from "../../src/http/logger";
 import type { Services } from "../../src/services";
 import { connectDatabase, type Database } from "../../src/storage/connection";
 import type { Outbox } from "../../src/storage/outbox";
+import { FileChangeJournal, type ChangeJournal } from "../../src/storage/change-journal";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { testServerUri, uniqueDatabaseName } from "./database";
 
 export const operator = { actor: { type: "operator" as const, id: "test", name: "test operator" }, source: "cli" as const, requestId: "test" };
@@ -26,6 +30,10 @@ export interface TestAppOverrides {
   dbName?: string;
   /** The sessions' clock (timeouts). */
   sessionClock?: () => Date;
+  /** Resident documents, as the embedded database's one server keeps them (composition.ts). */
+  resident?: { journal: ChangeJournal };
+  /** The driver emits command events on `db.connection.getClient()` (to count what a request reads). */
+  monitorCommands?: boolean;
 }
 
 /**
@@ -36,12 +44,20 @@ export interface TestAppOverrides {
 export async function startTestApp(environment: Record<string, string> = {}, overrides: TestAppOverrides = {}): Promise<TestApp> {
   const config = loadConfig({ PUBLIC_BASE_URL: "https://gatehouse.test", LOG_LEVEL: "silent", ...environment });
   const ownsDatabase = overrides.dbName === undefined;
-  const db = await connectDatabase(testServerUri(), { dbName: overrides.dbName ?? uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
+  const db = await connectDatabase(testServerUri(), {
+    dbName: overrides.dbName ?? uniqueDatabaseName(),
+    timeoutMs: config.databaseTimeoutMs,
+    ...(overrides.monitorCommands ? { monitorCommands: true } : {}),
+  });
+  // GATEHOUSE_TEST_RESIDENT=1 runs a suite as the embedded database's one server runs (resident
+  // documents, a change journal of its own): not for suites that start a second instance.
+  const resident = overrides.resident ?? (process.env.GATEHOUSE_TEST_RESIDENT === "1" ? { journal: FileChangeJournal.startFresh(path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-journal-")), "change-journal.ndjson")) } : undefined);
   // The server's own wiring (src/composition.ts), with the test seams it offers.
   const { services, app } = composeServer(config, db, {
     logger: createLogger("silent"),
     ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
+    ...(resident ? { resident } : {}),
   });
   return {
     app,
