@@ -51,6 +51,7 @@ export function composeServices(config: Config, db: Database, runtime: Runtime =
     publicBaseUrl: config.publicBaseUrl,
     ...(config.samlServiceProvider ? { samlServiceProviderCertificate: config.samlServiceProvider.certificate } : {}),
     sessions: config.sessions,
+    accessCatalog: config.accessCatalog,
     ...(runtime.outbox ? { outbox: runtime.outbox(db) } : {}),
     ...(runtime.onAuditDeliveryFailure ? { onAuditDeliveryFailure: runtime.onAuditDeliveryFailure } : {}),
     ...(logger ? { warn: (message: string, detail: Record<string, unknown>) => logger.warn(detail, message) } : {}),

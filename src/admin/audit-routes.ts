@@ -6,6 +6,7 @@ import { presentSource } from "./presenters";
 import { ChangeSource, named, OrganizationRole, OrganizationRoleSource, ManagedBy, ProjectRole, ProjectRoleSource } from "./schemas";
 import { decodeAuditCursor, encodeAuditCursor, type AuditFilter, type AuditPosition } from "../audit/audit-query";
 import type { AccessSource } from "../domain/access";
+import type { AccessCatalog } from "../domain/catalog";
 import type { AuditEvent } from "../domain/audit";
 import { InvalidError } from "../errors";
 import type { Services } from "../services";
@@ -180,11 +181,16 @@ function describeSource(source: AccessSource): string {
   }
 }
 
+function everyProjectLabel(catalog: AccessCatalog): string {
+  return `all ${catalog.definition.project.plural}: ${catalog.definition.everyProject?.actsAs ?? ""}`;
+}
+
 const accessReviewColumns = ["user_id", "user_name", "display_name", "active", "managed_by", "role", "role_sources", "projects", "last_login", "flags"];
 
-function accessReviewRecord(user: ReviewedUser): string {
+/** `everyProject`: how the catalog says "every project as Editor" (`all projects: editor` in the shipped one). */
+function accessReviewRecord(user: ReviewedUser, everyProject: string): string {
   const projects = [
-    ...(user.allProjects ? ["all projects: editor"] : []),
+    ...(user.allProjects ? [everyProject] : []),
     ...user.projects.map((p) => `${p.projectName ?? p.projectId}: ${p.role} (${p.sources.map(describeSource).join(", ")})`),
   ];
   return csvRecord([
@@ -208,7 +214,7 @@ function accessReviewRecord(user: ReviewedUser): string {
  * 4180, and a line before the header would make spreadsheets and CSV libraries misread the
  * columns, whereas a row keeps the file valid and is the first thing a reviewer sees.
  */
-function accessReviewCsv(report: AccessReviewReport): string {
+function accessReviewCsv(report: AccessReviewReport, everyProject: string): string {
   const organizationRow = (finding: string, flag: OrganizationFlag): string => csvRecord(["", "", finding, "", "", "", "", "", "", flag]);
   const findings = report.organizationFlags.map((flag) => {
     switch (flag) {
@@ -220,7 +226,7 @@ function accessReviewCsv(report: AccessReviewReport): string {
       }
     }
   });
-  return [csvRecord(accessReviewColumns), ...findings, ...report.users.map(accessReviewRecord)].join("");
+  return [csvRecord(accessReviewColumns), ...findings, ...report.users.map((user) => accessReviewRecord(user, everyProject))].join("");
 }
 
 /** `2025-01-31`: the UTC day, for file names. */
@@ -424,7 +430,7 @@ export function auditRoutes(services: Services, logger?: Logger): Router {
 
   mount(router, exportAccessReview, async (_input, req, res) => {
     const report = await services.accessReview.review({ organizationId: organizationOf(req) });
-    res.status(200).set(csvAttachment(`access-review-${report.organizationId}-${day(report.generatedAt)}.csv`)).send(accessReviewCsv(report));
+    res.status(200).set(csvAttachment(`access-review-${report.organizationId}-${day(report.generatedAt)}.csv`)).send(accessReviewCsv(report, everyProjectLabel(services.access.catalog)));
   });
 
   return router;

@@ -311,6 +311,22 @@ export function openApiDocumentOf(operations: readonly OperationSpec[], named: z
   return document;
 }
 
+/**
+ * The document with the access catalog's names as `enum`s of the named schemas that hold them
+ * (admin/schemas.ts `catalogEnums`): requests accept any name and the services refuse unknown ones,
+ * so the catalog in force, not the code, decides what the document lists.
+ */
+export function withCatalogEnums(document: OpenApiDocument, enums: Record<string, readonly string[]>, customizable: readonly string[] = []): OpenApiDocument {
+  for (const [name, values] of Object.entries(enums)) {
+    const schema = document.components.schemas[name];
+    if (!schema) continue;
+    // An organization's custom roles (`custom:…`) stand beside the catalog's organization roles.
+    if (customizable.includes(name)) schema.anyOf = [{ enum: [...values] }, { pattern: "^custom:[a-z][a-z0-9_.-]{0,63}$" }];
+    else schema.enum = [...values];
+  }
+  return document;
+}
+
 const TAGS: Record<string, string> = {
   Access: "Effective access and authorization answers.",
   Members: "Members: list, invite, change, suspend, grant temporary access, remove.",

@@ -1,13 +1,15 @@
 import express, { type Router } from "express";
 import { z } from "zod";
-import type { Permission as PermissionName } from "../domain/permissions";
 import { NotFoundError } from "../errors";
 import type { Services } from "../services";
-import { requirePermission, type ApiActor } from "../services/members";
+import { requireAdministration, type AdministrativeTask, type ApiActor } from "../services/members";
 import { contextOf, scopeOf } from "./http";
 import { mount, operation } from "./operation";
-import { presentIssuedToken, presentMapping, presentMember, presentProject, presentSettings, presentToken } from "./presenters";
+import { presentCustomRole, presentIssuedToken, presentMapping, presentMember, presentProject, presentSettings, presentToken } from "./presenters";
 import {
+  CustomRole,
+  DefaultRole,
+  Permission,
   GrantableRole,
   IssuedToken,
   Mapping,
@@ -31,8 +33,8 @@ import {
  * (domain/permissions.ts) for the person behind the personal token.
  */
 
-/** Checked before the request is read: only a person whose role grants the permission. */
-const needs = (permission: PermissionName) => (actor: ApiActor) => void requirePermission(actor, permission);
+/** Checked before the request is read: only a person whose access grants the catalog's permission for the task. */
+const needs = (task: AdministrativeTask) => (actor: ApiActor) => void requireAdministration(actor, task);
 
 const idParams = (what: string) => z.object({ id: z.string().min(1).describe(`The ${what}'s id.`) });
 
@@ -115,7 +117,7 @@ export const getSettings = operation({
   summary: "The organization's access settings",
   description: "Needs `modify_account_settings`.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   responses: { 200: { description: "The settings.", schema: Settings } },
 });
 
@@ -127,12 +129,12 @@ export const updateSettings = operation({
   summary: "Change access settings",
   description: "Needs `modify_account_settings`. Properties left out keep their value.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   body: named(
     "SettingsChange",
     z
       .object({
-        defaultRole: z.enum(["user", "read_only", "none"]).optional(),
+        defaultRole: DefaultRole.optional(),
         readOnlyMayComment: z.boolean().optional(),
         requireMappingForAccess: z.boolean().optional(),
         seatLimit: z.number().int().min(1).nullable().optional().describe("null removes the limit."),
@@ -164,7 +166,7 @@ export const createProject = operation({
   summary: "Create a project",
   description: "Needs `modify_account_settings`.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   body: ProjectRequest,
   responses: { 201: { description: "The new project.", schema: Project } },
   errors: { 400: ["invalid"] },
@@ -178,7 +180,7 @@ export const renameProject = operation({
   summary: "Rename a project",
   description: "Needs `modify_account_settings`.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   params: idParams("project"),
   body: ProjectRequest,
   responses: { 200: { description: "The renamed project.", schema: Project } },
@@ -193,7 +195,7 @@ export const deleteProject = operation({
   summary: "Delete a project",
   description: "Needs `modify_account_settings`. Mappings lose their assignments to it; a mapping left granting nothing is deleted too.",
   security: "personal",
-  authorize: needs("modify_account_settings"),
+  authorize: needs("changeSettings"),
   params: idParams("project"),
   responses: { 204: { description: "Deleted." } },
   errors: { 404: "No such project in the organization" },
@@ -209,7 +211,7 @@ export const listMappings = operation({
   summary: "Group mappings",
   description: "Needs `edit_user_permissions`.",
   security: "personal",
-  authorize: needs("edit_user_permissions"),
+  authorize: needs("changeMemberAccess"),
   responses: { 200: { description: "The mappings.", schema: named("MappingList", z.object({ mappings: z.array(Mapping) })) } },
 });
 
@@ -222,7 +224,7 @@ export const createMapping = operation({
   description:
     "Needs `edit_user_permissions`. Takes effect on the next authorization answer. Give `organizationRole`, `projects`, or both: a mapping that grants nothing is answered `400 invalid`.",
   security: "personal",
-  authorize: needs("edit_user_permissions"),
+  authorize: needs("changeMemberAccess"),
   body: named(
     "MappingRequest",
     z
@@ -246,10 +248,63 @@ export const deleteMapping = operation({
   summary: "Delete a mapping",
   description: "Needs `edit_user_permissions`.",
   security: "personal",
-  authorize: needs("edit_user_permissions"),
+  authorize: needs("changeMemberAccess"),
   params: idParams("mapping"),
   responses: { 204: { description: "Deleted." } },
   errors: { 404: "No such mapping in the organization" },
+});
+
+// --- Custom roles -----------------------------------------------------------------------------------
+
+export const listCustomRoles = operation({
+  method: "get",
+  path: "/custom-roles",
+  operationId: "listCustomRoles",
+  tag: "Mappings",
+  summary: "The organization's custom roles",
+  description: "Roles the organization added on top of the access catalog's. Needs the catalog's permission to change members' access (`edit_user_permissions` in the shipped catalog).",
+  security: "personal",
+  authorize: needs("changeMemberAccess"),
+  responses: { 200: { description: "The custom roles.", schema: named("CustomRoleList", z.object({ customRoles: z.array(CustomRole) })) } },
+});
+
+export const createCustomRole = operation({
+  method: "post",
+  path: "/custom-roles",
+  operationId: "createCustomRole",
+  tag: "Mappings",
+  summary: "Add a custom role",
+  description:
+    "Needs the catalog's permission to change members' access. The permissions are the catalog's, organization-wide, and never more than the caller holds (`403 no_self_elevation`); a name a role already has is `409 conflict`. Audited (`custom_role.created`).",
+  security: "personal",
+  authorize: needs("changeMemberAccess"),
+  body: named(
+    "CustomRoleRequest",
+    z
+      .object({
+        name: z.string().min(1).max(100).describe("`custom:` and a lower-case name (a-z, 0-9, _, - and .), e.g. `custom:auditor`."),
+        description: z.string().min(1).max(1000).optional(),
+        permissions: z.record(Permission, z.enum(["own", "all"])).describe("Permission → scope."),
+      })
+      .strict(),
+  ),
+  responses: { 201: { description: "The new role.", schema: CustomRole } },
+  errors: { 400: ["invalid"], 403: ["no_self_elevation"], 409: ["conflict"] },
+});
+
+export const deleteCustomRole = operation({
+  method: "delete",
+  path: "/custom-roles/:name",
+  operationId: "deleteCustomRole",
+  tag: "Mappings",
+  summary: "Delete a custom role",
+  description:
+    "Needs the catalog's permission to change members' access. Refused (`409 conflict`) while a mapping grants it or it is the default role; members assigned it locally keep nothing of it. Audited (`custom_role.deleted`).",
+  security: "personal",
+  authorize: needs("changeMemberAccess"),
+  params: z.object({ name: z.string().min(1).describe("The role's name, `custom:…`.") }),
+  responses: { 204: { description: "Deleted." } },
+  errors: { 404: "No such custom role in the organization", 409: ["conflict"] },
 });
 
 // --- SCIM tokens ------------------------------------------------------------------------------------
@@ -262,7 +317,7 @@ export const listScimTokens = operation({
   summary: "SCIM tokens",
   description: "Needs `manage_integrations`. Never shows a token's secret.",
   security: "personal",
-  authorize: needs("manage_integrations"),
+  authorize: needs("manageIntegrations"),
   responses: {
     200: {
       description: "The SCIM tokens.",
@@ -279,7 +334,7 @@ export const createScimToken = operation({
   summary: "Create a SCIM token",
   description: "Needs `manage_integrations`. The token is in this answer only.",
   security: "personal",
-  authorize: needs("manage_integrations"),
+  authorize: needs("manageIntegrations"),
   body: named(
     "ScimTokenRequest",
     z
@@ -305,7 +360,7 @@ export const revokeScimToken = operation({
   summary: "Revoke a SCIM token",
   description: "Needs `manage_integrations`. Takes effect on the token's next request; revoking a revoked token changes nothing.",
   security: "personal",
-  authorize: needs("manage_integrations"),
+  authorize: needs("manageIntegrations"),
   params: idParams("SCIM token"),
   responses: { 200: { description: "The token, revoked.", schema: ScimTokenSummary } },
   errors: { 404: "No SCIM token with that id in the organization" },
@@ -325,6 +380,9 @@ export const organizationOperations = [
   listMappings,
   createMapping,
   deleteMapping,
+  listCustomRoles,
+  createCustomRole,
+  deleteCustomRole,
   listScimTokens,
   createScimToken,
   revokeScimToken,
@@ -340,7 +398,7 @@ export function organizationRoutes(services: Services): Router {
   });
 
   mount(router, inviteUser, async ({ body: { projects, ...rest } }, req) => {
-    const view = await members.invite(contextOf(req), req.apiActor!, { ...rest, ...(projects ? { projects: projects.map(toAssignment) } : {}) });
+    const view = await members.invite(contextOf(req), req.apiActor!, { ...rest, ...(projects ? { projects: projects.map(toAssignment(access.catalog)) } : {}) });
     return presentMember(view);
   });
 
@@ -377,6 +435,18 @@ export function organizationRoutes(services: Services): Router {
 
   mount(router, deleteMapping, async ({ params }, req) => {
     await access.removeMapping(contextOf(req), params.id);
+  });
+
+  mount(router, listCustomRoles, async (_input, req) => ({ customRoles: (await access.customRoles(scopeOf(req))).map(presentCustomRole) }));
+
+  mount(router, createCustomRole, async ({ body }, req) => {
+    const actor = req.apiActor!;
+    const ceiling = actor.kind === "user" ? actor.access.permissions : new Map();
+    return presentCustomRole(await access.createCustomRole(contextOf(req), ceiling, body));
+  });
+
+  mount(router, deleteCustomRole, async ({ params }, req) => {
+    await access.deleteCustomRole(contextOf(req), params.name);
   });
 
   mount(router, listScimTokens, async (_input, req) => ({ tokens: (await scimTokens.list(scopeOf(req).organizationId)).map(presentToken) }));

@@ -6,7 +6,8 @@ import type { TemporaryAccess } from "../domain/user";
 import type { MemberView } from "../services/members";
 import type { SamlConnectionSummary } from "../services/saml-connections";
 import type { IssuedScimToken, ScimTokenSummary as TokenRecord } from "../services/scim-tokens";
-import type { Access, IssuedToken, Mapping, Member, OrganizationRoleSource, Project, ProjectRoleSource, SamlConnection, ScimTokenSummary, Settings, TemporaryGrant } from "./schemas";
+import type { CustomRole as CustomRoleModel } from "../domain/organization";
+import type { Access, CustomRole, IssuedToken, Mapping, Member, OrganizationRoleSource, Project, ProjectRoleSource, SamlConnection, ScimTokenSummary, Settings, TemporaryGrant } from "./schemas";
 
 /**
  * What leaves the process, field by field. Each presenter's result has the type of its answer's
@@ -127,6 +128,16 @@ export function presentSamlConnection({
 
 export function presentProject(project: ProjectRecord): z.input<typeof Project> {
   return { id: project.id, name: project.name, created: project.created.toISOString() };
+}
+
+export function presentCustomRole(role: CustomRoleModel): z.input<typeof CustomRole> {
+  return {
+    name: role.name,
+    ...(role.description ? { description: role.description } : {}),
+    permissions: Object.fromEntries(Object.entries(role.permissions).sort(([a], [b]) => a.localeCompare(b))),
+    created: role.created.toISOString(),
+    createdBy: role.createdBy,
+  };
 }
 
 export function presentMapping(mapping: GroupMapping & { readonly created: Date }): z.input<typeof Mapping> {

@@ -12,10 +12,12 @@ import { clearSessionCookie, readSessionCookie } from "../http/session-cookie";
 import { sessionOperations, sessionRoutes } from "./session-routes";
 import type { ApiActor } from "../services/members";
 import { auditOperations, auditRoutes } from "./audit-routes";
-import { openApiDocumentOf } from "./openapi";
+import { openApiDocumentOf, withCatalogEnums, type OpenApiDocument } from "./openapi";
+import type { AccessCatalog } from "../domain/catalog";
+import { SHIPPED_CATALOG } from "../domain/permissions";
 import { contextOf, scopeOf, sendError } from "./http";
 import { mount, operation } from "./operation";
-import { Access, components, named, GrantableRole, Member, OrganizationRole, Permission, ProjectItem, ProjectRole, ReasonRequest, TemporaryGrant, toAssignment } from "./schemas";
+import { Access, catalogEnums, components, named, GrantableRole, Member, OrganizationRole, Permission, ProjectItem, ProjectRole, ReasonRequest, TemporaryGrant, toAssignment } from "./schemas";
 import { organizationOperations, organizationRoutes } from "./organization-routes";
 import { samlConnectionOperations, samlConnectionRoutes } from "./saml-routes";
 import { presentAccess, presentGrant, presentMember } from "./presenters";
@@ -215,11 +217,17 @@ export const authorize = operation({
 
 export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspendUser, unsuspendUser, signUserOutEverywhere, grantTemporaryAccess, endTemporaryAccess, authorize];
 
-/** The description of /api/v1, derived from the declaration of every operation the routers mount. */
-export const openApiDocument = openApiDocumentOf(
-  [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations],
-  components,
-);
+/**
+ * The description of /api/v1 for an access catalog, derived from the declaration of every
+ * operation the routers mount, with the catalog's role and permission names as enums.
+ */
+export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations];
+  return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
+}
+
+/** The description of /api/v1 under the shipped access catalog. */
+export const openApiDocument = openApiDocumentFor(SHIPPED_CATALOG);
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -244,7 +252,8 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   // Any other media type is 415, except the metadata XML that PUT /saml-connection also takes.
   router.use(jsonBody({ type: "application/json", limit: maxAdminBodyBytes, passThrough: METADATA_MEDIA_TYPES }));
   // The description of this API needs no token: clients and tooling read it first.
-  mount(router, describeApi, async () => ({ ...openApiDocument }));
+  const document = services.access.catalog === SHIPPED_CATALOG ? openApiDocument : openApiDocumentFor(services.access.catalog);
+  mount(router, describeApi, async () => ({ ...document }));
 
   // Who is calling: a bearer token when an Authorization header is present (it always wins), else
   // the browser's session cookie. The acting person is resolved further down, after the session's
@@ -322,7 +331,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   mount(router, changeUserAccess, async ({ params, body: { role, projects, reason } }, req) => {
     const view = await members.changeAccess(context(req), req.apiActor!, params.id, {
       ...(role ? { role } : {}),
-      ...(projects ? { projects: projects.map(toAssignment) } : {}),
+      ...(projects ? { projects: projects.map(toAssignment(access.catalog)) } : {}),
       ...(reason ? { reason } : {}),
     });
     return presentMember(view);

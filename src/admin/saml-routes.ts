@@ -2,7 +2,7 @@ import express, { type Router } from "express";
 import { z } from "zod";
 import { parseIdentityProviderMetadata } from "../saml/idp-metadata";
 import type { Services } from "../services";
-import { requirePermission } from "../services/members";
+import { requireAdministration } from "../services/members";
 import type { SamlConnectionInput } from "../services/saml-connections";
 import { contextOf, scopeOf } from "./http";
 import { mount, operation } from "./operation";
@@ -71,7 +71,7 @@ export const getSamlConnection = operation({
   summary: "The organization's SAML connection",
   description: "Needs `manage_integrations` (Admin and Owner). With Gatehouse's own URLs to give the identity provider and each certificate's expiry.",
   security: "personal",
-  authorize: (actor) => void requirePermission(actor, "manage_integrations"),
+  authorize: (actor) => void requireAdministration(actor, "manageIntegrations"),
   responses: { 200: { description: "The connection.", schema: SamlConnection } },
   errors: { 404: "No SAML connection is configured" },
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ORGANIZATION_ROLES, PERMISSIONS, PROJECT_ROLES } from "../domain/permissions";
+import type { AccessCatalog } from "../domain/catalog";
 import { CHANGE_SOURCES } from "../domain/context";
 import { SAML_SIGNATURE_REQUIREMENTS } from "../domain/saml";
 import { ERROR_CODES } from "./operation";
@@ -22,19 +22,20 @@ const dateTime = (description?: string) => (description ? z.iso.datetime().descr
 
 // --- Roles and permissions ------------------------------------------------------------------------
 
-export const OrganizationRole = named("OrganizationRole", z.enum(ORGANIZATION_ROLES), "Organization roles, weakest first.");
-export const GrantableRole = named(
-  "GrantableRole",
-  z.enum(["admin", "user", "read_only"]),
-  "An organization role other than owner: ownership moves only by transfer.",
-);
-export const ProjectRole = named("ProjectRole", z.enum(PROJECT_ROLES));
-export const Permission = named("Permission", z.enum(PERMISSIONS));
+// Role and permission names are the access catalog's (domain/catalog.ts, ACCESS_CATALOG): requests
+// take any name here, the services refuse one the catalog in force does not declare (400
+// invalid_request), and the document served lists the catalog's names as `enum`s (`catalogEnums`).
+const catalogName = () => z.string().min(1).max(100);
+export const OrganizationRole = named("OrganizationRole", catalogName(), "Organization roles of the access catalog, weakest first where it ranks them.");
+export const GrantableRole = named("GrantableRole", catalogName(), "An organization role other than the Owner's: ownership moves only by transfer.");
+export const ProjectRole = named("ProjectRole", catalogName(), "Project roles of the access catalog.");
+export const Permission = named("Permission", catalogName(), "Permissions of the access catalog.");
+export const DefaultRole = named("DefaultRole", catalogName(), "An organization role that administers nothing, or `none`.");
 export const ManagedBy = named("ManagedBy", z.enum(["local", "scim", "saml"]), "The source of truth for the user: a local account, or an identity provider.");
 export const ChangeSource = named("ChangeSource", z.enum(CHANGE_SOURCES), "The channel a change came through.");
 export const PermissionMap = named(
   "PermissionMap",
-  z.partialRecord(Permission, z.enum(["own", "all"])),
+  z.record(Permission, z.enum(["own", "all"])),
   "Permission → scope, sorted by name: `all` on anyone's resources, `own` only on resources the user created. A permission not listed is not granted.",
 );
 
@@ -44,7 +45,23 @@ export const ProjectItem = named(
   z.union([z.string().min(1), z.object({ id: z.string().min(1), role: ProjectRole })]),
   "A project id (meaning the Editor role), or `{id, role}`.",
 );
-export const toAssignment = (p: z.output<typeof ProjectItem>) => (typeof p === "string" ? { projectId: p, role: "editor" as const } : { projectId: p.id, role: p.role });
+/** The catalog's `defaultProjectRole` (Editor in the shipped catalog) when a request names only the project. */
+export const toAssignment = (catalog: AccessCatalog) => (p: z.output<typeof ProjectItem>) =>
+  typeof p === "string" ? { projectId: p, role: catalog.definition.defaultProjectRole } : { projectId: p.id, role: p.role };
+
+/**
+ * The named schemas whose values are the catalog's names, and those names: the document served
+ * lists them as `enum`s, so a client generated from it knows this product's roles and permissions.
+ */
+export function catalogEnums(catalog: AccessCatalog): Record<string, readonly string[]> {
+  return {
+    OrganizationRole: catalog.organizationRoleNames,
+    GrantableRole: catalog.grantableRoleNames,
+    ProjectRole: catalog.projectRoleNames,
+    Permission: catalog.permissionNames,
+    DefaultRole: [...catalog.defaultRoleNames, "none"],
+  };
+}
 
 const kindDescription = "What granted the role: ownership, a local assignment, a group mapping, a temporary grant, or the organization's default role.";
 
@@ -144,6 +161,18 @@ export const ReasonRequest = named("ReasonRequest", z.object({ reason: z.string(
 /** A `reason` query parameter: recorded in the audit trail; anything but one plain string is ignored. */
 export const reasonQuery = z.object({ reason: z.string().optional().catch(undefined).describe("Recorded in the audit trail.") });
 
+export const CustomRole = named(
+  "CustomRole",
+  z.object({
+    name: z.string().regex(/^custom:[a-z][a-z0-9_.-]{0,63}$/).describe("`custom:` and a lower-case name: answers, the audit trail and reviews show it is the organization's own."),
+    description: z.string().min(1).max(1000).optional(),
+    permissions: PermissionMap.describe("What the role grants organization-wide: permissions of the access catalog, never more than its creator holds."),
+    created: dateTime(),
+    createdBy: z.string().describe("The id of the person who created it."),
+  }),
+  "A role the organization added on top of the access catalog's; usable wherever an organization role is (mappings, assignments, temporary grants, the default role when it administers nothing).",
+);
+
 // --- Projects, mappings, settings, tokens ---------------------------------------------------------
 
 export const Project = named("Project", z.object({ id: z.string(), name: z.string().min(1), created: dateTime() }));
@@ -171,7 +200,7 @@ export const Mapping = named(
 export const Settings = named(
   "Settings",
   z.object({
-    defaultRole: z.enum(["user", "read_only", "none"]).describe("The role of a member nothing else gives a role to; `none` admits only mapped or assigned users."),
+    defaultRole: DefaultRole.describe("The role of a member nothing else gives a role to; `none` admits only mapped or assigned users."),
     readOnlyMayComment: z.boolean(),
     requireMappingForAccess: z.boolean().describe("Admit only users some group mapping matches (or the Owner, or users given access here)."),
     seatLimit: z.number().int().min(1).nullable().describe("The most active users the organization may have; null for no limit."),

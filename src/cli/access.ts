@@ -1,16 +1,19 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
+import type { AccessCatalog } from "../domain/catalog";
 import type { Services } from "../services";
 import { requireOrganization, withOrganization } from "./organizations";
 import { oneOf, runs, table, UsageError, type OperatorContext } from "./program";
 
-type ProjectGrant = { projectId: string; role: "editor" | "viewer" };
+type ProjectGrant = { projectId: string; role: string };
 
-/** `--project PROJECT_ID:editor|viewer`, repeatable. */
-function projectGrant(value: string, previous: ProjectGrant[] | undefined): ProjectGrant[] {
+/** `--project PROJECT_ID:ROLE`, repeatable, ROLE a project role of the catalog (editor or viewer in the shipped one). */
+const projectGrant = (catalog: AccessCatalog) => (value: string, previous: ProjectGrant[] | undefined): ProjectGrant[] => {
   const [projectId, role] = value.split(":");
-  if (!projectId || (role !== "editor" && role !== "viewer")) throw new InvalidArgumentError("Give PROJECT_ID:editor or PROJECT_ID:viewer.");
+  if (!projectId || role === undefined || !catalog.isProjectRole(role)) {
+    throw new InvalidArgumentError(`Give ${catalog.projectRoleNames.map((r) => `PROJECT_ID:${r}`).join(" or ")}.`);
+  }
   return [...(previous ?? []), { projectId, role }];
-}
+};
 
 /** `--seat-limit N|none`. */
 function seatLimit(value: string): number | "none" {
@@ -41,7 +44,7 @@ interface MappingAddOptions {
   externalId?: string;
   displayName?: string;
   appRole?: string;
-  role?: "admin" | "user" | "read_only";
+  role?: string;
   project?: ProjectGrant[];
   json?: boolean;
 }
@@ -85,7 +88,7 @@ async function removeMapping(services: Services, ctx: OperatorContext, options: 
 
 interface AccessSettingsOptions {
   org: string;
-  defaultRole?: "user" | "read_only" | "none";
+  defaultRole?: string;
   readOnlyMayComment?: "true" | "false";
   requireMapping?: "true" | "false";
   seatLimit?: number | "none";
@@ -109,8 +112,8 @@ async function accessSettings(services: Services, ctx: OperatorContext, options:
 
 const matchFlags = ["group-id", "external-id", "display-name", "app-role"] as const;
 
-export function accessCommands(program: Command): void {
-  const project = program.command("project").description("Projects: what project roles (editor, viewer) are granted on.");
+export function accessCommands(program: Command, catalog: AccessCatalog): void {
+  const project = program.command("project").description(`Projects (${catalog.definition.project.plural}): what project roles (${catalog.projectRoleNames.join(", ")}) are granted on.`);
   runs(
     withOrganization(project.command("create"))
       .description("create a project")
@@ -122,7 +125,7 @@ export function accessCommands(program: Command): void {
 
   const mapping = program.command("mapping").description("Group mappings: access from identity-provider groups and app roles.");
   const add = withOrganization(mapping.command("add"))
-    .usage("--org ID (--group-id ID | --external-id ID | --display-name NAME | --app-role VALUE) [--role admin|user|read_only] [--project PROJECT_ID:editor|viewer ...] [--json]")
+    .usage(`--org ID (--group-id ID | --external-id ID | --display-name NAME | --app-role VALUE) [--role ${[...catalog.grantableRoleNames].reverse().join("|")}] [--project PROJECT_ID:${[...catalog.projectRoleNames].reverse().join("|")} ...] [--json]`)
     .summary("map an identity-provider group or app role onto access")
     .description("Maps an identity-provider group (by id, externalId or displayName) or an app role onto an organization role and project roles.");
   const match: [string, string][] = [
@@ -133,8 +136,8 @@ export function accessCommands(program: Command): void {
   ];
   match.forEach(([flags, description], i) => add.addOption(new Option(flags, description).conflicts(matchFlags.filter((_, j) => j !== i).map((f) => f.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase())))));
   add
-    .addOption(oneOf("--role <ROLE>", "the organization role it grants (ownership is transferred, never mapped)", ["admin", "user", "read_only"]))
-    .option("--project <PROJECT_ID:ROLE>", "a project role it grants, editor or viewer (repeatable)", projectGrant)
+    .addOption(oneOf("--role <ROLE>", "the organization role it grants (ownership is transferred, never mapped)", [...catalog.grantableRoleNames].reverse()))
+    .option("--project <PROJECT_ID:ROLE>", `a project role it grants, ${catalog.projectRoleNames.join(" or ")} (repeatable)`, projectGrant(catalog))
     .option("--json", "print the mapping as JSON");
   runs(add, addMapping);
   runs(withOrganization(mapping.command("list")).description("list the organization's group mappings").option("--json", "print them as a JSON array"), listMappings);
@@ -144,7 +147,7 @@ export function accessCommands(program: Command): void {
     withOrganization(program.command("access-settings"))
       .summary("the organization's access settings: changes those given, prints all as JSON")
       .description("Changes the access settings given, then prints all of them and the seat limit as one JSON object.")
-      .addOption(oneOf("--default-role <ROLE>", "the organization role of a member no mapping grants one (none: no access)", ["user", "read_only", "none"]))
+      .addOption(oneOf("--default-role <ROLE>", "the organization role of a member no mapping grants one (none: no access)", [...[...catalog.defaultRoleNames].reverse(), "none"]))
       .addOption(oneOf("--read-only-may-comment <BOOL>", "whether read_only members may comment", ["true", "false"]))
       .addOption(oneOf("--require-mapping <BOOL>", "whether access requires a mapped group (leaving the last one then deprovisions)", ["true", "false"]))
       .option("--seat-limit <N|none>", "how many active members the organization may have (none: no limit)", seatLimit),

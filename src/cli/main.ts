@@ -9,12 +9,22 @@ import { parseCommandLine, usage, UsageError } from "./commands";
  * and usage errors are answered before any database is opened.
  */
 async function main(argv: string[]): Promise<number> {
-  const invocation = parseCommandLine(argv);
+  // The access catalog names the roles the commands take; with a configuration that does not load,
+  // help still answers (with the shipped catalog's names) and running a command reports the problems.
+  const configured = (() => {
+    try {
+      return loadConfig();
+    } catch (error) {
+      if (error instanceof ConfigError) return undefined;
+      throw error;
+    }
+  })();
+  const invocation = parseCommandLine(argv, configured?.accessCatalog);
   if ("help" in invocation) {
     process.stdout.write(invocation.help.stdout.map((line) => `${line}\n`).join(""));
     return invocation.help.exitCode;
   }
-  const config = loadConfig();
+  const config = configured ?? loadConfig();
   // Next to a running server on the embedded database, every write is recorded in its change
   // journal (storage/open.ts); an interrupted command exits through process.exit so that the
   // writes still in flight are recorded too.

@@ -2,6 +2,8 @@ import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import type { AccessCatalog } from "../domain/catalog";
+import { readAccessCatalog } from "./access-catalog";
 
 /**
  * Gatehouse's configuration, read once from the environment at start-up. Every problem is listed
@@ -32,6 +34,8 @@ export interface Config {
   readonly corsAllowedOrigins: readonly string[];
   /** The service provider's own SAML signing key, when configured: logout messages Gatehouse sends are signed with it. */
   readonly samlServiceProvider?: SamlServiceProviderKey;
+  /** ACCESS_CATALOG: the product's permissions and roles (config/access-catalog.ts); the shipped catalog when unset. */
+  readonly accessCatalog: AccessCatalog;
 }
 
 /**
@@ -99,6 +103,7 @@ const environment = z.object({
   CORS_ALLOWED_ORIGINS: originList.default([]),
   SAML_SP_KEY_FILE: z.string().min(1).optional(),
   SAML_SP_CERT_FILE: z.string().min(1).optional(),
+  ACCESS_CATALOG: z.string().min(1).optional(),
 });
 
 /** Smallest RSA modulus accepted for the service provider's key (NIST SP 800-131A). */
@@ -168,7 +173,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = environment.safeParse(present);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   const samlServiceProvider = samlServiceProviderKey(present.SAML_SP_KEY_FILE, present.SAML_SP_CERT_FILE, problems);
-  if (!parsed.success || problems.length) throw new ConfigError(problems);
+  const { catalog: accessCatalog, problems: catalogProblems } = readAccessCatalog(present.ACCESS_CATALOG);
+  problems.push(...catalogProblems);
+  if (!parsed.success || problems.length || !accessCatalog) throw new ConfigError(problems);
   const e = parsed.data;
   return Object.freeze({
     port: e.PORT,
@@ -188,5 +195,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessions: Object.freeze({ idleTimeoutMinutes: e.SESSION_IDLE_TIMEOUT_MINUTES, absoluteTimeoutHours: e.SESSION_ABSOLUTE_TIMEOUT_HOURS }),
     corsAllowedOrigins: Object.freeze([...e.CORS_ALLOWED_ORIGINS]),
     ...(samlServiceProvider ? { samlServiceProvider } : {}),
+    accessCatalog,
   });
 }

@@ -3,15 +3,10 @@
  * group mappings, local assignments, temporary grants, the organization default) and explained
  * source by source, so that an access review can say where every grant came from.
  */
+import type { AccessCatalog } from "./catalog";
 import {
-  can,
-  isProjectPermission,
-  organizationPermissions,
-  organizationRoleRank,
-  projectPermissions,
-  projectRoleRank,
-  PERMISSION_MATRIX,
   scopeCovers,
+  SHIPPED_CATALOG,
   type OrganizationRole,
   type Permission,
   type PermissionSet,
@@ -19,8 +14,8 @@ import {
   type ProjectRole,
 } from "./permissions";
 
-/** Ownership is never granted by a mapping or a grant: it moves only by an explicit transfer. */
-export type GrantableRole = Exclude<OrganizationRole, "owner">;
+/** An organization role other than the Owner's: ownership is never granted by a mapping or a grant, it moves only by transfer. */
+export type GrantableRole = OrganizationRole;
 
 export interface ProjectAssignment {
   readonly projectId: string;
@@ -62,8 +57,8 @@ export interface TemporaryGrant {
 }
 
 export interface AccessSettings extends PermissionSettings {
-  /** The role of a member nothing else gives a role to; "none" admits only mapped or assigned users. */
-  readonly defaultRole: "user" | "read_only" | "none";
+  /** The role of a member nothing else gives a role to (a catalog role); "none" admits only mapped or assigned users. */
+  readonly defaultRole: OrganizationRole | "none";
   /** Admit only users some group mapping matches (or the owner, or users given access here). */
   readonly requireMappingForAccess?: boolean;
 }
@@ -77,7 +72,7 @@ export interface AccessSubject {
   /** A local overlay: set in Gatehouse, and nothing the identity provider sends can lift it. */
   readonly suspended: boolean;
   /**
-   * Assigned in the local admin API. "owner" here is honoured only together with `isOwner`: a stale
+   * Assigned in the local admin API. The Owner's role here is honoured only together with `isOwner`: a stale
    * value left after a transfer must not keep ownership alive.
    */
   readonly localRole?: OrganizationRole;
@@ -93,6 +88,8 @@ export interface AccessInput {
   readonly settings: AccessSettings;
   readonly temporaryGrants: readonly TemporaryGrant[];
   readonly now: Date;
+  /** The access catalog in force; the shipped one when absent. */
+  readonly catalog?: AccessCatalog;
 }
 
 /** One thing that granted a role, and the role it granted. */
@@ -109,9 +106,9 @@ export interface AccessSource<R extends string = OrganizationRole | ProjectRole>
 
 export interface ProjectAccess {
   readonly projectId: string;
-  /** The strongest project role assigned, before the organization role's ceiling is applied. */
+  /** The strongest project role assigned (the first found when the catalog ranks none), before the organization role's ceiling is applied. */
   readonly role: ProjectRole;
-  /** Every source that assigned a role in this project, strongest first. */
+  /** Every source that assigned a role in this project, strongest first: the permissions are the union of their roles. */
   readonly sources: readonly AccessSource<ProjectRole>[];
   /** What the member may do in the project: the ceiling applied, admin and owner raised to Editor. */
   readonly permissions: PermissionSet;
@@ -121,6 +118,8 @@ export interface EffectiveAccess {
   readonly userId: string;
   /** Undefined when the member has no access at all; `denial` then says why. */
   readonly organizationRole?: OrganizationRole;
+  /** Every organization role held, strongest first where the catalog ranks them: the permissions are their union. */
+  readonly organizationRoles: readonly OrganizationRole[];
   readonly denial?: string;
   /** Every source that gave an organization role, strongest first (the first gives the effective role). */
   readonly sources: readonly AccessSource<OrganizationRole>[];
@@ -154,11 +153,16 @@ function sameText(a: string, b: string): boolean {
   return a.normalize("NFC").toLowerCase() === b.normalize("NFC").toLowerCase();
 }
 
-/** Stored data may not honour the types: ownership from anywhere but `isOwner` is ignored. */
-const grantable = (role: OrganizationRole | undefined): GrantableRole | undefined => (role === "owner" ? undefined : role);
+/**
+ * Stored data may not honour the catalog: ownership from anywhere but `isOwner` is ignored, and so
+ * is a role the catalog in force does not declare (left by an earlier catalog).
+ */
+const grantable = (catalog: AccessCatalog, role: OrganizationRole | undefined): GrantableRole | undefined =>
+  role === undefined || role === catalog.ownerRole || !catalog.isOrganizationRole(role) ? undefined : role;
 
 const noAccess = (userId: string, denial: string): EffectiveAccess => ({
   userId,
+  organizationRoles: [],
   denial,
   sources: [],
   permissions: new Map(),
@@ -168,12 +172,14 @@ const noAccess = (userId: string, denial: string): EffectiveAccess => ({
 });
 
 /**
- * The organization role is the strongest any source gives; project roles likewise, per project.
- * Deactivation and suspension come first and win over everything, ownership included: a
+ * The permissions are the union of every role any source gives (organization-wide), and per
+ * project the union of the project roles held there, under that ceiling; the role shown is the
+ * strongest where the catalog ranks roles. Deactivation and suspension come first and win over everything, ownership included: a
  * deprovisioned or suspended person must not keep a way in.
  */
 export function effectiveAccess(input: AccessInput): EffectiveAccess {
   const { user, settings, now } = input;
+  const catalog = input.catalog ?? SHIPPED_CATALOG;
   if (!user.active) return noAccess(user.id, "user is deactivated");
   if (user.suspended) return noAccess(user.id, "user is suspended");
 
@@ -183,10 +189,11 @@ export function effectiveAccess(input: AccessInput): EffectiveAccess {
     projectSources.set(projectId, [...(projectSources.get(projectId) ?? []), source]);
   };
 
-  if (user.isOwner) orgSources.push({ kind: "owner", role: "owner" });
-  const localRole = grantable(user.localRole);
+  const projectRole = (role: ProjectRole) => catalog.isProjectRole(role);
+  if (user.isOwner) orgSources.push({ kind: "owner", role: catalog.ownerRole });
+  const localRole = grantable(catalog, user.localRole);
   if (localRole) orgSources.push({ kind: "local", role: localRole });
-  for (const { projectId, role } of user.localProjects ?? []) addProject(projectId, { kind: "local", role });
+  for (const { projectId, role } of user.localProjects ?? []) if (projectRole(role)) addProject(projectId, { kind: "local", role });
 
   let anyMappingMatched = false;
   for (const mapping of input.mappings) {
@@ -194,18 +201,18 @@ export function effectiveAccess(input: AccessInput): EffectiveAccess {
     if (!matched) continue;
     anyMappingMatched = true;
     const via = { kind: "mapping", mappingId: mapping.id, ...matched } as const;
-    const role = grantable(mapping.organizationRole);
+    const role = grantable(catalog, mapping.organizationRole);
     if (role) orgSources.push({ ...via, role });
-    for (const { projectId, role } of mapping.projects ?? []) addProject(projectId, { ...via, role });
+    for (const { projectId, role } of mapping.projects ?? []) if (projectRole(role)) addProject(projectId, { ...via, role });
   }
 
   // Strictly before `until`: a grant that ends at 10:00 is over at 10:00.
   const liveGrants = input.temporaryGrants.filter((grant) => grant.until.getTime() > now.getTime());
   for (const grant of liveGrants) {
     const via = { kind: "temporary", grantId: grant.id, until: grant.until } as const;
-    const role = grantable(grant.organizationRole);
+    const role = grantable(catalog, grant.organizationRole);
     if (role) orgSources.push({ ...via, role });
-    if (grant.projectId !== undefined && grant.projectRole) addProject(grant.projectId, { ...via, role: grant.projectRole });
+    if (grant.projectId !== undefined && grant.projectRole && projectRole(grant.projectRole)) addProject(grant.projectId, { ...via, role: grant.projectRole });
   }
 
   if (orgSources.length === 0) {
@@ -214,30 +221,46 @@ export function effectiveAccess(input: AccessInput): EffectiveAccess {
     if (settings.requireMappingForAccess && !anyMappingMatched && !admittedHere) {
       return noAccess(user.id, "no group mapping matches and the organization requires one");
     }
-    if (settings.defaultRole === "none") return noAccess(user.id, "no role is granted and the organization's default role is none");
-    orgSources.push({ kind: "default", role: settings.defaultRole });
+    const defaultRole = grantable(catalog, settings.defaultRole);
+    if (defaultRole === undefined) return noAccess(user.id, "no role is granted and the organization's default role is none");
+    orgSources.push({ kind: "default", role: defaultRole });
   }
 
-  orgSources.sort((a, b) => organizationRoleRank(b.role) - organizationRoleRank(a.role));
-  const organizationRole = orgSources[0]!.role;
-  const allProjects = can(organizationRole, "view_all_projects", settings);
+  catalog.strongestFirst(orgSources, "organization");
+  const organizationRoles = rolesOf(orgSources);
+  const organizationRole = organizationRoles[0]!;
+  const permissions = catalog.organizationPermissionsOf(organizationRoles, settings);
+  // Inside projects the ceiling also holds what the roles grant only there (`withinProjects`).
+  const projectCeiling = catalog.organizationPermissionsOf(organizationRoles, settings, true);
+  const allProjects = catalog.reachesEveryProject(permissions);
   const projects = [...projectSources.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([projectId, sources]): ProjectAccess => {
-      sources.sort((a, b) => projectRoleRank(b.role) - projectRoleRank(a.role));
-      const role = sources[0]!.role;
-      return { projectId, role, sources, permissions: projectPermissions(organizationRole, role, settings) };
+      catalog.strongestFirst(sources, "project");
+      const roles = rolesOf(sources);
+      return { projectId, role: roles[0]!, sources, permissions: catalog.projectPermissions(projectCeiling, roles) };
     });
 
   return {
     userId: user.id,
     organizationRole,
+    organizationRoles,
     sources: orgSources,
-    permissions: organizationPermissions(organizationRole, settings),
+    permissions,
     allProjects,
-    allProjectsPermissions: allProjects ? projectPermissions(organizationRole, undefined, settings) : new Map(),
+    allProjectsPermissions: allProjects ? catalog.projectPermissions(projectCeiling, []) : new Map(),
     projects,
   };
+}
+
+/** The distinct roles of some sources, in their order. */
+export function rolesOf<R extends string>(sources: readonly AccessSource<R>[]): R[] {
+  return [...new Set(sources.map((s) => s.role))];
+}
+
+/** "admin role", or, where the catalog ranks no roles and several are held, "editor + auditor roles". */
+function rolesNamed(roles: readonly string[]): { name: string; verb: "does" | "do" } {
+  return roles.length > 1 ? { name: `${roles.join(" + ")} roles`, verb: "do" } : { name: `${roles[0]} role`, verb: "does" };
 }
 
 export interface AccessDecision {
@@ -256,27 +279,33 @@ export function authorize(
   action: Permission,
   { projectId, ownResource = false }: { projectId?: string; ownResource?: boolean },
   settings: PermissionSettings,
+  catalog: AccessCatalog = SHIPPED_CATALOG,
 ): AccessDecision {
   const role = access.organizationRole;
   if (role === undefined) return { allowed: false, reason: access.denial ?? "no access" };
 
-  const inProject = projectId !== undefined && isProjectPermission(action);
+  const noun = catalog.projectNoun;
+  const inProject = projectId !== undefined && catalog.isProjectPermission(action);
   const assigned = inProject ? access.projects.find((p) => p.projectId === projectId) : undefined;
-  if (inProject && !assigned && !access.allProjects) return { allowed: false, reason: `no access to project ${projectId}` };
+  if (inProject && !assigned && !access.allProjects) return { allowed: false, reason: `no access to ${noun} ${projectId}` };
 
   const permissions = !inProject ? access.permissions : access.allProjects ? access.allProjectsPermissions : assigned!.permissions;
   const scope = permissions.get(action);
-  const where = inProject ? ` in project ${projectId}` : "";
+  const where = inProject ? ` in ${noun} ${projectId}` : "";
+  const held = rolesNamed(catalog.organizationRoleRank(role) !== undefined ? [role] : access.organizationRoles);
+  const heldInProject = assigned && rolesNamed(catalog.projectRoleRank(assigned.role) !== undefined ? [assigned.role] : rolesOf(assigned.sources));
   if (scope === undefined) {
     // The organization role is the ceiling: name it when it is what refuses.
-    if (access.permissions.has(action) && assigned) return { allowed: false, reason: `${assigned.role} role${where} does not grant ${action}` };
-    const cell = PERMISSION_MATRIX[action][role];
-    if (typeof cell === "object" && !settings[cell.onlyIf]) {
-      return { allowed: false, reason: `${role} role grants ${action} only when the organization enables ${cell.onlyIf}` };
+    if (access.permissions.has(action) && heldInProject) return { allowed: false, reason: `${heldInProject.name}${where} ${heldInProject.verb} not grant ${action}` };
+    for (const heldRole of access.organizationRoles) {
+      const cell = catalog.cell(heldRole, action);
+      if (typeof cell === "object" && cell.onlyIf !== undefined && !settings[cell.onlyIf]) {
+        return { allowed: false, reason: `${heldRole} role grants ${action} only when the organization enables ${cell.onlyIf}` };
+      }
     }
-    return { allowed: false, reason: `${role} role does not grant ${action}` };
+    return { allowed: false, reason: `${held.name} ${held.verb} not grant ${action}` };
   }
   if (!scopeCovers(scope, ownResource)) return { allowed: false, reason: `${action}${where} is granted only on the user's own resources` };
-  const grantedBy = inProject && !access.allProjects ? `${assigned!.role} role${where}` : `${role} role`;
-  return { allowed: true, reason: `${grantedBy} grants ${action}${scope === "own" ? " on own resources" : ""}` };
+  const grantedBy = inProject && !access.allProjects ? { name: `${heldInProject!.name}${where}`, verb: heldInProject!.verb } : held;
+  return { allowed: true, reason: `${grantedBy.name} ${grantedBy.verb === "do" ? "grant" : "grants"} ${action}${scope === "own" ? " on own resources" : ""}` };
 }

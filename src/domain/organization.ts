@@ -34,8 +34,23 @@ export interface Project {
   readonly created: Date;
 }
 
+/**
+ * A role an organization adds on top of the access catalog's: organization-wide permissions of the
+ * catalog, never more than its creator holds. Its name starts with `custom:` so that answers, the
+ * audit trail and reviews show it is the organization's own.
+ */
+export interface CustomRole {
+  readonly name: string;
+  readonly description?: string;
+  readonly permissions: Readonly<Record<string, "own" | "all">>;
+  readonly created: Date;
+  readonly createdBy: string;
+}
+
 /** An organization's access policy: everything besides the user that decides their access. */
 export interface AccessPolicy {
+  /** Roles the organization added to the catalog's. */
+  readonly customRoles?: readonly CustomRole[];
   readonly ownerUserId?: string;
   readonly seatLimit?: number;
   readonly settings: AccessSettings;

@@ -2,12 +2,15 @@
  * "May this actor do that to this user?" for the local admin API. Pure, so every rule is a row in
  * a table-driven test rather than a branch hidden in a route handler.
  */
-import { organizationRoleRank, type OrganizationRole } from "./permissions";
+import { AccessCatalog, type PermissionSet } from "./catalog";
+import { SHIPPED_CATALOG, type OrganizationRole } from "./permissions";
 import type { UserManagement } from "./user";
 
 export interface ManagingActor {
   readonly id: string;
   readonly role: OrganizationRole;
+  /** What the actor may do organization-wide (the union of every role they hold); the role's own permissions when absent. */
+  readonly permissions?: PermissionSet;
 }
 
 export interface ManagedUser {
@@ -52,16 +55,32 @@ const OWNED_BY_IDENTITY_PROVIDER: ReadonlySet<UserChangeKind> = new Set(["edit_p
 /** Changes that would leave the organization without an owner who can sign in. */
 const ENDS_OWNERSHIP: ReadonlySet<UserChangeKind> = new Set(["change_role", "deactivate", "remove", "suspend"]);
 
-export function mayManageUser(actor: ManagingActor, target: ManagedUser, change: UserChange): PolicyDecision {
-  if (organizationRoleRank(actor.role) < organizationRoleRank("admin")) {
-    return refuse("forbidden", "only an admin or the owner manages users");
+/**
+ * The organization settings are not known here: a role's ceiling is compared with every
+ * setting-dependent cell off, the narrowest reading.
+ */
+const NO_SETTINGS = { readOnlyMayComment: false } as const;
+
+/**
+ * The ceiling rule: a role may be given only by someone who already holds everything it grants
+ * (scopes included). In a ranked catalog this is "not above your own role".
+ */
+export function withinCeiling(role: OrganizationRole, ceiling: PermissionSet, catalog: AccessCatalog = SHIPPED_CATALOG): boolean {
+  return AccessCatalog.within(catalog.organizationPermissions(role, NO_SETTINGS), ceiling);
+}
+
+export function mayManageUser(actor: ManagingActor, target: ManagedUser, change: UserChange, catalog: AccessCatalog = SHIPPED_CATALOG): PolicyDecision {
+  const actorPermissions = actor.permissions ?? catalog.organizationPermissions(actor.role, NO_SETTINGS);
+  const manages = catalog.definition.administration.changeMemberAccess;
+  if (!actorPermissions.has(manages)) {
+    return refuse("forbidden", `only a member whose role grants ${manages} manages users`);
   }
   const self = actor.id === target.id;
   if (self && change.kind === "grant_temporary") return refuse("no_self_elevation", "nobody grants themselves temporary access");
-  if (self && change.kind === "change_role" && change.newRole && organizationRoleRank(change.newRole) > organizationRoleRank(actor.role)) {
+  if (self && change.kind === "change_role" && change.newRole && !withinCeiling(change.newRole, actorPermissions, catalog)) {
     return refuse("no_self_elevation", "nobody raises their own role");
   }
-  if (change.newRole === "owner") return refuse("owner_protected", "ownership moves only by transfer");
+  if (change.newRole === catalog.ownerRole) return refuse("owner_protected", "ownership moves only by transfer");
   if (target.isOwner && !self) return refuse("owner_protected", "only the owner changes the owner's account");
   if (target.isOwner && ENDS_OWNERSHIP.has(change.kind)) {
     return refuse("owner_protected", "the organization cannot be left without an owner: transfer ownership first");

@@ -90,15 +90,17 @@ export type UserManagement = "local" | "scim" | "saml";
 
 /** Access assigned in Gatehouse itself (local users), as opposed to through identity-provider groups. */
 export interface LocalAccess {
-  readonly role?: "owner" | "admin" | "user" | "read_only";
-  readonly projects?: readonly { readonly projectId: string; readonly role: "editor" | "viewer" }[];
+  /** A role of the access catalog (domain/catalog.ts); the Owner's counts only for the Owner. */
+  readonly role?: string;
+  readonly projects?: readonly { readonly projectId: string; readonly role: string }[];
 }
 
 export interface TemporaryAccess {
   readonly id: string;
-  readonly organizationRole?: "admin" | "user" | "read_only";
+  /** A role of the access catalog other than the Owner's. */
+  readonly organizationRole?: string;
   readonly projectId?: string;
-  readonly projectRole?: "editor" | "viewer";
+  readonly projectRole?: string;
   readonly until: Date;
   readonly reason: string;
   readonly grantedBy: string;

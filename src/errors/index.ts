@@ -31,6 +31,14 @@ export class InvalidError extends DomainError {
   }
 }
 
+/**
+ * A role or permission name the access catalog in force does not declare: the request does not
+ * match the API's description (whose enums are the catalog's names), so it is a 400 invalid_request.
+ */
+export class UnknownCatalogNameError extends InvalidError {
+  readonly code = "invalid_request";
+}
+
 export class ForbiddenError extends DomainError {
   readonly kind = "forbidden";
 }

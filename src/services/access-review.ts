@@ -1,7 +1,8 @@
 import type { AccessSource, EffectiveAccess } from "../domain/access";
 import type { RequestContext } from "../domain/context";
 import type { Criteria } from "../domain/criteria";
-import type { OrganizationRole, ProjectRole } from "../domain/permissions";
+import type { PermissionSet } from "../domain/catalog";
+import { SHIPPED_CATALOG, type OrganizationRole, type ProjectRole } from "../domain/permissions";
 import type { User, UserManagement } from "../domain/user";
 import { ForbiddenError, NotFoundError } from "../errors";
 import type { AccessDirectory } from "./access";
@@ -22,7 +23,7 @@ type Scope = Pick<RequestContext, "organizationId">;
 export type ReviewFlag =
   /** No login for more than 90 days, or never logged in and created more than 90 days ago. */
   | "inactive_90_days"
-  /** Admin or owner: may change other people's access. */
+  /** May change other people's access (Admin and Owner in the shipped catalog: the catalog's `administration.changeMemberAccess`). */
   | "elevated"
   /** Some of the access is a temporary grant that will lapse on its own. */
   | "temporary_grant"
@@ -91,13 +92,23 @@ const dayMs = 24 * 60 * 60 * 1000;
 
 /** The flags of one member at `now`: a pure decision, so the thresholds are tested without waiting 90 days. */
 export function reviewFlags(
-  member: { role?: OrganizationRole; sources: readonly Pick<AccessSource, "kind">[]; lastLogin?: Date; created: Date; suspended?: boolean },
+  member: {
+    role?: OrganizationRole;
+    /** The member's organization-wide permissions; the role's own (shipped catalog) when absent. */
+    permissions?: PermissionSet;
+    sources: readonly Pick<AccessSource, "kind">[];
+    lastLogin?: Date;
+    created: Date;
+    suspended?: boolean;
+  },
   now: Date,
+  catalog = SHIPPED_CATALOG,
 ): ReviewFlag[] {
   const flags: ReviewFlag[] = [];
   const lastSeen = member.lastLogin ?? member.created;
   if (now.getTime() - lastSeen.getTime() > INACTIVITY_DAYS * dayMs) flags.push("inactive_90_days");
-  if (member.role === "admin" || member.role === "owner") flags.push("elevated");
+  const permissions = member.permissions ?? (member.role ? catalog.organizationPermissions(member.role, { readOnlyMayComment: false }) : new Map());
+  if (permissions.has(catalog.definition.administration.changeMemberAccess)) flags.push("elevated");
   if (member.sources.some((s) => s.kind === "temporary")) flags.push("temporary_grant");
   if (member.suspended) flags.push("suspended");
   return flags;
@@ -109,7 +120,7 @@ export function reviewFlags(
  * what; members below Admin may not see other people's access.
  */
 export function requireAccessReviewer(actor: ApiActor): void {
-  if (actor.kind === "user" && (actor.access.organizationRole === "admin" || actor.access.organizationRole === "owner")) return;
+  if (actor.kind === "user" && actor.access.permissions.has(actor.catalog.definition.administration.changeMemberAccess)) return;
   throw new ForbiddenError("Only an admin or the owner may read the audit trail and access reviews");
 }
 
@@ -196,7 +207,11 @@ export class AccessReview {
         role: p.role,
         sources: p.sources,
       })),
-      flags: reviewFlags({ role: access.organizationRole, sources: allSources, lastLogin, created: user.created, suspended: Boolean(user.suspended) }, now),
+      flags: reviewFlags(
+        { ...(access.organizationRole ? { role: access.organizationRole } : {}), permissions: access.permissions, sources: allSources, ...(lastLogin ? { lastLogin } : {}), created: user.created, suspended: Boolean(user.suspended) },
+        now,
+        this.access.catalog,
+      ),
     };
   }
 

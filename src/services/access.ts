@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import { authorize, effectiveAccess, type AccessDecision, type AccessSettings, type EffectiveAccess, type GroupMapping, type IdentityGroup } from "../domain/access";
 import type { RequestContext } from "../domain/context";
-import type { Project } from "../domain/organization";
-import type { Permission } from "../domain/permissions";
-import { InvalidError, NotFoundError } from "../errors";
+import type { CustomRole, Project } from "../domain/organization";
+import { AccessCatalog, type PermissionSet } from "../domain/catalog";
+import { SHIPPED_CATALOG, type Permission } from "../domain/permissions";
+import { ConflictError, InvalidError, NotFoundError, PolicyRefusedError, UnknownCatalogNameError } from "../errors";
 import type { OrganizationStore } from "../storage/organizations";
 import type { User } from "../domain/user";
 import type { UserStore } from "../storage/users";
@@ -24,13 +25,79 @@ export class AccessDirectory {
     private readonly users: UserStore,
     private readonly groups: GroupStore,
     private readonly audit: AuditTrail,
+    /** The access catalog in force (config ACCESS_CATALOG): every answer reads its roles and permissions. */
+    readonly catalog: AccessCatalog = SHIPPED_CATALOG,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   private async policy(ctx: Scope) {
     const policy = await this.organizations.accessPolicy(ctx.organizationId);
     if (!policy) throw new NotFoundError(`Organization ${ctx.organizationId} not found`);
+    // An organization that never chose a default role (or chose one an earlier catalog had) has the catalog's.
+    const { defaultRole } = policy.settings;
+    if (defaultRole !== "none" && !this.catalog.withCustomRoles(policy.customRoles ?? []).defaultRoleNames.includes(defaultRole)) {
+      return { ...policy, settings: { ...policy.settings, defaultRole: this.catalog.definition.defaultRole } };
+    }
     return policy;
+  }
+
+  /** The catalog with the organization's custom roles: what its members' access is worked out against. */
+  private catalogOf(policy: { readonly customRoles?: readonly CustomRole[] }): AccessCatalog {
+    return this.catalog.withCustomRoles(policy.customRoles ?? []);
+  }
+
+  async catalogFor(ctx: Scope): Promise<AccessCatalog> {
+    return this.catalogOf(await this.policy(ctx));
+  }
+
+  async customRoles(ctx: Scope): Promise<readonly CustomRole[]> {
+    return (await this.policy(ctx)).customRoles ?? [];
+  }
+
+  /**
+   * Adds a role to the catalog's, for this organization: a `custom:` name no role has, permissions
+   * the catalog declares (organization-wide, `all` or `own`), and never more than `ceiling` — what
+   * its creator holds — so nobody makes a role above their own access.
+   */
+  async createCustomRole(
+    ctx: RequestContext,
+    ceiling: PermissionSet,
+    role: { name: string; description?: string; permissions: Readonly<Record<string, "own" | "all">> },
+  ): Promise<CustomRole> {
+    const policy = await this.policy(ctx);
+    const catalog = this.catalogOf(policy);
+    if (!/^custom:[a-z][a-z0-9_.-]{0,63}$/.test(role.name)) throw new UnknownCatalogNameError(`name: "${role.name}" must be custom: followed by a lower-case name (a-z, 0-9, _, - and .)`);
+    if (catalog.isOrganizationRole(role.name) || catalog.isProjectRole(role.name)) throw new ConflictError(`A role named ${role.name} already exists`);
+    const permissions = Object.entries(role.permissions);
+    if (!permissions.length) throw new InvalidError("A custom role needs at least one permission");
+    for (const [permission] of permissions) {
+      if (!catalog.isPermission(permission)) throw new UnknownCatalogNameError(`permissions: "${permission}" is not a permission of the access catalog (${catalog.permissionNames.join(", ")})`);
+    }
+    if (!AccessCatalog.within(new Map(permissions), ceiling)) {
+      throw new PolicyRefusedError("no_self_elevation", "nobody makes a role with more access than they have");
+    }
+    const stored: CustomRole = { name: role.name, ...(role.description ? { description: role.description } : {}), permissions: Object.fromEntries(permissions), created: this.now(), createdBy: ctx.actor.id };
+    await this.organizations.replaceCustomRoles(
+      ctx.organizationId,
+      [...(policy.customRoles ?? []), stored],
+      this.audit.event(ctx, { action: "custom_role.created", target: { type: "custom_role", id: stored.name, display: stored.name }, after: stored }),
+    );
+    return stored;
+  }
+
+  /** Removes a custom role no mapping and no default names; members given it locally keep nothing of it. */
+  async deleteCustomRole(ctx: RequestContext, name: string): Promise<void> {
+    const policy = await this.policy(ctx);
+    const role = (policy.customRoles ?? []).find((r) => r.name === name);
+    if (!role) throw new NotFoundError(`No custom role ${name}`);
+    const mapping = policy.mappings.find((m) => m.organizationRole === name);
+    if (mapping) throw new ConflictError(`The mapping ${mapping.match.kind}:${mapping.match.value} grants ${name}: change or delete it first`);
+    if (policy.settings.defaultRole === name) throw new ConflictError(`${name} is the organization's default role: choose another first`);
+    await this.organizations.replaceCustomRoles(
+      ctx.organizationId,
+      (policy.customRoles ?? []).filter((r) => r.name !== name),
+      this.audit.event(ctx, { action: "custom_role.deleted", target: { type: "custom_role", id: name, display: name }, before: role }),
+    );
   }
 
   async settings(ctx: Scope): Promise<AccessSettings> {
@@ -80,16 +147,20 @@ export class AccessDirectory {
       settings: policy.settings,
       temporaryGrants: (user.temporaryGrants ?? []).filter((g) => !g.endRecorded),
       now: this.now(),
+      catalog: this.catalogOf(policy),
     });
   }
 
   async authorize(ctx: Scope, request: { userId: string; action: Permission; projectId?: string; ownResource?: boolean }): Promise<AccessDecision> {
+    if (!this.catalog.isPermission(request.action)) {
+      throw new UnknownCatalogNameError(`action: "${request.action}" is not a permission of the access catalog (${this.catalog.permissionNames.join(", ")})`);
+    }
     const policy = await this.policy(ctx);
     if (request.projectId !== undefined && !policy.projects.some((p) => p.id === request.projectId)) {
-      return { allowed: false, reason: `no project ${request.projectId} in this organization` };
+      return { allowed: false, reason: `no ${this.catalog.projectNoun} ${request.projectId} in this organization` };
     }
     const access = await this.accessOf(ctx, request.userId);
-    return authorize(access, request.action, { projectId: request.projectId, ownResource: request.ownResource }, policy.settings);
+    return authorize(access, request.action, { projectId: request.projectId, ownResource: request.ownResource }, policy.settings, this.catalogOf(policy));
   }
 
   async projects(ctx: Scope): Promise<readonly Project[]> {
@@ -142,7 +213,8 @@ export class AccessDirectory {
   async addMapping(ctx: RequestContext, mapping: Omit<GroupMapping, "id">): Promise<GroupMapping & { readonly created: Date }> {
     const policy = await this.policy(ctx);
     if (!mapping.match.value.trim()) throw new InvalidError("A mapping needs a group or app role to match");
-    if ((mapping.organizationRole as string | undefined) === "owner") throw new InvalidError("Ownership is never granted by a mapping; transfer it instead");
+    // Ownership is never granted by a mapping: transfer it instead.
+    this.checkRoles(mapping, "organizationRole", { catalog: this.catalogOf(policy) });
     if (!mapping.organizationRole && !mapping.projects?.length) throw new InvalidError("A mapping needs an organization role, projects, or both");
     for (const assignment of mapping.projects ?? []) {
       if (!policy.projects.some((p) => p.id === assignment.projectId)) throw new InvalidError(`No project ${assignment.projectId} in this organization`);
@@ -167,8 +239,39 @@ export class AccessDirectory {
     );
   }
 
+  /**
+   * Role names come from the catalog in force: one it does not declare is refused where it enters
+   * as 400 invalid_request (the request schemas accept any name; the OpenAPI document served lists
+   * the catalog's). Where the API takes a grantable role, the Owner's role is not one.
+   */
+  checkRoles(
+    { organizationRole, projects }: { organizationRole?: string | undefined; projects?: readonly { readonly role: string }[] | undefined },
+    field = "role",
+    { grantable = true, asDefault = false, catalog = this.catalog }: { grantable?: boolean; asDefault?: boolean; catalog?: AccessCatalog } = {},
+  ): void {
+    if (organizationRole !== undefined) {
+      const names = asDefault ? catalog.defaultRoleNames : grantable ? catalog.grantableRoleNames : catalog.organizationRoleNames;
+      if (!names.includes(organizationRole)) {
+        const what =
+          grantable && organizationRole === catalog.ownerRole
+            ? "ownership is never granted: it moves only by transfer"
+            : asDefault && catalog.isOrganizationRole(organizationRole)
+              ? `a role that administers: a default role must administer nothing (${names.join(", ")} or none)`
+              : `not an organization role of the access catalog (${names.join(", ")})`;
+        throw new UnknownCatalogNameError(`${field}: "${organizationRole}" is ${what}`);
+      }
+    }
+    for (const { role } of projects ?? []) {
+      if (!catalog.isProjectRole(role)) throw new UnknownCatalogNameError(`projects: "${role}" is not a ${catalog.projectNoun} role of the access catalog (${catalog.projectRoleNames.join(", ")})`);
+    }
+  }
+
   async setSettings(ctx: RequestContext, changes: Partial<AccessSettings>): Promise<AccessSettings> {
-    const before = (await this.policy(ctx)).settings;
+    const policy = await this.policy(ctx);
+    if (changes.defaultRole !== undefined && changes.defaultRole !== "none") {
+      this.checkRoles({ organizationRole: changes.defaultRole }, "defaultRole", { asDefault: true, catalog: this.catalogOf(policy) });
+    }
+    const before = policy.settings;
     const after: AccessSettings = { ...before, ...changes };
     await this.organizations.setAccessSettings(
       ctx.organizationId,

@@ -10,6 +10,7 @@ import { UserDirectory } from "./users";
 import { GroupDirectory } from "./groups";
 import { GroupStore } from "../storage/groups";
 import { AccessDirectory } from "./access";
+import type { AccessCatalog } from "../domain/catalog";
 import { MemberAdministration } from "./members";
 import { SamlConnections } from "./saml-connections";
 import { AccessReview } from "./access-review";
@@ -64,6 +65,8 @@ export function createServices(
     sessions?: SessionTimeouts;
     /** The sessions' clock, for tests of the timeouts. */
     sessionClock?: () => Date;
+    /** Config's ACCESS_CATALOG: the product's permissions and roles; the shipped catalog when absent. */
+    accessCatalog?: AccessCatalog;
     /**
      * This process is the embedded database's one server: tokens and organizations stay resident in
      * memory, other processes' writes reaching them through `journal` (storage/change-journal.ts).
@@ -81,7 +84,7 @@ export function createServices(
   const sessionStore = new SessionStore(db.models, outbox);
   // Wiring only: every rule lives in the use-case a reader opens by name (services/deprovisioning.ts
   // for the cascade when a user loses access; services/users.ts and services/groups.ts call it).
-  const access = new AccessDirectory(organizationStore, userStore, groupStore, audit);
+  const access = new AccessDirectory(organizationStore, userStore, groupStore, audit, options.accessCatalog);
   const deprovisioning = new Deprovisioning(organizationStore, userStore, access, scimTokens, audit);
   const users = new UserDirectory(userStore, audit, deprovisioning, access);
   const groups = new GroupDirectory(groupStore, userStore, audit, deprovisioning);

@@ -1,16 +1,20 @@
 import type { EffectiveAccess } from "../domain/access";
 import type { RequestContext } from "../domain/context";
+import type { AccessCatalog } from "../domain/catalog";
 import type { OrganizationRole, ProjectRole } from "../domain/permissions";
 import type { Organizations } from "./organizations";
 import type { User } from "../domain/user";
-import { mayManageUser, mayTransferOwnership, type UserChange } from "../domain/user-policy";
-import { organizationRoleRank, type Permission } from "../domain/permissions";
+import { mayManageUser, mayTransferOwnership, withinCeiling, type UserChange } from "../domain/user-policy";
+import type { Permission } from "../domain/permissions";
 import { ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
 import type { AccessDirectory } from "./access";
 import type { UserDirectory } from "./users";
 
 /** Who calls the admin API: the product's back end (a service token) or a person (a personal token). */
-export type ApiActor = { kind: "service" } | { kind: "user"; user: User; access: EffectiveAccess };
+export type ApiActor = { kind: "service" } | { kind: "user"; user: User; access: EffectiveAccess; catalog: AccessCatalog };
+
+/** What Gatehouse's own administration asks of a person, named by the catalog (`administration`). */
+export type AdministrativeTask = keyof AccessCatalog["definition"]["administration"];
 
 type Scope = Pick<RequestContext, "organizationId">;
 
@@ -31,7 +35,14 @@ export function requirePermission(actor: ApiActor, permission: Permission): Extr
   return actor;
 }
 
-const isAdministrator = (actor: ApiActor) => actor.kind === "user" && (actor.access.organizationRole === "admin" || actor.access.organizationRole === "owner");
+/** People only, whose access grants the catalog's permission for this administrative task. */
+export function requireAdministration(actor: ApiActor, task: AdministrativeTask): Extract<ApiActor, { kind: "user" }> {
+  if (actor.kind !== "user") throw new ForbiddenError("This needs a person's token, not a service token");
+  return requirePermission(actor, actor.catalog.definition.administration[task]);
+}
+
+/** Admin and Owner in the shipped catalog: whoever may change other members' access. */
+const isAdministrator = (actor: ApiActor) => actor.kind === "user" && actor.access.permissions.has(actor.catalog.definition.administration.changeMemberAccess);
 
 /**
  * The local admin API's use-cases for members, under the permission matrix and its invariants
@@ -52,7 +63,7 @@ export class MemberAdministration {
     const user = typeof who === "string" ? await this.users.get(ctx, who) : who;
     const access = await this.access.accessOf(ctx, user);
     if (!access.organizationRole) throw new ForbiddenError(`No access: ${access.denial ?? "no role"}`);
-    return { kind: "user", user, access };
+    return { kind: "user", user, access, catalog: this.access.catalog };
   }
 
   /** Callable by service tokens, administrators, and by members about themselves. */
@@ -67,18 +78,23 @@ export class MemberAdministration {
     const isOwner = ownerUserId === userId;
     const editable =
       actor.kind === "user" &&
-      mayManageUser({ id: actor.user.id, role: actor.access.organizationRole! }, { id: userId, role: access.organizationRole ?? "read_only", isOwner, managedBy: user.managedBy }, { kind: "change_projects" }).allowed;
+      mayManageUser(this.managingActor(actor), { id: userId, role: access.organizationRole ?? "", isOwner, managedBy: user.managedBy }, { kind: "change_projects" }, this.access.catalog).allowed;
     return { user, access, isOwner, editable };
+  }
+
+  private managingActor(actor: Extract<ApiActor, { kind: "user" }>) {
+    return { id: actor.user.id, role: actor.access.organizationRole!, permissions: actor.access.permissions };
   }
 
   /** Checks the policy for a change to a member; throws PolicyRefusedError with the rule's code. */
   private async authorizeChange(ctx: Scope, actor: ApiActor, userId: string, change: UserChange): Promise<MemberView> {
     if (actor.kind !== "user") throw new ForbiddenError("Service tokens answer authorization questions; people change access");
-    const target = await this.view(ctx, actor, userId);
+    const [target, catalog] = await Promise.all([this.view(ctx, actor, userId), change.newRole !== undefined ? this.access.catalogFor(ctx) : this.access.catalog]);
     const decision = mayManageUser(
-      { id: actor.user.id, role: actor.access.organizationRole! },
-      { id: userId, role: target.access.organizationRole ?? "read_only", isOwner: target.isOwner, managedBy: target.user.managedBy },
+      this.managingActor(actor),
+      { id: userId, role: target.access.organizationRole ?? "", isOwner: target.isOwner, managedBy: target.user.managedBy },
       change,
+      catalog,
     );
     if (!decision.allowed) {
       if (decision.code === "managed_by_identity_provider") {
@@ -114,8 +130,9 @@ export class MemberAdministration {
     ctx: RequestContext,
     actor: ApiActor,
     userId: string,
-    grant: { organizationRole?: "admin" | "user" | "read_only"; projectId?: string; projectRole?: ProjectRole; until: Date; reason: string },
+    grant: { organizationRole?: OrganizationRole; projectId?: string; projectRole?: ProjectRole; until: Date; reason: string },
   ) {
+    this.access.checkRoles({ organizationRole: grant.organizationRole, projects: grant.projectRole !== undefined ? [{ role: grant.projectRole }] : [] }, "role", { catalog: await this.access.catalogFor(ctx) });
     await this.authorizeChange(ctx, actor, userId, { kind: "grant_temporary" });
     if (!grant.organizationRole && !(grant.projectId && grant.projectRole)) throw new InvalidError("Grant an organization role, or a project with a role");
     if (grant.until.getTime() <= this.now().getTime()) throw new InvalidError("until must be in the future");
@@ -147,10 +164,12 @@ export class MemberAdministration {
   async invite(
     ctx: RequestContext,
     actor: ApiActor,
-    invitation: { email: string; displayName?: string; role?: "admin" | "user" | "read_only"; projects?: { projectId: string; role: ProjectRole }[] },
+    invitation: { email: string; displayName?: string; role?: OrganizationRole; projects?: { projectId: string; role: ProjectRole }[] },
   ): Promise<MemberView> {
-    const person = requirePermission(actor, "add_users");
-    if (invitation.role && organizationRoleRank(invitation.role) > organizationRoleRank(person.access.organizationRole!)) {
+    const person = requireAdministration(actor, "inviteMembers");
+    const catalog = await this.access.catalogFor(ctx);
+    this.access.checkRoles({ organizationRole: invitation.role, projects: invitation.projects }, "role", { catalog });
+    if (invitation.role && !withinCeiling(invitation.role, person.access.permissions, catalog)) {
       throw new PolicyRefusedError("forbidden", "nobody invites someone with more access than they have");
     }
     await this.checkProjects(ctx, invitation.projects);
@@ -179,7 +198,7 @@ export class MemberAdministration {
     );
     if (!decision.allowed) throw new PolicyRefusedError(decision.code, decision.message);
     await this.organizations.transferOwnership(ctx, newOwnerId);
-    await this.users.setLocalAccess(ctx, actor.user.id, { ...(actor.user.localAccess ?? {}), role: "admin" }, "former owner after an ownership transfer");
+    await this.users.setLocalAccess(ctx, actor.user.id, { ...(actor.user.localAccess ?? {}), role: this.access.catalog.definition.formerOwnerRole }, "former owner after an ownership transfer");
     return this.view(ctx, actor, newOwnerId);
   }
 
@@ -198,6 +217,7 @@ export class MemberAdministration {
     userId: string,
     change: { role?: OrganizationRole; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
   ): Promise<MemberView> {
+    this.access.checkRoles({ organizationRole: change.role, projects: change.projects }, "role", { grantable: false, catalog: await this.access.catalogFor(ctx) });
     const checks: UserChange[] = [
       ...(change.role !== undefined ? [{ kind: "change_role" as const, newRole: change.role }] : []),
       ...(change.projects !== undefined ? [{ kind: "change_projects" as const }] : []),

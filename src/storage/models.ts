@@ -38,8 +38,9 @@ function holding<T>(): Holding<T> {
 }
 type Holding<T> = { readonly __rawDocTypeHint: T };
 
-type OrganizationRole = "admin" | "user" | "read_only";
-type ProjectGrant = { projectId: string; role: "editor" | "viewer" };
+/** Role names are the access catalog's (domain/catalog.ts): plain strings here. */
+type OrganizationRole = string;
+type ProjectGrant = { projectId: string; role: string };
 
 /**
  * A recorded change (audit/audit-trail.ts), in `audit_events` and, on its way there, in the
@@ -83,9 +84,14 @@ const organizationPaths = {
   seatLimit: Number,
   accessSettings: {
     $type: Schema.Types.Mixed,
-    ...holding<{ defaultRole: "user" | "read_only" | "none"; readOnlyMayComment: boolean; requireMappingForAccess: boolean }>(),
+    ...holding<{ defaultRole: string; readOnlyMayComment: boolean; requireMappingForAccess: boolean }>(),
   },
   projects: { $type: Schema.Types.Mixed, ...holding<{ id: string; name: string; created: Date }[]>() },
+  /** The organization's custom roles (domain/organization.ts CustomRole). */
+  customRoles: {
+    $type: Schema.Types.Mixed,
+    ...holding<{ name: string; description?: string; permissions: Record<string, "own" | "all">; created: Date; createdBy: string }[]>(),
+  },
   mappings: {
     $type: Schema.Types.Mixed,
     ...holding<
@@ -145,7 +151,7 @@ const userPaths = {
   active: { $type: Boolean, required: true },
   managedBy: { $type: String, required: true, ...holding<"local" | "scim" | "saml">() },
   managedVia: String,
-  localAccess: { $type: Schema.Types.Mixed, ...holding<{ role?: "owner" | OrganizationRole; projects?: ProjectGrant[] }>() },
+  localAccess: { $type: Schema.Types.Mixed, ...holding<{ role?: OrganizationRole; projects?: ProjectGrant[] }>() },
   suspended: Boolean,
   temporaryGrants: {
     $type: Schema.Types.Mixed,
@@ -154,7 +160,7 @@ const userPaths = {
         id: string;
         organizationRole?: OrganizationRole;
         projectId?: string;
-        projectRole?: "editor" | "viewer";
+        projectRole?: string;
         until: Date;
         reason: string;
         grantedBy: string;

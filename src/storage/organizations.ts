@@ -1,7 +1,7 @@
 import type { AuditEvent } from "../domain/audit";
 import type { AccessSettings, GroupMapping } from "../domain/access";
 import { defaultSamlAttributes, defaultSamlSignatures, defaultSamlSubject, type SamlConnection } from "../domain/saml";
-import { defaultAccessSettings, type AccessPolicy, type Organization, type Project, type ScimToken } from "../domain/organization";
+import { defaultAccessSettings, type AccessPolicy, type CustomRole, type Organization, type Project, type ScimToken } from "../domain/organization";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
 import { readById } from "./read-by-id";
@@ -113,12 +113,17 @@ export class OrganizationStore {
       settings: { ...defaultAccessSettings, ...(doc.accessSettings ?? {}) },
       projects: doc.projects ?? [],
       mappings: doc.mappings ?? [],
+      ...(doc.customRoles?.length ? { customRoles: doc.customRoles } : {}),
       ...((doc.samlConnection as { groupSync?: boolean } | undefined)?.groupSync ? { samlGroupSync: true } : {}),
     };
   }
 
   async addProject(id: string, project: Project, event: AuditEvent): Promise<void> {
     await this.change(id, { $push: { projects: plainData(project) } }, event);
+  }
+
+  async replaceCustomRoles(id: string, roles: readonly CustomRole[], event: AuditEvent): Promise<void> {
+    await this.change(id, { $set: { customRoles: roles.map(plainData) } }, event);
   }
 
   async addMapping(id: string, mapping: GroupMapping & { created: Date }, event: AuditEvent): Promise<void> {

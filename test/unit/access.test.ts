@@ -111,9 +111,7 @@ describe("effectiveAccess", () => {
 
   describe("ownership", () => {
     it("comes only from isOwner, never from a mapping, a grant or a stale local role", () => {
-      // @ts-expect-error the type of a mapping cannot grant ownership
       const ownerMapping: GroupMapping = { id: "m-x", match: { kind: "group_id", value: "g-eng" }, organizationRole: "owner" };
-      // @ts-expect-error nor can a temporary grant
       const ownerGrant: TemporaryGrant = grant({ organizationRole: "owner" });
       expect(roleOf({ mappings: [ownerMapping], groups: [engineering] })).toBeUndefined();
       expect(roleOf({ temporaryGrants: [ownerGrant] })).toBeUndefined();
