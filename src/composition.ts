@@ -5,6 +5,7 @@ import type { Logger } from "./http/logger";
 import { createServices, type Services } from "./services";
 import type { Database } from "./storage/connection";
 import type { Outbox } from "./storage/outbox";
+import type { ChangeJournal } from "./storage/change-journal";
 
 /**
  * The composition root: the one place where the validated configuration becomes use-cases. The
@@ -23,6 +24,14 @@ export interface Runtime {
   outbox?: (db: Database) => Outbox;
   /** Test seam: the sessions' clock, for the timeouts. */
   sessionClock?: () => Date;
+  /**
+   * Users and groups answered from memory (storage/resident-directory.ts). main.ts turns it on for
+   * the embedded database, which one server process serves; never for MongoDB (several instances).
+   * The caller awaits `services.load()` before serving.
+   */
+  residentDirectory?: boolean;
+  /** How other processes' writes (the CLI) reach the resident directory (storage/change-journal.ts). */
+  changeJournal?: ChangeJournal;
 }
 
 /** Every use-case, wired to `db` as `config` says. The CLI needs no more than this. */
@@ -37,6 +46,8 @@ export function composeServices(config: Config, db: Database, runtime: Runtime =
     ...(runtime.onAuditDeliveryFailure ? { onAuditDeliveryFailure: runtime.onAuditDeliveryFailure } : {}),
     ...(logger ? { warn: (message: string, detail: Record<string, unknown>) => logger.warn(detail, message) } : {}),
     ...(runtime.sessionClock ? { sessionClock: runtime.sessionClock } : {}),
+    ...(runtime.residentDirectory ? { residentDirectory: true } : {}),
+    ...(runtime.changeJournal ? { changeJournal: runtime.changeJournal } : {}),
   });
 }
 

@@ -34,11 +34,20 @@ async function main(): Promise<void> {
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
   const { services, app } = composeServer(config, db, {
     logger,
+    // The embedded database is served by this one process: users and groups are answered from
+    // memory (storage/resident-directory.ts). MongoDB keeps its query path (several instances).
+    residentDirectory: database.embedded,
     onAuditDeliveryFailure: (err) => {
       outboxRecovery.requestSoon();
       logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery");
     },
   });
+
+  if (database.embedded) {
+    const started = Date.now();
+    await services.load();
+    logger.info({ ms: Date.now() - started }, "resident directory loaded");
+  }
 
   const server: Server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;

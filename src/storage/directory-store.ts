@@ -3,11 +3,14 @@ import type { Criteria, DirectoryListing } from "../domain/criteria";
 import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
+import type { ResidentDirectory } from "./resident-directory";
 
 /** What users and groups have in common as stored: an id, an organization, a deletion under way. */
 interface DirectoryDocument {
   _id: string;
   organizationId: string;
+  created: Date;
+  version: number;
   deletedAt?: Date;
 }
 
@@ -23,7 +26,22 @@ export abstract class DirectoryStore<R extends { id: string }, D extends Directo
     /** Domain paths → stored fields, for filters and sorting. */
     private readonly fields: Record<string, FieldMapping>,
     private readonly toResource: (doc: D) => R,
+    /**
+     * In resident mode (the embedded database, one server process: storage/resident-directory.ts)
+     * every live document is held in memory and reads, lookups and listings answer from there.
+     */
+    protected readonly resident?: ResidentDirectory<D>,
   ) {}
+
+  /** Resident mode: reads the collection into memory; await before serving. Nothing otherwise. */
+  async load(): Promise<void> {
+    await this.resident?.load();
+  }
+
+  /** Whether this store answers from memory (resident mode). */
+  get isResident(): boolean {
+    return this.resident !== undefined;
+  }
 
   /** The driver's collection, not the model: no casting of the criteria's values (see `page`). */
   protected get collection(): Collection {
@@ -36,6 +54,16 @@ export abstract class DirectoryStore<R extends { id: string }, D extends Directo
    * backend without a scan.
    */
   async findById(organizationId: string, id: string): Promise<R | undefined> {
+    const doc = this.resident ? await this.resident.ready().then(() => this.resident!.get(id)) : await guarded(() => readById<D>(this.model, id));
+    return doc && doc.organizationId === organizationId && !doc.deletedAt ? this.toResource(doc) : undefined;
+  }
+
+  /**
+   * The resource as stored, read from the database even in resident mode: what a uniqueness claim
+   * judges a key's owner by. A create still in flight (its document written, memory not yet told)
+   * must count as the owner, or a racing claimant would take its name.
+   */
+  protected async findStoredById(organizationId: string, id: string): Promise<R | undefined> {
     const doc = await guarded(() => readById<D>(this.model, id));
     return doc && doc.organizationId === organizationId && !doc.deletedAt ? this.toResource(doc) : undefined;
   }
@@ -51,6 +79,7 @@ export abstract class DirectoryStore<R extends { id: string }, D extends Directo
 
   /** One page of the organization's resources, with the total that match. */
   protected async page(organizationId: string, listing: DirectoryListing): Promise<{ total: number; items: R[] }> {
+    if (this.resident) return this.residentPage(this.resident, organizationId, listing);
     const direct = await this.directLookup(organizationId, listing.criteria);
     if (direct) {
       const sorted = listing.sortBy ? sortInMemory(direct, listing.sortBy, listing.descending) : direct;
@@ -69,6 +98,45 @@ export abstract class DirectoryStore<R extends { id: string }, D extends Directo
     if (sortField !== "_id") sort._id = direction;
     const docs = await guarded(() => this.collection.find(filter as never).sort(sort).skip(listing.startIndex - 1).limit(listing.count).toArray());
     return { total, items: (docs as unknown as D[]).map(this.toResource) };
+  }
+
+  /**
+   * The page from memory: the same MongoDB query the database would run (criteriaToMongoQuery,
+   * with its limits), evaluated on the resident documents as the database evaluates it, in the
+   * same order (storage/query-in-memory.ts). `id eq`, `<name> eq` and `externalId eq` start from
+   * the resident maps instead of the whole organization.
+   */
+  private async residentPage(resident: ResidentDirectory<D>, organizationId: string, listing: DirectoryListing): Promise<{ total: number; items: R[] }> {
+    await resident.ready();
+    const query = listing.criteria ? criteriaToMongoQuery(listing.criteria, this.fields) : undefined;
+    const mapping = listing.sortBy ? this.fields[listing.sortBy] : undefined;
+    const sortField = listing.sortBy ? (mapping?.lowerCaseField ?? mapping?.field ?? listing.sortBy) : "created";
+    const candidates = this.residentCandidates(resident, organizationId, listing.criteria);
+    const { total, items } = resident.page(organizationId, {
+      ...(query ? { query } : {}),
+      ...(candidates ? { candidates } : {}),
+      sortField,
+      descending: Boolean(listing.descending),
+      startIndex: listing.startIndex,
+      count: listing.count,
+    });
+    return { total, items: items.map(this.toResource) };
+  }
+
+  /** The few documents a direct lookup can match, from the resident maps; undefined for any other filter. */
+  private residentCandidates(resident: ResidentDirectory<D>, organizationId: string, criteria: Criteria | undefined): D[] | undefined {
+    if (!criteria || criteria.kind !== "compare" || criteria.op !== "eq" || typeof criteria.value !== "string") return undefined;
+    const inOrganization = (doc: D | undefined) => (doc && doc.organizationId === organizationId ? [doc] : []);
+    switch (criteria.path) {
+      case "id":
+        return inOrganization(resident.get(criteria.value));
+      case this.namePath:
+        return inOrganization(resident.byName(organizationId, criteria.value.toLowerCase()));
+      case "externalId":
+        return resident.byExternalId(organizationId, criteria.value);
+      default:
+        return undefined;
+    }
   }
 
   /** `id eq`, `<name> eq` and `externalId eq` answered by reads by _id, not by a query. */

@@ -9,6 +9,8 @@ import { LookupKeys } from "./lookup-keys";
 import { profileAttributes, type Models, type UserDocument } from "./models";
 import { auditDocument, type Outbox } from "./outbox";
 import { WriteQueue, writeQueueOf } from "./write-queue";
+import { type ChangeJournal, noOtherWriters } from "./change-journal";
+import { ResidentDirectory } from "./resident-directory";
 
 /** How a listing of users is filtered, ordered and cut (the same as for groups). */
 export type UserListing = DirectoryListing;
@@ -101,8 +103,21 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
+    /** Resident mode (storage/resident-directory.ts): the embedded database's one server process. */
+    options: { resident?: boolean; journal?: ChangeJournal } = {},
   ) {
-    super(models.User, fieldMapping, toUser);
+    super(
+      models.User,
+      fieldMapping,
+      toUser,
+      options.resident
+        ? new ResidentDirectory<UserDocument>(
+            models.User.collection,
+            { collectionName: models.User.collection.collectionName, nameLowerOf: (doc) => doc.userNameLower, externalIdOf: (doc) => doc.externalId ?? undefined, groupsOf: (doc) => doc.groups ?? [] },
+            options.journal ?? noOtherWriters,
+          )
+        : undefined,
+    );
     this.keys = new LookupKeys(models);
     this.writes = writeQueueOf(models);
   }
@@ -123,6 +138,11 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   }
 
   async findByUserName(organizationId: string, userName: string): Promise<User | undefined> {
+    if (this.resident) {
+      await this.resident.ready();
+      const doc = this.resident.byName(organizationId, userNameKey(userName));
+      return doc ? toUser(doc) : undefined;
+    }
     const [owner] = await this.keys.owners(this.userNameKey(organizationId, userName));
     if (!owner) return undefined;
     const user = await this.findById(organizationId, owner);
@@ -130,6 +150,10 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   }
 
   async findByExternalId(organizationId: string, externalId: string): Promise<User[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      return this.resident.byExternalId(organizationId, externalId).map(toUser);
+    }
     const owners = await this.keys.owners(this.externalIdKey(organizationId, externalId));
     const users = await Promise.all(owners.map((id) => this.findById(organizationId, id)));
     return users.filter((u): u is User => u !== undefined && u.externalId === externalId);
@@ -143,7 +167,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   /** A userName key is stale when its owner is gone or no longer has that userName (a crash mid-rename). */
   private userNameIsStale(organizationId: string, userName: string) {
     return async (owner: string) => {
-      const holder = await this.findById(organizationId, owner);
+      const holder = await this.findStoredById(organizationId, owner);
       return !holder || userNameKey(holder.userName) !== userNameKey(userName);
     };
   }
@@ -169,7 +193,12 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
         : this.keys.claim(userNameClaim.key, user.id, userNameClaim.isStale, conflict),
       guarded(() => this.collection.insertOne({ ...toDocument(user), outbox: [event] } as never), conflict),
     ]);
-    if (keys.status === "fulfilled" && document.status === "fulfilled") return this.outbox.deliver(this.collection, user.id, [event]);
+    if (keys.status === "fulfilled" && document.status === "fulfilled") {
+      this.resident?.put(toDocument(user));
+      return this.outbox.deliver(this.collection, user.id, [event]);
+    }
+    // Whatever happened, the resident copy re-reads this user before its next answer.
+    this.resident?.markStale([user.id]);
     // An insert that failed because the database went away may still have been applied: the user
     // may exist. Its keys then stay (released, they would leave a user no lookup finds and no
     // retry can create); if it does not exist they are stale, and the next claimant takes them
@@ -219,7 +248,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
 
   /** After a rename that was not written: the new key goes back, unless the stored user has that name. */
   private async giveBackUnlessHeld(after: User): Promise<void> {
-    const stored = await this.findById(after.organizationId, after.id);
+    const stored = await this.findStoredById(after.organizationId, after.id);
     if (!stored || userNameKey(stored.userName) !== userNameKey(after.userName)) await this.releaseUserName(after.organizationId, after.userName, after.id);
   }
 
@@ -240,6 +269,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
       },
       [event],
       `A user with userName "${after.userName}" already exists`,
+      this.resident,
     );
     if (written && before.externalId !== after.externalId) {
       if (after.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(after.organizationId, after.externalId), after.id);
@@ -298,12 +328,12 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
 
   /** Ends every session of the user: the epoch only ever goes up ($inc, never a snapshot). */
   async endSessions(id: string, event: AuditEvent): Promise<void> {
-    await this.outbox.update(this.collection, id, { $inc: { sessionEpoch: 1 } }, [event]);
+    await this.outbox.update(this.collection, id, { $inc: { sessionEpoch: 1 } }, [event], undefined, this.resident);
   }
 
   /** A sign-in's record: its time and, with SAML group sync, the asserted groups. */
   async recordSignIn(id: string, at: Date, samlGroups: readonly string[] | undefined, event: AuditEvent): Promise<void> {
-    await this.outbox.update(this.collection, id, { $set: { lastLogin: at, ...(samlGroups ? { samlGroups: [...samlGroups] } : {}) } }, [event]);
+    await this.outbox.update(this.collection, id, { $set: { lastLogin: at, ...(samlGroups ? { samlGroups: [...samlGroups] } : {}) } }, [event], undefined, this.resident);
   }
 
   /**
@@ -313,7 +343,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * version; false when it is not.
    */
   async delete(user: User, at: Date, event: AuditEvent, options: { onlyVersion?: number } = {}): Promise<boolean> {
-    if (!(await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` }, options.onlyVersion))) return false;
+    if (!(await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` }, options.onlyVersion, this.resident))) return false;
     await this.finishDeletion(user);
     return true;
   }
@@ -334,20 +364,46 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * (an index on MongoDB, a scan on FerretDB).
    */
   async countActive(organizationId: string): Promise<number> {
+    if (this.resident) {
+      await this.resident.ready();
+      return this.resident.all(organizationId).filter((doc) => doc.active === true).length;
+    }
     return guarded(() => this.models.User.countDocuments({ organizationId, active: true, deletedAt: { $exists: false } }));
   }
 
   /** Makes the user a direct member of a group: one idempotent write to one document, by _id. */
   async addToGroup(userId: string, groupId: string): Promise<void> {
-    await guarded(() => this.writes.document("users", userId, () => this.models.User.updateOne({ _id: userId }, { $addToSet: { groups: groupId } })));
+    await this.membershipWrite(userId, { $addToSet: { groups: groupId } });
   }
 
   async removeFromGroup(userId: string, groupId: string): Promise<void> {
-    await guarded(() => this.writes.document("users", userId, () => this.models.User.updateOne({ _id: userId }, { $pull: { groups: groupId } })));
+    await this.membershipWrite(userId, { $pull: { groups: groupId } });
+  }
+
+  /** One membership write by _id, applied to the resident copy inside the write queue. */
+  private async membershipWrite(userId: string, update: { $addToSet: { groups: string } } | { $pull: { groups: string } }): Promise<void> {
+    const resident = this.resident;
+    await guarded(() =>
+      this.writes.document("users", userId, () =>
+        resident
+          ? resident.written([userId], () => this.models.User.updateOne({ _id: userId }, update), (result) => {
+              if (result.matchedCount) resident.applied(userId, update);
+            })
+          : this.models.User.updateOne({ _id: userId }, update),
+      ),
+    );
   }
 
   /** Direct members of a group, for presenting it (an index on MongoDB; a scan on FerretDB). */
   async membersOf(organizationId: string, groupId: string): Promise<Pick<User, "id" | "userName" | "displayName">[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      const resident = this.resident;
+      return resident
+        .memberIds(organizationId, groupId)
+        .map((id) => resident.get(id)!)
+        .map((d) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) }));
+    }
     const docs = await guarded(() =>
       this.models.User.find({ organizationId, groups: groupId, deletedAt: { $exists: false } }).select({ _id: 1, userName: 1, displayName: 1 }).sort({ _id: 1 }).lean<UserDocument[]>(),
     );
@@ -359,12 +415,27 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * one `distinct` over the members' `groups` (the {organizationId, groups} index on MongoDB).
    */
   async groupsWithMembers(organizationId: string): Promise<string[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      return this.resident.groupsWithMembers(organizationId);
+    }
     const ids = await guarded(() => this.collection.distinct("groups", { organizationId, deletedAt: { $exists: false } } as never));
     return (ids as unknown[]).filter((id): id is string => typeof id === "string");
   }
 
   /** Users with temporary grants whose end is not yet in the audit trail (a small set; indexed on MongoDB). */
   async withEndedGrants(now: Date): Promise<User[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      const ended: User[] = [];
+      for (const organizationId of this.resident.organizationIds()) {
+        for (const doc of this.resident.all(organizationId)) {
+          if (doc.temporaryGrants?.some((g) => new Date(g.until) <= now && !g.endRecorded)) ended.push(toUser(doc));
+          if (ended.length === 500) return ended;
+        }
+      }
+      return ended;
+    }
     const docs = await guarded(() =>
       this.models.User.find({ "temporaryGrants.until": { $lte: now } }).limit(500).lean<UserDocument[]>(),
     );
@@ -374,7 +445,18 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
 
   /** Clears a deleted group from every former member; safe to repeat. */
   async clearGroup(organizationId: string, groupId: string): Promise<void> {
-    await guarded(() => this.writes.exclusive("users", () => this.models.User.updateMany({ organizationId, groups: groupId }, { $pull: { groups: groupId } })));
+    const resident = this.resident;
+    const update = { $pull: { groups: groupId } };
+    await guarded(() =>
+      this.writes.exclusive("users", async () => {
+        const members = resident ? resident.memberIds(organizationId, groupId) : [];
+        return resident
+          ? resident.written(members, () => this.models.User.updateMany({ organizationId, groups: groupId }, update), () => {
+              for (const id of members) resident.applied(id, update);
+            })
+          : this.models.User.updateMany({ organizationId, groups: groupId }, update);
+      }),
+    );
   }
 
   /**

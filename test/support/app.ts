@@ -26,6 +26,13 @@ export interface TestAppOverrides {
   dbName?: string;
   /** The sessions' clock (timeouts). */
   sessionClock?: () => Date;
+  /**
+   * Users and groups answered from memory (storage/resident-directory.ts), as the server runs on
+   * the embedded database. Default: on in the files under test/integration/resident/ (which run the
+   * main SCIM suites again that way, see test/support/resident-mode.ts) and for a whole run with
+   * GATEHOUSE_TEST_RESIDENT=1; otherwise off.
+   */
+  residentDirectory?: boolean;
 }
 
 /**
@@ -38,11 +45,14 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
   const ownsDatabase = overrides.dbName === undefined;
   const db = await connectDatabase(testServerUri(), { dbName: overrides.dbName ?? uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
   // The server's own wiring (src/composition.ts), with the test seams it offers.
+  const residentDirectory = overrides.residentDirectory ?? residentMode();
   const { services, app } = composeServer(config, db, {
     logger: createLogger("silent"),
     ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
+    ...(residentDirectory ? { residentDirectory: true } : {}),
   });
+  await services.load();
   return {
     app,
     db,
@@ -58,6 +68,11 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
       await db.close();
     },
   };
+}
+
+/** Whether this test file runs with the resident directory (test/support/resident-mode.ts, GATEHOUSE_TEST_RESIDENT). */
+export function residentMode(): boolean {
+  return (globalThis as { gatehouseResidentDirectory?: boolean }).gatehouseResidentDirectory === true || process.env.GATEHOUSE_TEST_RESIDENT === "1";
 }
 
 /**
