@@ -4,6 +4,7 @@ import { criteriaToMongoQuery, type FieldMapping } from "./criteria-query";
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
 import type { ResidentDirectory } from "./resident-directory";
+import { compareSortKeys, sortKey } from "./query-in-memory";
 
 /** What users and groups have in common as stored: an id, an organization, a deletion under way. */
 interface DirectoryDocument {
@@ -82,7 +83,7 @@ export abstract class DirectoryStore<R extends { id: string }, D extends Directo
     if (this.resident) return this.residentPage(this.resident, organizationId, listing);
     const direct = await this.directLookup(organizationId, listing.criteria);
     if (direct) {
-      const sorted = listing.sortBy ? sortInMemory(direct, listing.sortBy, listing.descending) : direct;
+      const sorted = listing.sortBy ? sortInMemory(direct, listing.sortBy, listing.descending, this.fields[listing.sortBy]?.lowerCaseField !== undefined) : direct;
       return { total: sorted.length, items: listing.count === 0 ? [] : sorted.slice(listing.startIndex - 1, listing.startIndex - 1 + listing.count) };
     }
     const filter = { organizationId, deletedAt: { $exists: false }, ...(listing.criteria ? criteriaToMongoQuery(listing.criteria, this.fields) : {}) };
@@ -159,12 +160,19 @@ export abstract class DirectoryStore<R extends { id: string }, D extends Directo
   }
 }
 
-/** A direct lookup's few results, ordered as the query would order them (absent values last). */
-function sortInMemory<R>(items: R[], path: string, descending = false): R[] {
-  const valueOf = (item: R) => path.split(".").reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], item);
+/**
+ * A direct lookup's few results, ordered as the query would order them: by the stored field (the
+ * lower-cased copy where there is one), missing values first ascending as the database sorts
+ * (storage/query-in-memory.ts, sortKey), then by id in the same direction.
+ */
+function sortInMemory<R extends { id: string }>(items: R[], path: string, descending = false, lowerCase = false): R[] {
+  const keyOf = (item: R) => {
+    const key = sortKey(item as unknown as Record<string, unknown>, path, descending);
+    return lowerCase && typeof key === "string" ? key.toLowerCase() : key;
+  };
+  const keys = new Map(items.map((item) => [item, keyOf(item)]));
   return [...items].sort((a, b) => {
-    const [x, y] = [valueOf(a), valueOf(b)];
-    const order = x === y ? 0 : x === undefined ? 1 : y === undefined ? -1 : String(x) < String(y) ? -1 : 1;
+    const order = compareSortKeys(keys.get(a), keys.get(b)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
     return descending ? -order : order;
   });
 }

@@ -194,7 +194,7 @@ function sameValue(a: unknown, b: unknown): boolean {
  * missing field as null.
  */
 export function sortKey(doc: Record<string, unknown>, path: string, descending: boolean): unknown {
-  const reached = valuesAt(doc, path).map((v) => (v === MISSING ? null : v));
+  const reached = sortValuesAt(doc, path.split("."));
   const candidates: unknown[] = [];
   let emptyArray = false;
   for (const value of reached) {
@@ -210,6 +210,21 @@ export function sortKey(doc: Record<string, unknown>, path: string, descending: 
     if (descending ? order > 0 : order < 0) best = value;
   }
   return best;
+}
+
+/**
+ * What FerretDB v1.24 sorts by on a dotted path: it follows objects only — a path through an array
+ * of objects (`emails.value`) reaches nothing and sorts as missing, where MongoDB would take the
+ * elements' values (measured; test/integration/resident-directory.test.ts compares both). The
+ * resident directory serves the embedded database only, so it sorts as FerretDB does.
+ */
+function sortValuesAt(doc: unknown, parts: string[]): unknown[] {
+  let value: unknown = doc;
+  for (const part of parts) {
+    if (!isPlainObject(value) || !Object.prototype.hasOwnProperty.call(value, part)) return [null];
+    value = value[part];
+  }
+  return [value];
 }
 
 /** The sort key of a field holding only empty arrays: before null, as the database orders it. */

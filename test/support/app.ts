@@ -6,6 +6,7 @@ import { createLogger } from "../../src/http/logger";
 import type { Services } from "../../src/services";
 import { connectDatabase, type Database } from "../../src/storage/connection";
 import type { Outbox } from "../../src/storage/outbox";
+import type { ChangeJournal } from "../../src/storage/change-journal";
 import { testServerUri, uniqueDatabaseName } from "./database";
 
 export const operator = { actor: { type: "operator" as const, id: "test", name: "test operator" }, source: "cli" as const, requestId: "test" };
@@ -33,6 +34,10 @@ export interface TestAppOverrides {
    * GATEHOUSE_TEST_RESIDENT=1; otherwise off.
    */
   residentDirectory?: boolean;
+  /** How other processes' writes reach the resident directory (a test's own journal). */
+  changeJournal?: ChangeJournal;
+  /** Connect to this database server instead of the run's (e.g. through a fault-injecting proxy). */
+  serverUri?: string;
 }
 
 /**
@@ -43,7 +48,7 @@ export interface TestAppOverrides {
 export async function startTestApp(environment: Record<string, string> = {}, overrides: TestAppOverrides = {}): Promise<TestApp> {
   const config = loadConfig({ PUBLIC_BASE_URL: "https://gatehouse.test", LOG_LEVEL: "silent", ...environment });
   const ownsDatabase = overrides.dbName === undefined;
-  const db = await connectDatabase(testServerUri(), { dbName: overrides.dbName ?? uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
+  const db = await connectDatabase(overrides.serverUri ?? testServerUri(), { dbName: overrides.dbName ?? uniqueDatabaseName(), timeoutMs: config.databaseTimeoutMs });
   // The server's own wiring (src/composition.ts), with the test seams it offers.
   const residentDirectory = overrides.residentDirectory ?? residentMode();
   const { services, app } = composeServer(config, db, {
@@ -51,6 +56,7 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
     ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
     ...(residentDirectory ? { residentDirectory: true } : {}),
+    ...(overrides.changeJournal ? { changeJournal: overrides.changeJournal } : {}),
   });
   await services.load();
   return {
