@@ -32,21 +32,22 @@ async function main(): Promise<void> {
   onUncertainOutcome(() => outboxRecovery.requestSoon());
   const { db } = database;
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
+  // The embedded database is served by this one process: users and groups are answered from
+  // memory (storage/resident-directory.ts). MongoDB keeps its query path (several instances).
+  const residentDirectory = config.residentDirectory === "on" || (config.residentDirectory === "auto" && database.embedded);
   const { services, app } = composeServer(config, db, {
     logger,
-    // The embedded database is served by this one process: users and groups are answered from
-    // memory (storage/resident-directory.ts). MongoDB keeps its query path (several instances).
-    residentDirectory: database.embedded,
+    residentDirectory,
     onAuditDeliveryFailure: (err) => {
       outboxRecovery.requestSoon();
       logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery");
     },
   });
 
-  if (database.embedded) {
+  if (residentDirectory) {
     const started = Date.now();
     await services.load();
-    logger.info({ ms: Date.now() - started }, "resident directory loaded");
+    logger.info({ ms: Date.now() - started }, "users and groups loaded into memory (resident directory)");
   }
 
   const server: Server = app.listen(config.port, config.host, () => {

@@ -2,7 +2,7 @@ import type { AuditEvent } from "../domain/audit";
 import { UnavailableError } from "../errors";
 import type { DirectoryListing } from "../domain/criteria";
 import { type User, userNameKey } from "../domain/user";
-import type { FieldMapping } from "./criteria-query";
+import { escapeRegex, type FieldMapping } from "./criteria-query";
 import { DirectoryStore } from "./directory-store";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
@@ -18,6 +18,14 @@ export type UserListing = DirectoryListing;
 export interface UserPage {
   total: number;
   users: User[];
+}
+
+/** A page of members (UserStore.memberPage). */
+export interface MemberPage extends UserPage {
+  /** The 1-based position of the page's first member among all that match. */
+  startIndex: number;
+  /** Whether members follow this page. */
+  more: boolean;
 }
 
 const fieldMapping: Record<string, FieldMapping> = {
@@ -77,17 +85,39 @@ function toDocument(user: User): UserDocument {
     if (value !== undefined) doc[attribute] = value;
   }
   if (user.groupIds.length) doc.groups = [...user.groupIds];
+  const terms = searchTermsOf(user);
+  if (terms.length) doc.searchTerms = terms;
   // sessionEpoch, lastLogin and samlGroups are never written from a whole-user snapshot: each has
   // its own targeted update (endSessions, recordSignIn), so a write from a stale read can neither
   // lower the epoch (reviving sessions) nor undo a sign-in's record.
   return doc;
 }
 
+/** The values member search looks in (the admin API's `q`): userName, names, displayName, emails. */
+export function searchableValuesOf(user: Pick<User, "userName"> & { name?: unknown; displayName?: unknown; emails?: unknown }): string[] {
+  const name = (user.name ?? {}) as { givenName?: unknown; familyName?: unknown; formatted?: unknown };
+  const emails = Array.isArray(user.emails) ? user.emails.map((e: { value?: unknown }) => e?.value) : [];
+  return [user.userName, name.givenName, name.familyName, name.formatted, user.displayName, ...emails].filter((v): v is string => typeof v === "string" && v !== "").map((v) => v.toLowerCase());
+}
+
+/** What separates the words of a searchable value (and of a search, on MongoDB). */
+const wordSeparators = /[\s@._+\-,;()'"]+/;
+
+/** The stored search terms (UserDocument.searchTerms): each searchable value whole and its words. */
+function searchTermsOf(user: User): string[] {
+  const terms = new Set<string>();
+  for (const value of searchableValuesOf(user)) {
+    terms.add(value);
+    for (const word of value.split(wordSeparators)) if (word) terms.add(word);
+  }
+  return [...terms];
+}
+
 /** The parts of a user written separately (UserStore.replace). */
 export type UserPart = "profile" | "localAccess" | "suspended" | "temporaryGrants";
 
 /** What the identity provider owns of a user, and how it is managed. */
-const profileFields = ["userName", "userNameLower", "externalId", "active", "managedBy", "managedVia", ...profileAttributes];
+const profileFields = ["userName", "userNameLower", "externalId", "active", "managedBy", "managedVia", "searchTerms", ...profileAttributes];
 const requiredFields = new Set(["userName", "userNameLower", "active", "managedBy"]);
 
 /**
@@ -457,6 +487,67 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
           : this.models.User.updateMany({ organizationId, groups: groupId }, update);
       }),
     );
+  }
+
+  /**
+   * A page of the organization's members for the admin API, ordered by userName (case-insensitive,
+   * unique in an organization), optionally narrowed by `search`: every word of it must occur in the
+   * userName, a name, the displayName or an email. Either from a position (`startIndex`, 1-based)
+   * or after the member whose lower-cased userName is `after` (keyset paging: a page stays right
+   * while members come and go). Answers the page, the total that match, the 1-based position of
+   * the page's first member, and whether more follow.
+   *
+   * Resident mode matches substrings in memory. On MongoDB each word must begin one of the stored
+   * `searchTerms` (an anchored regular expression, served by the {organizationId, searchTerms}
+   * index), and the order and the keyset are the {organizationId, userNameLower} index.
+   */
+  async memberPage(organizationId: string, options: { search?: string; after?: string; startIndex: number; count: number }): Promise<MemberPage> {
+    const words = (options.search ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+    if (this.resident) {
+      await this.resident.ready();
+      const resident = this.resident;
+      const ordered = resident.ordered(organizationId, "userNameLower", false);
+      const matches = (id: string) => {
+        if (!words.length) return true;
+        const values = searchableValuesOf(resident.get(id)!);
+        return words.every((word) => values.some((value) => value.includes(word)));
+      };
+      const ids = words.length ? ordered.filter(matches) : ordered;
+      let first = options.startIndex - 1;
+      if (options.after !== undefined) {
+        const after = options.after;
+        let [low, high] = [0, ids.length];
+        while (low < high) {
+          const middle = (low + high) >>> 1;
+          if (resident.get(ids[middle]!)!.userNameLower <= after) low = middle + 1;
+          else high = middle;
+        }
+        first = low;
+      }
+      const page = ids.slice(first, first + options.count).map((id) => toUser(resident.get(id)!));
+      return { total: ids.length, users: page, startIndex: first + 1, more: first + options.count < ids.length };
+    }
+    // Each word of the search split as the stored values were (`example.com` → example, com).
+    const prefixes = words.flatMap((word) => word.split(wordSeparators)).filter(Boolean);
+    const filter: Record<string, unknown> = {
+      organizationId,
+      deletedAt: { $exists: false },
+      ...(prefixes.length ? { $and: prefixes.map((prefix) => ({ searchTerms: { $regex: `^${escapeRegex(prefix)}` } })) } : {}),
+    };
+    const [total, before] = await Promise.all([
+      guarded(() => this.collection.countDocuments(filter as never)),
+      options.after !== undefined ? guarded(() => this.collection.countDocuments({ ...filter, userNameLower: { $lte: options.after } } as never)) : Promise.resolve(options.startIndex - 1),
+    ]);
+    const docs = await guarded(() =>
+      this.collection
+        .find((options.after !== undefined ? { ...filter, userNameLower: { $gt: options.after } } : filter) as never)
+        .sort({ userNameLower: 1 })
+        .skip(options.after !== undefined ? 0 : options.startIndex - 1)
+        .limit(options.count + 1)
+        .toArray(),
+    );
+    const users = (docs as unknown as UserDocument[]).slice(0, options.count).map(toUser);
+    return { total, users, startIndex: before + 1, more: docs.length > options.count };
   }
 
   /**
