@@ -15,9 +15,8 @@ import mongoose from "mongoose";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const { startEmbeddedDatabase } = await import(path.join(root, "dist/storage/embedded-database.js"));
-const { values } = parseArgs({ options: { users: { type: "string", default: "2000" }, samples: { type: "string", default: "30" }, modes: { type: "string", default: "off,on" } } });
+const { values } = parseArgs({ options: { users: { type: "string", default: "2000" }, samples: { type: "string", default: "30" }, "off-samples": { type: "string" }, modes: { type: "string", default: "off,on" } } });
 const N = Number(values.users);
-const S = Number(values.samples);
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "gatehouse-measure-"));
 const database = await startEmbeddedDatabase(dataDir);
@@ -133,6 +132,8 @@ try {
   const results = [];
   for (const mode of values.modes.split(",")) {
     const { child, port, startMs } = await startServer(mode);
+    // Without the resident directory a list page scans the collection: fewer samples keep the run short.
+    const S = mode === "off" && values["off-samples"] ? Number(values["off-samples"]) : Number(values.samples);
     const baseUrl = `http://127.0.0.1:${port}`;
     const admin = { Authorization: `Bearer ${personal}` };
     const id = (i) => `00000000-0000-4000-8000-${String((i * 7919) % N).padStart(12, "0")}`;

@@ -204,8 +204,12 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
     const { query, startIndex, count } = options;
     if (options.candidates) {
       const matching = options.candidates.filter((doc) => !query || matchesQuery(doc as unknown as Record<string, unknown>, query));
-      const order = new Map(this.ordered(organizationId, options.sortField, options.descending).map((id, position) => [id, position]));
-      matching.sort((a, b) => order.get(a._id)! - order.get(b._id)!);
+      // A few documents: ordered by their keys, as `ordered` orders the whole organization.
+      const keys = new Map(matching.map((doc) => [doc, sortKey(doc as unknown as Record<string, unknown>, options.sortField, options.descending)]));
+      matching.sort((a, b) => {
+        const order = compareSortKeys(keys.get(a), keys.get(b)) || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
+        return options.descending ? -order : order;
+      });
       return { total: matching.length, items: count === 0 ? [] : matching.slice(startIndex - 1, startIndex - 1 + count) };
     }
     const ids = this.ordered(organizationId, options.sortField, options.descending);

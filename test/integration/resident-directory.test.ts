@@ -219,3 +219,38 @@ describe("changes made by another process", () => {
     await bothAnswer(`/Users?count=100`);
   });
 });
+
+describe("a write whose outcome is unknown", () => {
+  it("is not guessed: the user is re-read by _id before the next answer, and 503 while the database cannot say", async () => {
+    const { ResidentDirectory } = await import("../../src/storage/resident-directory");
+    const { UnavailableError } = await import("../../src/errors");
+    const collection = resident.db.models.User.collection;
+    const directory = new ResidentDirectory<{ _id: string; organizationId: string; created: Date; version: number; userNameLower: string; title?: string }>(
+      collection,
+      { collectionName: "users", nameLowerOf: (d) => d.userNameLower, externalIdOf: () => undefined },
+      { subscribe() {}, catchUp: () => Promise.resolve() },
+    );
+    await directory.load();
+    const id = ids[9]!;
+    // The database applied the write, but its answer was lost (a stall, a cut connection).
+    await expect(
+      directory.written([id], async () => {
+        await collection.updateOne({ _id: id } as never, { $set: { title: "Applied after all" } });
+        throw new UnavailableError("The database did not answer");
+      }),
+    ).rejects.toBeInstanceOf(UnavailableError);
+    await directory.ready();
+    expect(directory.get(id)?.title).toBe("Applied after all");
+
+    // And while the database cannot be read, memory answers nothing rather than a guess.
+    await expect(directory.written([id], () => Promise.reject(new UnavailableError("gone")))).rejects.toBeInstanceOf(UnavailableError);
+    const failing = new ResidentDirectory(
+      { ...collection, find: collection.find.bind(collection), findOne: () => Promise.reject(new UnavailableError("still gone")) } as never,
+      { collectionName: "users", nameLowerOf: () => "", externalIdOf: () => undefined },
+      { subscribe() {}, catchUp: () => Promise.resolve() },
+    );
+    await failing.load();
+    failing.markStale([id]);
+    await expect(failing.ready()).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
