@@ -27,6 +27,7 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
     { key: { organizationId: 1, externalId: 1 } },
     { key: { organizationId: 1, created: 1 } },
     { key: { organizationId: 1, groups: 1 } },
+    { key: { organizationId: 1, searchTerms: 1 } },
     outbox,
   ],
   groups: [outbox, { key: { organizationId: 1, displayNameLower: 1 }, unique: true }, { key: { organizationId: 1, externalId: 1 } }],
