@@ -70,6 +70,7 @@ async function sample(label, count, once) {
     times.push(performance.now() - start);
   }
   times.sort((a, b) => a - b);
+  process.stderr.write(`${label}: p50 ${percentile(times, 50).toFixed(1)} ms\n`);
   return { label, p50: percentile(times, 50), p99: percentile(times, 99) };
 }
 

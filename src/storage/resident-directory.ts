@@ -25,6 +25,8 @@ export interface ResidentSpec<D> {
   externalIdOf(doc: D): string | undefined;
   /** Users only: the groups the user is a direct member of (memberships live on the member). */
   groupsOf?(doc: D): readonly string[];
+  /** Users only: the lower-cased values member search looks in, computed once per write. */
+  searchableValuesOf?(doc: D): string[];
 }
 
 /** One organization's documents, in the orders and maps the directory answers from. */
@@ -64,6 +66,8 @@ class OrganizationIndex {
  */
 export class ResidentDirectory<D extends ResidentDocument> implements ResidentCopy {
   private readonly documents = new Map<string, D>();
+  /** Member search's text of each document: its searchable values, lower-cased, joined by NUL. */
+  private readonly searchTexts = new Map<string, string>();
   private readonly organizations = new Map<string, OrganizationIndex>();
   /** Documents whose stored state is not known for certain: re-read before the next answer. */
   private readonly stale = new Set<string>();
@@ -242,6 +246,7 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
     const previous = this.documents.get(doc._id);
     if (previous) this.unindex(previous);
     this.documents.set(doc._id, copy);
+    if (this.spec.searchableValuesOf) this.searchTexts.set(doc._id, this.spec.searchableValuesOf(copy).join("\u0000"));
     this.index(copy, previous);
   }
 
@@ -256,6 +261,13 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
       else if (index.listing.includes(id)) index.listing.splice(index.listing.indexOf(id), 1);
     }
     this.documents.delete(id);
+    this.searchTexts.delete(id);
+  }
+
+  /** Whether every word occurs in one of the document's searchable values (words hold no NUL). */
+  containsEvery(id: string, words: readonly string[]): boolean {
+    const text = this.searchTexts.get(id) ?? "";
+    return words.every((word) => text.includes(word));
   }
 
   /**

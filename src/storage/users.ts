@@ -143,7 +143,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
       options.resident
         ? new ResidentDirectory<UserDocument>(
             models.User.collection,
-            { collectionName: models.User.collection.collectionName, nameLowerOf: (doc) => doc.userNameLower, externalIdOf: (doc) => doc.externalId ?? undefined, groupsOf: (doc) => doc.groups ?? [] },
+            { collectionName: models.User.collection.collectionName, nameLowerOf: (doc) => doc.userNameLower, externalIdOf: (doc) => doc.externalId ?? undefined, groupsOf: (doc) => doc.groups ?? [], searchableValuesOf: (doc) => searchableValuesOf(doc) },
             options.journal ?? noOtherWriters,
           )
         : undefined,
@@ -507,12 +507,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
       await this.resident.ready();
       const resident = this.resident;
       const ordered = resident.ordered(organizationId, "userNameLower", false);
-      const matches = (id: string) => {
-        if (!words.length) return true;
-        const values = searchableValuesOf(resident.get(id)!);
-        return words.every((word) => values.some((value) => value.includes(word)));
-      };
-      const ids = words.length ? ordered.filter(matches) : ordered;
+      const ids = words.length ? ordered.filter((id) => resident.containsEvery(id, words)) : ordered;
       let first = options.startIndex - 1;
       if (options.after !== undefined) {
         const after = options.after;
