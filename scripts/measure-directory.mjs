@@ -15,7 +15,7 @@ import mongoose from "mongoose";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const { startEmbeddedDatabase } = await import(path.join(root, "dist/storage/embedded-database.js"));
-const { values } = parseArgs({ options: { users: { type: "string", default: "2000" }, samples: { type: "string", default: "30" }, "off-samples": { type: "string" }, modes: { type: "string", default: "off,on" } } });
+const { values } = parseArgs({ options: { users: { type: "string", default: "2000" }, samples: { type: "string", default: "30" }, "settle-ms": { type: "string", default: "0" }, "off-samples": { type: "string" }, modes: { type: "string", default: "off,on" } } });
 const N = Number(values.users);
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "gatehouse-measure-"));
@@ -134,6 +134,8 @@ try {
   for (const mode of values.modes.split(",")) {
     const { child, port, startMs } = await startServer(mode);
     // Without the resident directory a list page scans the collection: fewer samples keep the run short.
+    // The start-up's own scans (outbox recovery, the userName key repair) run after listening: let them finish.
+    await new Promise((resolve) => setTimeout(resolve, Number(values["settle-ms"])));
     const S = mode === "off" && values["off-samples"] ? Number(values["off-samples"]) : Number(values.samples);
     const baseUrl = `http://127.0.0.1:${port}`;
     const admin = { Authorization: `Bearer ${personal}` };

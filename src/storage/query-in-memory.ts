@@ -21,30 +21,44 @@ type Candidate = unknown;
 
 /** Whether `doc` satisfies `query`. */
 export function matchesQuery(doc: Record<string, unknown>, query: MongoQuery): boolean {
-  for (const [key, condition] of Object.entries(query)) {
-    switch (key) {
-      case "$and":
-        if (!(condition as MongoQuery[]).every((q) => matchesQuery(doc, q))) return false;
-        break;
-      case "$or":
-        if (!(condition as MongoQuery[]).some((q) => matchesQuery(doc, q))) return false;
-        break;
-      case "$nor":
-        if ((condition as MongoQuery[]).some((q) => matchesQuery(doc, q))) return false;
-        break;
-      default:
-        if (key.startsWith("$")) throw new Error(`Query operator ${key} is not evaluated in memory`);
-        if (!fieldMatches(valuesAt(doc, key), condition)) return false;
-    }
-  }
-  return true;
+  return compileQuery(query)(doc);
 }
 
-/** The values a dotted path reaches in `doc` (MISSING where an object lacks the field). */
-function valuesAt(doc: unknown, path: string): Candidate[] {
-  const out: Candidate[] = [];
-  resolve(doc, path.split("."), 0, out);
-  return out;
+type Predicate = (doc: Record<string, unknown>) => boolean;
+type FieldTest = (values: Candidate[]) => boolean;
+
+/**
+ * `query` turned into a function, once per listing: paths split and regular expressions built
+ * once, not once per document (a filter is tested against every document of an organization).
+ */
+export function compileQuery(query: MongoQuery): Predicate {
+  const tests: Predicate[] = Object.entries(query).map(([key, condition]): Predicate => {
+    switch (key) {
+      case "$and": {
+        const all = (condition as MongoQuery[]).map(compileQuery);
+        return (doc) => all.every((p) => p(doc));
+      }
+      case "$or": {
+        const any = (condition as MongoQuery[]).map(compileQuery);
+        return (doc) => any.some((p) => p(doc));
+      }
+      case "$nor": {
+        const none = (condition as MongoQuery[]).map(compileQuery);
+        return (doc) => !none.some((p) => p(doc));
+      }
+      default: {
+        if (key.startsWith("$")) throw new Error(`Query operator ${key} is not evaluated in memory`);
+        const parts = key.split(".");
+        const test = compileField(condition);
+        return (doc) => {
+          const out: Candidate[] = [];
+          resolve(doc, parts, 0, out);
+          return test(out);
+        };
+      }
+    }
+  });
+  return tests.length === 1 ? tests[0]! : (doc) => tests.every((p) => p(doc));
 }
 
 function resolve(value: unknown, parts: string[], index: number, out: Candidate[]): void {
@@ -72,6 +86,7 @@ function resolve(value: unknown, parts: string[], index: number, out: Candidate[
 
 /** The values a condition is tested against: each reached value, and an array's elements too. */
 function expand(values: Candidate[]): Candidate[] {
+  if (values.length === 1 && !Array.isArray(values[0])) return values;
   const out: Candidate[] = [];
   for (const value of values) {
     if (Array.isArray(value)) out.push(...value);
@@ -80,38 +95,39 @@ function expand(values: Candidate[]): Candidate[] {
   return out;
 }
 
-function fieldMatches(values: Candidate[], condition: unknown): boolean {
-  if (!isOperatorObject(condition)) return equalsAny(values, condition);
-  for (const [operator, operand] of Object.entries(condition)) {
-    if (operator === "$options") continue;
-    if (!operatorHolds(values, operator, operand, condition)) return false;
-  }
-  return true;
+function compileField(condition: unknown): FieldTest {
+  if (!isOperatorObject(condition)) return (values) => equalsAny(values, condition);
+  const tests = Object.entries(condition)
+    .filter(([operator]) => operator !== "$options")
+    .map(([operator, operand]) => compileOperator(operator, operand, condition));
+  return tests.length === 1 ? tests[0]! : (values) => tests.every((test) => test(values));
 }
 
-function operatorHolds(values: Candidate[], operator: string, operand: unknown, condition: Record<string, unknown>): boolean {
+function compileOperator(operator: string, operand: unknown, condition: Record<string, unknown>): FieldTest {
   switch (operator) {
     case "$eq":
-      return equalsAny(values, operand);
+      return (values) => equalsAny(values, operand);
     case "$ne":
-      return !equalsAny(values, operand);
+      return (values) => !equalsAny(values, operand);
     case "$in":
-      return (operand as unknown[]).some((v) => equalsAny(values, v));
+      return (values) => (operand as unknown[]).some((v) => equalsAny(values, v));
     case "$nin":
-      return !(operand as unknown[]).some((v) => equalsAny(values, v));
+      return (values) => !(operand as unknown[]).some((v) => equalsAny(values, v));
     case "$exists":
-      return values.some((v) => v !== MISSING) === Boolean(operand);
+      return (values) => values.some((v) => v !== MISSING) === Boolean(operand);
     case "$gt":
     case "$gte":
     case "$lt":
     case "$lte":
-      return expand(values).some((v) => ordered(v, operand, operator));
+      return (values) => expand(values).some((v) => ordered(v, operand, operator));
     case "$regex": {
       const pattern = new RegExp(String(operand), typeof condition.$options === "string" ? condition.$options : "");
-      return expand(values).some((v) => typeof v === "string" && pattern.test(v));
+      return (values) => expand(values).some((v) => typeof v === "string" && pattern.test(v));
     }
-    case "$not":
-      return !fieldMatches(values, operand);
+    case "$not": {
+      const inner = compileField(operand);
+      return (values) => !inner(values);
+    }
     default:
       throw new Error(`Query operator ${operator} is not evaluated in memory`);
   }

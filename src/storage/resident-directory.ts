@@ -3,7 +3,7 @@ import { ConflictError } from "../errors";
 import type { ChangedIds, ChangeJournal } from "./change-journal";
 import { guarded } from "./database-errors";
 import type { ResidentCopy } from "./outbox";
-import { compareSortKeys, matchesQuery, sortKey } from "./query-in-memory";
+import { compareSortKeys, compileQuery, sortKey } from "./query-in-memory";
 import type { MongoQuery } from "./criteria-query";
 
 /** What users and groups have in common as stored (see DirectoryStore). */
@@ -38,7 +38,7 @@ class OrganizationIndex {
   /** Group id → ids of its direct members (users only). */
   readonly members = new Map<string, Set<string>>();
   /** Sorted orders, built when first asked for and dropped at the organization's next change. */
-  sorted = new Map<string, string[]>();
+  readonly sorted = new Map<string, string[]>();
 }
 
 /**
@@ -86,7 +86,10 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
   async load(): Promise<void> {
     const docs = (await guarded(() => this.collection.find({}).toArray())) as unknown as D[];
     this.documents.clear();
+    this.searchTexts.clear();
     this.organizations.clear();
+    // In listing order, so each document goes to the end of its organization's listing.
+    docs.sort((a, b) => a.created.getTime() - b.created.getTime() || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
     for (const doc of docs) this.put(doc);
     this.loaded = true;
   }
@@ -205,9 +208,10 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
    * `candidates`, when given, are the only documents that can match (a direct lookup's few).
    */
   page(organizationId: string, options: { query?: MongoQuery; sortField: string; descending: boolean; startIndex: number; count: number; candidates?: D[] }): { total: number; items: D[] } {
-    const { query, startIndex, count } = options;
+    const { startIndex, count } = options;
+    const matches = options.query ? compileQuery(options.query) : undefined;
     if (options.candidates) {
-      const matching = options.candidates.filter((doc) => !query || matchesQuery(doc as unknown as Record<string, unknown>, query));
+      const matching = options.candidates.filter((doc) => !matches || matches(doc as unknown as Record<string, unknown>));
       // A few documents: ordered by their keys, as `ordered` orders the whole organization.
       const keys = new Map(matching.map((doc) => [doc, sortKey(doc as unknown as Record<string, unknown>, options.sortField, options.descending)]));
       matching.sort((a, b) => {
@@ -217,12 +221,12 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
       return { total: matching.length, items: count === 0 ? [] : matching.slice(startIndex - 1, startIndex - 1 + count) };
     }
     const ids = this.ordered(organizationId, options.sortField, options.descending);
-    if (!query) return { total: ids.length, items: count === 0 ? [] : ids.slice(startIndex - 1, startIndex - 1 + count).map((id) => this.documents.get(id)!) };
+    if (!matches) return { total: ids.length, items: count === 0 ? [] : ids.slice(startIndex - 1, startIndex - 1 + count).map((id) => this.documents.get(id)!) };
     let total = 0;
     const items: D[] = [];
     for (const id of ids) {
       const doc = this.documents.get(id)!;
-      if (!matchesQuery(doc as unknown as Record<string, unknown>, query)) continue;
+      if (!matches(doc as unknown as Record<string, unknown>)) continue;
       total++;
       if (total >= startIndex && items.length < count) items.push(doc);
     }
@@ -335,7 +339,7 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
   private index(doc: D, previous: D | undefined): void {
     let index = this.organizations.get(doc.organizationId);
     if (!index) this.organizations.set(doc.organizationId, (index = new OrganizationIndex()));
-    index.sorted = new Map();
+    if (index.sorted.size) index.sorted.clear();
     index.byName.set(this.spec.nameLowerOf(doc), doc._id);
     const externalId = this.spec.externalIdOf(doc);
     if (externalId !== undefined) {
@@ -358,7 +362,7 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
   private unindex(doc: D): void {
     const index = this.organizations.get(doc.organizationId);
     if (!index) return;
-    index.sorted = new Map();
+    if (index.sorted.size) index.sorted.clear();
     const name = this.spec.nameLowerOf(doc);
     if (index.byName.get(name) === doc._id) index.byName.delete(name);
     const externalId = this.spec.externalIdOf(doc);
