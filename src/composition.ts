@@ -36,7 +36,13 @@ export interface Runtime {
    * caller then loads it (`residentAuditIndexOf(db.models).load()`).
    */
   residentAuditIndex?: boolean;
-  /** How other processes' writes reach the resident stores (storage/change-journal.ts); none when absent. */
+  /**
+   * Users and groups answered from memory (storage/resident-directory.ts). main.ts turns it on for
+   * the embedded database, which one server process serves; never for MongoDB (several instances).
+   * The caller awaits `services.load()` before serving.
+   */
+  residentDirectory?: boolean;
+  /** How other processes' writes (the CLI) reach the resident directory (storage/change-journal.ts). */
   changeJournal?: ChangeJournal;
 }
 
@@ -57,6 +63,8 @@ export function composeServices(config: Config, db: Database, runtime: Runtime =
     ...(logger ? { warn: (message: string, detail: Record<string, unknown>) => logger.warn(detail, message) } : {}),
     ...(runtime.sessionClock ? { sessionClock: runtime.sessionClock } : {}),
     ...(runtime.resident ? { resident: runtime.resident } : {}),
+    ...(runtime.residentDirectory ? { residentDirectory: true } : {}),
+    ...(runtime.changeJournal ? { changeJournal: runtime.changeJournal } : {}),
   });
 }
 

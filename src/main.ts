@@ -34,17 +34,27 @@ async function main(): Promise<void> {
   onUncertainOutcome(() => outboxRecovery.requestSoon());
   const { db } = database;
   if (database.embedded) logger.info({ dataDir: config.dataDir }, "using the embedded database (set MONGODB_URI for MongoDB)");
+  // The embedded database is served by this one process: users and groups are answered from
+  // memory (storage/resident-directory.ts). MongoDB keeps its query path (several instances).
+  const residentDirectory = config.residentDirectory === "on" || (config.residentDirectory === "auto" && database.embedded);
   const { services, app } = composeServer(config, db, {
     logger,
     // Only the embedded database's one server keeps documents resident; on MongoDB every request reads it.
     ...(database.journal ? { resident: { journal: database.journal } } : {}),
     // The embedded database has this one server process: it may keep the audit index in memory.
     residentAuditIndex: database.embedded,
+    residentDirectory,
     onAuditDeliveryFailure: (err) => {
       outboxRecovery.requestSoon();
       logger.warn({ err }, "an audit event stays in its document's outbox until the next recovery");
     },
   });
+
+  if (residentDirectory) {
+    const started = Date.now();
+    await services.load();
+    logger.info({ ms: Date.now() - started }, "users and groups loaded into memory (resident directory)");
+  }
 
   const server: Server = app.listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;

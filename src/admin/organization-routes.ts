@@ -2,7 +2,7 @@ import express, { type Router } from "express";
 import { z } from "zod";
 import { NotFoundError } from "../errors";
 import type { Services } from "../services";
-import { requireAdministration, type AdministrativeTask, type ApiActor } from "../services/members";
+import { isMemberCursor, requireAdministration, type AdministrativeTask, type ApiActor } from "../services/members";
 import { contextOf, scopeOf } from "./http";
 import { mount, operation } from "./operation";
 import { presentCustomRole, presentIssuedToken, presentMapping, presentMember, presentProject, presentSettings, presentToken } from "./presenters";
@@ -46,11 +46,24 @@ export const listUsers = operation({
   operationId: "listUsers",
   tag: "Members",
   summary: "List members",
-  description: "Admin and Owner only. Ordered by userName.",
+  description:
+    "Admin and Owner only. Ordered by userName. Page with `cursor` (keyset: each page's `nextCursor` gives the next, and no member is skipped or shown twice while others are added or removed) or with `startIndex`.",
   security: "personal",
   query: z.object({
-    q: z.string().optional().describe("Only members whose userName contains this (ignoring case)."),
-    startIndex: z.coerce.number().int().min(1).default(1).describe("The 1-based index of the first member of the page."),
+    q: z
+      .string()
+      .optional()
+      .describe(
+        "Only members whose userName, given, family or formatted name, display name or emails contain each word of this (ignoring case). On MongoDB (MONGODB_URI) each word must begin a word of those: `ada` finds Ada Lovelace and ada@example.com, `love` finds Lovelace, `lace` does not.",
+      ),
+    startIndex: z.coerce.number().int().min(1).default(1).describe("The 1-based index of the first member of the page; ignored with `cursor`."),
+    cursor: z
+      .string()
+      .min(1)
+      .max(1000)
+      .refine(isMemberCursor, "is not a nextCursor this API gave")
+      .optional()
+      .describe("The `nextCursor` of the previous page: the page starts after the last member that page showed."),
     count: z.coerce.number().int().min(0).max(200).default(50).describe("The most members on the page."),
   }),
   responses: { 200: { description: "A page of members.", schema: MemberPage } },
@@ -393,8 +406,13 @@ export function organizationRoutes(services: Services): Router {
   const { members, access, scimTokens } = services;
 
   mount(router, listUsers, async ({ query }, req) => {
-    const page = await members.list(scopeOf(req), req.apiActor!, { query: query.q, startIndex: query.startIndex, count: query.count });
-    return { totalResults: page.total, startIndex: query.startIndex, users: page.members.map(presentMember) };
+    const page = await members.list(scopeOf(req), req.apiActor!, {
+      ...(query.q !== undefined ? { query: query.q } : {}),
+      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      startIndex: query.startIndex,
+      count: query.count,
+    });
+    return { totalResults: page.total, startIndex: page.startIndex, users: page.members.map(presentMember), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
   });
 
   mount(router, inviteUser, async ({ body: { projects, ...rest } }, req) => {

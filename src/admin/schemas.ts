@@ -110,8 +110,9 @@ export const MemberPage = named(
   "MemberPage",
   z.object({
     totalResults: z.number().int().min(0).describe("Members matching the query, on all pages."),
-    startIndex: z.number().int().min(1),
+    startIndex: z.number().int().min(1).describe("The 1-based position of the page's first member among all that match."),
     users: z.array(Member).describe("This page, ordered by userName."),
+    nextCursor: z.string().optional().describe("Pass as `cursor` for the next page; absent on the last page."),
   }),
 );
 

@@ -28,6 +28,13 @@ export interface Config {
   readonly authFailures: { readonly limit: number; readonly windowSeconds: number };
   /** Upper bound on any one database operation, so an outage answers 503 instead of hanging. */
   readonly databaseTimeoutMs: number;
+  /**
+   * RESIDENT_DIRECTORY: whether users and groups are answered from memory
+   * (storage/resident-directory.ts). "auto" (the default): on for the embedded database, which one
+   * server process serves; off for MONGODB_URI. "on" with MONGODB_URI is for a database only this
+   * one server writes (the benchmark's FerretDB); never with several instances.
+   */
+  readonly residentDirectory: "auto" | "on" | "off";
   /** Browser sessions (SAML sign-in): ended after this long without a request, and at the latest after the absolute timeout. */
   readonly sessions: { readonly idleTimeoutMinutes: number; readonly absoluteTimeoutHours: number };
   /** Exact origins (scheme, host, port) whose pages may call /api/v1 with the user's session cookie. */
@@ -98,6 +105,7 @@ const environment = z.object({
   AUTH_FAILURE_LIMIT: integer(1, 1_000_000).default(20),
   AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(300),
   DATABASE_TIMEOUT_MS: integer(100, 600_000).default(5000),
+  RESIDENT_DIRECTORY: z.enum(["auto", "on", "off"]).default("auto"),
   SESSION_IDLE_TIMEOUT_MINUTES: integer(1, 7 * 24 * 60).default(30),
   SESSION_ABSOLUTE_TIMEOUT_HOURS: integer(1, 30 * 24).default(12),
   CORS_ALLOWED_ORIGINS: originList.default([]),
@@ -192,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     authFailures: Object.freeze({ limit: e.AUTH_FAILURE_LIMIT, windowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS }),
     databaseTimeoutMs: e.DATABASE_TIMEOUT_MS,
+    residentDirectory: e.RESIDENT_DIRECTORY,
     sessions: Object.freeze({ idleTimeoutMinutes: e.SESSION_IDLE_TIMEOUT_MINUTES, absoluteTimeoutHours: e.SESSION_ABSOLUTE_TIMEOUT_HOURS }),
     corsAllowedOrigins: Object.freeze([...e.CORS_ALLOWED_ORIGINS]),
     ...(samlServiceProvider ? { samlServiceProvider } : {}),

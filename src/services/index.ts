@@ -48,6 +48,11 @@ export interface Services {
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
   settle(): Promise<void>;
+  /**
+   * With `residentDirectory`: reads users and groups into memory (storage/resident-directory.ts).
+   * The server awaits it before it listens; without resident mode it does nothing.
+   */
+  load(): Promise<void>;
 }
 
 export function createServices(
@@ -72,15 +77,23 @@ export function createServices(
      * memory, other processes' writes reaching them through `journal` (storage/change-journal.ts).
      */
     resident?: { journal: ChangeJournal };
+    /**
+     * Users and groups answered from memory (storage/resident-directory.ts): only for the embedded
+     * database, which one server process serves. Then `load()` must be awaited before serving.
+     */
+    residentDirectory?: boolean;
+    /** How other processes' writes reach the resident directory; none when absent. */
+    changeJournal?: ChangeJournal;
   },
 ): Services {
   const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure);
   const audit = new AuditTrail(db.models);
   const tokenStore = new ScimTokenStore(db.models, outbox, options.resident?.journal);
   const scimTokens = new ScimTokens(tokenStore, audit);
-  const userStore = new UserStore(db.models, outbox);
+  const resident = { resident: options.residentDirectory ?? false, ...((options.changeJournal ?? options.resident?.journal) ? { journal: (options.changeJournal ?? options.resident?.journal)! } : {}) };
+  const userStore = new UserStore(db.models, outbox, resident);
   const organizationStore = new OrganizationStore(db.models, outbox, options.resident?.journal);
-  const groupStore = new GroupStore(db.models, outbox);
+  const groupStore = new GroupStore(db.models, outbox, resident);
   const sessionStore = new SessionStore(db.models, outbox);
   // Wiring only: every rule lives in the use-case a reader opens by name (services/deprovisioning.ts
   // for the cascade when a user loses access; services/users.ts and services/groups.ts call it).
@@ -117,5 +130,8 @@ export function createServices(
       return recovered;
     },
     settle: () => outbox.settle(),
+    async load() {
+      await Promise.all([userStore.load(), groupStore.load()]);
+    },
   };
 }

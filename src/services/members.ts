@@ -3,7 +3,7 @@ import type { RequestContext } from "../domain/context";
 import type { AccessCatalog } from "../domain/catalog";
 import type { OrganizationRole, ProjectRole } from "../domain/permissions";
 import type { Organizations } from "./organizations";
-import type { User } from "../domain/user";
+import { userNameKey, type User } from "../domain/user";
 import { mayManageUser, mayTransferOwnership, withinCeiling, type UserChange } from "../domain/user-policy";
 import type { Permission } from "../domain/permissions";
 import { ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
@@ -24,6 +24,34 @@ export interface MemberView {
   isOwner: boolean;
   /** Whether the viewer may change this member's role and projects here (a UI greys out the rest). */
   editable: boolean;
+}
+
+/**
+ * The member list's keyset cursor: the lower-cased userName of the last member shown (unique in
+ * an organization), base64url-encoded so callers treat it as opaque. InvalidError when it is not one.
+ */
+export function encodeMemberCursor(userName: string): string {
+  return Buffer.from(JSON.stringify({ after: userNameKey(userName) }), "utf8").toString("base64url");
+}
+
+/** Whether `cursor` is a member list cursor (the admin API validates `cursor` with it). */
+export function isMemberCursor(cursor: string): boolean {
+  try {
+    decodeMemberCursor(cursor);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function decodeMemberCursor(cursor: string): string {
+  try {
+    const decoded = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { after?: unknown };
+    if (typeof decoded.after === "string") return decoded.after;
+  } catch {
+    // answered below
+  }
+  throw new InvalidError("cursor is not a nextCursor this API gave", "query");
 }
 
 /** People only, with a permission of the matrix (domain/permissions.ts). */
@@ -148,16 +176,33 @@ export class MemberAdministration {
     await this.users.endTemporaryAccess(ctx, userId, grantId, "revoked");
   }
 
-  /** Members, a page at a time; `query` narrows to userNames containing it. */
-  async list(ctx: Scope, actor: ApiActor, options: { query?: string; startIndex: number; count: number }) {
+  /**
+   * Members ordered by userName, a page at a time. `query` narrows to members whose userName,
+   * names, displayName or emails contain each of its words (ignoring case; on MongoDB each word
+   * must begin a word of those, UserStore.memberPage). A page starts at `startIndex`, or — keyset
+   * paging, right however members come and go — after the member `cursor` names (the `nextCursor`
+   * of the page before; opaque to callers).
+   */
+  async list(ctx: Scope, actor: ApiActor, options: { query?: string; startIndex: number; count: number; cursor?: string }) {
     if (!isAdministrator(actor)) throw new ForbiddenError("Only an admin or the owner lists members");
-    const page = await this.users.list(ctx, {
-      ...(options.query ? { criteria: { kind: "compare", path: "userName", op: "co", value: options.query, type: "string", caseExact: false } as const } : {}),
-      sortBy: "userName",
-      startIndex: options.startIndex,
-      count: options.count,
-    });
-    return { total: page.total, members: await Promise.all(page.users.map((u) => this.view(ctx, actor, u.id))) };
+    const after = options.cursor !== undefined ? decodeMemberCursor(options.cursor) : undefined;
+    const [page, ownerUserId] = await Promise.all([
+      this.users.memberPage(ctx, { ...(options.query ? { search: options.query } : {}), ...(after !== undefined ? { after } : {}), startIndex: options.startIndex, count: options.count }),
+      this.access.ownerOf(ctx),
+    ]);
+    const members = await Promise.all(page.users.map((user) => this.viewOf(ctx, actor, user, ownerUserId)));
+    const last = page.users[page.users.length - 1];
+    return { total: page.total, startIndex: page.startIndex, members, ...(page.more && last ? { nextCursor: encodeMemberCursor(last.userName) } : {}) };
+  }
+
+  /** `view` of a user already read, with the organization's owner already known. */
+  private async viewOf(ctx: Scope, actor: ApiActor, user: User, ownerUserId: string | undefined): Promise<MemberView> {
+    const access = await this.access.accessOf(ctx, user);
+    const isOwner = ownerUserId === user.id;
+    const editable =
+      actor.kind === "user" &&
+      mayManageUser({ id: actor.user.id, role: actor.access.organizationRole! }, { id: user.id, role: access.organizationRole ?? "read_only", isOwner, managedBy: user.managedBy }, { kind: "change_projects" }).allowed;
+    return { user, access, isOwner, editable };
   }
 
   /** Invites (creates) a local user with a role and projects; never an Owner. */

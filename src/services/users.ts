@@ -6,7 +6,7 @@ import { profileOf, resolveActive, withProfile, type LocalAccess, type Temporary
 import { ConcurrentChangeError, ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
 import type { AuditEvent } from "../domain/audit";
 import type { DirectoryListing } from "../domain/criteria";
-import type { UserPart, UserStore } from "../storage/users";
+import type { MemberPage, UserPart, UserStore } from "../storage/users";
 import type { Deprovisioning } from "./deprovisioning";
 
 /** The organization's seat limit, when it has one (AccessDirectory answers it). */
@@ -58,6 +58,11 @@ export class UserDirectory {
 
   list(ctx: Pick<RequestContext, "organizationId">, listing: DirectoryListing): Promise<{ total: number; users: User[] }> {
     return this.store.list(ctx.organizationId, listing);
+  }
+
+  /** Members by userName, narrowed by a search, from a position or after a userName (UserStore.memberPage). */
+  memberPage(ctx: Pick<RequestContext, "organizationId">, options: { search?: string; after?: string; startIndex: number; count: number }): Promise<MemberPage> {
+    return this.store.memberPage(ctx.organizationId, options);
   }
 
   /**

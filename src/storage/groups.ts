@@ -9,6 +9,8 @@ import { WriteQueue, writeQueueOf } from "./write-queue";
 import { LookupKeys } from "./lookup-keys";
 import type { GroupDocument, GroupSweepDocument, Models } from "./models";
 import type { Outbox } from "./outbox";
+import { type ChangeJournal, noOtherWriters } from "./change-journal";
+import { ResidentDirectory } from "./resident-directory";
 
 /** How a listing of groups is filtered, ordered and cut (the same as for users). */
 export type GroupListing = DirectoryListing;
@@ -58,8 +60,21 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
+    /** Resident mode (storage/resident-directory.ts): the embedded database's one server process. */
+    options: { resident?: boolean; journal?: ChangeJournal } = {},
   ) {
-    super(models.Group, fieldMapping, toGroup);
+    super(
+      models.Group,
+      fieldMapping,
+      toGroup,
+      options.resident
+        ? new ResidentDirectory<GroupDocument>(
+            models.Group.collection,
+            { collectionName: models.Group.collection.collectionName, nameLowerOf: (doc) => doc.displayNameLower, externalIdOf: (doc) => doc.externalId ?? undefined },
+            options.journal ?? noOtherWriters,
+          )
+        : undefined,
+    );
     this.keys = new LookupKeys(models);
   }
 
@@ -90,6 +105,11 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
   }
 
   async findByDisplayName(organizationId: string, displayName: string): Promise<Group | undefined> {
+    if (this.resident) {
+      await this.resident.ready();
+      const doc = this.resident.byName(organizationId, displayNameKey(displayName));
+      return doc ? toGroup(doc) : undefined;
+    }
     const [owner] = await this.keys.owners(this.displayNameKey(organizationId, displayName));
     if (!owner) return undefined;
     const group = await this.findById(organizationId, owner);
@@ -97,6 +117,10 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
   }
 
   async findByExternalId(organizationId: string, externalId: string): Promise<Group[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      return this.resident.byExternalId(organizationId, externalId).map(toGroup);
+    }
     const owners = await this.keys.owners(this.externalIdKey(organizationId, externalId));
     const groups = await Promise.all(owners.map((id) => this.findById(organizationId, id)));
     return groups.filter((g): g is Group => g !== undefined && g.externalId === externalId);
@@ -107,7 +131,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
       this.displayNameKey(organizationId, displayName),
       id,
       async (owner) => {
-        const holder = await this.findById(organizationId, owner);
+        const holder = await this.findStoredById(organizationId, owner);
         return !holder || displayNameKey(holder.displayName) !== displayNameKey(displayName);
       },
       `A group with displayName "${displayName}" already exists`,
@@ -126,7 +150,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
   async insert(group: Group, event: AuditEvent): Promise<void> {
     await this.claimDisplayName(group.organizationId, group.displayName, group.id);
     try {
-      await this.outbox.insert(this.collection, toDocument(group), [event], `A group with displayName "${group.displayName}" already exists`);
+      await this.outbox.insert(this.collection, toDocument(group), [event], `A group with displayName "${group.displayName}" already exists`, this.resident);
     } catch (error) {
       await this.releaseDisplayName(group.organizationId, group.displayName, group.id).catch(() => undefined);
       throw error;
@@ -152,7 +176,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
       } finally {
         if (written) await this.releaseDisplayName(before.organizationId, before.displayName, before.id);
         else {
-          const stored = await this.findById(after.organizationId, after.id).catch(() => undefined);
+          const stored = await this.findStoredById(after.organizationId, after.id).catch(() => undefined);
           if (!stored || displayNameKey(stored.displayName) !== displayNameKey(after.displayName)) {
             await this.releaseDisplayName(after.organizationId, after.displayName, after.id).catch(() => undefined);
           }
@@ -171,6 +195,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
       { $set: fields, ...(after.externalId === undefined ? { $unset: { externalId: "" } } : {}) },
       events,
       `A group with displayName "${after.displayName}" already exists`,
+      this.resident,
     );
     if (written && before.externalId !== after.externalId) {
       if (after.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(after.organizationId, after.externalId), after.id);
@@ -188,12 +213,12 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
    */
   async touch(id: string, at: Date, event: AuditEvent, expectedVersion?: number): Promise<Group | undefined> {
     if (expectedVersion !== undefined) {
-      const written = await this.outbox.updateIf(this.collection, id, expectedVersion, { $set: { version: expectedVersion + 1, lastModified: at } }, [event]);
+      const written = await this.outbox.updateIf(this.collection, id, expectedVersion, { $set: { version: expectedVersion + 1, lastModified: at } }, [event], undefined, this.resident);
       if (!written) return undefined;
-      const doc = await guarded(() => readById<GroupDocument>(this.models.Group, id));
+      const doc = this.resident ? this.resident.get(id) : await guarded(() => readById<GroupDocument>(this.models.Group, id));
       return doc ? { ...toGroup(doc), version: expectedVersion + 1, lastModified: at } : undefined;
     }
-    const doc = await this.outbox.updateAndRead<GroupDocument>(this.collection, id, { $inc: { version: 1 }, $set: { lastModified: at } }, [event]);
+    const doc = await this.outbox.updateAndRead<GroupDocument>(this.collection, id, { $inc: { version: 1 }, $set: { lastModified: at } }, [event], this.resident);
     return doc && !doc.deletedAt ? toGroup(doc) : undefined;
   }
 
@@ -205,7 +230,7 @@ export class GroupStore extends DirectoryStore<Group, GroupDocument> {
    * the group is deleted only while still at that version; false when it is not.
    */
   async delete(group: Group, at: Date, event: AuditEvent, options: { onlyVersion?: number } = {}): Promise<boolean> {
-    if (!(await this.outbox.tombstone(this.collection, group.id, at, [event], { displayNameLower: `\u0000deleted/${group.id}` }, options.onlyVersion))) return false;
+    if (!(await this.outbox.tombstone(this.collection, group.id, at, [event], { displayNameLower: `\u0000deleted/${group.id}` }, options.onlyVersion, this.resident))) return false;
     await this.finishDeletion(group, at);
     return true;
   }

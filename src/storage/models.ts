@@ -178,6 +178,13 @@ const userPaths = {
    */
   groups: { $type: [String], default: undefined },
   sessionEpoch: Number,
+  /**
+   * Member search on MongoDB (UserStore.memberPage): the lower-cased words of the userName, the
+   * names, the displayName and the emails, and each of those values whole. A prefix regular
+   * expression anchored at `^` is served by the {organizationId, searchTerms} index, so a search
+   * is word-prefix there (the resident directory matches any substring, from memory).
+   */
+  searchTerms: { $type: [String], default: undefined },
   samlGroups: { $type: [String], default: undefined },
   lastLogin: Date,
   /** Audit events of this user's changes on their way to the trail (storage/outbox.ts). */
@@ -292,6 +299,8 @@ userSchema.index({ organizationId: 1, created: 1, _id: 1 });
 userSchema.index({ organizationId: 1, groups: 1, _id: 1 });
 // Temporary grants whose time is up (the maintenance sweep); only users holding a grant are indexed.
 userSchema.index({ "temporaryGrants.until": 1 }, { sparse: true });
+// Member search on MongoDB: a prefix of one of the member's words (UserStore.memberPage).
+userSchema.index({ organizationId: 1, searchTerms: 1 });
 userSchema.index(...outboxIndex);
 
 const groupSchema = new Schema<GroupDocument>(groupPaths, options);

@@ -14,6 +14,34 @@ export interface OutboxCarrier {
 }
 
 type Document = mongo.Document;
+
+/**
+ * The resident copy of a collection (storage/resident-directory.ts), kept in step with the writes
+ * made here: each acknowledged write is applied to it inside the write queue, right where the
+ * database applied it, so memory sees one document's writes in the database's order; a write that
+ * failed leaves the document's state unknown (it may have been applied) and marks it stale.
+ */
+export interface ResidentCopy {
+  /** The version `id` is stored at, when this process knows it for certain (else undefined: read it). */
+  versionOf(id: string): Promise<{ version: number } | undefined>;
+  inserted(document: Document): void;
+  applied(id: string, update: Document): void;
+  markStale(ids: readonly string[]): void;
+}
+
+/** Runs a write and keeps `resident` in step with it (see ResidentCopy). */
+async function mirrored<T>(resident: ResidentCopy | undefined, id: string, write: () => Promise<T>, apply: (result: T) => void): Promise<T> {
+  if (!resident) return write();
+  let result: T;
+  try {
+    result = await write();
+  } catch (error) {
+    if (!isDuplicateKey(error)) resident.markStale([id]);
+    throw error;
+  }
+  apply(result);
+  return result;
+}
 type CarrierCollection = mongo.Collection<Document>;
 
 /**
@@ -55,16 +83,24 @@ export class Outbox {
   }
 
   /** Inserts a new document that carries the events of its own creation. */
-  async insert(collection: CarrierCollection, document: Document, changes: readonly AuditEvent[], conflictMessage?: string): Promise<void> {
+  async insert(collection: CarrierCollection, document: Document, changes: readonly AuditEvent[], conflictMessage?: string, resident?: ResidentCopy): Promise<void> {
     const events = changes.map(auditDocument);
-    await guarded(() => collection.insertOne({ ...document, outbox: [...events] }), conflictMessage);
+    await guarded(() => mirrored(resident, document._id as string, () => collection.insertOne({ ...document, outbox: [...events] }), () => resident?.inserted(document)), conflictMessage);
     await this.deliver(collection, document._id as string, events);
   }
 
   /** Updates one document by `_id` together with the events that record the update. */
-  async update(collection: CarrierCollection, id: string, update: Document, changes: readonly AuditEvent[], conflictMessage?: string): Promise<void> {
+  async update(collection: CarrierCollection, id: string, update: Document, changes: readonly AuditEvent[], conflictMessage?: string, resident?: ResidentCopy): Promise<void> {
     const events = changes.map(auditDocument);
-    await guarded(() => this.writes.document(collection.collectionName, id, () => collection.updateOne({ _id: id } as never, Outbox.carrying(update, events))), conflictMessage);
+    await guarded(
+      () =>
+        this.writes.document(collection.collectionName, id, () =>
+          mirrored(resident, id, () => collection.updateOne({ _id: id } as never, Outbox.carrying(update, events)), (result) => {
+            if (result.matchedCount) resident?.applied(id, update);
+          }),
+        ),
+      conflictMessage,
+    );
     await this.deliver(collection, id, events);
   }
 
@@ -72,10 +108,14 @@ export class Outbox {
    * `update`, answering the document as it is after the update (`$inc`ed counters included), or
    * undefined when there is no such document.
    */
-  async updateAndRead<T>(collection: CarrierCollection, id: string, update: Document, changes: readonly AuditEvent[]): Promise<T | undefined> {
+  async updateAndRead<T>(collection: CarrierCollection, id: string, update: Document, changes: readonly AuditEvent[], resident?: ResidentCopy): Promise<T | undefined> {
     const events = changes.map(auditDocument);
     const doc = await guarded(() =>
-      this.writes.document(collection.collectionName, id, () => collection.findOneAndUpdate({ _id: id } as never, Outbox.carrying(update, events), { returnDocument: "after" })),
+      this.writes.document(collection.collectionName, id, () =>
+        mirrored(resident, id, () => collection.findOneAndUpdate({ _id: id } as never, Outbox.carrying(update, events), { returnDocument: "after" }), (after) => {
+          if (after) resident?.inserted(after);
+        }),
+      ),
     );
     if (doc) await this.deliver(collection, id, events);
     return (doc ?? undefined) as T | undefined;
@@ -96,17 +136,23 @@ export class Outbox {
     update: Document,
     changes: readonly AuditEvent[],
     conflictMessage?: string,
+    resident?: ResidentCopy,
   ): Promise<boolean> {
     const events = changes.map(auditDocument);
     const written = await guarded(async () => {
       if (!this.writes.serialize) {
-        const result = await collection.updateOne({ _id: id, version, deletedAt: { $exists: false } } as never, Outbox.carrying(update, events));
+        const result = await mirrored(resident, id, () => collection.updateOne({ _id: id, version, deletedAt: { $exists: false } } as never, Outbox.carrying(update, events)), (result) => {
+          if (result.matchedCount === 1) resident?.applied(id, update);
+        });
         return result.matchedCount === 1;
       }
       return this.writes.document(collection.collectionName, id, async () => {
-        const current = (await collection.findOne({ _id: id } as never)) as { version?: number; deletedAt?: Date } | null;
-        if (!current || current.deletedAt || current.version !== version) return false;
-        await collection.updateOne({ _id: id } as never, Outbox.carrying(update, events));
+        // A resident copy (this process the only writer, storage/resident-directory.ts) knows the
+        // stored version: the read by _id is saved. Otherwise the document is read.
+        const known = await resident?.versionOf(id);
+        const current = known ?? ((await collection.findOne({ _id: id } as never)) as { version?: number; deletedAt?: Date } | null);
+        if (!current || ("deletedAt" in current && current.deletedAt) || current.version !== version) return false;
+        await mirrored(resident, id, () => collection.updateOne({ _id: id } as never, Outbox.carrying(update, events)), () => resident?.applied(id, update));
         return true;
       });
     }, conflictMessage);
@@ -120,15 +166,17 @@ export class Outbox {
    * The events are moved to the trail (awaited) but stay on the tombstone: the caller deletes the
    * document once its own clean-up is done, and that deletion removes them.
    */
-  async tombstone(collection: CarrierCollection, id: string, at: Date, changes: readonly AuditEvent[], release: Document = {}, version?: number): Promise<boolean> {
+  async tombstone(collection: CarrierCollection, id: string, at: Date, changes: readonly AuditEvent[], release: Document = {}, version?: number, resident?: ResidentCopy): Promise<boolean> {
     const events = changes.map(auditDocument);
     const update = Outbox.carrying({ $set: { ...release, deletedAt: at } }, events);
     if (version !== undefined) {
       // A deletion under If-Match: made only on that version (see updateIf), or not at all.
-      const written = await this.updateIf(collection, id, version, update, [], undefined);
+      const written = await this.updateIf(collection, id, version, update, [], undefined, resident);
       if (!written) return false;
     } else {
-      await guarded(() => this.writes.document(collection.collectionName, id, () => collection.updateOne({ _id: id } as never, update)));
+      await guarded(() =>
+        this.writes.document(collection.collectionName, id, () => mirrored(resident, id, () => collection.updateOne({ _id: id } as never, update), () => resident?.applied(id, update))),
+      );
     }
     await this.append(events).catch(this.onDeliveryFailure);
     return true;

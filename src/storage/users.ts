@@ -2,13 +2,15 @@ import type { AuditEvent } from "../domain/audit";
 import { UnavailableError } from "../errors";
 import type { DirectoryListing } from "../domain/criteria";
 import { type User, userNameKey } from "../domain/user";
-import type { FieldMapping } from "./criteria-query";
+import { escapeRegex, type FieldMapping } from "./criteria-query";
 import { DirectoryStore } from "./directory-store";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
 import { profileAttributes, type Models, type UserDocument } from "./models";
 import { auditDocument, type Outbox } from "./outbox";
 import { WriteQueue, writeQueueOf } from "./write-queue";
+import { type ChangeJournal, noOtherWriters } from "./change-journal";
+import { ResidentDirectory } from "./resident-directory";
 
 /** How a listing of users is filtered, ordered and cut (the same as for groups). */
 export type UserListing = DirectoryListing;
@@ -16,6 +18,14 @@ export type UserListing = DirectoryListing;
 export interface UserPage {
   total: number;
   users: User[];
+}
+
+/** A page of members (UserStore.memberPage). */
+export interface MemberPage extends UserPage {
+  /** The 1-based position of the page's first member among all that match. */
+  startIndex: number;
+  /** Whether members follow this page. */
+  more: boolean;
 }
 
 const fieldMapping: Record<string, FieldMapping> = {
@@ -75,17 +85,39 @@ function toDocument(user: User): UserDocument {
     if (value !== undefined) doc[attribute] = value;
   }
   if (user.groupIds.length) doc.groups = [...user.groupIds];
+  const terms = searchTermsOf(user);
+  if (terms.length) doc.searchTerms = terms;
   // sessionEpoch, lastLogin and samlGroups are never written from a whole-user snapshot: each has
   // its own targeted update (endSessions, recordSignIn), so a write from a stale read can neither
   // lower the epoch (reviving sessions) nor undo a sign-in's record.
   return doc;
 }
 
+/** The values member search looks in (the admin API's `q`): userName, names, displayName, emails. */
+export function searchableValuesOf(user: Pick<User, "userName"> & { name?: unknown; displayName?: unknown; emails?: unknown }): string[] {
+  const name = (user.name ?? {}) as { givenName?: unknown; familyName?: unknown; formatted?: unknown };
+  const emails = Array.isArray(user.emails) ? user.emails.map((e: { value?: unknown }) => e?.value) : [];
+  return [user.userName, name.givenName, name.familyName, name.formatted, user.displayName, ...emails].filter((v): v is string => typeof v === "string" && v !== "").map((v) => v.toLowerCase());
+}
+
+/** What separates the words of a searchable value (and of a search, on MongoDB). */
+const wordSeparators = /[\s@._+\-,;()'"]+/;
+
+/** The stored search terms (UserDocument.searchTerms): each searchable value whole and its words. */
+function searchTermsOf(user: User): string[] {
+  const terms = new Set<string>();
+  for (const value of searchableValuesOf(user)) {
+    terms.add(value);
+    for (const word of value.split(wordSeparators)) if (word) terms.add(word);
+  }
+  return [...terms];
+}
+
 /** The parts of a user written separately (UserStore.replace). */
 export type UserPart = "profile" | "localAccess" | "suspended" | "temporaryGrants";
 
 /** What the identity provider owns of a user, and how it is managed. */
-const profileFields = ["userName", "userNameLower", "externalId", "active", "managedBy", "managedVia", ...profileAttributes];
+const profileFields = ["userName", "userNameLower", "externalId", "active", "managedBy", "managedVia", "searchTerms", ...profileAttributes];
 const requiredFields = new Set(["userName", "userNameLower", "active", "managedBy"]);
 
 /**
@@ -101,8 +133,21 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   constructor(
     private readonly models: Models,
     private readonly outbox: Outbox,
+    /** Resident mode (storage/resident-directory.ts): the embedded database's one server process. */
+    options: { resident?: boolean; journal?: ChangeJournal } = {},
   ) {
-    super(models.User, fieldMapping, toUser);
+    super(
+      models.User,
+      fieldMapping,
+      toUser,
+      options.resident
+        ? new ResidentDirectory<UserDocument>(
+            models.User.collection,
+            { collectionName: models.User.collection.collectionName, nameLowerOf: (doc) => doc.userNameLower, externalIdOf: (doc) => doc.externalId ?? undefined, groupsOf: (doc) => doc.groups ?? [], searchableValuesOf: (doc) => searchableValuesOf(doc) },
+            options.journal ?? noOtherWriters,
+          )
+        : undefined,
+    );
     this.keys = new LookupKeys(models);
     this.writes = writeQueueOf(models);
   }
@@ -123,6 +168,11 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   }
 
   async findByUserName(organizationId: string, userName: string): Promise<User | undefined> {
+    if (this.resident) {
+      await this.resident.ready();
+      const doc = this.resident.byName(organizationId, userNameKey(userName));
+      return doc ? toUser(doc) : undefined;
+    }
     const [owner] = await this.keys.owners(this.userNameKey(organizationId, userName));
     if (!owner) return undefined;
     const user = await this.findById(organizationId, owner);
@@ -130,6 +180,10 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   }
 
   async findByExternalId(organizationId: string, externalId: string): Promise<User[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      return this.resident.byExternalId(organizationId, externalId).map(toUser);
+    }
     const owners = await this.keys.owners(this.externalIdKey(organizationId, externalId));
     const users = await Promise.all(owners.map((id) => this.findById(organizationId, id)));
     return users.filter((u): u is User => u !== undefined && u.externalId === externalId);
@@ -143,7 +197,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   /** A userName key is stale when its owner is gone or no longer has that userName (a crash mid-rename). */
   private userNameIsStale(organizationId: string, userName: string) {
     return async (owner: string) => {
-      const holder = await this.findById(organizationId, owner);
+      const holder = await this.findStoredById(organizationId, owner);
       return !holder || userNameKey(holder.userName) !== userNameKey(userName);
     };
   }
@@ -169,7 +223,12 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
         : this.keys.claim(userNameClaim.key, user.id, userNameClaim.isStale, conflict),
       guarded(() => this.collection.insertOne({ ...toDocument(user), outbox: [event] } as never), conflict),
     ]);
-    if (keys.status === "fulfilled" && document.status === "fulfilled") return this.outbox.deliver(this.collection, user.id, [event]);
+    if (keys.status === "fulfilled" && document.status === "fulfilled") {
+      this.resident?.put(toDocument(user));
+      return this.outbox.deliver(this.collection, user.id, [event]);
+    }
+    // Whatever happened, the resident copy re-reads this user before its next answer.
+    this.resident?.markStale([user.id]);
     // An insert that failed because the database went away may still have been applied: the user
     // may exist. Its keys then stay (released, they would leave a user no lookup finds and no
     // retry can create); if it does not exist they are stale, and the next claimant takes them
@@ -219,7 +278,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
 
   /** After a rename that was not written: the new key goes back, unless the stored user has that name. */
   private async giveBackUnlessHeld(after: User): Promise<void> {
-    const stored = await this.findById(after.organizationId, after.id);
+    const stored = await this.findStoredById(after.organizationId, after.id);
     if (!stored || userNameKey(stored.userName) !== userNameKey(after.userName)) await this.releaseUserName(after.organizationId, after.userName, after.id);
   }
 
@@ -240,6 +299,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
       },
       [event],
       `A user with userName "${after.userName}" already exists`,
+      this.resident,
     );
     if (written && before.externalId !== after.externalId) {
       if (after.externalId !== undefined) await this.keys.addToIndex(this.externalIdKey(after.organizationId, after.externalId), after.id);
@@ -298,12 +358,12 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
 
   /** Ends every session of the user: the epoch only ever goes up ($inc, never a snapshot). */
   async endSessions(id: string, event: AuditEvent): Promise<void> {
-    await this.outbox.update(this.collection, id, { $inc: { sessionEpoch: 1 } }, [event]);
+    await this.outbox.update(this.collection, id, { $inc: { sessionEpoch: 1 } }, [event], undefined, this.resident);
   }
 
   /** A sign-in's record: its time and, with SAML group sync, the asserted groups. */
   async recordSignIn(id: string, at: Date, samlGroups: readonly string[] | undefined, event: AuditEvent): Promise<void> {
-    await this.outbox.update(this.collection, id, { $set: { lastLogin: at, ...(samlGroups ? { samlGroups: [...samlGroups] } : {}) } }, [event]);
+    await this.outbox.update(this.collection, id, { $set: { lastLogin: at, ...(samlGroups ? { samlGroups: [...samlGroups] } : {}) } }, [event], undefined, this.resident);
   }
 
   /**
@@ -313,7 +373,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * version; false when it is not.
    */
   async delete(user: User, at: Date, event: AuditEvent, options: { onlyVersion?: number } = {}): Promise<boolean> {
-    if (!(await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` }, options.onlyVersion))) return false;
+    if (!(await this.outbox.tombstone(this.collection, user.id, at, [event], { userNameLower: `\u0000deleted/${user.id}` }, options.onlyVersion, this.resident))) return false;
     await this.finishDeletion(user);
     return true;
   }
@@ -334,20 +394,46 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * (an index on MongoDB, a scan on FerretDB).
    */
   async countActive(organizationId: string): Promise<number> {
+    if (this.resident) {
+      await this.resident.ready();
+      return this.resident.all(organizationId).filter((doc) => doc.active === true).length;
+    }
     return guarded(() => this.models.User.countDocuments({ organizationId, active: true, deletedAt: { $exists: false } }));
   }
 
   /** Makes the user a direct member of a group: one idempotent write to one document, by _id. */
   async addToGroup(userId: string, groupId: string): Promise<void> {
-    await guarded(() => this.writes.document("users", userId, () => this.models.User.updateOne({ _id: userId }, { $addToSet: { groups: groupId } })));
+    await this.membershipWrite(userId, { $addToSet: { groups: groupId } });
   }
 
   async removeFromGroup(userId: string, groupId: string): Promise<void> {
-    await guarded(() => this.writes.document("users", userId, () => this.models.User.updateOne({ _id: userId }, { $pull: { groups: groupId } })));
+    await this.membershipWrite(userId, { $pull: { groups: groupId } });
+  }
+
+  /** One membership write by _id, applied to the resident copy inside the write queue. */
+  private async membershipWrite(userId: string, update: { $addToSet: { groups: string } } | { $pull: { groups: string } }): Promise<void> {
+    const resident = this.resident;
+    await guarded(() =>
+      this.writes.document("users", userId, () =>
+        resident
+          ? resident.written([userId], () => this.models.User.updateOne({ _id: userId }, update), (result) => {
+              if (result.matchedCount) resident.applied(userId, update);
+            })
+          : this.models.User.updateOne({ _id: userId }, update),
+      ),
+    );
   }
 
   /** Direct members of a group, for presenting it (an index on MongoDB; a scan on FerretDB). */
   async membersOf(organizationId: string, groupId: string): Promise<Pick<User, "id" | "userName" | "displayName">[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      const resident = this.resident;
+      return resident
+        .memberIds(organizationId, groupId)
+        .map((id) => resident.get(id)!)
+        .map((d) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) }));
+    }
     const docs = await guarded(() =>
       this.models.User.find({ organizationId, groups: groupId, deletedAt: { $exists: false } }).select({ _id: 1, userName: 1, displayName: 1 }).sort({ _id: 1 }).lean<UserDocument[]>(),
     );
@@ -359,12 +445,27 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * one `distinct` over the members' `groups` (the {organizationId, groups} index on MongoDB).
    */
   async groupsWithMembers(organizationId: string): Promise<string[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      return this.resident.groupsWithMembers(organizationId);
+    }
     const ids = await guarded(() => this.collection.distinct("groups", { organizationId, deletedAt: { $exists: false } } as never));
     return (ids as unknown[]).filter((id): id is string => typeof id === "string");
   }
 
   /** Users with temporary grants whose end is not yet in the audit trail (a small set; indexed on MongoDB). */
   async withEndedGrants(now: Date): Promise<User[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      const ended: User[] = [];
+      for (const organizationId of this.resident.organizationIds()) {
+        for (const doc of this.resident.all(organizationId)) {
+          if (doc.temporaryGrants?.some((g) => new Date(g.until) <= now && !g.endRecorded)) ended.push(toUser(doc));
+          if (ended.length === 500) return ended;
+        }
+      }
+      return ended;
+    }
     const docs = await guarded(() =>
       this.models.User.find({ "temporaryGrants.until": { $lte: now } }).limit(500).lean<UserDocument[]>(),
     );
@@ -374,7 +475,74 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
 
   /** Clears a deleted group from every former member; safe to repeat. */
   async clearGroup(organizationId: string, groupId: string): Promise<void> {
-    await guarded(() => this.writes.exclusive("users", () => this.models.User.updateMany({ organizationId, groups: groupId }, { $pull: { groups: groupId } })));
+    const resident = this.resident;
+    const update = { $pull: { groups: groupId } };
+    await guarded(() =>
+      this.writes.exclusive("users", async () => {
+        const members = resident ? resident.memberIds(organizationId, groupId) : [];
+        return resident
+          ? resident.written(members, () => this.models.User.updateMany({ organizationId, groups: groupId }, update), () => {
+              for (const id of members) resident.applied(id, update);
+            })
+          : this.models.User.updateMany({ organizationId, groups: groupId }, update);
+      }),
+    );
+  }
+
+  /**
+   * A page of the organization's members for the admin API, ordered by userName (case-insensitive,
+   * unique in an organization), optionally narrowed by `search`: every word of it must occur in the
+   * userName, a name, the displayName or an email. Either from a position (`startIndex`, 1-based)
+   * or after the member whose lower-cased userName is `after` (keyset paging: a page stays right
+   * while members come and go). Answers the page, the total that match, the 1-based position of
+   * the page's first member, and whether more follow.
+   *
+   * Resident mode matches substrings in memory. On MongoDB each word must begin one of the stored
+   * `searchTerms` (an anchored regular expression, served by the {organizationId, searchTerms}
+   * index), and the order and the keyset are the {organizationId, userNameLower} index.
+   */
+  async memberPage(organizationId: string, options: { search?: string; after?: string; startIndex: number; count: number }): Promise<MemberPage> {
+    const words = (options.search ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+    if (this.resident) {
+      await this.resident.ready();
+      const resident = this.resident;
+      const ordered = resident.ordered(organizationId, "userNameLower", false);
+      const ids = words.length ? ordered.filter((id) => resident.containsEvery(id, words)) : ordered;
+      let first = options.startIndex - 1;
+      if (options.after !== undefined) {
+        const after = options.after;
+        let [low, high] = [0, ids.length];
+        while (low < high) {
+          const middle = (low + high) >>> 1;
+          if (resident.get(ids[middle]!)!.userNameLower <= after) low = middle + 1;
+          else high = middle;
+        }
+        first = low;
+      }
+      const page = ids.slice(first, first + options.count).map((id) => toUser(resident.get(id)!));
+      return { total: ids.length, users: page, startIndex: first + 1, more: first + options.count < ids.length };
+    }
+    // Each word of the search split as the stored values were (`example.com` → example, com).
+    const prefixes = words.flatMap((word) => word.split(wordSeparators)).filter(Boolean);
+    const filter: Record<string, unknown> = {
+      organizationId,
+      deletedAt: { $exists: false },
+      ...(prefixes.length ? { $and: prefixes.map((prefix) => ({ searchTerms: { $regex: `^${escapeRegex(prefix)}` } })) } : {}),
+    };
+    const [total, before] = await Promise.all([
+      guarded(() => this.collection.countDocuments(filter as never)),
+      options.after !== undefined ? guarded(() => this.collection.countDocuments({ ...filter, userNameLower: { $lte: options.after } } as never)) : Promise.resolve(options.startIndex - 1),
+    ]);
+    const docs = await guarded(() =>
+      this.collection
+        .find((options.after !== undefined ? { ...filter, userNameLower: { $gt: options.after } } : filter) as never)
+        .sort({ userNameLower: 1 })
+        .skip(options.after !== undefined ? 0 : options.startIndex - 1)
+        .limit(options.count + 1)
+        .toArray(),
+    );
+    const users = (docs as unknown as UserDocument[]).slice(0, options.count).map(toUser);
+    return { total, users, startIndex: before + 1, more: docs.length > options.count };
   }
 
   /**

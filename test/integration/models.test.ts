@@ -29,6 +29,7 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
     { key: { organizationId: 1, created: 1, _id: 1 } },
     { key: { organizationId: 1, groups: 1, _id: 1 } },
     { key: { "temporaryGrants.until": 1 }, sparse: true },
+    { key: { organizationId: 1, searchTerms: 1 } },
     outbox,
   ],
   groups: [

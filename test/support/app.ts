@@ -39,6 +39,15 @@ export interface TestAppOverrides {
   residentAuditIndex?: boolean;
   /** How other processes' writes reach the resident stores. */
   changeJournal?: ChangeJournal;
+  /**
+   * Users and groups answered from memory (storage/resident-directory.ts), as the server runs on
+   * the embedded database. Default: on in the files under test/integration/resident/ (which run the
+   * main SCIM suites again that way, see test/support/resident-mode.ts) and for a whole run with
+   * GATEHOUSE_TEST_RESIDENT=1; otherwise off.
+   */
+  residentDirectory?: boolean;
+  /** Connect to this database server instead of the run's (e.g. through a fault-injecting proxy). */
+  serverUri?: string;
 }
 
 /**
@@ -49,7 +58,7 @@ export interface TestAppOverrides {
 export async function startTestApp(environment: Record<string, string> = {}, overrides: TestAppOverrides = {}): Promise<TestApp> {
   const config = loadConfig({ PUBLIC_BASE_URL: "https://gatehouse.test", LOG_LEVEL: "silent", ...environment });
   const ownsDatabase = overrides.dbName === undefined;
-  const db = await connectDatabase(testServerUri(), {
+  const db = await connectDatabase(overrides.serverUri ?? testServerUri(), {
     dbName: overrides.dbName ?? uniqueDatabaseName(),
     timeoutMs: config.databaseTimeoutMs,
     ...(overrides.monitorCommands ? { monitorCommands: true } : {}),
@@ -58,6 +67,7 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
   // documents, a change journal of its own): not for suites that start a second instance.
   const resident = overrides.resident ?? (process.env.GATEHOUSE_TEST_RESIDENT === "1" ? { journal: FileChangeJournal.startFresh(path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-journal-")), "change-journal.ndjson")) } : undefined);
   // The server's own wiring (src/composition.ts), with the test seams it offers.
+  const residentDirectory = overrides.residentDirectory ?? residentMode();
   const { services, app } = composeServer(config, db, {
     logger: createLogger("silent"),
     ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
@@ -65,7 +75,9 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
     ...(resident ? { resident } : {}),
     ...(overrides.residentAuditIndex ? { residentAuditIndex: true } : {}),
     ...(overrides.changeJournal ? { changeJournal: overrides.changeJournal } : {}),
+    ...(residentDirectory ? { residentDirectory: true } : {}),
   });
+  await services.load();
   await residentAuditIndexOf(db.models)?.load();
   return {
     app,
@@ -82,6 +94,11 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
       await db.close();
     },
   };
+}
+
+/** Whether this test file runs with the resident directory (test/support/resident-mode.ts, GATEHOUSE_TEST_RESIDENT). */
+export function residentMode(): boolean {
+  return (globalThis as { gatehouseResidentDirectory?: boolean }).gatehouseResidentDirectory === true || process.env.GATEHOUSE_TEST_RESIDENT === "1";
 }
 
 /**
