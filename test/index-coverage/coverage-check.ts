@@ -8,6 +8,17 @@ export interface IntentionalScan {
   readonly reason: string;
 }
 
+/**
+ * A family of shapes one call site sends by design, that no finite set of indexes serves (SCIM's
+ * filters and sortBy on any attribute): each shape matching `shape` and sent from `site` only.
+ */
+export interface IntentionalFamily {
+  readonly family: RegExp;
+  /** The call site (as the report prints it, e.g. "src/storage/directory-store.ts:100"). */
+  readonly site: string;
+  readonly reason: string;
+}
+
 export interface ShapeVerdict {
   readonly key: string;
   /** Where in src/ it is sent from (first application frame of each recorded stack). */
@@ -31,6 +42,7 @@ export function judgeQueries(
   records: readonly (RecordedQuery & { testFile?: string })[],
   indexes: readonly DeclaredIndex[],
   intentionalScans: readonly IntentionalScan[],
+  intentionalFamilies: readonly IntentionalFamily[] = [],
 ): CoverageReport {
   const byKey = new Map<string, { record: RecordedQuery; sites: Set<string>; testFiles: Set<string> }>();
   for (const record of records) {
@@ -45,7 +57,8 @@ export function judgeQueries(
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([key, { record, sites, testFiles }]): ShapeVerdict => {
       const coverage = coverageOf(record.shape, indexes);
-      const intentional = reasons.get(key);
+      const family = intentionalFamilies.find((f) => f.family.test(key) && sites.size > 0 && [...sites].every((site) => site === f.site));
+      const intentional = reasons.get(key) ?? (coverage ? undefined : family?.reason);
       return { key, sites: [...sites].sort(), testFiles: [...testFiles].sort(), ...(coverage ? { coverage } : {}), ...(intentional ? { intentional } : {}) };
     });
   const needlessEntries = intentionalScans.flatMap((entry) => {
@@ -54,6 +67,9 @@ export function judgeQueries(
     if (verdict.coverage) return [{ entry, why: `a declared index serves it (${describeCoverage(verdict.coverage)})` }];
     return [];
   });
+  for (const family of intentionalFamilies) {
+    if (!verdicts.some((v) => !v.coverage && v.intentional === family.reason)) needlessEntries.push({ entry: { shape: String(family.family), reason: family.reason }, why: "no shape of this family went without an index" });
+  }
   return { verdicts, uncovered: verdicts.filter((v) => !v.coverage && !v.intentional), needlessEntries };
 }
 

@@ -4,7 +4,7 @@ import mongoose from "mongoose";
 import { queryShapesDirectory } from "../support/query-shapes";
 import { formatReport, judgeQueries } from "./coverage-check";
 import { declaredIndexes } from "./coverage-rule";
-import { intentionalScans } from "./intentional-scans";
+import { intentionalFamilies, intentionalScans } from "./intentional-scans";
 import { describeShape, shapesOfCommand } from "./query-shape";
 import type { RecordedQuery } from "./recorder";
 
@@ -49,7 +49,7 @@ describe("every query shape the suite sent is served by a declared index", () =>
   });
 
   const records = existsSync(directory) ? readRecords() : [];
-  const report = judgeQueries(records, declaredIndexes(), intentionalScans);
+  const report = judgeQueries(records, declaredIndexes(), intentionalScans, intentionalFamilies);
 
   it("recorded the application's queries on its main collections (the recording works)", () => {
     const collections = new Set(report.verdicts.map((v) => v.key.split(".")[0]));

@@ -32,9 +32,11 @@ export default async function globalSetup(): Promise<void> {
  */
 function startQueryShapeRecords(): void {
   const directory = queryShapesDirectory();
-  rmSync(directory, { recursive: true, force: true });
+  // A later part of the same `npm test` (the fault-injection suite) adds to the records.
+  const appending = process.env.GATEHOUSE_QUERY_SHAPES_APPEND === "1";
+  if (!appending) rmSync(directory, { recursive: true, force: true });
   mkdirSync(directory, { recursive: true });
-  writeFileSync(path.join(directory, "run.json"), `${JSON.stringify({ startedAt: new Date().toISOString(), arguments: process.argv.slice(2) })}\n`);
+  if (!appending) writeFileSync(path.join(directory, "run.json"), `${JSON.stringify({ startedAt: new Date().toISOString(), arguments: process.argv.slice(2) })}\n`);
   // The built server and CLI the e2e and fault tests start as processes record theirs too.
   const preload = `--require "${path.join(__dirname, "record-child-queries.js")}"`;
   process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, preload].filter(Boolean).join(" ");
