@@ -49,8 +49,10 @@ export interface Runtime {
 /** Every use-case, wired to `db` as `config` says. The CLI needs no more than this. */
 export function composeServices(config: Config, db: Database, runtime: Runtime = {}): Services {
   const { logger } = runtime;
+  // One journal for every resident store: other processes' writes reach them all through it.
+  const journal = runtime.changeJournal ?? runtime.resident?.journal;
   if (runtime.residentAuditIndex) {
-    attachResidentAuditIndex(db.models, new ResidentAuditIndex(db.models, (runtime.changeJournal ?? runtime.resident?.journal) ? { journal: (runtime.changeJournal ?? runtime.resident?.journal)! } : {}));
+    attachResidentAuditIndex(db.models, new ResidentAuditIndex(db.models, journal ? { journal } : {}));
   }
   return createServices(db, {
     authFailureWindowSeconds: config.authFailures.windowSeconds,
@@ -64,7 +66,7 @@ export function composeServices(config: Config, db: Database, runtime: Runtime =
     ...(runtime.sessionClock ? { sessionClock: runtime.sessionClock } : {}),
     ...(runtime.resident ? { resident: runtime.resident } : {}),
     ...(runtime.residentDirectory ? { residentDirectory: true } : {}),
-    ...(runtime.changeJournal ? { changeJournal: runtime.changeJournal } : {}),
+    ...(journal ? { changeJournal: journal } : {}),
   });
 }
 

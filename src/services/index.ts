@@ -90,7 +90,8 @@ export function createServices(
   const audit = new AuditTrail(db.models);
   const tokenStore = new ScimTokenStore(db.models, outbox, options.resident?.journal);
   const scimTokens = new ScimTokens(tokenStore, audit);
-  const resident = { resident: options.residentDirectory ?? false, ...((options.changeJournal ?? options.resident?.journal) ? { journal: (options.changeJournal ?? options.resident?.journal)! } : {}) };
+  const journal = options.changeJournal ?? options.resident?.journal;
+  const resident = { resident: options.residentDirectory ?? false, ...(journal ? { journal } : {}) };
   const userStore = new UserStore(db.models, outbox, resident);
   const organizationStore = new OrganizationStore(db.models, outbox, options.resident?.journal);
   const groupStore = new GroupStore(db.models, outbox, resident);
