@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { MemberReference, Offboarding as OffboardingRecord } from "../domain/offboarding";
 import { InvalidError } from "../errors";
 import type { Services } from "../services";
-import { mayOffboard } from "../services/offboardings";
+import { mayOffboard, OFFBOARDING_SCOPE } from "../services/offboardings";
 import { contextOf, scopeOf } from "./http";
 import { mount, operation } from "./operation";
 import { named, ReasonRequest } from "./schemas";
@@ -84,6 +84,7 @@ export const requestOffboarding = operation({
     "Later: the offboarding is `scheduled` (`offboarding.scheduled`), an `offboarding.reminder` event goes out a day before, and it is carried out within a minute of `effectiveAt` by one instance. " +
     "Idempotent: the same `Idempotency-Key` header (or `idempotencyKey` field) answers the same offboarding, with the header `Idempotent-Replayed: true`; the key with another member is 409.",
   security: "personalOrService",
+  scope: OFFBOARDING_SCOPE,
   authorize: mayOffboard,
   body: named(
     "OffboardingRequest",
@@ -113,6 +114,7 @@ export const listOffboardings = operation({
   summary: "Offboardings, newest first",
   description: "For service tokens with the `offboarding` scope and for administrators.",
   security: "personalOrService",
+  scope: OFFBOARDING_SCOPE,
   authorize: mayOffboard,
   query: z
     .object({
@@ -131,6 +133,7 @@ export const getOffboarding = operation({
   summary: "One offboarding",
   description: "For service tokens with the `offboarding` scope and for administrators.",
   security: "personalOrService",
+  scope: OFFBOARDING_SCOPE,
   authorize: mayOffboard,
   params: idParams,
   responses: { 200: { description: "The offboarding.", schema: Offboarding } },
@@ -146,6 +149,7 @@ export const cancelOffboarding = operation({
   description:
     "For service tokens with the `offboarding` scope and for administrators. Only a `scheduled` offboarding can be cancelled (cancelling a cancelled one changes nothing); one already carried out is 409 — an administrator lifts the hold with `POST /users/{id}/unsuspend`. Audited as `offboarding.cancelled`.",
   security: "personalOrService",
+  scope: OFFBOARDING_SCOPE,
   authorize: mayOffboard,
   params: idParams,
   body: ReasonRequest,
