@@ -36,7 +36,7 @@ beforeAll(async () => {
   const created = await cli("org", "create", "Offboarding Co", "--owner", "owner@offboarding.example", "--json");
   org = { id: created.id, scimToken: created.scimToken, ownerId: created.ownerId ?? created.owner?.id };
   ownerToken = (await cli("user-token", "create", "--org", org.id, "--email", "owner@offboarding.example", "--json")).token;
-  hrToken = (await t.services.scimTokens.issue(ctx(), { purpose: "service", name: "Workday", scopes: ["offboarding"] })).token;
+  hrToken = (await cli("service-token", "create", "--org", org.id, "--name", "Workday", "--scope", "offboarding", "--json")).token;
   plainServiceToken = (await t.services.scimTokens.issue(ctx(), { purpose: "service", name: "Product back end" })).token;
 });
 afterAll(() => t.close());
@@ -285,5 +285,6 @@ describe("refusals", () => {
     await api(hrToken).get("/offboardings/off_unknown").expect(404);
     expect(await t.db.models.Offboarding.countDocuments({ organizationId: org.id, userId: bystander.id })).toBe(0);
     await bystander.sessionRequest().expect(200);
+    await expect(runCommand(t.services, ["service-token", "create", "--org", org.id, "--scope", "everything"])).rejects.toThrow(/Unknown scope everything/);
   });
 });
