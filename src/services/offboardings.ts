@@ -174,9 +174,11 @@ export class Offboardings {
     const at = this.now();
     let after: Offboarding;
     let event;
-    if (!user) {
-      after = { ...offboarding, status: "completed", completedAt: at, completedBecause: "the member no longer exists", version: offboarding.version + 1 };
-      event = this.audit.event(ctx, { action: "offboarding.completed", target: memberTarget(offboarding), after: summary(after), reason: after.completedBecause! });
+    const heldByAnother = user?.suspended && user.offboarding && user.offboarding.offboardingId !== offboarding.id ? user.offboarding.offboardingId : undefined;
+    if (!user || heldByAnother) {
+      const because = user ? `the member is already held by offboarding ${heldByAnother}` : "the member no longer exists";
+      after = { ...offboarding, status: "completed", completedAt: at, completedBecause: because, version: offboarding.version + 1 };
+      event = this.audit.event(ctx, { action: "offboarding.completed", target: memberTarget(offboarding), after: summary(after), reason: because });
     } else {
       const status = user.active ? "carried_out" : "completed";
       const { revokedTokens } = await this.users.placeOffboardingHold(ctx, user.id, { offboardingId: offboarding.id, status, since: at }, `offboarding ${offboarding.id}: ${offboarding.reason}`);

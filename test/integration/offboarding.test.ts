@@ -226,6 +226,17 @@ describe("effective later", () => {
     }
   });
 
+  test("a scheduled offboarding of a member HR has since offboarded at once completes without a second hold", async () => {
+    const leaver = await member("leaver.moved@offboarding.example");
+    const effectiveAt = new Date(Date.now() + 5 * HOUR);
+    const later = (await api(hrToken).post("/offboardings", { userId: leaver.id, effectiveAt: effectiveAt.toISOString(), reason: "Last working day" }).expect(201)).body;
+    const now = (await api(hrToken).post("/offboardings", { userId: leaver.id, reason: "Termination moved to today" }).expect(201)).body;
+    expect((await t.services.offboardings.runDue(new Date(effectiveAt.getTime() + 1000))).carriedOut).toContain(later.id);
+    expect((await api(hrToken).get(`/offboardings/${later.id}`).expect(200)).body).toMatchObject({ status: "completed", completedBecause: `the member is already held by offboarding ${now.id}` });
+    expect(await countOf(leaver.id, "user.suspended")).toBe(1);
+    expect((await api(ownerToken).get(`/users/${leaver.id}`).expect(200)).body.offboarding.offboardingId).toBe(now.id);
+  });
+
   test("a cancelled offboarding is never carried out; one already carried out cannot be cancelled", async () => {
     const leaver = await member("leaver.cancel@offboarding.example");
     const effectiveAt = new Date(Date.now() + 3 * HOUR);
