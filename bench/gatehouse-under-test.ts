@@ -26,6 +26,8 @@ export interface GatehouseUnderTest {
   databasePid?: number;
   /** Events written straight into the trail before the server started. */
   seededAuditEvents: number;
+  /** A personal API token for a member, issued by the CLI while the server runs. */
+  personalToken(email: string): Promise<string>;
 }
 
 /** Runs a CLI command of the production build and answers the JSON object it prints. */
@@ -128,5 +130,6 @@ export async function startGatehouse(options: {
     ownerToken,
     databasePid,
     seededAuditEvents: options.auditEvents,
+    personalToken: async (email) => (await cliJson<{ token: string }>(["user-token", "create", "--org", organization.id, "--email", email, "--json"], env)).token,
   };
 }

@@ -5,6 +5,7 @@ import path from "node:path";
 import { startGatehouse } from "./gatehouse-under-test";
 import { flagsFromCommandLine, usage } from "./flags";
 import { runPeerComparison } from "./compare";
+import { measureCutOff } from "./offboarding";
 import { peakRssMb, pool, request, summary, timed, userBody, waitForLine } from "./driver";
 
 /**
@@ -156,6 +157,9 @@ async function main(): Promise<void> {
     });
     const contention = summary(contended);
     log("(f) 8 concurrent PATCHes of one user (different attributes)", `${((rounds * 8) / (contendedMs / 1000)).toFixed(0)} PATCH/s, p50 ${contention.p50.toFixed(2)} ms, p99 ${contention.p99.toFixed(2)} ms`);
+
+    // (g) offboarding and SCIM deactivation: from the call to the member's first refused request.
+    await measureCutOff({ ...gatehouseRun, scimBase: base, samples: Math.min(S, 20), log });
 
     // (e) memory.
     log("(e) Gatehouse peak RSS", `${peakRssMb(gatehouse.pid!).toFixed(0)} MB`);

@@ -7,6 +7,7 @@ import { onUncertainOutcome } from "./storage/database-errors";
 import { openConfiguredDatabase } from "./storage/open";
 import { residentAuditIndexOf } from "./storage/audit-index";
 import { OutboxRecoverySchedule } from "./storage/outbox";
+import { OffboardingScheduler } from "./services/offboarding-scheduler";
 
 /** The only place that reads configuration, connects, listens and exits. */
 async function main(): Promise<void> {
@@ -96,6 +97,13 @@ async function main(): Promise<void> {
     void services.sessions.sweep().catch((err) => logger.warn({ err }, "session sweep failed"));
   }, 60_000);
   maintenance.unref();
+  // HR offboardings due (services/offboarding-scheduler.ts): every 15 s on every instance; claims
+  // by `_id` decide which instance carries each one out.
+  const offboardingScheduler = new OffboardingScheduler(services.offboardings, {
+    done: (pass) => logger.info(pass, "offboarding scheduler pass"),
+    failed: (err) => logger.warn({ err }, "offboarding scheduler pass failed; retrying next pass"),
+  });
+  offboardingScheduler.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -103,6 +111,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, "shutting down");
     clearInterval(maintenance);
+    await offboardingScheduler.stop();
     const forced = setTimeout(() => process.exit(1), 15_000);
     forced.unref();
     await outboxRecovery.stop();

@@ -223,7 +223,8 @@ function operationObject(writer: SchemaWriter, spec: OperationSpec): Schema {
     tags: [spec.tag],
     summary: spec.summary,
     description: who ? `${spec.description} ${who}` : spec.description,
-    security: SECURITY[spec.security],
+    // A service token needs the operation's scope, where it names one (OpenAPI 3.1 lists it in the requirement).
+    security: spec.scope ? SECURITY[spec.security].map((requirement) => ("serviceToken" in requirement ? { serviceToken: [spec.scope!] } : requirement)) : SECURITY[spec.security],
     ...(params.length ? { parameters: params } : {}),
     ...(spec.body
       ? {

@@ -56,6 +56,8 @@ export interface OperationSpec {
   readonly summary: string;
   readonly description: string;
   readonly security: Security;
+  /** The scope a service token needs for this operation (e.g. `offboarding`); any service token when absent. */
+  readonly scope?: string;
   /** Checked before the request is validated: a caller who may not do this learns no more than that. */
   readonly authorize?: (actor: ApiActor) => void;
   readonly params?: z.ZodObject;

@@ -78,6 +78,16 @@ export function presentMember(view: MemberView): z.input<typeof Member> {
     projects: access.projects.map((p) => ({ id: p.projectId, role: p.role })),
     allProjects: access.allProjects,
     lastLogin: user.lastLogin?.toISOString() ?? null,
+    ...(user.offboarding
+      ? {
+          offboarding: {
+            offboardingId: user.offboarding.offboardingId,
+            status: user.offboarding.status,
+            since: user.offboarding.since.toISOString(),
+            ...(user.offboarding.conflict ? { conflict: { at: user.offboarding.conflict.at.toISOString(), detail: user.offboarding.conflict.detail } } : {}),
+          },
+        }
+      : {}),
     created: user.created.toISOString(),
     lastModified: user.lastModified.toISOString(),
   };

@@ -12,6 +12,7 @@ import { clearSessionCookie, readSessionCookie } from "../http/session-cookie";
 import { sessionOperations, sessionRoutes } from "./session-routes";
 import type { ApiActor } from "../services/members";
 import { auditOperations, auditRoutes } from "./audit-routes";
+import { offboardingOperations, offboardingRoutes } from "./offboarding-routes";
 import { openApiDocumentOf, withCatalogEnums, type OpenApiDocument } from "./openapi";
 import type { AccessCatalog } from "../domain/catalog";
 import { SHIPPED_CATALOG } from "../domain/permissions";
@@ -222,7 +223,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...offboardingOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -234,7 +235,7 @@ declare module "express-serve-static-core" {
     apiOrganizationId?: string;
     apiActor?: ApiActor;
     /** Set when a bearer token authenticated the request. */
-    apiToken?: { purpose: "personal" | "service"; userId?: string };
+    apiToken?: { purpose: "personal" | "service"; userId?: string; scopes?: readonly string[] };
     /** Set when the session cookie authenticated the request (no Authorization header). */
     apiSession?: { session: Session; user: User; cookieValue: string };
   }
@@ -267,7 +268,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
       const token = await services.scimTokens.authenticate(bearer, purpose);
       req.apiOrganizationId = token.organizationId;
       req.organizationId = token.organizationId;
-      req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}) };
+      req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}), ...(token.scopes ? { scopes: token.scopes } : {}) };
       return next();
     }
     const cookieValue = readSessionCookie(req, config);
@@ -310,7 +311,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
     const acting = async (): Promise<ApiActor> => {
       if (req.apiSession) return members.actingUser(organization, req.apiSession.user);
       if (req.apiToken?.purpose === "personal") return members.actingUser(organization, req.apiToken.userId!);
-      return { kind: "service" };
+      return { kind: "service", ...(req.apiToken?.scopes ? { scopes: req.apiToken.scopes } : {}) };
     };
     req.apiActor = await acting().catch((error: unknown) => {
       throw error instanceof NotFoundError ? new UnauthenticatedError(req.apiSession ? "The session's user no longer exists" : "The token's user no longer exists") : error;
@@ -370,6 +371,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(organizationRoutes(services));
   router.use(samlConnectionRoutes(services));
   router.use(auditRoutes(services, logger));
+  router.use(offboardingRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   // Every error of the API, answered once: the status from the shared translation

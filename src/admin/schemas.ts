@@ -101,6 +101,15 @@ export const Member = named(
     projects: z.array(z.object({ id: z.string(), role: ProjectRole })).describe("Projects assigned explicitly (by mapping, locally or temporarily)."),
     allProjects: z.boolean().describe("Admin and Owner reach every project, including ones created later, as Editor."),
     lastLogin: z.iso.datetime().nullable().describe("The last SAML sign-in; null before the first."),
+    offboarding: z
+      .object({
+        offboardingId: z.string(),
+        status: z.enum(["carried_out", "completed"]),
+        since: dateTime("When the hold was placed."),
+        conflict: z.object({ at: dateTime(), detail: z.string() }).optional().describe("The identity provider reactivated the member after HR offboarded them; the hold stays."),
+      })
+      .optional()
+      .describe("Present while an HR offboarding holds the member (suspended until an administrator lifts it with `POST /users/{id}/unsuspend`)."),
     created: dateTime(),
     lastModified: dateTime(),
   }),

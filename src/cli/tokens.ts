@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { Services } from "../services";
+import { OFFBOARDING_SCOPE } from "../services/offboardings";
 import { requireOrganization, withOrganization } from "./organizations";
 import { runs, table, UsageError, type OperatorContext } from "./program";
 
@@ -36,9 +37,11 @@ async function createPersonalToken(services: Services, ctx: OperatorContext, opt
   return [options.json ? JSON.stringify({ token: token.token }) : `Personal API token ${token.id} for ${user.userName}: ${token.token}`];
 }
 
-async function createServiceToken(services: Services, ctx: OperatorContext, options: { org: string; name?: string; json?: boolean }): Promise<string[]> {
+async function createServiceToken(services: Services, ctx: OperatorContext, options: { org: string; name?: string; scope?: string[]; json?: boolean }): Promise<string[]> {
   const org = await requireOrganization(services, options.org);
-  const token = await services.scimTokens.issue({ ...ctx, organizationId: org }, { name: options.name ?? "Service token", purpose: "service" });
+  const unknown = (options.scope ?? []).filter((scope) => scope !== OFFBOARDING_SCOPE);
+  if (unknown.length) throw new UsageError(`Unknown scope ${unknown.join(", ")}: the scopes are ${OFFBOARDING_SCOPE}`);
+  const token = await services.scimTokens.issue({ ...ctx, organizationId: org }, { name: options.name ?? "Service token", purpose: "service", ...(options.scope?.length ? { scopes: options.scope } : {}) });
   return [options.json ? JSON.stringify({ token: token.token }) : `Service token ${token.id} (${token.name}): ${token.token}`];
 }
 
@@ -82,6 +85,7 @@ export function tokenCommands(program: Command): void {
       .summary('a token for the product\'s back end: authorization answers at /api/v1 (with --json: {"token": "…"})')
       .description("Issues a token for the product's back end, for authorization answers at /api/v1, shown only now.")
       .option("--name <NAME>", 'a label for the token (default "Service token")')
+      .option("--scope <SCOPE>", "what the token may do beyond authorization answers, repeatable: offboarding (HR offboarding at /api/v1/offboardings)", (scope: string, scopes: string[] = []) => [...scopes, scope])
       .option("--json", 'print exactly {"token": "…"}'),
     createServiceToken,
   );

@@ -1,3 +1,5 @@
+import type { OffboardingHold } from "./offboarding";
+
 /**
  * A person in an organization, as the identity provider describes them. Attribute names follow
  * RFC 7643 §4.1 because that is the vocabulary identity administrators already use; the enterprise
@@ -117,6 +119,12 @@ export interface User extends UserProfile {
   readonly localAccess?: LocalAccess;
   /** A local overlay for security incidents: denied everywhere, whatever the identity provider says. */
   readonly suspended?: boolean;
+  /**
+   * Set when the suspension is HR's offboarding hold (domain/offboarding.ts): which offboarding,
+   * and a conflict when the identity provider reactivated the member since. Written with the
+   * suspension; cleared when an administrator lifts it.
+   */
+  readonly offboarding?: OffboardingHold;
   /** Higher access for a while, with a reason; it ends by itself at `until` (checked on evaluation). */
   readonly temporaryGrants?: readonly TemporaryAccess[];
   readonly created: Date;
@@ -150,6 +158,7 @@ export function profileOf(user: User): UserProfile {
     managedVia: _mv,
     localAccess: _la,
     suspended: _s,
+    offboarding: _o,
     temporaryGrants: _t,
     created: _c,
     lastModified: _l,

@@ -5,14 +5,15 @@ import type { OrganizationStore } from "../storage/organizations";
 import type { UserStore } from "../storage/users";
 import type { AccessDirectory } from "./access";
 import type { ScimTokens } from "./scim-tokens";
+import type { OffboardingOutcomes } from "./offboarding-outcomes";
 
 /**
  * Why a user lost access: deactivated (`active: false`, RFC 7643 §4.1.1) or deleted (RFC 7644
- * §3.6) by the identity provider, suspended in Gatehouse, or — where the organization requires a
- * mapped group — removed from the last group that granted access (by a membership change or by
- * the group's deletion). The HR offboarding trigger will add its own reason here.
+ * §3.6) by the identity provider, suspended in Gatehouse, offboarded by HR (services/offboardings.ts),
+ * or — where the organization requires a mapped group — removed from the last group that granted
+ * access (by a membership change or by the group's deletion).
  */
-export type DeprovisionReason = "deactivated" | "deleted" | "suspended" | "unmapped";
+export type DeprovisionReason = "deactivated" | "deleted" | "suspended" | "offboarded" | "unmapped";
 
 /**
  * Deprovisioning: HR offboarding cuts every way in at once, before the answer to the request that
@@ -36,18 +37,32 @@ export class Deprovisioning {
     private readonly access: AccessDirectory,
     private readonly tokens: ScimTokens,
     private readonly audit: AuditTrail,
+    /** HR wins (services/offboarding-outcomes.ts): what the identity provider's later changes mean for an offboarding. */
+    private readonly offboardingOutcomes?: OffboardingOutcomes,
   ) {}
 
-  /** Cuts every way in `user` had (the user as written by the change that took their access). */
-  async deprovision(ctx: RequestContext, user: User, reason: DeprovisionReason, detail?: string): Promise<void> {
+  /** Cuts every way in `user` had (the user as written by the change that took their access); answers the personal tokens revoked. */
+  async deprovision(ctx: RequestContext, user: User, reason: DeprovisionReason, detail?: string): Promise<string[]> {
     if (reason === "unmapped") await this.endSessions(ctx, user, detail);
-    if ((reason === "deactivated" || reason === "deleted") && (await this.access.ownerOf(ctx)) === user.id) await this.vacateOwnership(ctx, user.id, reason);
+    if ((reason === "deactivated" || reason === "deleted" || reason === "offboarded") && (await this.access.ownerOf(ctx)) === user.id) await this.vacateOwnership(ctx, user.id, reason);
     const revoked = await this.tokens.revokeAllOf(ctx, user.id);
     await this.audit.record(ctx, {
       action: "user.access_revoked",
       target: { type: "user", id: user.id, display: user.userName },
       after: { why: reason, sessions: "all ended", personalTokens: revoked },
     });
+    // The identity provider agrees with an HR offboarding: it is completed.
+    if ((reason === "deactivated" || reason === "deleted") && user.offboarding) await this.offboardingOutcomes?.identityProviderDeprovisioned(ctx, user, reason);
+    return revoked;
+  }
+
+  /**
+   * The identity provider reactivated `user`. Reactivation revives nothing of a deprovisioning; an
+   * HR offboarding hold stays on until an administrator lifts it, and the conflict is flagged
+   * (services/offboarding-outcomes.ts). Costs nothing for a member HR never offboarded.
+   */
+  async reactivated(ctx: RequestContext, user: User): Promise<void> {
+    if (user.offboarding) await this.offboardingOutcomes?.identityProviderReactivated(ctx, user);
   }
 
   /**
@@ -83,7 +98,7 @@ export class Deprovisioning {
         target: { type: "organization", id: ctx.organizationId },
         before: { ownerUserId: formerOwnerId },
         after: { ownerUserId: null },
-        reason: `the Owner was ${why} by the identity provider`,
+        reason: why === "offboarded" ? "the Owner was offboarded by HR" : `the Owner was ${why} by the identity provider`,
       }),
     );
   }

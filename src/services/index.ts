@@ -24,6 +24,9 @@ import { SamlLogout } from "./saml-logout";
 import { Deprovisioning } from "./deprovisioning";
 import { AuthFailures } from "./auth-failures";
 import { SamlState } from "./saml-state";
+import { OffboardingStore } from "../storage/offboardings";
+import { OffboardingOutcomes } from "./offboarding-outcomes";
+import { Offboardings } from "./offboardings";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -44,6 +47,8 @@ export interface Services {
   /** SAML request ids and used assertions, shared by every instance (services/saml-state.ts). */
   samlState: SamlState;
   sessions: Sessions;
+  /** HR offboarding, now or on a date (services/offboardings.ts; its scheduler: offboarding-scheduler.ts). */
+  offboardings: Offboardings;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -99,7 +104,8 @@ export function createServices(
   // Wiring only: every rule lives in the use-case a reader opens by name (services/deprovisioning.ts
   // for the cascade when a user loses access; services/users.ts and services/groups.ts call it).
   const access = new AccessDirectory(organizationStore, userStore, groupStore, audit, options.accessCatalog);
-  const deprovisioning = new Deprovisioning(organizationStore, userStore, access, scimTokens, audit);
+  const offboardingStore = new OffboardingStore(db.models, outbox);
+  const deprovisioning = new Deprovisioning(organizationStore, userStore, access, scimTokens, audit, new OffboardingOutcomes(offboardingStore, userStore, audit));
   const users = new UserDirectory(userStore, audit, deprovisioning, access);
   const groups = new GroupDirectory(groupStore, userStore, audit, deprovisioning);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
@@ -124,10 +130,11 @@ export function createServices(
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
+    offboardings: new Offboardings(offboardingStore, users, access, audit),
     samlLogout: new SamlLogout(sessions, audit),
     async recoverAuditOutbox() {
       let recovered = 0;
-      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore]) recovered += await store.recoverOutbox();
+      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore, offboardingStore]) recovered += await store.recoverOutbox();
       return recovered;
     },
     settle: () => outbox.settle(),

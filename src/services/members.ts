@@ -11,7 +11,7 @@ import type { AccessDirectory } from "./access";
 import type { UserDirectory } from "./users";
 
 /** Who calls the admin API: the product's back end (a service token) or a person (a personal token). */
-export type ApiActor = { kind: "service" } | { kind: "user"; user: User; access: EffectiveAccess; catalog: AccessCatalog };
+export type ApiActor = { kind: "service"; scopes?: readonly string[] } | { kind: "user"; user: User; access: EffectiveAccess; catalog: AccessCatalog };
 
 /** What Gatehouse's own administration asks of a person, named by the catalog (`administration`). */
 export type AdministrativeTask = keyof AccessCatalog["definition"]["administration"];

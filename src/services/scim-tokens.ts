@@ -44,7 +44,7 @@ export class ScimTokens {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async issue(ctx: RequestContext, options: { name?: string; expires?: Date; purpose?: TokenPurpose; userId?: string } = {}): Promise<IssuedScimToken> {
+  async issue(ctx: RequestContext, options: { name?: string; expires?: Date; purpose?: TokenPurpose; userId?: string; scopes?: readonly string[] } = {}): Promise<IssuedScimToken> {
     const purpose = options.purpose ?? "scim";
     const id = randomBytes(12).toString("hex");
     const secret = randomBytes(32).toString("base64url");
@@ -57,6 +57,7 @@ export class ScimTokens {
       secretHash: hashSecret(secret),
       created: this.now(),
       expires: options.expires,
+      ...(options.scopes?.length ? { scopes: [...options.scopes] } : {}),
     };
     const summary = summarize(token);
     await this.store.insert(token, this.audit.event(ctx, { action: `${purpose}_token.created`, target: { type: `${purpose}_token`, id, display: token.name }, after: summary }));

@@ -8,6 +8,7 @@ import type { AuditEvent } from "../domain/audit";
 import type { DirectoryListing } from "../domain/criteria";
 import type { MemberPage, UserPart, UserStore } from "../storage/users";
 import type { Deprovisioning } from "./deprovisioning";
+import type { OffboardingHold } from "../domain/offboarding";
 
 /** The organization's seat limit, when it has one (AccessDirectory answers it). */
 export interface SeatLimits {
@@ -138,6 +139,7 @@ export class UserDirectory {
       return { after, action, event: this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }), endSessions: deactivated };
     });
     if (action === "user.deactivated") await this.deprovisioning.deprovision(ctx, after, "deactivated");
+    if (action === "user.reactivated") await this.deprovisioning.reactivated(ctx, after);
     return after;
   }
 
@@ -189,7 +191,11 @@ export class UserDirectory {
     return after;
   }
 
-  /** Suspends or lifts a suspension (a local overlay the identity provider cannot lift). */
+  /**
+   * Suspends or lifts a suspension (a local overlay the identity provider cannot lift). Lifting it
+   * lifts an HR offboarding hold too (User.offboarding): that is the administrator's decision the
+   * hold waits for; the event keeps what was lifted.
+   */
   async setSuspended(ctx: RequestContext, id: string, suspended: boolean, reason?: string): Promise<User> {
     const { after, action } = await this.modify(ctx, id, {}, async (before) => {
       if (Boolean(before.suspended) === suspended) return undefined;
@@ -201,18 +207,44 @@ export class UserDirectory {
         version: before.version + 1,
       };
       if (!suspended) delete (after as { suspended?: boolean }).suspended;
+      const liftsHold = !suspended && before.offboarding !== undefined;
+      if (liftsHold) delete (after as { offboarding?: unknown }).offboarding;
       const action = suspended ? "user.suspended" : "user.unsuspended";
       const event = this.audit.event(ctx, {
         action,
         target: userTarget(after),
-        before: { suspended: Boolean(before.suspended) },
+        before: { suspended: Boolean(before.suspended), ...(liftsHold ? { offboarding: before.offboarding } : {}) },
         after: { suspended },
         ...(reason ? { reason } : {}),
       });
-      return { after, event, action, part: "suspended", endSessions: suspended };
+      return { after, event, action, part: liftsHold ? "offboarding" : "suspended", endSessions: suspended };
     });
     if (action === "user.suspended") await this.deprovisioning.deprovision(ctx, after, "suspended");
     return after;
+  }
+
+  /**
+   * HR's offboarding hold (domain/offboarding.ts): the member is suspended, marked as held by the
+   * offboarding, and every session ends — all in one version-conditioned write of the user — then
+   * the rest of the deprovisioning cascade runs (personal tokens revoked). Placing the hold of the
+   * same offboarding again writes nothing but still runs the cascade (a retry after a crash).
+   * Answers the member and the tokens revoked now.
+   */
+  async placeOffboardingHold(ctx: RequestContext, id: string, hold: OffboardingHold, reason: string): Promise<{ user: User; revokedTokens: string[] }> {
+    const { after } = await this.modify(ctx, id, {}, async (before) => {
+      if (before.suspended && before.offboarding?.offboardingId === hold.offboardingId) return undefined;
+      const after: User = { ...before, suspended: true, offboarding: hold, sessionEpoch: (before.sessionEpoch ?? 0) + 1, lastModified: this.now(), version: before.version + 1 };
+      const event = this.audit.event(ctx, {
+        action: "user.suspended",
+        target: userTarget(after),
+        before: { suspended: Boolean(before.suspended) },
+        after: { suspended: true, offboarding: hold },
+        reason,
+      });
+      return { after, event, action: "user.suspended", part: "offboarding", endSessions: true };
+    });
+    const revokedTokens = await this.deprovisioning.deprovision(ctx, after, "offboarded", reason);
+    return { user: after, revokedTokens };
   }
 
   /** Ends every session of the user at once ("sign out everywhere"); they sign in again. */

@@ -121,6 +121,8 @@ const scimTokenPaths = {
   lastUsedAt: Date,
   expiresAt: Date,
   revokedAt: Date,
+  /** What a service token may do beyond authorization answers (e.g. `offboarding`); absent: nothing more. */
+  scopes: { $type: [String], default: undefined },
   outbox: outboxPath,
 } as const;
 export type ScimTokenDocument = StoredDocument<typeof scimTokenPaths>;
@@ -187,6 +189,8 @@ const userPaths = {
   searchTerms: { $type: [String], default: undefined },
   samlGroups: { $type: [String], default: undefined },
   lastLogin: Date,
+  /** HR's offboarding hold on a suspended user (domain/offboarding.ts OffboardingHold). */
+  offboarding: { $type: Schema.Types.Mixed, ...holding<{ offboardingId: string; status: "carried_out" | "completed"; since: Date; conflict?: { at: Date; detail: string } }>() },
   /** Audit events of this user's changes on their way to the trail (storage/outbox.ts). */
   outbox: outboxPath,
   /** Set while the user's deletion completes: readers treat the user as gone. */
@@ -264,6 +268,53 @@ const sessionPaths = {
   outbox: outboxPath,
 } as const;
 export type SessionDocument = StoredDocument<typeof sessionPaths>;
+
+/**
+ * An HR offboarding (services/offboardings.ts). `_id` is derived from the organization and the
+ * caller's idempotency key (domain/offboarding.ts offboardingIdOf), so the same key twice is one
+ * offboarding on every instance; writes are compare-and-set on `version`.
+ */
+const offboardingPaths = {
+  _id: String,
+  organizationId: { $type: String, required: true },
+  userId: { $type: String, required: true },
+  userName: { $type: String, required: true },
+  memberReference: { $type: Schema.Types.Mixed, required: true, ...holding<{ by: "id" | "userName" | "email" | "externalId"; value: string }>() },
+  effectiveAt: { $type: Date, required: true },
+  reason: { $type: String, required: true },
+  status: { $type: String, required: true, ...holding<"scheduled" | "carried_out" | "completed" | "cancelled">() },
+  requestedBy: { $type: Schema.Types.Mixed, required: true, ...holding<{ type: string; id: string; name: string }>() },
+  created: { $type: Date, required: true },
+  reminderSentAt: Date,
+  carriedOutAt: Date,
+  completedAt: Date,
+  completedBecause: String,
+  cancelledAt: Date,
+  cancelledBecause: String,
+  conflict: { $type: Schema.Types.Mixed, ...holding<{ at: Date; detail: string }>() },
+  revokedTokens: { $type: [String], default: undefined },
+  version: { $type: Number, required: true },
+  outbox: outboxPath,
+} as const;
+export type OffboardingDocument = StoredDocument<typeof offboardingPaths>;
+
+/**
+ * The scheduler's agenda: one small document per offboarding still scheduled, `_id` the
+ * offboarding's, `wakeAt` when the scheduler next has to look at it (the reminder, then the time).
+ * Deleted once the offboarding is carried out or cancelled, so the collection holds only what is
+ * pending — what the scheduler's query reads every tick stays small on FerretDB (which scans) and
+ * is an index range on MongoDB.
+ */
+const offboardingAgendaPaths = { _id: String, wakeAt: { $type: Date, required: true } } as const;
+export type OffboardingAgendaDocument = StoredDocument<typeof offboardingAgendaPaths>;
+
+/**
+ * A claim on one step of one offboarding by one instance: `_id` is "<offboarding>/<step>/<lease
+ * window>", so of two instances that want the same step in the same window only one insert
+ * succeeds (a unique `_id` is atomic on FerretDB as on MongoDB, unlike its updates).
+ */
+const offboardingClaimPaths = { _id: String, claimedAt: { $type: Date, required: true } } as const;
+export type OffboardingClaimDocument = StoredDocument<typeof offboardingClaimPaths>;
 
 const authFailurePaths = { _id: String, count: { $type: Number, required: true }, expiresAt: { $type: Date, required: true } } as const;
 export type AuthFailureDocument = StoredDocument<typeof authFailurePaths>;
@@ -347,6 +398,19 @@ samlRequestSchema.index({ expiresAt: 1 });
 const samlAssertionSchema = new Schema<SamlAssertionDocument>(samlAssertionPaths, options);
 samlAssertionSchema.index({ expiresAt: 1 });
 
+const offboardingSchema = new Schema<OffboardingDocument>(offboardingPaths, options);
+offboardingSchema.index(...outboxIndex);
+// An organization's offboardings, newest first (GET /api/v1/offboardings).
+offboardingSchema.index({ organizationId: 1, created: -1, _id: -1 });
+
+const offboardingAgendaSchema = new Schema<OffboardingAgendaDocument>(offboardingAgendaPaths, options);
+// What is due (the scheduler, every instance, every tick).
+offboardingAgendaSchema.index({ wakeAt: 1 });
+
+const offboardingClaimSchema = new Schema<OffboardingClaimDocument>(offboardingClaimPaths, options);
+// Old claims, deleted by the scheduler.
+offboardingClaimSchema.index({ claimedAt: 1 });
+
 export function defineModels(connection: Connection) {
   return {
     Organization: connection.model<OrganizationDocument>("Organization", organizationSchema, "organizations"),
@@ -360,6 +424,9 @@ export function defineModels(connection: Connection) {
     SamlRequest: connection.model<SamlRequestDocument>("SamlRequest", samlRequestSchema, "saml_requests"),
     SamlAssertion: connection.model<SamlAssertionDocument>("SamlAssertion", samlAssertionSchema, "saml_assertions"),
     Session: connection.model<SessionDocument>("Session", sessionSchema, "sessions"),
+    Offboarding: connection.model<OffboardingDocument>("Offboarding", offboardingSchema, "offboardings"),
+    OffboardingAgenda: connection.model<OffboardingAgendaDocument>("OffboardingAgenda", offboardingAgendaSchema, "offboarding_agenda"),
+    OffboardingClaim: connection.model<OffboardingClaimDocument>("OffboardingClaim", offboardingClaimSchema, "offboarding_claims"),
   };
 }
 

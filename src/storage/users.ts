@@ -2,6 +2,8 @@ import type { AuditEvent } from "../domain/audit";
 import { UnavailableError } from "../errors";
 import type { DirectoryListing } from "../domain/criteria";
 import { type User, userNameKey } from "../domain/user";
+import type { OffboardingHold } from "../domain/offboarding";
+import { plainData } from "./plain";
 import { escapeRegex, type FieldMapping } from "./criteria-query";
 import { DirectoryStore } from "./directory-store";
 import { guarded } from "./database-errors";
@@ -45,6 +47,7 @@ export function toUser(doc: UserDocument): User {
     ...(doc.managedVia ? { managedVia: doc.managedVia } : {}),
     ...(doc.localAccess ? { localAccess: doc.localAccess } : {}),
     ...(doc.suspended ? { suspended: true } : {}),
+    ...(doc.offboarding ? { offboarding: holdOf(doc.offboarding) } : {}),
     ...(doc.temporaryGrants?.length ? { temporaryGrants: doc.temporaryGrants.map((g) => ({ ...g, until: new Date(g.until) })) } : {}),
     userName: doc.userName,
     active: doc.active,
@@ -63,6 +66,16 @@ export function toUser(doc: UserDocument): User {
   return user as unknown as User;
 }
 
+/** The stored hold with its times as dates (a resident copy may hold them as stored). */
+function holdOf(stored: NonNullable<UserDocument["offboarding"]>): OffboardingHold {
+  return {
+    offboardingId: stored.offboardingId,
+    status: stored.status,
+    since: new Date(stored.since),
+    ...(stored.conflict ? { conflict: { at: new Date(stored.conflict.at), detail: stored.conflict.detail } } : {}),
+  };
+}
+
 function toDocument(user: User): UserDocument {
   const doc: UserDocument = {
     _id: user.id,
@@ -74,6 +87,7 @@ function toDocument(user: User): UserDocument {
     ...(user.managedVia ? { managedVia: user.managedVia } : {}),
     ...(user.localAccess ? { localAccess: JSON.parse(JSON.stringify(user.localAccess)) } : {}),
     ...(user.suspended ? { suspended: true } : {}),
+    ...(user.offboarding ? { offboarding: { ...user.offboarding } } : {}),
     ...(user.temporaryGrants?.length ? { temporaryGrants: user.temporaryGrants.map((g) => ({ ...g })) } : {}),
     created: user.created,
     lastModified: user.lastModified,
@@ -114,7 +128,10 @@ function searchTermsOf(user: User): string[] {
 }
 
 /** The parts of a user written separately (UserStore.replace). */
-export type UserPart = "profile" | "localAccess" | "suspended" | "temporaryGrants";
+export type UserPart = "profile" | "localAccess" | "suspended" | "temporaryGrants" | "offboarding";
+
+/** The stored fields each part writes: an offboarding hold is the suspension and its marker, together. */
+const fieldsOfPart = (part: UserPart): string[] => (part === "profile" ? [...profileFields] : part === "offboarding" ? ["suspended", "offboarding"] : [part]);
 
 /** What the identity provider owns of a user, and how it is managed. */
 const profileFields = ["userName", "userNameLower", "externalId", "active", "managedBy", "managedVia", "searchTerms", ...profileAttributes];
@@ -285,7 +302,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   private async write(before: User, after: User, event: AuditEvent, options: { part?: UserPart; endSessions?: boolean }): Promise<boolean> {
     const { _id, groups: _groups, ...all } = toDocument(after);
     const part = options.part ?? "profile";
-    const owned = part === "profile" ? [...profileFields] : [part];
+    const owned = fieldsOfPart(part);
     const fields = Object.fromEntries(Object.entries(all).filter(([field]) => owned.includes(field) || field === "lastModified" || field === "version"));
     const absent = owned.filter((field) => fields[field] === undefined && !requiredFields.has(field));
     const written = await this.outbox.updateIf(
@@ -359,6 +376,14 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   /** Ends every session of the user: the epoch only ever goes up ($inc, never a snapshot). */
   async endSessions(id: string, event: AuditEvent): Promise<void> {
     await this.outbox.update(this.collection, id, { $inc: { sessionEpoch: 1 } }, [event], undefined, this.resident);
+  }
+
+  /**
+   * Changes the offboarding hold's marker alone (completed, a conflict flagged): a targeted write
+   * that leaves the version and the suspension as they are, with its event.
+   */
+  async markOffboardingHold(id: string, hold: OffboardingHold, event?: AuditEvent): Promise<void> {
+    await this.outbox.update(this.collection, id, { $set: { offboarding: plainData(hold) } }, event ? [event] : [], undefined, this.resident);
   }
 
   /** A sign-in's record: its time and, with SAML group sync, the asserted groups. */

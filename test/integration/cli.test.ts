@@ -114,7 +114,7 @@ const flagsOf: Record<string, { argv: string[]; flags: string[] }> = {
   "token list": { argv: ["token", "list", "--org", "o"], flags: ["--org", "--json"] },
   "token revoke": { argv: ["token", "revoke", "t"], flags: [] },
   "user-token create": { argv: ["user-token", "create", "--org", "o", "--email", "e@example.com"], flags: ["--org", "--email", "--name", "--json"] },
-  "service-token create": { argv: ["service-token", "create", "--org", "o"], flags: ["--org", "--name", "--json"] },
+  "service-token create": { argv: ["service-token", "create", "--org", "o"], flags: ["--org", "--name", "--scope", "--json"] },
   "project create": { argv: ["project", "create", "--org", "o", "Web"], flags: ["--org", "--json"] },
   "project list": { argv: ["project", "list", "--org", "o"], flags: ["--org", "--json"] },
   "mapping add": { argv: ["mapping", "add", "--org", "o"], flags: ["--org", "--group-id", "--external-id", "--display-name", "--app-role", "--role", "--project", "--json"] },

@@ -51,6 +51,9 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
   saml_requests: [{ key: { expiresAt: 1 } }],
   saml_assertions: [{ key: { expiresAt: 1 } }],
   sessions: [outbox, { key: { absoluteExpiresAt: 1 } }, { key: { lastSeenAt: 1 } }, { key: { endedAt: 1 }, sparse: true }],
+  offboardings: [outbox, { key: { organizationId: 1, created: -1, _id: -1 } }],
+  offboarding_agenda: [{ key: { wakeAt: 1 } }],
+  offboarding_claims: [{ key: { claimedAt: 1 } }],
 };
 
 describe("the models' stored shape", () => {

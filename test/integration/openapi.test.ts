@@ -27,6 +27,8 @@ let adminId: string;
 let memberToken: string;
 let memberId: string;
 let serviceToken: string;
+/** A scheduled offboarding of the member (the offboarding operations' samples). */
+let offboardingId: string;
 /** A person of another organization, which admits nobody by default: no access at all. */
 let lockedToken: string;
 /** The identity provider's signing certificate for the SAML connection. */
@@ -54,6 +56,10 @@ beforeAll(async () => {
   memberId = (await t.services.users.provision(ctxOf(org.id), { userName: "member@openapi.example" }, "local", { role: "user" })).id;
   memberToken = await tokenOf(org.id, "member@openapi.example");
   serviceToken = (await cli("service-token", "create", "--org", org.id, "--json")).token;
+  // An offboarding of the member scheduled far ahead: what the offboarding operations' samples name.
+  offboardingId = (
+    await t.services.offboardings.request(ctxOf(org.id), { kind: "service", scopes: ["offboarding"] }, { member: { by: "id", value: memberId }, reason: "Sample", effectiveAt: new Date(Date.now() + 300 * 24 * 3_600_000) })
+  ).offboarding.id;
 
   const locked = await cli("org", "create", "Locked Co", "--owner", "owner@locked.example", "--json");
   await t.services.access.setSettings(ctxOf(locked.id), { defaultRole: "none" });
@@ -69,7 +75,7 @@ afterAll(() => t.close());
  */
 function sample({ method, path }: Pick<Operation, "method" | "path">): CallOptions {
   const params: Record<string, string> = {};
-  for (const [, name] of path.matchAll(/\{(\w+)\}/g)) params[name!] = name === "id" ? memberId : UNKNOWN;
+  for (const [, name] of path.matchAll(/\{(\w+)\}/g)) params[name!] = name !== "id" ? UNKNOWN : path.startsWith("/offboardings/") ? offboardingId : memberId;
   const bodies: Record<string, unknown> = {
     "PUT /users/{id}": { role: "user" },
     "POST /users/{id}/suspend": {},
@@ -84,6 +90,8 @@ function sample({ method, path }: Pick<Operation, "method" | "path">): CallOptio
     "PATCH /projects/{id}": { name: "Sample" },
     "POST /mappings": { match: { kind: "display_name", value: "Sample" }, organizationRole: "user" },
     "POST /scim-tokens": {},
+    "POST /offboardings": { userId: memberId, reason: "Sample: last working day next year", effectiveAt: new Date(Date.now() + 300 * 24 * 3_600_000).toISOString() },
+    "POST /offboardings/{id}/cancel": {},
     "PUT /saml-connection": { idpEntityId: "http://www.okta.com/exk1", ssoUrl: "https://acme.okta.com/app/exk1/sso/saml", certificates: [idpCertificate] },
   };
   const body = bodies[keyOf({ method, path })];
@@ -170,7 +178,19 @@ describe("the OpenAPI document", () => {
       sessionCookie: expect.objectContaining({ type: "apiKey", in: "cookie", name: sessionCookieName(t.config) }),
     });
     const forService = operationsOf(openApiDocument).filter(({ operation }) => operation.security?.some((r) => "serviceToken" in r));
-    expect(forService.map(keyOf).sort()).toEqual(["GET /projects", "GET /users/{id}", "GET /users/{id}/access", "POST /authorize"]);
+    expect(forService.map(keyOf).sort()).toEqual([
+      "DELETE /offboardings/{id}",
+      "GET /offboardings",
+      "GET /offboardings/{id}",
+      "GET /projects",
+      "GET /users/{id}",
+      "GET /users/{id}/access",
+      "POST /authorize",
+      "POST /offboardings",
+      "POST /offboardings/{id}/cancel",
+    ]);
+    // The offboarding operations need a service token with the `offboarding` scope.
+    expect(forService.filter(({ path }) => path.startsWith("/offboardings")).every(({ operation }) => operation.security!.some((r) => r.serviceToken?.[0] === "offboarding"))).toBe(true);
     // A session acts as its person: wherever a personal token is accepted, and for the session's own operations.
     const secured = operationsOf(openApiDocument).filter(({ operation }) => operation.security?.length !== 0);
     for (const { operation } of secured) expect((operation.security ?? openApiDocument.security).some((r) => "sessionCookie" in r)).toBe(true);
@@ -216,11 +236,18 @@ describe("who is refused, operation by operation", () => {
     }
   });
 
-  it("accepts service tokens exactly where the document says, and answers 403 forbidden elsewhere", async () => {
+  it("accepts service tokens exactly where the document says, with the scopes it names, and answers 403 forbidden elsewhere", async () => {
     for (const op of tokenOperations()) {
-      const accepted = op.operation.security!.some((requirement) => "serviceToken" in requirement);
-      const res = await call(op.method, op.path, { token: serviceToken, ...sample(op) });
-      if (accepted) expect({ op: keyOf(op), status: res.status }).toEqual({ op: keyOf(op), status: 200 });
+      const requirement = op.operation.security!.find((r) => "serviceToken" in r);
+      const scopes = requirement?.serviceToken ?? [];
+      const success = Number(Object.keys(op.operation.responses).find((status) => /^2\d\d$/.test(status)));
+      if (scopes.length) {
+        const unscoped = await call(op.method, op.path, { token: serviceToken, ...sample(op) });
+        expect({ op: keyOf(op), status: unscoped.status, code: unscoped.body.error?.code }).toEqual({ op: keyOf(op), status: 403, code: "forbidden" });
+      }
+      const token = scopes.length ? (await t.services.scimTokens.issue(ctxOf(org.id), { purpose: "service", scopes })).token : serviceToken;
+      const res = await call(op.method, op.path, { token, ...sample(op) });
+      if (requirement) expect({ op: keyOf(op), status: res.status }).toEqual({ op: keyOf(op), status: success });
       else expect({ op: keyOf(op), status: res.status, code: res.body.error?.code }).toEqual({ op: keyOf(op), status: 403, code: "forbidden" });
     }
   });
