@@ -87,14 +87,18 @@ export const changeUserAccess = operation({
   tag: "Members",
   summary: "Change a local member's role and projects",
   description:
-    "Admin and Owner only; users an identity provider manages are read-only here. Give `role`, `projects`, or both: a body with neither is answered `400 invalid`.",
+    "Admin and Owner only. Give `role`, `projects`, or both: a body with neither is answered `400 invalid`. On a member an identity provider manages, the grants made here (kept when a local member was linked to the provider, or a former Owner's role) can be lowered or removed, never raised (`409 managed_by_identity_provider`): their access comes from the provider's groups.",
   security: "personal",
   params: userIdParams,
   body: named(
     "ChangeAccessRequest",
     z
       .object({
-        role: OrganizationRole.optional().describe("`owner` is refused (`owner_protected`): ownership moves only by transfer."),
+        role: OrganizationRole.nullable()
+          .optional()
+          .describe(
+            "The member's local role. `owner` is refused (`owner_protected`): ownership moves only by transfer. `null` removes the local role (the member keeps what groups or the default role give).",
+          ),
         projects: z.array(ProjectItem).optional().describe("Replaces the member's local project assignments."),
         reason: z.string().max(1000).optional().describe("Recorded in the audit trail."),
       })
@@ -330,7 +334,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
 
   mount(router, changeUserAccess, async ({ params, body: { role, projects, reason } }, req) => {
     const view = await members.changeAccess(context(req), req.apiActor!, params.id, {
-      ...(role ? { role } : {}),
+      ...(role !== undefined ? { role } : {}),
       ...(projects ? { projects: projects.map(toAssignment(access.catalog)) } : {}),
       ...(reason ? { reason } : {}),
     });

@@ -3,7 +3,7 @@ import type { RequestContext } from "../domain/context";
 import type { AccessCatalog } from "../domain/catalog";
 import type { OrganizationRole, ProjectRole } from "../domain/permissions";
 import type { Organizations } from "./organizations";
-import { userNameKey, type User } from "../domain/user";
+import { userNameKey, type LocalAccess, type User } from "../domain/user";
 import { mayManageUser, mayTransferOwnership, withinCeiling, type UserChange } from "../domain/user-policy";
 import type { Permission } from "../domain/permissions";
 import { ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
@@ -115,20 +115,24 @@ export class MemberAdministration {
   }
 
   /** Checks the policy for a change to a member; throws PolicyRefusedError with the rule's code. */
-  private async authorizeChange(ctx: Scope, actor: ApiActor, userId: string, change: UserChange): Promise<MemberView> {
+  private async authorizeChange(ctx: Scope, actor: ApiActor, userId: string, changeOf: UserChange | ((target: MemberView) => UserChange)): Promise<MemberView> {
     if (actor.kind !== "user") throw new ForbiddenError("Service tokens answer authorization questions; people change access");
-    const [target, catalog] = await Promise.all([this.view(ctx, actor, userId), change.newRole !== undefined ? this.access.catalogFor(ctx) : this.access.catalog]);
+    // Changes of access are judged against the organization's catalog (custom roles included).
+    const [target, catalog] = await Promise.all([this.view(ctx, actor, userId), typeof changeOf === "function" || changeOf.newRole !== undefined ? this.access.catalogFor(ctx) : this.access.catalog]);
+    const change = typeof changeOf === "function" ? changeOf(target) : changeOf;
     const decision = mayManageUser(
       this.managingActor(actor),
-      { id: userId, role: target.access.organizationRole ?? "", isOwner: target.isOwner, managedBy: target.user.managedBy },
+      { id: userId, role: target.access.organizationRole ?? "", isOwner: target.isOwner, managedBy: target.user.managedBy, ...(target.user.localAccess ? { localAccess: target.user.localAccess } : {}) },
       change,
       catalog,
     );
     if (!decision.allowed) {
       if (decision.code === "managed_by_identity_provider") {
+        const kept = target.user.localAccess?.role || target.user.localAccess?.projects?.length;
         throw new PolicyRefusedError(
           decision.code,
-          `${target.user.userName} is managed by the organization's identity provider (${target.user.managedBy.toUpperCase()} connection "${target.user.managedVia ?? "unknown"}"): change their role and projects there, through its groups`,
+          `${target.user.userName} is managed by the organization's identity provider (${target.user.managedBy.toUpperCase()} connection "${target.user.managedVia ?? "unknown"}"): change their role and projects there, through its groups` +
+            (kept ? "; the grants made here (local grants) can only be lowered or removed, never raised" : ""),
         );
       }
       throw new PolicyRefusedError(decision.code, decision.message);
@@ -255,17 +259,29 @@ export class MemberAdministration {
     }
   }
 
-  /** PUT /users/{id} with `{role, projects}`: the shape administrators already script against. */
+  /**
+   * PUT /users/{id} with `{role, projects}`: the shape administrators already script against.
+   * `role: null` removes the local role (the member keeps what groups or the default give). On a
+   * member an identity provider manages, only a change that lowers or removes the local grants is
+   * allowed (domain/user-policy.ts lowersLocalGrants): every grant can be removed inside the product.
+   */
   async changeAccess(
     ctx: RequestContext,
     actor: ApiActor,
     userId: string,
-    change: { role?: OrganizationRole; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
+    change: { role?: OrganizationRole | null; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
   ): Promise<MemberView> {
-    this.access.checkRoles({ organizationRole: change.role, projects: change.projects }, "role", { grantable: false, catalog: await this.access.catalogFor(ctx) });
-    const checks: UserChange[] = [
-      ...(change.role !== undefined ? [{ kind: "change_role" as const, newRole: change.role }] : []),
-      ...(change.projects !== undefined ? [{ kind: "change_projects" as const }] : []),
+    this.access.checkRoles({ organizationRole: change.role ?? undefined, projects: change.projects }, "role", { grantable: false, catalog: await this.access.catalogFor(ctx) });
+    const next = (current: LocalAccess): LocalAccess => {
+      const role = change.role === null ? undefined : (change.role ?? current.role);
+      const projects = change.projects ?? current.projects;
+      return { ...(role !== undefined ? { role } : {}), ...(projects !== undefined ? { projects } : {}) };
+    };
+    const checks: ((target: MemberView) => UserChange)[] = [
+      ...(change.role !== undefined
+        ? [(t: MemberView) => ({ kind: "change_role" as const, ...(change.role ? { newRole: change.role } : {}), newLocalAccess: next(t.user.localAccess ?? {}) })]
+        : []),
+      ...(change.projects !== undefined ? [(t: MemberView) => ({ kind: "change_projects" as const, newLocalAccess: next(t.user.localAccess ?? {}) })] : []),
     ];
     if (!checks.length) throw new InvalidError("Nothing to change: give role, projects, or both");
     let target: MemberView | undefined;
@@ -275,16 +291,7 @@ export class MemberAdministration {
       throw new PolicyRefusedError("no_self_elevation", "nobody changes their own project access");
     }
     await this.checkProjects(ctx, change.projects);
-    const current = target.user.localAccess ?? {};
-    await this.users.setLocalAccess(
-      ctx,
-      userId,
-      {
-        ...(change.role !== undefined ? { role: change.role } : current.role ? { role: current.role } : {}),
-        ...(change.projects !== undefined ? { projects: change.projects } : current.projects ? { projects: current.projects } : {}),
-      },
-      change.reason,
-    );
+    await this.users.setLocalAccess(ctx, userId, next(target.user.localAccess ?? {}), change.reason);
     return this.view(ctx, actor, userId);
   }
 }

@@ -168,12 +168,25 @@ export class UserDirectory {
     }
   }
 
-  /** A local user taken over by an identity provider: keeps their id and local access, loses local edits. */
+  /**
+   * A local user taken over by an identity provider: keeps their id, loses local edits of the
+   * profile. Their local grants (role, projects) are kept as explicit *local grants*, beside what
+   * the provider's groups give: administrators may lower or remove them, never raise them
+   * (domain/user-policy.ts lowersLocalGrants). The `user.linked` event says which were kept.
+   */
   private async link(ctx: RequestContext, local: User, profile: UserProfile, managedBy: UserManagement): Promise<User> {
     const { after } = await this.modify(ctx, local.id, {}, async (current) => {
       if (current.managedBy !== "local") throw new ConflictError(`A user with userName "${profile.userName}" already exists`);
       const linked: User = { ...withProfile(current, profile), managedBy, managedVia: ctx.actor.name, lastModified: this.now(), version: current.version + 1 };
-      const event = this.audit.event(ctx, { action: "user.linked", target: userTarget(linked), before: { ...profileOf(current), managedBy: current.managedBy }, after: { ...profileOf(linked), managedBy } });
+      const localGrants = current.localAccess ?? {};
+      const kept = Boolean(localGrants.role || localGrants.projects?.length);
+      const event = this.audit.event(ctx, {
+        action: "user.linked",
+        target: userTarget(linked),
+        before: { ...profileOf(current), managedBy: current.managedBy, localAccess: localGrants },
+        after: { ...profileOf(linked), managedBy, localAccess: localGrants },
+        ...(kept ? { reason: "local grants kept as explicit local grants: administrators may lower or remove them, never raise them" } : {}),
+      });
       return { after: linked, event };
     });
     return after;

@@ -1,0 +1,132 @@
+import request from "supertest";
+import { runCommand } from "../../src/cli/commands";
+import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
+
+/**
+ * Issue 13 §2, what administrators tripped over: a grant nobody could remove, a seat limit the
+ * tenant could raise, suspension invisible in the member API, temporary access without a bound,
+ * and an ownerless organization nobody noticed. Through the HTTP API, against the real database.
+ */
+let t: TestApp;
+const cli = async (...argv: string[]) => JSON.parse((await runCommand(t.services, argv)).stdout[0]);
+
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+interface Org {
+  id: string;
+  scimToken: string;
+  ownerId: string;
+  ownerToken: string;
+  ctx: () => typeof operator & { organizationId: string };
+}
+
+async function organization(name: string): Promise<Org> {
+  const org = await cli("org", "create", name, "--owner", `owner@${name.toLowerCase().replace(/\W/g, "")}.example`, "--json");
+  const ownerToken = (await cli("user-token", "create", "--org", org.id, "--email", `owner@${name.toLowerCase().replace(/\W/g, "")}.example`, "--json")).token;
+  return { ...org, ownerToken, ctx: () => ({ ...operator, organizationId: org.id }) };
+}
+
+const as = (token: string) => ({
+  get: (path: string) => request(t.app).get(`/api/v1${path}`).set("Authorization", `Bearer ${token}`),
+  put: (path: string, body: unknown) => request(t.app).put(`/api/v1${path}`).set("Authorization", `Bearer ${token}`).send(body as object),
+  post: (path: string, body: unknown = {}) => request(t.app).post(`/api/v1${path}`).set("Authorization", `Bearer ${token}`).send(body as object),
+  patch: (path: string, body: unknown) => request(t.app).patch(`/api/v1${path}`).set("Authorization", `Bearer ${token}`).send(body as object),
+});
+
+async function localUser(org: Org, userName: string, role?: string, projects?: { projectId: string; role: string }[]): Promise<string> {
+  const user = await t.services.users.provision(org.ctx(), { userName }, "local", role || projects ? { ...(role ? { role } : {}), ...(projects ? { projects } : {}) } : undefined);
+  return user.id;
+}
+
+async function tokenOf(org: Org, userName: string): Promise<string> {
+  return (await cli("user-token", "create", "--org", org.id, "--email", userName, "--json")).token;
+}
+
+const eventsOf = (org: Org, targetId: string, action: string) => t.db.models.AuditEvent.find({ organizationId: org.id, "target.id": targetId, action }).lean();
+
+describe("a grant made here can always be removed here", () => {
+  let org: Org;
+  beforeAll(async () => {
+    org = await organization("Grants Co");
+  });
+
+  it("keeps a linked member's local grants as explicit local grants, and says so in the audit trail", async () => {
+    const project = await t.services.access.createProject(org.ctx(), "Billing dashboards");
+    const local = await localUser(org, "ines@grants.example", "admin", [{ projectId: project.id, role: "editor" }]);
+    const linked = await scimClient(t.app, org.scimToken).post("/Users", buildUser({ userName: "ines@grants.example" })).expect(201);
+    expect(linked.body.id).toBe(local);
+    const access = await as(org.ownerToken).get(`/users/${local}/access`).expect(200);
+    expect(access.body.organizationRole).toBe("admin");
+    expect(access.body.sources).toContainEqual({ kind: "local", role: "admin" });
+    const [event] = await eventsOf(org, local, "user.linked");
+    expect(event).toMatchObject({
+      source: "scim",
+      before: { managedBy: "local", localAccess: { role: "admin", projects: [{ projectId: project.id, role: "editor" }] } },
+      after: { managedBy: "scim", localAccess: { role: "admin", projects: [{ projectId: project.id, role: "editor" }] } },
+      reason: "local grants kept as explicit local grants: administrators may lower or remove them, never raise them",
+    });
+  });
+
+  it("lets the Owner lower a linked member's local admin role to read_only (it answered 409 before), audited", async () => {
+    const local = await localUser(org, "amal@grants.example", "admin");
+    await scimClient(t.app, org.scimToken).post("/Users", buildUser({ userName: "amal@grants.example" })).expect(201);
+    const lowered = await as(org.ownerToken).put(`/users/${local}`, { role: "read_only", reason: "no group grants admin" }).expect(200);
+    expect(lowered.body).toMatchObject({ managedBy: "scim", role: "read_only" });
+    const [event] = await eventsOf(org, local, "user.access_changed");
+    expect(event).toMatchObject({ source: "admin", actor: { id: org.ownerId }, before: { role: "admin" }, after: { role: "read_only" }, reason: "no group grants admin" });
+  });
+
+  it("lets an administrator remove a linked member's local role and projects altogether", async () => {
+    const project = await t.services.access.createProject(org.ctx(), "Web");
+    const local = await localUser(org, "bo@grants.example", "user", [{ projectId: project.id, role: "editor" }]);
+    await scimClient(t.app, org.scimToken).post("/Users", buildUser({ userName: "bo@grants.example" })).expect(201);
+    const admin = await localUser(org, "admin@grants.example", "admin");
+    const adminToken = await tokenOf(org, "admin@grants.example");
+    expect(admin).toBeTruthy();
+    // Lowering a project role is allowed too: editor → viewer, then nothing.
+    await as(adminToken).put(`/users/${local}`, { projects: [{ id: project.id, role: "viewer" }] }).expect(200);
+    const removed = await as(adminToken).put(`/users/${local}`, { role: null, projects: [] }).expect(200);
+    // Nothing granted here any more: the organization's default role (read_only) remains.
+    expect(removed.body).toMatchObject({ role: "read_only", projects: [] });
+    const access = await as(adminToken).get(`/users/${local}/access`).expect(200);
+    expect(access.body.sources).toEqual([{ kind: "default", role: "read_only" }]);
+    const stored = await t.db.models.User.findById(local).lean();
+    expect(stored?.localAccess).toEqual({ projects: [] });
+  });
+
+  it("never lets an administrator raise a linked member's local grants: 409 managed_by_identity_provider", async () => {
+    const project = await t.services.access.createProject(org.ctx(), "Raised");
+    const local = await localUser(org, "cy@grants.example", "read_only", [{ projectId: project.id, role: "viewer" }]);
+    await scimClient(t.app, org.scimToken).post("/Users", buildUser({ userName: "cy@grants.example" })).expect(201);
+    for (const body of [{ role: "user" }, { projects: [{ id: project.id, role: "editor" }] }, { projects: [{ id: project.id, role: "viewer" }, { id: (await t.services.access.createProject(org.ctx(), "Other")).id, role: "viewer" }] }]) {
+      const raised = await as(org.ownerToken).put(`/users/${local}`, body);
+      expect(raised.status).toBe(409);
+      expect(raised.body.error.code).toBe("managed_by_identity_provider");
+      expect(raised.body.error.message).toContain("can only be lowered or removed, never raised");
+    }
+    const stored = await t.db.models.User.findById(local).lean();
+    expect(stored?.localAccess).toEqual({ role: "read_only", projects: [{ projectId: project.id, role: "viewer" }] });
+    // A managed member with no local role at all has nothing here to lower: a role is raising.
+    const fresh = (await scimClient(t.app, org.scimToken).post("/Users", buildUser({ userName: "dee@grants.example" })).expect(201)).body.id;
+    expect((await as(org.ownerToken).put(`/users/${fresh}`, { role: "read_only" })).status).toBe(409);
+  });
+
+  it("lets the new Owner lower an SSO-managed former Owner after a transfer", async () => {
+    const other = await organization("Transfer Co");
+    const sso = (await scimClient(t.app, other.scimToken).post("/Users", buildUser({ userName: "founder@transfer.example" })).expect(201)).body.id;
+    await t.services.organizations.transferOwnership(other.ctx(), sso);
+    const ssoToken = await tokenOf(other, "founder@transfer.example");
+    // The SSO-managed Owner hands ownership to a local member; they keep Admin as a local grant.
+    const heir = await localUser(other, "heir@transfer.example", "admin");
+    await as(ssoToken).post("/ownership/transfer", { userId: heir }).expect(200);
+    const heirToken = await tokenOf(other, "heir@transfer.example");
+    expect((await as(heirToken).get(`/users/${sso}`).expect(200)).body).toMatchObject({ managedBy: "scim", isOwner: false, role: "admin" });
+    const lowered = await as(heirToken).put(`/users/${sso}`, { role: "user" }).expect(200);
+    expect(lowered.body.role).toBe("user");
+    await as(heirToken).put(`/users/${sso}`, { role: null }).expect(200);
+    expect((await as(heirToken).get(`/users/${sso}/access`).expect(200)).body.sources).toEqual([{ kind: "default", role: "read_only" }]);
+  });
+});
