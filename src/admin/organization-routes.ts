@@ -1,6 +1,6 @@
 import express, { type Router } from "express";
 import { z } from "zod";
-import { NotFoundError } from "../errors";
+import { NotFoundError, PolicyRefusedError } from "../errors";
 import type { Services } from "../services";
 import { isMemberCursor, requireAdministration, type AdministrativeTask, type ApiActor } from "../services/members";
 import { contextOf, scopeOf } from "./http";
@@ -140,7 +140,7 @@ export const updateSettings = operation({
   operationId: "updateSettings",
   tag: "Organization",
   summary: "Change access settings",
-  description: "Needs `modify_account_settings`. Properties left out keep their value.",
+  description: "Needs `modify_account_settings`. Properties left out keep their value. The seat limit is the operator's: a body that names `seatLimit` is refused whole (`403 forbidden`).",
   security: "personal",
   authorize: needs("changeSettings"),
   body: named(
@@ -150,7 +150,13 @@ export const updateSettings = operation({
         defaultRole: DefaultRole.optional(),
         readOnlyMayComment: z.boolean().optional(),
         requireMappingForAccess: z.boolean().optional(),
-        seatLimit: z.number().int().min(1).nullable().optional().describe("null removes the limit."),
+        seatLimit: z
+          .number()
+          .int()
+          .min(1)
+          .nullable()
+          .optional()
+          .describe("Refused (`403 forbidden`, nothing changed): the seat limit is the operator's, set with the CLI (`gatehouse access-settings --seat-limit`)."),
       })
       .strict(),
   ),
@@ -427,14 +433,21 @@ export function organizationRoutes(services: Services): Router {
   mount(router, transferOwnership, async ({ body }, req) => presentMember(await members.transferOwnership(contextOf(req), req.apiActor!, body.userId)));
 
   mount(router, getSettings, async (_input, req) => {
-    const [settings, seatLimit] = await Promise.all([access.settings(scopeOf(req)), access.seatLimit(scopeOf(req))]);
-    return presentSettings(settings, seatLimit);
+    const [settings, seats] = await Promise.all([access.settings(scopeOf(req)), access.seats(scopeOf(req))]);
+    return presentSettings(settings, seats);
   });
 
   mount(router, updateSettings, async ({ body: { seatLimit, ...changes } }, req) => {
+    // The seat limit is the operator's (what the organization pays for), never the tenant's: the
+    // whole change is refused before anything is written.
+    if (seatLimit !== undefined) {
+      throw new PolicyRefusedError(
+        "forbidden",
+        `The seat limit is set by the operator, not by administrators: nothing was changed. Ask your Gatehouse operator (gatehouse access-settings --org ${scopeOf(req).organizationId} --seat-limit N|none).`,
+      );
+    }
     const settings = Object.keys(changes).length ? await access.setSettings(contextOf(req), changes) : await access.settings(scopeOf(req));
-    if (seatLimit !== undefined) await access.setSeatLimit(contextOf(req), seatLimit ?? undefined);
-    return presentSettings(settings, await access.seatLimit(scopeOf(req)));
+    return presentSettings(settings, await access.seats(scopeOf(req)));
   });
 
   mount(router, listProjects, async (_input, req) => ({ projects: (await access.projects(scopeOf(req))).map(presentProject) }));

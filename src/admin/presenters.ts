@@ -150,12 +150,13 @@ export function presentMapping(mapping: GroupMapping & { readonly created: Date 
   };
 }
 
-export function presentSettings(settings: AccessSettings, seatLimit: number | undefined): z.input<typeof Settings> {
+export function presentSettings(settings: AccessSettings, seats: { limit: number | undefined; used: number }): z.input<typeof Settings> {
   return {
     defaultRole: settings.defaultRole,
     readOnlyMayComment: settings.readOnlyMayComment,
     requireMappingForAccess: settings.requireMappingForAccess ?? false,
-    seatLimit: seatLimit ?? null,
+    seatLimit: seats.limit ?? null,
+    seatsUsed: seats.used,
   };
 }
 

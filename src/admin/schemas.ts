@@ -204,7 +204,8 @@ export const Settings = named(
     defaultRole: DefaultRole.describe("The role of a member nothing else gives a role to; `none` admits only mapped or assigned users."),
     readOnlyMayComment: z.boolean(),
     requireMappingForAccess: z.boolean().describe("Admit only users some group mapping matches (or the Owner, or users given access here)."),
-    seatLimit: z.number().int().min(1).nullable().describe("The most active users the organization may have; null for no limit."),
+    seatLimit: z.number().int().min(1).nullable().describe("The most active users the organization may have; null for no limit. Set by the operator (CLI), read-only here."),
+    seatsUsed: z.number().int().min(0).describe("Seats taken: active members, suspended ones included (a deactivated member takes none)."),
   }),
 );
 

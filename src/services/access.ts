@@ -108,6 +108,17 @@ export class AccessDirectory {
     return (await this.policy(ctx)).seatLimit;
   }
 
+  /**
+   * The organization's seats: its limit (the operator's) and how many are taken. Every active
+   * member takes a seat, a suspended one too — a suspension is an incident's overlay, lifted without
+   * asking for a seat, and never a way to make room; a deactivated member takes none.
+   */
+  async seats(ctx: Scope): Promise<{ limit: number | undefined; used: number }> {
+    const [limit, used] = await Promise.all([this.seatLimit(ctx), this.users.countActive(ctx.organizationId)]);
+    return { limit, used };
+  }
+
+  /** The operator's (CLI): administrators see the limit and its use, never change it (admin API PATCH /settings refuses). */
   async setSeatLimit(ctx: RequestContext, limit: number | undefined): Promise<void> {
     const before = (await this.policy(ctx)).seatLimit;
     await this.organizations.setSeatLimit(

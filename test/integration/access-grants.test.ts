@@ -130,3 +130,55 @@ describe("a grant made here can always be removed here", () => {
     expect((await as(heirToken).get(`/users/${sso}/access`).expect(200)).body.sources).toEqual([{ kind: "default", role: "read_only" }]);
   });
 });
+
+describe("the seat limit is the operator's", () => {
+  let org: Org;
+  let adminToken: string;
+  beforeAll(async () => {
+    org = await organization("Seats Co");
+    await localUser(org, "admin@seats.example", "admin");
+    adminToken = await tokenOf(org, "admin@seats.example");
+  });
+
+  it("refuses administrators who change it: 403, with nothing changed and nothing audited", async () => {
+    for (const token of [adminToken, org.ownerToken]) {
+      const raised = await as(token).patch("/settings", { readOnlyMayComment: true, seatLimit: 500 });
+      expect(raised.status).toBe(403);
+      expect(raised.body.error).toEqual({ code: "forbidden", message: expect.stringContaining("The seat limit is set by the operator, not by administrators: nothing was changed") });
+      expect(raised.body.error.message).toContain(`gatehouse access-settings --org ${org.id} --seat-limit`);
+      const removed = await as(token).patch("/settings", { seatLimit: null });
+      expect(removed.status).toBe(403);
+    }
+    const stored = await t.db.models.Organization.findById(org.id).lean();
+    expect(stored?.seatLimit).toBeUndefined();
+    expect(stored?.accessSettings?.readOnlyMayComment).not.toBe(true);
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: org.id, action: { $in: ["organization.seat_limit_changed", "organization.access_settings_changed"] } })).toBe(0);
+    expect((await as(adminToken).get("/settings").expect(200)).body).toMatchObject({ readOnlyMayComment: false, seatLimit: null });
+  });
+
+  it("is set by the operator's CLI; administrators see it and the seats taken in GET /settings", async () => {
+    const printed = JSON.parse((await runCommand(t.services, ["access-settings", "--org", org.id, "--seat-limit", "3"])).stdout[0]!);
+    expect(printed.seatLimit).toBe(3);
+    const settings = await as(adminToken).get("/settings").expect(200);
+    expect(settings.body).toMatchObject({ seatLimit: 3, seatsUsed: 2 });
+    const [event] = await t.db.models.AuditEvent.find({ organizationId: org.id, action: "organization.seat_limit_changed" }).lean();
+    expect(event).toMatchObject({ source: "cli", actor: { type: "operator" }, before: { seatLimit: null }, after: { seatLimit: 3 } });
+  });
+
+  it("counts suspended members (a suspension never makes room), not deactivated ones", async () => {
+    const third = await localUser(org, "third@seats.example", "user");
+    await as(org.ownerToken).post(`/users/${third}/suspend`, { reason: "laptop stolen" }).expect(200);
+    expect((await as(adminToken).get("/settings").expect(200)).body.seatsUsed).toBe(3);
+    const full = await as(org.ownerToken).post("/users", { email: "fourth@seats.example" });
+    expect([full.status, full.body.error.code]).toEqual([403, "seat_limit_reached"]);
+    // Lifting a suspension needs no seat: the member already holds one.
+    await as(org.ownerToken).post(`/users/${third}/unsuspend`).expect(200);
+    // A deactivated member frees their seat.
+    const scim = scimClient(t.app, org.scimToken);
+    await scim.post("/Users", buildUser({ userName: "gone@seats.example", active: false })).expect(201);
+    expect((await as(adminToken).get("/settings").expect(200)).body.seatsUsed).toBe(3);
+    await t.services.users.update(org.ctx(), third, async (u) => ({ ...u, active: false }));
+    expect((await as(adminToken).get("/settings").expect(200)).body.seatsUsed).toBe(2);
+    await as(org.ownerToken).post("/users", { email: "fourth@seats.example" }).expect(201);
+  });
+});
