@@ -17,6 +17,7 @@ import {
   MappingProject,
   Member,
   MemberPage,
+  MemberStatus,
   named,
   Project,
   ProjectItem,
@@ -56,6 +57,7 @@ export const listUsers = operation({
       .describe(
         "Only members whose userName, given, family or formatted name, display name or emails contain each word of this (ignoring case). On MongoDB (MONGODB_URI) each word must begin a word of those: `ada` finds Ada Lovelace and ada@example.com, `love` finds Lovelace, `lace` does not.",
       ),
+    status: MemberStatus.optional().describe("Only members in this state: `active`, `suspended` (active but suspended here) or `deactivated`."),
     startIndex: z.coerce.number().int().min(1).default(1).describe("The 1-based index of the first member of the page; ignored with `cursor`."),
     cursor: z
       .string()
@@ -414,6 +416,7 @@ export function organizationRoutes(services: Services): Router {
   mount(router, listUsers, async ({ query }, req) => {
     const page = await members.list(scopeOf(req), req.apiActor!, {
       ...(query.q !== undefined ? { query: query.q } : {}),
+      ...(query.status !== undefined ? { status: query.status } : {}),
       ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
       startIndex: query.startIndex,
       count: query.count,

@@ -85,6 +85,12 @@ export const ProjectRoleSource = named("ProjectRoleSource", sourceOf(["local"], 
 
 // --- Members and access ---------------------------------------------------------------------------
 
+export const MemberStatus = named(
+  "MemberStatus",
+  z.enum(["active", "suspended", "deactivated"]),
+  "`deactivated`: the identity provider (or an operator) set `active` false; `suspended`: active but suspended here; `active`: neither.",
+);
+
 export const Member = named(
   "Member",
   z.object({
@@ -98,6 +104,25 @@ export const Member = named(
     editable: z.boolean().describe("Whether the caller may change this member's role and projects here (always false for a service token)."),
     isOwner: z.boolean(),
     role: OrganizationRole.nullable().describe("The effective organization role; null when the member has no access (deactivated, suspended, or nothing grants a role)."),
+    status: MemberStatus,
+    suspended: named(
+      "Suspension",
+      z.object({
+        since: z.iso.datetime().nullable().describe("When the member was suspended (null for suspensions recorded before Gatehouse kept it)."),
+        by: z
+          .object({
+            type: z.string().describe("`user` (an administrator, through this API) or `operator` (the CLI)."),
+            id: z.string(),
+            name: z.string(),
+          })
+          .nullable()
+          .describe("Who suspended the member."),
+        reason: z.string().nullable().describe("The reason given, if any."),
+      }),
+      "Who suspended a member, when and why.",
+    )
+      .nullable()
+      .describe("Null when the member is not suspended. A suspended member has no access (`role` null) whatever the identity provider says, until an administrator lifts it."),
     projects: z.array(z.object({ id: z.string(), role: ProjectRole })).describe("Projects assigned explicitly (by mapping, locally or temporarily)."),
     allProjects: z.boolean().describe("Admin and Owner reach every project, including ones created later, as Editor."),
     lastLogin: z.iso.datetime().nullable().describe("The last SAML sign-in; null before the first."),

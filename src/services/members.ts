@@ -3,7 +3,7 @@ import type { RequestContext } from "../domain/context";
 import type { AccessCatalog } from "../domain/catalog";
 import type { OrganizationRole, ProjectRole } from "../domain/permissions";
 import type { Organizations } from "./organizations";
-import { userNameKey, type LocalAccess, type User } from "../domain/user";
+import { userNameKey, type LocalAccess, type MemberStatus, type User } from "../domain/user";
 import { mayManageUser, mayTransferOwnership, withinCeiling, type UserChange } from "../domain/user-policy";
 import type { Permission } from "../domain/permissions";
 import { ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
@@ -187,11 +187,11 @@ export class MemberAdministration {
    * paging, right however members come and go — after the member `cursor` names (the `nextCursor`
    * of the page before; opaque to callers).
    */
-  async list(ctx: Scope, actor: ApiActor, options: { query?: string; startIndex: number; count: number; cursor?: string }) {
+  async list(ctx: Scope, actor: ApiActor, options: { query?: string; status?: MemberStatus; startIndex: number; count: number; cursor?: string }) {
     if (!isAdministrator(actor)) throw new ForbiddenError("Only an admin or the owner lists members");
     const after = options.cursor !== undefined ? decodeMemberCursor(options.cursor) : undefined;
     const [page, ownerUserId] = await Promise.all([
-      this.users.memberPage(ctx, { ...(options.query ? { search: options.query } : {}), ...(after !== undefined ? { after } : {}), startIndex: options.startIndex, count: options.count }),
+      this.users.memberPage(ctx, { ...(options.query ? { search: options.query } : {}), ...(options.status ? { status: options.status } : {}), ...(after !== undefined ? { after } : {}), startIndex: options.startIndex, count: options.count }),
       this.access.ownerOf(ctx),
     ]);
     const members = await Promise.all(page.users.map((user) => this.viewOf(ctx, actor, user, ownerUserId)));

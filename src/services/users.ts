@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { profileOf, resolveActive, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
+import { profileOf, resolveActive, type MemberStatus, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
 import { ConcurrentChangeError, ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
 import type { AuditEvent } from "../domain/audit";
 import type { DirectoryListing } from "../domain/criteria";
@@ -61,7 +61,7 @@ export class UserDirectory {
   }
 
   /** Members by userName, narrowed by a search, from a position or after a userName (UserStore.memberPage). */
-  memberPage(ctx: Pick<RequestContext, "organizationId">, options: { search?: string; after?: string; startIndex: number; count: number }): Promise<MemberPage> {
+  memberPage(ctx: Pick<RequestContext, "organizationId">, options: { search?: string; status?: MemberStatus; after?: string; startIndex: number; count: number }): Promise<MemberPage> {
     return this.store.memberPage(ctx.organizationId, options);
   }
 
@@ -209,11 +209,15 @@ export class UserDirectory {
       const after: User = {
         ...before,
         suspended,
+        ...(suspended ? { suspension: { since: this.now(), by: { type: ctx.actor.type, id: ctx.actor.id, name: ctx.actor.name }, ...(reason ? { reason } : {}) } } : {}),
         ...(suspended ? { sessionEpoch: (before.sessionEpoch ?? 0) + 1 } : {}),
         lastModified: this.now(),
         version: before.version + 1,
       };
-      if (!suspended) delete (after as { suspended?: boolean }).suspended;
+      if (!suspended) {
+        delete (after as { suspended?: boolean }).suspended;
+        delete (after as { suspension?: unknown }).suspension;
+      }
       const action = suspended ? "user.suspended" : "user.unsuspended";
       const event = this.audit.event(ctx, {
         action,

@@ -182,3 +182,68 @@ describe("the seat limit is the operator's", () => {
     await as(org.ownerToken).post("/users", { email: "fourth@seats.example" }).expect(201);
   });
 });
+
+describe("suspension in the member API", () => {
+  let org: Org;
+  let ids: Record<"active" | "suspended" | "deactivated" | "both", string>;
+  beforeAll(async () => {
+    org = await organization("Suspense Co");
+    const scim = scimClient(t.app, org.scimToken);
+    ids = {
+      active: await localUser(org, "a.active@suspense.example", "user"),
+      suspended: await localUser(org, "b.suspended@suspense.example", "user"),
+      deactivated: (await scim.post("/Users", buildUser({ userName: "c.deactivated@suspense.example", active: false })).expect(201)).body.id,
+      both: (await scim.post("/Users", buildUser({ userName: "d.both@suspense.example" })).expect(201)).body.id,
+    };
+    await as(org.ownerToken).post(`/users/${ids.suspended}/suspend`, { reason: "phishing incident INC-42" }).expect(200);
+    await as(org.ownerToken).post(`/users/${ids.both}/suspend`).expect(200);
+    const patch = { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] };
+    await scim.patch(`/Users/${ids.both}`, patch).expect(200);
+  });
+
+  it("shows who suspended a member, when and why, in GET /users/{id}; null when not suspended", async () => {
+    const before = Date.now();
+    const other = await localUser(org, "e.later@suspense.example");
+    const suspended = await as(org.ownerToken).post(`/users/${other}/suspend`, { reason: "left a session open" }).expect(200);
+    expect(suspended.body).toMatchObject({ status: "suspended", role: null, suspended: { by: { type: "user", id: org.ownerId, name: "owner@suspenseco.example" }, reason: "left a session open" } });
+    expect(Date.parse(suspended.body.suspended.since)).toBeGreaterThanOrEqual(before - 1000);
+    const read = await as(org.ownerToken).get(`/users/${ids.suspended}`).expect(200);
+    expect(read.body).toMatchObject({ status: "suspended", suspended: { reason: "phishing incident INC-42", by: { id: org.ownerId } } });
+    expect((await as(org.ownerToken).get(`/users/${ids.both}`).expect(200)).body).toMatchObject({ status: "deactivated", suspended: { reason: null } });
+    expect((await as(org.ownerToken).get(`/users/${ids.active}`).expect(200)).body).toMatchObject({ status: "active", suspended: null });
+    // Lifting it clears the record, in the stored user too.
+    const lifted = await as(org.ownerToken).post(`/users/${other}/unsuspend`).expect(200);
+    expect(lifted.body).toMatchObject({ status: "active", suspended: null, role: "read_only" });
+    const stored = await t.db.models.User.findById(other).lean();
+    expect(stored?.suspended).toBeUndefined();
+    expect(stored?.suspension).toBeUndefined();
+  });
+
+  it("filters the member list by status, and shows the suspension in the list", async () => {
+    const list = async (query: string) => (await as(org.ownerToken).get(`/users?${query}`).expect(200)).body;
+    const names = (page: { users: { userName: string }[] }) => page.users.map((u) => u.userName);
+    expect(names(await list("status=suspended"))).toEqual(["b.suspended@suspense.example"]);
+    expect((await list("status=suspended")).users[0]).toMatchObject({ suspended: { reason: "phishing incident INC-42", by: { id: org.ownerId } } });
+    expect(names(await list("status=deactivated"))).toEqual(["c.deactivated@suspense.example", "d.both@suspense.example"]);
+    expect(names(await list("status=active"))).toEqual(["a.active@suspense.example", "e.later@suspense.example", "owner@suspenseco.example"]);
+    expect((await list("status=active")).totalResults).toBe(3);
+    // With a search, and a page at a time.
+    expect(names(await list("status=active&q=later"))).toEqual(["e.later@suspense.example"]);
+    const first = await list("status=active&count=2");
+    expect(names(first)).toEqual(["a.active@suspense.example", "e.later@suspense.example"]);
+    expect(names(await list(`status=active&count=2&cursor=${first.nextCursor}`))).toEqual(["owner@suspenseco.example"]);
+    const bad = await as(org.ownerToken).get("/users?status=frozen");
+    expect([bad.status, bad.body.error.code]).toEqual([400, "invalid_request"]);
+  });
+
+  it("describes status and suspended in the OpenAPI document", async () => {
+    const document = (await request(t.app).get("/api/v1/openapi.json").expect(200)).body;
+    const member = document.components.schemas.Member;
+    expect(member.required).toEqual(expect.arrayContaining(["status", "suspended"]));
+    expect(JSON.stringify(member.properties.suspended)).toContain("Suspension");
+    expect(document.components.schemas.Suspension.properties).toHaveProperty("since");
+    expect(document.components.schemas.MemberStatus.enum).toEqual(["active", "suspended", "deactivated"]);
+    const listUsers = document.paths["/users"].get.parameters.find((p: { name: string }) => p.name === "status");
+    expect(JSON.stringify(listUsers.schema)).toContain("MemberStatus");
+  });
+});
