@@ -18,6 +18,7 @@ import {
   Member,
   MemberPage,
   MemberStatus,
+  temporaryAccessMaximumDays,
   named,
   Project,
   ProjectItem,
@@ -152,6 +153,7 @@ export const updateSettings = operation({
         defaultRole: DefaultRole.optional(),
         readOnlyMayComment: z.boolean().optional(),
         requireMappingForAccess: z.boolean().optional(),
+        temporaryAccessMaximumDays: temporaryAccessMaximumDays.optional(),
         seatLimit: z
           .number()
           .int()

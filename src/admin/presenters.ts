@@ -3,6 +3,7 @@ import type { AccessSettings, AccessSource, EffectiveAccess, GroupMapping } from
 import type { Project as ProjectRecord } from "../domain/organization";
 import type { PermissionSet } from "../domain/permissions";
 import { memberStatusOf, type TemporaryAccess } from "../domain/user";
+import { TEMPORARY_ACCESS_DEFAULT_DAYS } from "../domain/temporary-access";
 import type { MemberView } from "../services/members";
 import type { SamlConnectionSummary } from "../services/saml-connections";
 import type { IssuedScimToken, ScimTokenSummary as TokenRecord } from "../services/scim-tokens";
@@ -163,6 +164,7 @@ export function presentSettings(settings: AccessSettings, seats: { limit: number
     defaultRole: settings.defaultRole,
     readOnlyMayComment: settings.readOnlyMayComment,
     requireMappingForAccess: settings.requireMappingForAccess ?? false,
+    temporaryAccessMaximumDays: settings.temporaryAccessMaximumDays ?? TEMPORARY_ACCESS_DEFAULT_DAYS,
     seatLimit: seats.limit ?? null,
     seatsUsed: seats.used,
   };

@@ -156,7 +156,7 @@ export const grantTemporaryAccess = operation({
   tag: "Members",
   summary: "Grant temporary access",
   description:
-    "Admin and Owner only, never to themselves; managed users too. Ends by itself at `until`. Give `role`, or `projectId` with `projectRole`, or both: a body with neither is answered `400 invalid`.",
+    "Admin and Owner only, never to themselves; managed users too. Ends by itself at `until`, which is at most the organization's `temporaryAccessMaximumDays` away (GET /settings; 7 days unless changed, never above 90): a later `until` is `400 invalid`. Give `role`, or `projectId` with `projectRole`, or both: a body with neither is answered `400 invalid`. A grant that would give the member nothing they do not already hold (Read-Only to an Admin, a project role they hold or exceed there) is refused, `409 conflict`.",
   security: "personal",
   params: userIdParams,
   body: named(
@@ -166,13 +166,15 @@ export const grantTemporaryAccess = operation({
         role: GrantableRole.optional(),
         projectId: z.string().min(1).optional().describe("A project of the organization."),
         projectRole: ProjectRole.optional(),
-        until: z.iso.datetime({ offset: true }).describe("When the grant ends; must be in the future. A time with a zone (`Z` or an offset)."),
+        until: z.iso
+          .datetime({ offset: true })
+          .describe("When the grant ends; in the future, and at most the organization's `temporaryAccessMaximumDays` away. A time with a zone (`Z` or an offset)."),
         reason: z.string().min(1).max(1000),
       })
       .strict(),
   ),
   responses: { 201: { description: "The grant.", schema: TemporaryGrant } },
-  errors: { 400: ["invalid"], 403: ["owner_protected", "no_self_elevation"], 404: "No such user in the organization" },
+  errors: { 400: ["invalid"], 403: ["owner_protected", "no_self_elevation"], 404: "No such user in the organization", 409: ["conflict"] },
 });
 
 export const endTemporaryAccess = operation({

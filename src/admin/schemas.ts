@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { AccessCatalog } from "../domain/catalog";
 import { CHANGE_SOURCES } from "../domain/context";
 import { SAML_SIGNATURE_REQUIREMENTS } from "../domain/saml";
+import { TEMPORARY_ACCESS_DEFAULT_DAYS, TEMPORARY_ACCESS_HARD_CAP_DAYS } from "../domain/temporary-access";
 import { ERROR_CODES } from "./operation";
 
 /**
@@ -223,6 +224,13 @@ export const Mapping = named(
   "Maps an identity-provider group, or an Entra ID app role, onto an organization role and/or projects (never ownership). `projects` may be empty when its projects were deleted and the mapping still grants a role.",
 );
 
+/** The organization's bound on temporary grants (domain/temporary-access.ts). */
+export const temporaryAccessMaximumDays = z
+  .number()
+  .positive()
+  .max(TEMPORARY_ACCESS_HARD_CAP_DAYS)
+  .describe(`The longest a temporary grant may last, in days (fractions allowed: 0.5 is 12 hours); ${TEMPORARY_ACCESS_DEFAULT_DAYS} unless changed, never above ${TEMPORARY_ACCESS_HARD_CAP_DAYS}.`);
+
 export const Settings = named(
   "Settings",
   z.object({
@@ -230,6 +238,7 @@ export const Settings = named(
     readOnlyMayComment: z.boolean(),
     requireMappingForAccess: z.boolean().describe("Admit only users some group mapping matches (or the Owner, or users given access here)."),
     seatLimit: z.number().int().min(1).nullable().describe("The most active users the organization may have; null for no limit. Set by the operator (CLI), read-only here."),
+    temporaryAccessMaximumDays,
     seatsUsed: z.number().int().min(0).describe("Seats taken: active members, suspended ones included (a deactivated member takes none)."),
   }),
 );

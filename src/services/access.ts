@@ -5,6 +5,7 @@ import type { RequestContext } from "../domain/context";
 import type { CustomRole, Project } from "../domain/organization";
 import { AccessCatalog, type PermissionSet } from "../domain/catalog";
 import { SHIPPED_CATALOG, type Permission } from "../domain/permissions";
+import { TEMPORARY_ACCESS_HARD_CAP_DAYS } from "../domain/temporary-access";
 import { ConflictError, InvalidError, NotFoundError, PolicyRefusedError, UnknownCatalogNameError } from "../errors";
 import type { OrganizationStore } from "../storage/organizations";
 import type { User } from "../domain/user";
@@ -281,6 +282,10 @@ export class AccessDirectory {
     const policy = await this.policy(ctx);
     if (changes.defaultRole !== undefined && changes.defaultRole !== "none") {
       this.checkRoles({ organizationRole: changes.defaultRole }, "defaultRole", { asDefault: true, catalog: this.catalogOf(policy) });
+    }
+    const days = changes.temporaryAccessMaximumDays;
+    if (days !== undefined && !(days > 0 && days <= TEMPORARY_ACCESS_HARD_CAP_DAYS)) {
+      throw new InvalidError(`temporaryAccessMaximumDays: ${days} is not a number of days above 0 and at most ${TEMPORARY_ACCESS_HARD_CAP_DAYS}`);
     }
     const before = policy.settings;
     const after: AccessSettings = { ...before, ...changes };

@@ -6,7 +6,8 @@ import type { Organizations } from "./organizations";
 import { userNameKey, type LocalAccess, type MemberStatus, type User } from "../domain/user";
 import { mayManageUser, mayTransferOwnership, withinCeiling, type UserChange } from "../domain/user-policy";
 import type { Permission } from "../domain/permissions";
-import { ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
+import { ConflictError, ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
+import { raisesAccess, temporaryAccessMaximumMs, TEMPORARY_ACCESS_DEFAULT_DAYS, TEMPORARY_ACCESS_HARD_CAP_DAYS } from "../domain/temporary-access";
 import type { AccessDirectory } from "./access";
 import type { UserDirectory } from "./users";
 
@@ -172,7 +173,36 @@ export class MemberAdministration {
     if (grant.projectId && !(await this.access.projects(ctx)).some((p) => p.id === grant.projectId)) {
       throw new InvalidError(`No project ${grant.projectId} in this organization`);
     }
+    const { temporaryAccessMaximumDays } = await this.access.settings(ctx);
+    if (grant.until.getTime() - this.now().getTime() > temporaryAccessMaximumMs(temporaryAccessMaximumDays)) {
+      const maximum = temporaryAccessMaximumDays ?? TEMPORARY_ACCESS_DEFAULT_DAYS;
+      throw new InvalidError(
+        `until is too far away: temporary access in this organization lasts at most ${maximum} day${maximum === 1 ? "" : "s"} (until ${new Date(this.now().getTime() + temporaryAccessMaximumMs(temporaryAccessMaximumDays)).toISOString()}). ` +
+          `An administrator may change temporaryAccessMaximumDays (PATCH /settings, at most ${TEMPORARY_ACCESS_HARD_CAP_DAYS}); longer access is a role.`,
+      );
+    }
+    await this.refuseGrantThatRaisesNothing(ctx, userId, grant);
     return this.users.grantTemporaryAccess(ctx, userId, { ...grant, grantedBy: actor.kind === "user" ? actor.user.id : "service" });
+  }
+
+  /**
+   * A grant must give the member something they do not hold: their effective access with the grant
+   * is compared with their access without it, every source and the ceiling counted (temporary
+   * grants only when they last at least as long), as if they could sign in (a grant prepared for a
+   * suspended member is judged by what it would give).
+   */
+  private async refuseGrantThatRaisesNothing(ctx: Scope, userId: string, grant: { organizationRole?: OrganizationRole; projectId?: string; projectRole?: ProjectRole; until: Date }): Promise<void> {
+    const user = await this.users.get(ctx, userId);
+    // Temporary grants that end sooner do not make this one needless: it gives more once they end.
+    const lasting = (user.temporaryGrants ?? []).filter((g) => !g.endRecorded && g.until.getTime() >= grant.until.getTime());
+    const able: User = { ...user, active: true, suspended: false, temporaryGrants: lasting };
+    const trial = { id: "trial", ...grant, reason: "trial", grantedBy: "trial" };
+    const [before, after] = await Promise.all([this.access.accessOf(ctx, able), this.access.accessOf(ctx, { ...able, temporaryGrants: [...lasting, trial] })]);
+    if (raisesAccess(before, after)) return;
+    const what = [grant.organizationRole, grant.projectId && grant.projectRole ? `${grant.projectRole} of ${this.access.catalog.projectNoun} ${grant.projectId}` : undefined].filter(Boolean).join(" and ");
+    throw new ConflictError(
+      `This temporary grant raises nothing: ${user.userName} already holds everything ${what} gives (their access: ${before.organizationRoles.join(" + ") || "no role"}${before.allProjects ? `, every ${this.access.catalog.projectNoun}` : ""}). Grant a role that gives more, or nothing.`,
+    );
   }
 
   async endTemporaryAccess(ctx: RequestContext, actor: ApiActor, userId: string, grantId: string): Promise<void> {

@@ -247,3 +247,71 @@ describe("suspension in the member API", () => {
     expect(JSON.stringify(listUsers.schema)).toContain("MemberStatus");
   });
 });
+
+describe("temporary access with a bound", () => {
+  let org: Org;
+  let adminToken: string;
+  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+  beforeAll(async () => {
+    org = await organization("Temp Co");
+    await localUser(org, "admin@temp.example", "admin");
+    adminToken = await tokenOf(org, "admin@temp.example");
+  });
+
+  it("refuses a grant beyond the organization's maximum (7 days by default) with 400 naming the bound", async () => {
+    expect((await as(adminToken).get("/settings").expect(200)).body.temporaryAccessMaximumDays).toBe(7);
+    const member = await localUser(org, "m1@temp.example", "read_only");
+    const decade = await as(adminToken).post(`/users/${member}/temporary-access`, { role: "user", until: "2036-01-01T00:00:00Z", reason: "cover" });
+    expect(decade.status).toBe(400);
+    expect(decade.body.error).toEqual({ code: "invalid", message: expect.stringContaining("temporary access in this organization lasts at most 7 days") });
+    expect((await as(adminToken).post(`/users/${member}/temporary-access`, { role: "user", until: inDays(7.5), reason: "cover" })).status).toBe(400);
+    const stored = await t.db.models.User.findById(member).lean();
+    expect(stored?.temporaryGrants ?? []).toEqual([]);
+    const week = await as(adminToken).post(`/users/${member}/temporary-access`, { role: "user", until: inDays(6.9), reason: "cover for a colleague" });
+    expect(week.status).toBe(201);
+  });
+
+  it("lets an administrator lower or raise the maximum within the 90-day cap, audited", async () => {
+    const member = await localUser(org, "m2@temp.example", "read_only");
+    const raised = await as(adminToken).patch("/settings", { temporaryAccessMaximumDays: 30 }).expect(200);
+    expect(raised.body.temporaryAccessMaximumDays).toBe(30);
+    await as(adminToken).post(`/users/${member}/temporary-access`, { role: "user", until: inDays(29), reason: "quarter close" }).expect(201);
+    const [event] = await t.db.models.AuditEvent.find({ organizationId: org.id, action: "organization.access_settings_changed" }).lean();
+    expect(event).toMatchObject({ before: { temporaryAccessMaximumDays: 7 }, after: { temporaryAccessMaximumDays: 30 } });
+    for (const days of [91, 0, -1, "7"]) {
+      const refused = await as(adminToken).patch("/settings", { temporaryAccessMaximumDays: days });
+      expect([refused.status, refused.body.error.code]).toEqual([400, "invalid_request"]);
+    }
+    await as(adminToken).patch("/settings", { temporaryAccessMaximumDays: 90 }).expect(200);
+    await as(adminToken).patch("/settings", { temporaryAccessMaximumDays: 0.5 }).expect(200);
+    const halfDay = await as(adminToken).post(`/users/${member}/temporary-access`, { role: "admin", until: inDays(1), reason: "incident" });
+    expect(halfDay.status).toBe(400);
+    expect(halfDay.body.error.message).toContain("at most 0.5 days");
+    await as(adminToken).patch("/settings", { temporaryAccessMaximumDays: 7 }).expect(200);
+  });
+
+  it("refuses a grant that raises nothing: 409 conflict, nothing stored", async () => {
+    const project = await t.services.access.createProject(org.ctx(), "Ops");
+    const admin = await localUser(org, "other.admin@temp.example", "admin");
+    const editor = await localUser(org, "editor@temp.example", "user", [{ projectId: project.id, role: "editor" }]);
+    const cases: [string, Record<string, unknown>][] = [
+      [admin, { role: "read_only" }],
+      [admin, { role: "admin" }],
+      [admin, { projectId: project.id, projectRole: "editor" }],
+      [editor, { projectId: project.id, projectRole: "viewer" }],
+      [editor, { projectId: project.id, projectRole: "editor" }],
+      [editor, { role: "read_only" }],
+    ];
+    for (const [id, grant] of cases) {
+      const refused = await as(org.ownerToken).post(`/users/${id}/temporary-access`, { ...grant, until: inDays(1), reason: "nothing" });
+      expect([refused.status, refused.body.error.code]).toEqual([409, "conflict"]);
+      expect(refused.body.error.message).toContain("This temporary grant raises nothing");
+    }
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: org.id, "target.id": { $in: [admin, editor] }, action: "user.temporary_access_granted" })).toBe(0);
+    // What does raise something is granted: admin to the editor, a project to a member without it.
+    await as(org.ownerToken).post(`/users/${editor}/temporary-access`, { role: "admin", until: inDays(1), reason: "incident" }).expect(201);
+    const other = await t.services.access.createProject(org.ctx(), "Other");
+    const user = await localUser(org, "user@temp.example", "user");
+    await as(org.ownerToken).post(`/users/${user}/temporary-access`, { projectId: other.id, projectRole: "viewer", until: inDays(1), reason: "review" }).expect(201);
+  });
+});
