@@ -131,7 +131,7 @@ export const getSettings = operation({
   operationId: "getSettings",
   tag: "Organization",
   summary: "The organization's access settings",
-  description: "Needs `modify_account_settings`.",
+  description: "Needs `modify_account_settings`. Also says whether the organization has lost its Owner (`ownerVacant`, with the operator's break-glass in `ownerVacancy`) and how many seats are taken.",
   security: "personal",
   authorize: needs("changeSettings"),
   responses: { 200: { description: "The settings.", schema: Settings } },
@@ -438,8 +438,8 @@ export function organizationRoutes(services: Services): Router {
   mount(router, transferOwnership, async ({ body }, req) => presentMember(await members.transferOwnership(contextOf(req), req.apiActor!, body.userId)));
 
   mount(router, getSettings, async (_input, req) => {
-    const [settings, seats] = await Promise.all([access.settings(scopeOf(req)), access.seats(scopeOf(req))]);
-    return presentSettings(settings, seats);
+    const [settings, seats, ownerUserId] = await Promise.all([access.settings(scopeOf(req)), access.seats(scopeOf(req)), access.ownerOf(scopeOf(req))]);
+    return presentSettings(settings, seats, { organizationId: scopeOf(req).organizationId, ownerUserId });
   });
 
   mount(router, updateSettings, async ({ body: { seatLimit, ...changes } }, req) => {
@@ -452,7 +452,8 @@ export function organizationRoutes(services: Services): Router {
       );
     }
     const settings = Object.keys(changes).length ? await access.setSettings(contextOf(req), changes) : await access.settings(scopeOf(req));
-    return presentSettings(settings, await access.seats(scopeOf(req)));
+    const [seats, ownerUserId] = await Promise.all([access.seats(scopeOf(req)), access.ownerOf(scopeOf(req))]);
+    return presentSettings(settings, seats, { organizationId: scopeOf(req).organizationId, ownerUserId });
   });
 
   mount(router, listProjects, async (_input, req) => ({ projects: (await access.projects(scopeOf(req))).map(presentProject) }));

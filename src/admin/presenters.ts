@@ -4,6 +4,7 @@ import type { Project as ProjectRecord } from "../domain/organization";
 import type { PermissionSet } from "../domain/permissions";
 import { memberStatusOf, type TemporaryAccess } from "../domain/user";
 import { TEMPORARY_ACCESS_DEFAULT_DAYS } from "../domain/temporary-access";
+import { ownerVacancyNotice } from "../domain/ownership";
 import type { MemberView } from "../services/members";
 import type { SamlConnectionSummary } from "../services/saml-connections";
 import type { IssuedScimToken, ScimTokenSummary as TokenRecord } from "../services/scim-tokens";
@@ -159,8 +160,14 @@ export function presentMapping(mapping: GroupMapping & { readonly created: Date 
   };
 }
 
-export function presentSettings(settings: AccessSettings, seats: { limit: number | undefined; used: number }): z.input<typeof Settings> {
+export function presentSettings(
+  settings: AccessSettings,
+  seats: { limit: number | undefined; used: number },
+  ownership: { organizationId: string; ownerUserId: string | undefined },
+): z.input<typeof Settings> {
   return {
+    ownerVacant: ownership.ownerUserId === undefined,
+    ...(ownership.ownerUserId === undefined ? { ownerVacancy: ownerVacancyNotice(ownership.organizationId) } : {}),
     defaultRole: settings.defaultRole,
     readOnlyMayComment: settings.readOnlyMayComment,
     requireMappingForAccess: settings.requireMappingForAccess ?? false,

@@ -238,6 +238,8 @@ export const Settings = named(
     readOnlyMayComment: z.boolean(),
     requireMappingForAccess: z.boolean().describe("Admit only users some group mapping matches (or the Owner, or users given access here)."),
     seatLimit: z.number().int().min(1).nullable().describe("The most active users the organization may have; null for no limit. Set by the operator (CLI), read-only here."),
+    ownerVacant: z.boolean().describe("True when the organization has no Owner (e.g. the identity provider deactivated the Owner): only the operator restores one (`gatehouse org set-owner`)."),
+    ownerVacancy: z.string().optional().describe("Present exactly when `ownerVacant`: what it means and the operator's break-glass command."),
     temporaryAccessMaximumDays,
     seatsUsed: z.number().int().min(0).describe("Seats taken: active members, suspended ones included (a deactivated member takes none)."),
   }),

@@ -83,7 +83,7 @@ export class Deprovisioning {
         target: { type: "organization", id: ctx.organizationId },
         before: { ownerUserId: formerOwnerId },
         after: { ownerUserId: null },
-        reason: `the Owner was ${why} by the identity provider`,
+        reason: `the Owner was ${why} by the identity provider; the operator restores an Owner with gatehouse org set-owner --org ${ctx.organizationId} --email <userName>`,
       }),
     );
   }

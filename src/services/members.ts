@@ -7,6 +7,7 @@ import { userNameKey, type LocalAccess, type MemberStatus, type User } from "../
 import { mayManageUser, mayTransferOwnership, withinCeiling, type UserChange } from "../domain/user-policy";
 import type { Permission } from "../domain/permissions";
 import { ConflictError, ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
+import { ownerVacancyNotice } from "../domain/ownership";
 import { raisesAccess, temporaryAccessMaximumMs, TEMPORARY_ACCESS_DEFAULT_DAYS, TEMPORARY_ACCESS_HARD_CAP_DAYS } from "../domain/temporary-access";
 import type { AccessDirectory } from "./access";
 import type { UserDirectory } from "./users";
@@ -270,6 +271,7 @@ export class MemberAdministration {
   async transferOwnership(ctx: RequestContext, actor: ApiActor, newOwnerId: string): Promise<MemberView> {
     if (actor.kind !== "user") throw new ForbiddenError("Only the owner transfers ownership");
     const ownerUserId = await this.access.ownerOf(ctx);
+    if (ownerUserId === undefined) throw new PolicyRefusedError("forbidden", ownerVacancyNotice(ctx.organizationId));
     const candidate = await this.users.get(ctx, newOwnerId);
     const decision = mayTransferOwnership(
       { id: actor.user.id, organizationId: ctx.organizationId, isOwner: ownerUserId === actor.user.id },

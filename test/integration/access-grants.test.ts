@@ -315,3 +315,39 @@ describe("temporary access with a bound", () => {
     await as(org.ownerToken).post(`/users/${user}/temporary-access`, { projectId: other.id, projectRole: "viewer", until: inDays(1), reason: "review" }).expect(201);
   });
 });
+
+describe("a loud ownerless vacancy", () => {
+  it("records the vacancy, flags it in every administrator's GET /settings with the break-glass, until the operator restores an Owner", async () => {
+    const org = await organization("Vacancy Co");
+    const scim = scimClient(t.app, org.scimToken);
+    // The identity provider takes the Owner over (linking), and an Admin it also manages.
+    await scim.post("/Users", buildUser({ userName: "owner@vacancyco.example" })).expect(201);
+    await scim.post("/Users", buildUser({ userName: "deputy@vacancy.example" })).expect(201);
+    await localUser(org, "admin@vacancy.example", "admin");
+    const adminToken = await tokenOf(org, "admin@vacancy.example");
+    expect((await as(adminToken).get("/settings").expect(200)).body).toMatchObject({ ownerVacant: false });
+    expect((await as(adminToken).get("/settings").expect(200)).body).not.toHaveProperty("ownerVacancy");
+
+    // HR offboards the Owner: security first, ownership ends with their access.
+    const offboard = { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] };
+    await scim.patch(`/Users/${org.ownerId}`, offboard).expect(200);
+    const [event] = await t.db.models.AuditEvent.find({ organizationId: org.id, action: "organization.ownership_vacated" }).lean();
+    expect(event).toMatchObject({ source: "scim", before: { ownerUserId: org.ownerId }, after: { ownerUserId: null }, reason: expect.stringContaining(`gatehouse org set-owner --org ${org.id}`) });
+
+    const settings = (await as(adminToken).get("/settings").expect(200)).body;
+    expect(settings.ownerVacant).toBe(true);
+    expect(settings.ownerVacancy).toContain("This organization has no Owner");
+    expect(settings.ownerVacancy).toContain(`gatehouse org set-owner --org ${org.id} --email`);
+    // The answer to a PATCH says it too; and nobody inside can take ownership.
+    expect((await as(adminToken).patch("/settings", { readOnlyMayComment: true }).expect(200)).body.ownerVacant).toBe(true);
+    const taken = await as(adminToken).post("/ownership/transfer", { userId: (await t.services.users.findByUserName(org.ctx(), "admin@vacancy.example"))!.id });
+    expect([taken.status, taken.body.error.code]).toEqual([403, "forbidden"]);
+    expect(taken.body.error.message).toContain("gatehouse org set-owner");
+
+    // The operator's break-glass ends the vacancy.
+    await runCommand(t.services, ["org", "set-owner", "--org", org.id, "--email", "deputy@vacancy.example"]);
+    const restored = (await as(adminToken).get("/settings").expect(200)).body;
+    expect(restored.ownerVacant).toBe(false);
+    expect(restored).not.toHaveProperty("ownerVacancy");
+  });
+});
