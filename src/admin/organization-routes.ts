@@ -1,6 +1,6 @@
 import express, { type Router } from "express";
 import { z } from "zod";
-import { NotFoundError } from "../errors";
+import { NotFoundError, PolicyRefusedError } from "../errors";
 import type { Services } from "../services";
 import { isMemberCursor, requireAdministration, type AdministrativeTask, type ApiActor } from "../services/members";
 import { contextOf, scopeOf } from "./http";
@@ -17,6 +17,8 @@ import {
   MappingProject,
   Member,
   MemberPage,
+  MemberStatus,
+  temporaryAccessMaximumDays,
   named,
   Project,
   ProjectItem,
@@ -56,6 +58,7 @@ export const listUsers = operation({
       .describe(
         "Only members whose userName, given, family or formatted name, display name or emails contain each word of this (ignoring case). On MongoDB (MONGODB_URI) each word must begin a word of those: `ada` finds Ada Lovelace and ada@example.com, `love` finds Lovelace, `lace` does not.",
       ),
+    status: MemberStatus.optional().describe("Only members in this state: `active`, `suspended` (active but suspended here) or `deactivated`."),
     startIndex: z.coerce.number().int().min(1).default(1).describe("The 1-based index of the first member of the page; ignored with `cursor`."),
     cursor: z
       .string()
@@ -128,7 +131,7 @@ export const getSettings = operation({
   operationId: "getSettings",
   tag: "Organization",
   summary: "The organization's access settings",
-  description: "Needs `modify_account_settings`.",
+  description: "Needs `modify_account_settings`. Also says whether the organization has lost its Owner (`ownerVacant`, with the operator's break-glass in `ownerVacancy`) and how many seats are taken.",
   security: "personal",
   authorize: needs("changeSettings"),
   responses: { 200: { description: "The settings.", schema: Settings } },
@@ -140,7 +143,7 @@ export const updateSettings = operation({
   operationId: "updateSettings",
   tag: "Organization",
   summary: "Change access settings",
-  description: "Needs `modify_account_settings`. Properties left out keep their value.",
+  description: "Needs `modify_account_settings`. Properties left out keep their value. The seat limit is the operator's: a body that names `seatLimit` is refused whole (`403 forbidden`).",
   security: "personal",
   authorize: needs("changeSettings"),
   body: named(
@@ -150,7 +153,14 @@ export const updateSettings = operation({
         defaultRole: DefaultRole.optional(),
         readOnlyMayComment: z.boolean().optional(),
         requireMappingForAccess: z.boolean().optional(),
-        seatLimit: z.number().int().min(1).nullable().optional().describe("null removes the limit."),
+        temporaryAccessMaximumDays: temporaryAccessMaximumDays.optional(),
+        seatLimit: z
+          .number()
+          .int()
+          .min(1)
+          .nullable()
+          .optional()
+          .describe("Refused (`403 forbidden`, nothing changed): the seat limit is the operator's, set with the CLI (`gatehouse access-settings --seat-limit`)."),
       })
       .strict(),
   ),
@@ -408,6 +418,7 @@ export function organizationRoutes(services: Services): Router {
   mount(router, listUsers, async ({ query }, req) => {
     const page = await members.list(scopeOf(req), req.apiActor!, {
       ...(query.q !== undefined ? { query: query.q } : {}),
+      ...(query.status !== undefined ? { status: query.status } : {}),
       ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
       startIndex: query.startIndex,
       count: query.count,
@@ -427,14 +438,22 @@ export function organizationRoutes(services: Services): Router {
   mount(router, transferOwnership, async ({ body }, req) => presentMember(await members.transferOwnership(contextOf(req), req.apiActor!, body.userId)));
 
   mount(router, getSettings, async (_input, req) => {
-    const [settings, seatLimit] = await Promise.all([access.settings(scopeOf(req)), access.seatLimit(scopeOf(req))]);
-    return presentSettings(settings, seatLimit);
+    const [settings, seats, ownerUserId] = await Promise.all([access.settings(scopeOf(req)), access.seats(scopeOf(req)), access.ownerOf(scopeOf(req))]);
+    return presentSettings(settings, seats, { organizationId: scopeOf(req).organizationId, ownerUserId });
   });
 
   mount(router, updateSettings, async ({ body: { seatLimit, ...changes } }, req) => {
+    // The seat limit is the operator's (what the organization pays for), never the tenant's: the
+    // whole change is refused before anything is written.
+    if (seatLimit !== undefined) {
+      throw new PolicyRefusedError(
+        "forbidden",
+        `The seat limit is set by the operator, not by administrators: nothing was changed. Ask your Gatehouse operator (gatehouse access-settings --org ${scopeOf(req).organizationId} --seat-limit N|none).`,
+      );
+    }
     const settings = Object.keys(changes).length ? await access.setSettings(contextOf(req), changes) : await access.settings(scopeOf(req));
-    if (seatLimit !== undefined) await access.setSeatLimit(contextOf(req), seatLimit ?? undefined);
-    return presentSettings(settings, await access.seatLimit(scopeOf(req)));
+    const [seats, ownerUserId] = await Promise.all([access.seats(scopeOf(req)), access.ownerOf(scopeOf(req))]);
+    return presentSettings(settings, seats, { organizationId: scopeOf(req).organizationId, ownerUserId });
   });
 
   mount(router, listProjects, async (_input, req) => ({ projects: (await access.projects(scopeOf(req))).map(presentProject) }));

@@ -2,7 +2,9 @@ import type { z } from "zod";
 import type { AccessSettings, AccessSource, EffectiveAccess, GroupMapping } from "../domain/access";
 import type { Project as ProjectRecord } from "../domain/organization";
 import type { PermissionSet } from "../domain/permissions";
-import type { TemporaryAccess } from "../domain/user";
+import { memberStatusOf, type TemporaryAccess } from "../domain/user";
+import { TEMPORARY_ACCESS_DEFAULT_DAYS } from "../domain/temporary-access";
+import { ownerVacancyNotice } from "../domain/ownership";
 import type { MemberView } from "../services/members";
 import type { SamlConnectionSummary } from "../services/saml-connections";
 import type { IssuedScimToken, ScimTokenSummary as TokenRecord } from "../services/scim-tokens";
@@ -75,6 +77,14 @@ export function presentMember(view: MemberView): z.input<typeof Member> {
     editable: view.editable,
     isOwner: view.isOwner,
     role: access.organizationRole ?? null,
+    status: memberStatusOf(user),
+    suspended: user.suspended
+      ? {
+          since: user.suspension?.since.toISOString() ?? null,
+          by: user.suspension ? { type: user.suspension.by.type, id: user.suspension.by.id, name: user.suspension.by.name } : null,
+          reason: user.suspension?.reason ?? null,
+        }
+      : null,
     projects: access.projects.map((p) => ({ id: p.projectId, role: p.role })),
     allProjects: access.allProjects,
     lastLogin: user.lastLogin?.toISOString() ?? null,
@@ -160,12 +170,20 @@ export function presentMapping(mapping: GroupMapping & { readonly created: Date 
   };
 }
 
-export function presentSettings(settings: AccessSettings, seatLimit: number | undefined): z.input<typeof Settings> {
+export function presentSettings(
+  settings: AccessSettings,
+  seats: { limit: number | undefined; used: number },
+  ownership: { organizationId: string; ownerUserId: string | undefined },
+): z.input<typeof Settings> {
   return {
+    ownerVacant: ownership.ownerUserId === undefined,
+    ...(ownership.ownerUserId === undefined ? { ownerVacancy: ownerVacancyNotice(ownership.organizationId) } : {}),
     defaultRole: settings.defaultRole,
     readOnlyMayComment: settings.readOnlyMayComment,
     requireMappingForAccess: settings.requireMappingForAccess ?? false,
-    seatLimit: seatLimit ?? null,
+    temporaryAccessMaximumDays: settings.temporaryAccessMaximumDays ?? TEMPORARY_ACCESS_DEFAULT_DAYS,
+    seatLimit: seats.limit ?? null,
+    seatsUsed: seats.used,
   };
 }
 

@@ -88,14 +88,18 @@ export const changeUserAccess = operation({
   tag: "Members",
   summary: "Change a local member's role and projects",
   description:
-    "Admin and Owner only; users an identity provider manages are read-only here. Give `role`, `projects`, or both: a body with neither is answered `400 invalid`.",
+    "Admin and Owner only. Give `role`, `projects`, or both: a body with neither is answered `400 invalid`. On a member an identity provider manages, the grants made here (kept when a local member was linked to the provider, or a former Owner's role) can be lowered or removed, never raised (`409 managed_by_identity_provider`): their access comes from the provider's groups.",
   security: "personal",
   params: userIdParams,
   body: named(
     "ChangeAccessRequest",
     z
       .object({
-        role: OrganizationRole.optional().describe("`owner` is refused (`owner_protected`): ownership moves only by transfer."),
+        role: OrganizationRole.nullable()
+          .optional()
+          .describe(
+            "The member's local role. `owner` is refused (`owner_protected`): ownership moves only by transfer. `null` removes the local role (the member keeps what groups or the default role give).",
+          ),
         projects: z.array(ProjectItem).optional().describe("Replaces the member's local project assignments."),
         reason: z.string().max(1000).optional().describe("Recorded in the audit trail."),
       })
@@ -153,7 +157,7 @@ export const grantTemporaryAccess = operation({
   tag: "Members",
   summary: "Grant temporary access",
   description:
-    "Admin and Owner only, never to themselves; managed users too. Ends by itself at `until`. Give `role`, or `projectId` with `projectRole`, or both: a body with neither is answered `400 invalid`.",
+    "Admin and Owner only, never to themselves; managed users too. Ends by itself at `until`, which is at most the organization's `temporaryAccessMaximumDays` away (GET /settings; 7 days unless changed, never above 90): a later `until` is `400 invalid`. Give `role`, or `projectId` with `projectRole`, or both: a body with neither is answered `400 invalid`. A grant that would give the member nothing they do not already hold (Read-Only to an Admin, a project role they hold or exceed there) is refused, `409 conflict`.",
   security: "personal",
   params: userIdParams,
   body: named(
@@ -163,13 +167,15 @@ export const grantTemporaryAccess = operation({
         role: GrantableRole.optional(),
         projectId: z.string().min(1).optional().describe("A project of the organization."),
         projectRole: ProjectRole.optional(),
-        until: z.iso.datetime({ offset: true }).describe("When the grant ends; must be in the future. A time with a zone (`Z` or an offset)."),
+        until: z.iso
+          .datetime({ offset: true })
+          .describe("When the grant ends; in the future, and at most the organization's `temporaryAccessMaximumDays` away. A time with a zone (`Z` or an offset)."),
         reason: z.string().min(1).max(1000),
       })
       .strict(),
   ),
   responses: { 201: { description: "The grant.", schema: TemporaryGrant } },
-  errors: { 400: ["invalid"], 403: ["owner_protected", "no_self_elevation"], 404: "No such user in the organization" },
+  errors: { 400: ["invalid"], 403: ["owner_protected", "no_self_elevation"], 404: "No such user in the organization", 409: ["conflict"] },
 });
 
 export const endTemporaryAccess = operation({
@@ -331,7 +337,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
 
   mount(router, changeUserAccess, async ({ params, body: { role, projects, reason } }, req) => {
     const view = await members.changeAccess(context(req), req.apiActor!, params.id, {
-      ...(role ? { role } : {}),
+      ...(role !== undefined ? { role } : {}),
       ...(projects ? { projects: projects.map(toAssignment(access.catalog)) } : {}),
       ...(reason ? { reason } : {}),
     });

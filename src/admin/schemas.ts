@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { AccessCatalog } from "../domain/catalog";
 import { CHANGE_SOURCES } from "../domain/context";
 import { SAML_SIGNATURE_REQUIREMENTS } from "../domain/saml";
+import { TEMPORARY_ACCESS_DEFAULT_DAYS, TEMPORARY_ACCESS_HARD_CAP_DAYS } from "../domain/temporary-access";
 import { ERROR_CODES } from "./operation";
 
 /**
@@ -85,6 +86,12 @@ export const ProjectRoleSource = named("ProjectRoleSource", sourceOf(["local"], 
 
 // --- Members and access ---------------------------------------------------------------------------
 
+export const MemberStatus = named(
+  "MemberStatus",
+  z.enum(["active", "suspended", "deactivated"]),
+  "`deactivated`: the identity provider (or an operator) set `active` false; `suspended`: active but suspended here; `active`: neither.",
+);
+
 export const Member = named(
   "Member",
   z.object({
@@ -98,6 +105,25 @@ export const Member = named(
     editable: z.boolean().describe("Whether the caller may change this member's role and projects here (always false for a service token)."),
     isOwner: z.boolean(),
     role: OrganizationRole.nullable().describe("The effective organization role; null when the member has no access (deactivated, suspended, or nothing grants a role)."),
+    status: MemberStatus,
+    suspended: named(
+      "Suspension",
+      z.object({
+        since: z.iso.datetime().nullable().describe("When the member was suspended (null for suspensions recorded before Gatehouse kept it)."),
+        by: z
+          .object({
+            type: z.string().describe("`user` (an administrator, through this API) or `operator` (the CLI)."),
+            id: z.string(),
+            name: z.string(),
+          })
+          .nullable()
+          .describe("Who suspended the member."),
+        reason: z.string().nullable().describe("The reason given, if any."),
+      }),
+      "Who suspended a member, when and why.",
+    )
+      .nullable()
+      .describe("Null when the member is not suspended. A suspended member has no access (`role` null) whatever the identity provider says, until an administrator lifts it."),
     projects: z.array(z.object({ id: z.string(), role: ProjectRole })).describe("Projects assigned explicitly (by mapping, locally or temporarily)."),
     allProjects: z.boolean().describe("Admin and Owner reach every project, including ones created later, as Editor."),
     lastLogin: z.iso.datetime().nullable().describe("The last SAML sign-in; null before the first."),
@@ -207,13 +233,24 @@ export const Mapping = named(
   "Maps an identity-provider group, or an Entra ID app role, onto an organization role and/or projects (never ownership). `projects` may be empty when its projects were deleted and the mapping still grants a role.",
 );
 
+/** The organization's bound on temporary grants (domain/temporary-access.ts). */
+export const temporaryAccessMaximumDays = z
+  .number()
+  .positive()
+  .max(TEMPORARY_ACCESS_HARD_CAP_DAYS)
+  .describe(`The longest a temporary grant may last, in days (fractions allowed: 0.5 is 12 hours); ${TEMPORARY_ACCESS_DEFAULT_DAYS} unless changed, never above ${TEMPORARY_ACCESS_HARD_CAP_DAYS}.`);
+
 export const Settings = named(
   "Settings",
   z.object({
     defaultRole: DefaultRole.describe("The role of a member nothing else gives a role to; `none` admits only mapped or assigned users."),
     readOnlyMayComment: z.boolean(),
     requireMappingForAccess: z.boolean().describe("Admit only users some group mapping matches (or the Owner, or users given access here)."),
-    seatLimit: z.number().int().min(1).nullable().describe("The most active users the organization may have; null for no limit."),
+    seatLimit: z.number().int().min(1).nullable().describe("The most active users the organization may have; null for no limit. Set by the operator (CLI), read-only here."),
+    ownerVacant: z.boolean().describe("True when the organization has no Owner (e.g. the identity provider deactivated the Owner): only the operator restores one (`gatehouse org set-owner`)."),
+    ownerVacancy: z.string().optional().describe("Present exactly when `ownerVacant`: what it means and the operator's break-glass command."),
+    temporaryAccessMaximumDays,
+    seatsUsed: z.number().int().min(0).describe("Seats taken: active members, suspended ones included (a deactivated member takes none)."),
   }),
 );
 

@@ -61,6 +61,8 @@ export interface AccessSettings extends PermissionSettings {
   readonly defaultRole: OrganizationRole | "none";
   /** Admit only users some group mapping matches (or the owner, or users given access here). */
   readonly requireMappingForAccess?: boolean;
+  /** The longest a temporary grant may last, in days (domain/temporary-access.ts: 7 by default, at most 90). */
+  readonly temporaryAccessMaximumDays?: number;
 }
 
 /** The member whose access is worked out. */

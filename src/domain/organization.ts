@@ -1,4 +1,5 @@
 import type { AccessSettings, GroupMapping } from "./access";
+import { TEMPORARY_ACCESS_DEFAULT_DAYS } from "./temporary-access";
 
 /** The tenant: every user, group, token and audit event belongs to exactly one organization. */
 export interface Organization {
@@ -66,4 +67,9 @@ export interface AccessPolicy {
 }
 
 /** A new organization admits unmapped members as Read-Only, and Read-Only members do not comment. */
-export const defaultAccessSettings: AccessSettings = { defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false };
+export const defaultAccessSettings: AccessSettings = {
+  defaultRole: "read_only",
+  readOnlyMayComment: false,
+  requireMappingForAccess: false,
+  temporaryAccessMaximumDays: TEMPORARY_ACCESS_DEFAULT_DAYS,
+};

@@ -4,7 +4,7 @@
  */
 import { AccessCatalog, type PermissionSet } from "./catalog";
 import { SHIPPED_CATALOG, type OrganizationRole } from "./permissions";
-import type { UserManagement } from "./user";
+import type { LocalAccess, UserManagement } from "./user";
 
 export interface ManagingActor {
   readonly id: string;
@@ -18,6 +18,8 @@ export interface ManagedUser {
   readonly role: OrganizationRole;
   readonly isOwner: boolean;
   readonly managedBy: UserManagement;
+  /** The grants made in Gatehouse itself (for a managed user: kept from before the link, or a former Owner's). */
+  readonly localAccess?: LocalAccess;
 }
 
 export type UserChangeKind =
@@ -35,6 +37,8 @@ export interface UserChange {
   readonly kind: UserChangeKind;
   /** The role asked for by change_role, or by grant_temporary when it grants an organization role. */
   readonly newRole?: OrganizationRole;
+  /** For change_role and change_projects: the local grants the change leaves (role absent: removed). */
+  readonly newLocalAccess?: LocalAccess;
 }
 
 export type PolicyRefusal = "forbidden" | "managed_by_identity_provider" | "owner_protected" | "no_self_elevation";
@@ -85,11 +89,37 @@ export function mayManageUser(actor: ManagingActor, target: ManagedUser, change:
   if (target.isOwner && ENDS_OWNERSHIP.has(change.kind)) {
     return refuse("owner_protected", "the organization cannot be left without an owner: transfer ownership first");
   }
-  if (target.managedBy !== "local" && OWNED_BY_IDENTITY_PROVIDER.has(change.kind)) {
-    return refuse("managed_by_identity_provider", `this user is managed by ${target.managedBy}: change them in the identity provider`);
+  if (target.managedBy !== "local" && OWNED_BY_IDENTITY_PROVIDER.has(change.kind) && !lowersLocalGrants(target, change, catalog)) {
+    return refuse(
+      "managed_by_identity_provider",
+      `this user is managed by ${target.managedBy}: change them in the identity provider (grants made here can be lowered or removed, never raised)`,
+    );
   }
-  if (change.kind === "change_role" && change.newRole === undefined) return refuse("forbidden", "change_role needs the new role");
+  if (change.kind === "change_role" && change.newRole === undefined && change.newLocalAccess === undefined) return refuse("forbidden", "change_role needs the new role");
   return allowed;
+}
+
+/**
+ * Every grant can be removed by someone inside the product. The identity provider owns a managed
+ * member's profile and group-given access, but grants made in Gatehouse — kept when a local member
+ * was linked to the provider, or a former Owner's role after a transfer — stay Gatehouse's: an
+ * administrator may lower or remove them, and never raise them (raising is the provider's, through
+ * its groups). "Lower" is by permissions, not by rank: the new role grants nothing the local role
+ * did not (scopes included), and each project keeps a role within the one it had, or is dropped.
+ */
+export function lowersLocalGrants(target: Pick<ManagedUser, "localAccess">, change: UserChange, catalog: AccessCatalog = SHIPPED_CATALOG): boolean {
+  if ((change.kind !== "change_role" && change.kind !== "change_projects") || change.newLocalAccess === undefined) return false;
+  const before = target.localAccess ?? {};
+  const after = change.newLocalAccess;
+  if (after.role !== undefined) {
+    if (before.role === undefined) return false;
+    if (after.role !== before.role && !AccessCatalog.within(catalog.organizationPermissions(after.role, NO_SETTINGS), catalog.organizationPermissions(before.role, NO_SETTINGS))) return false;
+  }
+  const projectRole = (name: string): PermissionSet => new Map(Object.entries(catalog.definition.projectRoles.find((r) => r.name === name)?.permissions ?? {}));
+  return (after.projects ?? []).every((assignment) => {
+    const held = before.projects?.find((p) => p.projectId === assignment.projectId);
+    return held !== undefined && (held.role === assignment.role || AccessCatalog.within(projectRole(assignment.role), projectRole(held.role)));
+  });
 }
 
 export interface OwnershipHolder {

@@ -110,6 +110,20 @@ export interface TemporaryAccess {
   readonly endRecorded?: boolean;
 }
 
+/** Who suspended a member, when, and why (the member API's `suspended`). */
+export interface Suspension {
+  readonly since: Date;
+  readonly by: { readonly type: string; readonly id: string; readonly name: string };
+  readonly reason?: string;
+}
+
+/** Where a member stands, for the member list's `status` filter: deactivated wins over suspended. */
+export type MemberStatus = "active" | "suspended" | "deactivated";
+
+export function memberStatusOf(user: Pick<User, "active" | "suspended">): MemberStatus {
+  return !user.active ? "deactivated" : user.suspended ? "suspended" : "active";
+}
+
 export interface User extends UserProfile {
   readonly id: string;
   readonly organizationId: string;
@@ -125,6 +139,8 @@ export interface User extends UserProfile {
    * suspension; cleared when an administrator lifts it.
    */
   readonly offboarding?: OffboardingHold;
+  /** With `suspended`: since when, by whom, why (absent for suspensions recorded before it was kept). */
+  readonly suspension?: Suspension;
   /** Higher access for a while, with a reason; it ends by itself at `until` (checked on evaluation). */
   readonly temporaryGrants?: readonly TemporaryAccess[];
   readonly created: Date;
@@ -159,6 +175,7 @@ export function profileOf(user: User): UserProfile {
     localAccess: _la,
     suspended: _s,
     offboarding: _o,
+    suspension: _su,
     temporaryGrants: _t,
     created: _c,
     lastModified: _l,

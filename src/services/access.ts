@@ -5,6 +5,7 @@ import type { RequestContext } from "../domain/context";
 import type { CustomRole, Project } from "../domain/organization";
 import { AccessCatalog, type PermissionSet } from "../domain/catalog";
 import { SHIPPED_CATALOG, type Permission } from "../domain/permissions";
+import { TEMPORARY_ACCESS_HARD_CAP_DAYS } from "../domain/temporary-access";
 import { ConflictError, InvalidError, NotFoundError, PolicyRefusedError, UnknownCatalogNameError } from "../errors";
 import type { OrganizationStore } from "../storage/organizations";
 import type { User } from "../domain/user";
@@ -108,6 +109,17 @@ export class AccessDirectory {
     return (await this.policy(ctx)).seatLimit;
   }
 
+  /**
+   * The organization's seats: its limit (the operator's) and how many are taken. Every active
+   * member takes a seat, a suspended one too — a suspension is an incident's overlay, lifted without
+   * asking for a seat, and never a way to make room; a deactivated member takes none.
+   */
+  async seats(ctx: Scope): Promise<{ limit: number | undefined; used: number }> {
+    const [limit, used] = await Promise.all([this.seatLimit(ctx), this.users.countActive(ctx.organizationId)]);
+    return { limit, used };
+  }
+
+  /** The operator's (CLI): administrators see the limit and its use, never change it (admin API PATCH /settings refuses). */
   async setSeatLimit(ctx: RequestContext, limit: number | undefined): Promise<void> {
     const before = (await this.policy(ctx)).seatLimit;
     await this.organizations.setSeatLimit(
@@ -270,6 +282,10 @@ export class AccessDirectory {
     const policy = await this.policy(ctx);
     if (changes.defaultRole !== undefined && changes.defaultRole !== "none") {
       this.checkRoles({ organizationRole: changes.defaultRole }, "defaultRole", { asDefault: true, catalog: this.catalogOf(policy) });
+    }
+    const days = changes.temporaryAccessMaximumDays;
+    if (days !== undefined && !(days > 0 && days <= TEMPORARY_ACCESS_HARD_CAP_DAYS)) {
+      throw new InvalidError(`temporaryAccessMaximumDays: ${days} is not a number of days above 0 and at most ${TEMPORARY_ACCESS_HARD_CAP_DAYS}`);
     }
     const before = policy.settings;
     const after: AccessSettings = { ...before, ...changes };

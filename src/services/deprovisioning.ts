@@ -98,7 +98,7 @@ export class Deprovisioning {
         target: { type: "organization", id: ctx.organizationId },
         before: { ownerUserId: formerOwnerId },
         after: { ownerUserId: null },
-        reason: why === "offboarded" ? "the Owner was offboarded by HR" : `the Owner was ${why} by the identity provider`,
+        reason: why === "offboarded" ? `the Owner was offboarded by HR; the operator restores an Owner with gatehouse org set-owner --org ${ctx.organizationId} --email <userName>` : `the Owner was ${why} by the identity provider; the operator restores an Owner with gatehouse org set-owner --org ${ctx.organizationId} --email <userName>`,
       }),
     );
   }

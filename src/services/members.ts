@@ -3,10 +3,12 @@ import type { RequestContext } from "../domain/context";
 import type { AccessCatalog } from "../domain/catalog";
 import type { OrganizationRole, ProjectRole } from "../domain/permissions";
 import type { Organizations } from "./organizations";
-import { userNameKey, type User } from "../domain/user";
+import { userNameKey, type LocalAccess, type MemberStatus, type User } from "../domain/user";
 import { mayManageUser, mayTransferOwnership, withinCeiling, type UserChange } from "../domain/user-policy";
 import type { Permission } from "../domain/permissions";
-import { ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
+import { ConflictError, ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
+import { ownerVacancyNotice } from "../domain/ownership";
+import { raisesAccess, temporaryAccessMaximumMs, TEMPORARY_ACCESS_DEFAULT_DAYS, TEMPORARY_ACCESS_HARD_CAP_DAYS } from "../domain/temporary-access";
 import type { AccessDirectory } from "./access";
 import type { UserDirectory } from "./users";
 
@@ -115,20 +117,24 @@ export class MemberAdministration {
   }
 
   /** Checks the policy for a change to a member; throws PolicyRefusedError with the rule's code. */
-  private async authorizeChange(ctx: Scope, actor: ApiActor, userId: string, change: UserChange): Promise<MemberView> {
+  private async authorizeChange(ctx: Scope, actor: ApiActor, userId: string, changeOf: UserChange | ((target: MemberView) => UserChange)): Promise<MemberView> {
     if (actor.kind !== "user") throw new ForbiddenError("Service tokens answer authorization questions; people change access");
-    const [target, catalog] = await Promise.all([this.view(ctx, actor, userId), change.newRole !== undefined ? this.access.catalogFor(ctx) : this.access.catalog]);
+    // Changes of access are judged against the organization's catalog (custom roles included).
+    const [target, catalog] = await Promise.all([this.view(ctx, actor, userId), typeof changeOf === "function" || changeOf.newRole !== undefined ? this.access.catalogFor(ctx) : this.access.catalog]);
+    const change = typeof changeOf === "function" ? changeOf(target) : changeOf;
     const decision = mayManageUser(
       this.managingActor(actor),
-      { id: userId, role: target.access.organizationRole ?? "", isOwner: target.isOwner, managedBy: target.user.managedBy },
+      { id: userId, role: target.access.organizationRole ?? "", isOwner: target.isOwner, managedBy: target.user.managedBy, ...(target.user.localAccess ? { localAccess: target.user.localAccess } : {}) },
       change,
       catalog,
     );
     if (!decision.allowed) {
       if (decision.code === "managed_by_identity_provider") {
+        const kept = target.user.localAccess?.role || target.user.localAccess?.projects?.length;
         throw new PolicyRefusedError(
           decision.code,
-          `${target.user.userName} is managed by the organization's identity provider (${target.user.managedBy.toUpperCase()} connection "${target.user.managedVia ?? "unknown"}"): change their role and projects there, through its groups`,
+          `${target.user.userName} is managed by the organization's identity provider (${target.user.managedBy.toUpperCase()} connection "${target.user.managedVia ?? "unknown"}"): change their role and projects there, through its groups` +
+            (kept ? "; the grants made here (local grants) can only be lowered or removed, never raised" : ""),
         );
       }
       throw new PolicyRefusedError(decision.code, decision.message);
@@ -168,7 +174,36 @@ export class MemberAdministration {
     if (grant.projectId && !(await this.access.projects(ctx)).some((p) => p.id === grant.projectId)) {
       throw new InvalidError(`No project ${grant.projectId} in this organization`);
     }
+    const { temporaryAccessMaximumDays } = await this.access.settings(ctx);
+    if (grant.until.getTime() - this.now().getTime() > temporaryAccessMaximumMs(temporaryAccessMaximumDays)) {
+      const maximum = temporaryAccessMaximumDays ?? TEMPORARY_ACCESS_DEFAULT_DAYS;
+      throw new InvalidError(
+        `until is too far away: temporary access in this organization lasts at most ${maximum} day${maximum === 1 ? "" : "s"} (until ${new Date(this.now().getTime() + temporaryAccessMaximumMs(temporaryAccessMaximumDays)).toISOString()}). ` +
+          `An administrator may change temporaryAccessMaximumDays (PATCH /settings, at most ${TEMPORARY_ACCESS_HARD_CAP_DAYS}); longer access is a role.`,
+      );
+    }
+    await this.refuseGrantThatRaisesNothing(ctx, userId, grant);
     return this.users.grantTemporaryAccess(ctx, userId, { ...grant, grantedBy: actor.kind === "user" ? actor.user.id : "service" });
+  }
+
+  /**
+   * A grant must give the member something they do not hold: their effective access with the grant
+   * is compared with their access without it, every source and the ceiling counted (temporary
+   * grants only when they last at least as long), as if they could sign in (a grant prepared for a
+   * suspended member is judged by what it would give).
+   */
+  private async refuseGrantThatRaisesNothing(ctx: Scope, userId: string, grant: { organizationRole?: OrganizationRole; projectId?: string; projectRole?: ProjectRole; until: Date }): Promise<void> {
+    const user = await this.users.get(ctx, userId);
+    // Temporary grants that end sooner do not make this one needless: it gives more once they end.
+    const lasting = (user.temporaryGrants ?? []).filter((g) => !g.endRecorded && g.until.getTime() >= grant.until.getTime());
+    const able: User = { ...user, active: true, suspended: false, temporaryGrants: lasting };
+    const trial = { id: "trial", ...grant, reason: "trial", grantedBy: "trial" };
+    const [before, after] = await Promise.all([this.access.accessOf(ctx, able), this.access.accessOf(ctx, { ...able, temporaryGrants: [...lasting, trial] })]);
+    if (raisesAccess(before, after)) return;
+    const what = [grant.organizationRole, grant.projectId && grant.projectRole ? `${grant.projectRole} of ${this.access.catalog.projectNoun} ${grant.projectId}` : undefined].filter(Boolean).join(" and ");
+    throw new ConflictError(
+      `This temporary grant raises nothing: ${user.userName} already holds everything ${what} gives (their access: ${before.organizationRoles.join(" + ") || "no role"}${before.allProjects ? `, every ${this.access.catalog.projectNoun}` : ""}). Grant a role that gives more, or nothing.`,
+    );
   }
 
   async endTemporaryAccess(ctx: RequestContext, actor: ApiActor, userId: string, grantId: string): Promise<void> {
@@ -183,11 +218,11 @@ export class MemberAdministration {
    * paging, right however members come and go — after the member `cursor` names (the `nextCursor`
    * of the page before; opaque to callers).
    */
-  async list(ctx: Scope, actor: ApiActor, options: { query?: string; startIndex: number; count: number; cursor?: string }) {
+  async list(ctx: Scope, actor: ApiActor, options: { query?: string; status?: MemberStatus; startIndex: number; count: number; cursor?: string }) {
     if (!isAdministrator(actor)) throw new ForbiddenError("Only an admin or the owner lists members");
     const after = options.cursor !== undefined ? decodeMemberCursor(options.cursor) : undefined;
     const [page, ownerUserId] = await Promise.all([
-      this.users.memberPage(ctx, { ...(options.query ? { search: options.query } : {}), ...(after !== undefined ? { after } : {}), startIndex: options.startIndex, count: options.count }),
+      this.users.memberPage(ctx, { ...(options.query ? { search: options.query } : {}), ...(options.status ? { status: options.status } : {}), ...(after !== undefined ? { after } : {}), startIndex: options.startIndex, count: options.count }),
       this.access.ownerOf(ctx),
     ]);
     const members = await Promise.all(page.users.map((user) => this.viewOf(ctx, actor, user, ownerUserId)));
@@ -236,6 +271,7 @@ export class MemberAdministration {
   async transferOwnership(ctx: RequestContext, actor: ApiActor, newOwnerId: string): Promise<MemberView> {
     if (actor.kind !== "user") throw new ForbiddenError("Only the owner transfers ownership");
     const ownerUserId = await this.access.ownerOf(ctx);
+    if (ownerUserId === undefined) throw new PolicyRefusedError("forbidden", ownerVacancyNotice(ctx.organizationId));
     const candidate = await this.users.get(ctx, newOwnerId);
     const decision = mayTransferOwnership(
       { id: actor.user.id, organizationId: ctx.organizationId, isOwner: ownerUserId === actor.user.id },
@@ -255,17 +291,29 @@ export class MemberAdministration {
     }
   }
 
-  /** PUT /users/{id} with `{role, projects}`: the shape administrators already script against. */
+  /**
+   * PUT /users/{id} with `{role, projects}`: the shape administrators already script against.
+   * `role: null` removes the local role (the member keeps what groups or the default give). On a
+   * member an identity provider manages, only a change that lowers or removes the local grants is
+   * allowed (domain/user-policy.ts lowersLocalGrants): every grant can be removed inside the product.
+   */
   async changeAccess(
     ctx: RequestContext,
     actor: ApiActor,
     userId: string,
-    change: { role?: OrganizationRole; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
+    change: { role?: OrganizationRole | null; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
   ): Promise<MemberView> {
-    this.access.checkRoles({ organizationRole: change.role, projects: change.projects }, "role", { grantable: false, catalog: await this.access.catalogFor(ctx) });
-    const checks: UserChange[] = [
-      ...(change.role !== undefined ? [{ kind: "change_role" as const, newRole: change.role }] : []),
-      ...(change.projects !== undefined ? [{ kind: "change_projects" as const }] : []),
+    this.access.checkRoles({ organizationRole: change.role ?? undefined, projects: change.projects }, "role", { grantable: false, catalog: await this.access.catalogFor(ctx) });
+    const next = (current: LocalAccess): LocalAccess => {
+      const role = change.role === null ? undefined : (change.role ?? current.role);
+      const projects = change.projects ?? current.projects;
+      return { ...(role !== undefined ? { role } : {}), ...(projects !== undefined ? { projects } : {}) };
+    };
+    const checks: ((target: MemberView) => UserChange)[] = [
+      ...(change.role !== undefined
+        ? [(t: MemberView) => ({ kind: "change_role" as const, ...(change.role ? { newRole: change.role } : {}), newLocalAccess: next(t.user.localAccess ?? {}) })]
+        : []),
+      ...(change.projects !== undefined ? [(t: MemberView) => ({ kind: "change_projects" as const, newLocalAccess: next(t.user.localAccess ?? {}) })] : []),
     ];
     if (!checks.length) throw new InvalidError("Nothing to change: give role, projects, or both");
     let target: MemberView | undefined;
@@ -275,16 +323,7 @@ export class MemberAdministration {
       throw new PolicyRefusedError("no_self_elevation", "nobody changes their own project access");
     }
     await this.checkProjects(ctx, change.projects);
-    const current = target.user.localAccess ?? {};
-    await this.users.setLocalAccess(
-      ctx,
-      userId,
-      {
-        ...(change.role !== undefined ? { role: change.role } : current.role ? { role: current.role } : {}),
-        ...(change.projects !== undefined ? { projects: change.projects } : current.projects ? { projects: current.projects } : {}),
-      },
-      change.reason,
-    );
+    await this.users.setLocalAccess(ctx, userId, next(target.user.localAccess ?? {}), change.reason);
     return this.view(ctx, actor, userId);
   }
 }

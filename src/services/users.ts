@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { profileOf, resolveActive, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
+import { profileOf, resolveActive, type MemberStatus, withProfile, type LocalAccess, type TemporaryAccess, type ProfileInput, type User, type UserManagement, type UserProfile } from "../domain/user";
 import { ConcurrentChangeError, ConflictError, InvalidError, NotFoundError, SeatLimitReachedError, VersionMismatchError } from "../errors";
 import type { AuditEvent } from "../domain/audit";
 import type { DirectoryListing } from "../domain/criteria";
@@ -62,7 +62,7 @@ export class UserDirectory {
   }
 
   /** Members by userName, narrowed by a search, from a position or after a userName (UserStore.memberPage). */
-  memberPage(ctx: Pick<RequestContext, "organizationId">, options: { search?: string; after?: string; startIndex: number; count: number }): Promise<MemberPage> {
+  memberPage(ctx: Pick<RequestContext, "organizationId">, options: { search?: string; status?: MemberStatus; after?: string; startIndex: number; count: number }): Promise<MemberPage> {
     return this.store.memberPage(ctx.organizationId, options);
   }
 
@@ -170,12 +170,25 @@ export class UserDirectory {
     }
   }
 
-  /** A local user taken over by an identity provider: keeps their id and local access, loses local edits. */
+  /**
+   * A local user taken over by an identity provider: keeps their id, loses local edits of the
+   * profile. Their local grants (role, projects) are kept as explicit *local grants*, beside what
+   * the provider's groups give: administrators may lower or remove them, never raise them
+   * (domain/user-policy.ts lowersLocalGrants). The `user.linked` event says which were kept.
+   */
   private async link(ctx: RequestContext, local: User, profile: UserProfile, managedBy: UserManagement): Promise<User> {
     const { after } = await this.modify(ctx, local.id, {}, async (current) => {
       if (current.managedBy !== "local") throw new ConflictError(`A user with userName "${profile.userName}" already exists`);
       const linked: User = { ...withProfile(current, profile), managedBy, managedVia: ctx.actor.name, lastModified: this.now(), version: current.version + 1 };
-      const event = this.audit.event(ctx, { action: "user.linked", target: userTarget(linked), before: { ...profileOf(current), managedBy: current.managedBy }, after: { ...profileOf(linked), managedBy } });
+      const localGrants = current.localAccess ?? {};
+      const kept = Boolean(localGrants.role || localGrants.projects?.length);
+      const event = this.audit.event(ctx, {
+        action: "user.linked",
+        target: userTarget(linked),
+        before: { ...profileOf(current), managedBy: current.managedBy, localAccess: localGrants },
+        after: { ...profileOf(linked), managedBy, localAccess: localGrants },
+        ...(kept ? { reason: "local grants kept as explicit local grants: administrators may lower or remove them, never raise them" } : {}),
+      });
       return { after: linked, event };
     });
     return after;
@@ -202,11 +215,15 @@ export class UserDirectory {
       const after: User = {
         ...before,
         suspended,
+        ...(suspended ? { suspension: { since: this.now(), by: { type: ctx.actor.type, id: ctx.actor.id, name: ctx.actor.name }, ...(reason ? { reason } : {}) } } : {}),
         ...(suspended ? { sessionEpoch: (before.sessionEpoch ?? 0) + 1 } : {}),
         lastModified: this.now(),
         version: before.version + 1,
       };
-      if (!suspended) delete (after as { suspended?: boolean }).suspended;
+      if (!suspended) {
+        delete (after as { suspended?: boolean }).suspended;
+        delete (after as { suspension?: unknown }).suspension;
+      }
       const liftsHold = !suspended && before.offboarding !== undefined;
       if (liftsHold) delete (after as { offboarding?: unknown }).offboarding;
       const action = suspended ? "user.suspended" : "user.unsuspended";
@@ -233,7 +250,8 @@ export class UserDirectory {
   async placeOffboardingHold(ctx: RequestContext, id: string, hold: OffboardingHold, reason: string): Promise<{ user: User; revokedTokens: string[] }> {
     const { after } = await this.modify(ctx, id, {}, async (before) => {
       if (before.suspended && before.offboarding?.offboardingId === hold.offboardingId) return undefined;
-      const after: User = { ...before, suspended: true, offboarding: hold, sessionEpoch: (before.sessionEpoch ?? 0) + 1, lastModified: this.now(), version: before.version + 1 };
+      const suspension = before.suspended && before.suspension ? before.suspension : { since: this.now(), by: { type: ctx.actor.type, id: ctx.actor.id, name: ctx.actor.name }, reason };
+      const after: User = { ...before, suspended: true, suspension, offboarding: hold, sessionEpoch: (before.sessionEpoch ?? 0) + 1, lastModified: this.now(), version: before.version + 1 };
       const event = this.audit.event(ctx, {
         action: "user.suspended",
         target: userTarget(after),

@@ -155,6 +155,8 @@ const userPaths = {
   managedVia: String,
   localAccess: { $type: Schema.Types.Mixed, ...holding<{ role?: OrganizationRole; projects?: ProjectGrant[] }>() },
   suspended: Boolean,
+  /** With `suspended`: since when, by whom, why (domain/user.ts Suspension). */
+  suspension: { $type: Schema.Types.Mixed, ...holding<{ since: Date; by: { type: string; id: string; name: string }; reason?: string }>() },
   temporaryGrants: {
     $type: Schema.Types.Mixed,
     ...holding<
@@ -350,6 +352,10 @@ userSchema.index({ organizationId: 1, created: 1, _id: 1 });
 userSchema.index({ organizationId: 1, groups: 1, _id: 1 });
 // Temporary grants whose time is up (the maintenance sweep); only users holding a grant are indexed.
 userSchema.index({ "temporaryGrants.until": 1 }, { sparse: true });
+// The member list by status, in userName order (UserStore.memberPage), and the seats taken
+// (countActive): active and deactivated members by `active`, suspended ones by `suspended`.
+userSchema.index({ organizationId: 1, active: 1, userNameLower: 1 });
+userSchema.index({ organizationId: 1, suspended: 1, userNameLower: 1 });
 // Member search on MongoDB: a prefix of one of the member's words (UserStore.memberPage).
 userSchema.index({ organizationId: 1, searchTerms: 1 });
 userSchema.index(...outboxIndex);

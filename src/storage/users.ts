@@ -1,7 +1,7 @@
 import type { AuditEvent } from "../domain/audit";
 import { UnavailableError } from "../errors";
 import type { DirectoryListing } from "../domain/criteria";
-import { type User, userNameKey } from "../domain/user";
+import { memberStatusOf, type MemberStatus, type User, userNameKey } from "../domain/user";
 import type { OffboardingHold } from "../domain/offboarding";
 import { plainData } from "./plain";
 import { escapeRegex, type FieldMapping } from "./criteria-query";
@@ -48,6 +48,7 @@ export function toUser(doc: UserDocument): User {
     ...(doc.localAccess ? { localAccess: doc.localAccess } : {}),
     ...(doc.suspended ? { suspended: true } : {}),
     ...(doc.offboarding ? { offboarding: holdOf(doc.offboarding) } : {}),
+    ...(doc.suspended && doc.suspension ? { suspension: { ...doc.suspension, since: new Date(doc.suspension.since) } } : {}),
     ...(doc.temporaryGrants?.length ? { temporaryGrants: doc.temporaryGrants.map((g) => ({ ...g, until: new Date(g.until) })) } : {}),
     userName: doc.userName,
     active: doc.active,
@@ -88,6 +89,9 @@ function toDocument(user: User): UserDocument {
     ...(user.localAccess ? { localAccess: JSON.parse(JSON.stringify(user.localAccess)) } : {}),
     ...(user.suspended ? { suspended: true } : {}),
     ...(user.offboarding ? { offboarding: { ...user.offboarding } } : {}),
+    ...(user.suspended && user.suspension
+      ? { suspension: { since: user.suspension.since, by: { ...user.suspension.by }, ...(user.suspension.reason ? { reason: user.suspension.reason } : {}) } }
+      : {}),
     ...(user.temporaryGrants?.length ? { temporaryGrants: user.temporaryGrants.map((g) => ({ ...g })) } : {}),
     created: user.created,
     lastModified: user.lastModified,
@@ -127,11 +131,24 @@ function searchTermsOf(user: User): string[] {
   return [...terms];
 }
 
+/**
+ * A member status as a filter (domain/user.ts memberStatusOf), each served by an index in userName
+ * order: {organizationId, active, userNameLower} for active and deactivated members (the few
+ * suspended ones among the active are filtered out of that index's range), {organizationId,
+ * suspended, userNameLower} for suspended ones. `suspended` is stored only when true.
+ */
+const statusFilter: Record<MemberStatus, Record<string, unknown>> = {
+  active: { active: true, suspended: { $ne: true } },
+  suspended: { suspended: true, active: true },
+  deactivated: { active: false },
+};
+
 /** The parts of a user written separately (UserStore.replace). */
 export type UserPart = "profile" | "localAccess" | "suspended" | "temporaryGrants" | "offboarding";
 
 /** The stored fields each part writes: an offboarding hold is the suspension and its marker, together. */
-const fieldsOfPart = (part: UserPart): string[] => (part === "profile" ? [...profileFields] : part === "offboarding" ? ["suspended", "offboarding"] : [part]);
+const fieldsOfPart = (part: UserPart): string[] =>
+  part === "profile" ? [...profileFields] : part === "offboarding" ? ["suspended", "suspension", "offboarding"] : part === "suspended" ? ["suspended", "suspension"] : [part];
 
 /** What the identity provider owns of a user, and how it is managed. */
 const profileFields = ["userName", "userNameLower", "externalId", "active", "managedBy", "managedVia", "searchTerms", ...profileAttributes];
@@ -526,13 +543,17 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * `searchTerms` (an anchored regular expression, served by the {organizationId, searchTerms}
    * index), and the order and the keyset are the {organizationId, userNameLower} index.
    */
-  async memberPage(organizationId: string, options: { search?: string; after?: string; startIndex: number; count: number }): Promise<MemberPage> {
+  async memberPage(organizationId: string, options: { search?: string; status?: MemberStatus; after?: string; startIndex: number; count: number }): Promise<MemberPage> {
     const words = (options.search ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+    const status = options.status;
     if (this.resident) {
       await this.resident.ready();
       const resident = this.resident;
       const ordered = resident.ordered(organizationId, "userNameLower", false);
-      const ids = words.length ? ordered.filter((id) => resident.containsEvery(id, words)) : ordered;
+      const ids =
+        words.length || status
+          ? ordered.filter((id) => (!status || memberStatusOf(resident.get(id)!) === status) && (!words.length || resident.containsEvery(id, words)))
+          : ordered;
       let first = options.startIndex - 1;
       if (options.after !== undefined) {
         const after = options.after;
@@ -552,6 +573,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
     const filter: Record<string, unknown> = {
       organizationId,
       deletedAt: { $exists: false },
+      ...(status ? statusFilter[status] : {}),
       ...(prefixes.length ? { $and: prefixes.map((prefix) => ({ searchTerms: { $regex: `^${escapeRegex(prefix)}` } })) } : {}),
     };
     const [total, before] = await Promise.all([

@@ -110,7 +110,8 @@ describe("seat limits", () => {
   it("counts active users: SCIM create and reactivation get 403 naming the limit, invitations a clear error", async () => {
     const limited = await cli("org", "create", "Small Co", "--owner", "owner@small.example", "--json");
     const owner = api((await cli("user-token", "create", "--org", limited.id, "--email", "owner@small.example", "--json")).token);
-    expect((await owner.patch("/settings", { seatLimit: 2 }).expect(200)).body.seatLimit).toBe(2);
+    await cli("access-settings", "--org", limited.id, "--seat-limit", "2");
+    expect((await owner.get("/settings").expect(200)).body).toMatchObject({ seatLimit: 2, seatsUsed: 1 });
     const scim = scimClient(t.app, limited.scimToken);
     const a = (await scim.post("/Users", buildUser({ userName: "a@small.example" })).expect(201)).body.id;
 
@@ -132,7 +133,7 @@ describe("seat limits", () => {
     expect(reactivation.body.detail).toContain("seat limit of 2");
     expect((await t.db.models.User.findById(a).lean())!.active).toBe(false);
 
-    await owner.patch("/settings", { seatLimit: null }).expect(200);
+    await cli("access-settings", "--org", limited.id, "--seat-limit", "none");
     await patch(a, true).expect(200);
     expect(b).toEqual(expect.any(String));
   });

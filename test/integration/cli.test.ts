@@ -78,7 +78,7 @@ describe("gatehouse CLI", () => {
     await run("mapping", "remove", "--org", org.id, mapping.id);
     expect(JSON.parse((await run("mapping", "list", "--org", org.id, "--json")).stdout[0])).toEqual([]);
     const settings = JSON.parse((await run("access-settings", "--org", org.id, "--default-role", "none", "--read-only-may-comment", "true")).stdout[0]);
-    expect(settings).toEqual({ defaultRole: "none", readOnlyMayComment: true, requireMappingForAccess: false, seatLimit: null });
+    expect(settings).toEqual({ defaultRole: "none", readOnlyMayComment: true, requireMappingForAccess: false, temporaryAccessMaximumDays: 7, seatLimit: null });
     expect(JSON.parse((await run("access-settings", "--org", org.id, "--seat-limit", "25")).stdout[0]).seatLimit).toBe(25);
   });
 

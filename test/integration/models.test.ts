@@ -29,6 +29,8 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
     { key: { organizationId: 1, created: 1, _id: 1 } },
     { key: { organizationId: 1, groups: 1, _id: 1 } },
     { key: { "temporaryGrants.until": 1 }, sparse: true },
+    { key: { organizationId: 1, active: 1, userNameLower: 1 } },
+    { key: { organizationId: 1, suspended: 1, userNameLower: 1 } },
     { key: { organizationId: 1, searchTerms: 1 } },
     outbox,
   ],

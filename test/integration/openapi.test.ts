@@ -491,12 +491,15 @@ describe("a realistic scenario, every answer checked against the document", () =
 
   it("reads and changes settings, and enforces the seat limit", async () => {
     const settings = await call("get", "/settings", { token: ownerToken });
-    expect(settings.body).toEqual({ defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false, seatLimit: null });
-    const changed = await call("patch", "/settings", { token: adminToken, body: { readOnlyMayComment: true, seatLimit: 2 } });
-    expect(changed.body).toMatchObject({ readOnlyMayComment: true, seatLimit: 2 });
+    expect(settings.body).toEqual({ ownerVacant: false, defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false, temporaryAccessMaximumDays: 7, seatLimit: null, seatsUsed: expect.any(Number) });
+    const changed = await call("patch", "/settings", { token: adminToken, body: { readOnlyMayComment: true } });
+    expect(changed.body).toMatchObject({ readOnlyMayComment: true, seatLimit: null });
+    // The seat limit is the operator's: an administrator's change is refused.
+    expect([(await call("patch", "/settings", { token: adminToken, body: { seatLimit: 2 } })).status]).toEqual([403]);
+    await runCommand(t.services, ["access-settings", "--org", org.id, "--seat-limit", String(settings.body.seatsUsed)]);
     const full = await call("post", "/users", { token: ownerToken, body: { email: "one.too.many@openapi.example" } });
     expect([full.status, full.body.error.code]).toEqual([403, "seat_limit_reached"]);
-    expect((await call("patch", "/settings", { token: ownerToken, body: { seatLimit: null } })).body.seatLimit).toBeNull();
+    await runCommand(t.services, ["access-settings", "--org", org.id, "--seat-limit", "none"]);
     expect((await call("patch", "/settings", { token: ownerToken })).status).toBe(200);
     expect((await call("patch", "/settings", { token: ownerToken, body: { defaultRole: "owner" } })).body.error.code).toBe("invalid_request");
     expect((await call("patch", "/settings", { token: ownerToken, body: { seatLimit: 0 } })).body.error.code).toBe("invalid_request");

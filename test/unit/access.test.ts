@@ -292,6 +292,8 @@ describe("mayManageUser", () => {
   const local: ManagedUser = { id: "u-local", role: "user", isOwner: false, managedBy: "local" };
   const scim: ManagedUser = { id: "u-scim", role: "user", isOwner: false, managedBy: "scim" };
   const saml: ManagedUser = { id: "u-saml", role: "read_only", isOwner: false, managedBy: "saml" };
+  const linkedAdmin: ManagedUser = { id: "u-linked", role: "admin", isOwner: false, managedBy: "scim", localAccess: { role: "admin", projects: [{ projectId: "p-1", role: "editor" }] } };
+  const linkedViewer: ManagedUser = { id: "u-viewer", role: "read_only", isOwner: false, managedBy: "saml", localAccess: { role: "read_only", projects: [{ projectId: "p-1", role: "viewer" }] } };
   const allowed = "allowed";
   type Row = [string, ManagingActor, ManagedUser, UserChange, string];
   const row = (actor: ManagingActor, target: ManagedUser, change: UserChange, expected: string): Row => [
@@ -342,6 +344,17 @@ describe("mayManageUser", () => {
     row(owner, ownerAccount, { kind: "sign_out_everywhere" }, allowed),
     row(admin, adminAccount, { kind: "sign_out_everywhere" }, allowed),
     row(admin, scim, { kind: "grant_temporary", newRole: "admin" }, allowed),
+    // grants made here on a managed member (kept at the link, a former Owner's) are lowered or removed here, never raised
+    row(owner, linkedAdmin, { kind: "change_role", newRole: "read_only", newLocalAccess: { role: "read_only" } }, allowed),
+    row(owner, linkedAdmin, { kind: "change_role", newLocalAccess: {} }, allowed),
+    row(admin, linkedAdmin, { kind: "change_role", newRole: "admin", newLocalAccess: { role: "admin" } }, allowed),
+    row(owner, linkedAdmin, { kind: "change_projects", newLocalAccess: { role: "admin", projects: [{ projectId: "p-1", role: "viewer" }] } }, allowed),
+    row(owner, linkedAdmin, { kind: "change_projects", newLocalAccess: { role: "admin", projects: [] } }, allowed),
+    row(owner, linkedAdmin, { kind: "change_projects", newLocalAccess: { role: "admin", projects: [{ projectId: "p-2", role: "viewer" }] } }, "managed_by_identity_provider"),
+    row(owner, linkedViewer, { kind: "change_projects", newLocalAccess: { role: "read_only", projects: [{ projectId: "p-1", role: "editor" }] } }, "managed_by_identity_provider"),
+    row(owner, linkedViewer, { kind: "change_role", newRole: "user", newLocalAccess: { role: "user", projects: [{ projectId: "p-1", role: "viewer" }] } }, "managed_by_identity_provider"),
+    row(owner, scim, { kind: "change_role", newRole: "read_only", newLocalAccess: { role: "read_only" } }, "managed_by_identity_provider"),
+    row(owner, linkedAdmin, { kind: "remove" }, "managed_by_identity_provider"),
   ])("%s: %#", (_title, actor, target, change, expected) => {
     const decision = mayManageUser(actor, target, change);
     expect(decision.allowed ? allowed : decision.code).toBe(expected);
