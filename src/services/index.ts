@@ -24,6 +24,12 @@ import { SamlLogout } from "./saml-logout";
 import { Deprovisioning } from "./deprovisioning";
 import { AuthFailures } from "./auth-failures";
 import { SamlState } from "./saml-state";
+import { EmailDomainStore, SignInLinkStore } from "../storage/sign-in";
+import { EmailDomains } from "./email-domains";
+import { SignInPolicy } from "./sign-in-policy";
+import { SignInLinks } from "./sign-in-links";
+import { ProvisioningActivity } from "./provisioning-activity";
+import { GroupOverview } from "./group-overview";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -44,6 +50,13 @@ export interface Services {
   /** SAML request ids and used assertions, shared by every instance (services/saml-state.ts). */
   samlState: SamlState;
   sessions: Sessions;
+  /** Sign-in to the console besides SAML: email domains (discovery), break-glass links, requireSso. */
+  emailDomains: EmailDomains;
+  signInPolicy: SignInPolicy;
+  signInLinks: SignInLinks;
+  provisioningActivity: ProvisioningActivity;
+  /** Groups as administrators look at them (admin/group-routes.ts). */
+  groupOverview: GroupOverview;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -105,6 +118,14 @@ export function createServices(
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
   const saml = new SamlConnections(organizationStore, audit, { publicBaseUrl: options.publicBaseUrl, ...(options.samlServiceProviderCertificate ? { certificate: options.samlServiceProviderCertificate } : {}) });
   const sessions = new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock);
+  const emailDomainStore = new EmailDomainStore(db.models, outbox);
+  const signInLinkStore = new SignInLinkStore(db.models, outbox);
+  const signInPolicy = new SignInPolicy(organizationStore, audit);
+  const samlState = new SamlState(
+    (organizationId, lifetimeMs, kind) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, kind),
+    new SamlAssertionLedger(db.models),
+    (now) => sweepSamlState(db.models, now),
+  );
   return {
     audit,
     scimTokens,
@@ -116,18 +137,19 @@ export function createServices(
     members: new MemberAdministration(users, access, organizations),
     saml,
     samlSignIn: new SamlSignIn(users, access, audit, options.warn),
-    samlState: new SamlState(
-      (organizationId, lifetimeMs, kind) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, kind),
-      new SamlAssertionLedger(db.models),
-      (now) => sweepSamlState(db.models, now),
-    ),
+    samlState,
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
     samlLogout: new SamlLogout(sessions, audit),
+    emailDomains: new EmailDomains(emailDomainStore, audit),
+    signInPolicy,
+    signInLinks: new SignInLinks(signInLinkStore, users, sessions, signInPolicy, samlState, audit, options.publicBaseUrl, options.sessionClock),
+    provisioningActivity: new ProvisioningActivity(db.models, scimTokens),
+    groupOverview: new GroupOverview(groups, userStore, access),
     async recoverAuditOutbox() {
       let recovered = 0;
-      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore]) recovered += await store.recoverOutbox();
+      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore, emailDomainStore, signInLinkStore]) recovered += await store.recoverOutbox();
       return recovered;
     },
     settle: () => outbox.settle(),
