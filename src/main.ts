@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     void services.samlState.sweep().catch((err) => logger.warn({ err }, "SAML state sweep failed"));
     void services.users.recordEndedGrants(system).catch((err) => logger.warn({ err }, "recording ended grants failed"));
     void services.sessions.sweep().catch((err) => logger.warn({ err }, "session sweep failed"));
+    void services.signInLinks.sweep().catch((err) => logger.warn({ err }, "sign-in link sweep failed"));
   }, 60_000);
   maintenance.unref();
 

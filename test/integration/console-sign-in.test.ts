@@ -158,7 +158,7 @@ describe("break-glass sign-in links", () => {
     expect(await auditOf(org.id, "session.started")).toEqual([expect.objectContaining({ after: expect.objectContaining({ via: "sign_in_link" }) })]);
   });
 
-  it("is used by exactly one of two simultaneous requests", async () => {
+  it("is used by exactly one of three simultaneous requests", async () => {
     const org = await organizationWithOwner("Race Co", "owner@race.example");
     const path = linkPath((await cliJson("sign-in-link", "--org", org.id, "--email", "owner@race.example")).url);
     const statuses = (await Promise.all([1, 2, 3].map(() => request(t.app).post(path)))).map((r) => r.status).sort();
@@ -231,5 +231,18 @@ describe("requireSso", () => {
     // Turned off, the admin's token works again (it was not revoked).
     await cli("sign-in-policy", "--org", org.id, "--no-require-sso");
     await api(admin.token).get("/users").expect(200);
+  });
+});
+
+describe("the sign-in link sweep", () => {
+  it("deletes links a day after they expired, and no others", async () => {
+    const org = await organizationWithOwner("Sweep Co", "owner@sweep.example");
+    const old = (await cliJson("sign-in-link", "--org", org.id, "--email", "owner@sweep.example")).url;
+    now = new Date(now.getTime() + 24 * 3_600_000 + 10 * 60_000 + 1);
+    const fresh = (await cliJson("sign-in-link", "--org", org.id, "--email", "owner@sweep.example")).url;
+    const idOf = (url: string) => linkPath(url).split("/").pop()!.split(".")[0]!;
+    expect(await t.services.signInLinks.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await t.db.models.SignInLink.findById(idOf(old)).lean()).toBeNull();
+    expect(await t.db.models.SignInLink.findById(idOf(fresh)).lean()).not.toBeNull();
   });
 });

@@ -37,6 +37,7 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
     { key: { organizationId: 1, displayNameLower: 1 }, unique: true },
     { key: { organizationId: 1, externalId: 1 } },
     { key: { organizationId: 1, created: 1, _id: 1 } },
+    { key: { organizationId: 1, displayNameLower: 1, _id: 1 } },
   ],
   group_sweeps: [{ key: { requested: 1 } }],
   lookup_keys: [],
@@ -51,6 +52,8 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
   saml_requests: [{ key: { expiresAt: 1 } }],
   saml_assertions: [{ key: { expiresAt: 1 } }],
   sessions: [outbox, { key: { absoluteExpiresAt: 1 } }, { key: { lastSeenAt: 1 } }, { key: { endedAt: 1 }, sparse: true }],
+  email_domains: [outbox, { key: { organizationId: 1, _id: 1 } }],
+  sign_in_links: [outbox, { key: { expiresAt: 1 } }],
 };
 
 describe("the models' stored shape", () => {
