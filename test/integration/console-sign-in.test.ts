@@ -1,5 +1,6 @@
 import request from "supertest";
 import { runCommand } from "../../src/cli/commands";
+import { serviceProviderUrls } from "../../src/domain/saml";
 import { TestIdentityProvider } from "../support/saml-idp";
 import { operator, startTestApp, type TestApp } from "../support/app";
 
@@ -103,7 +104,7 @@ describe("sign-in discovery", () => {
     // Declared, but no SAML connection yet: the organization, no sign-in URL.
     expect((await discover({ email: "someone@Discover.example" }).expect(200)).body).toEqual({ organization: { id: org.id, name: "Discover Co" }, signInUrl: null });
 
-    const idp = new TestIdentityProvider();
+    const idp = new TestIdentityProvider(serviceProviderUrls(t.config.publicBaseUrl, org.id));
     await t.services.saml.configure({ ...operator, organizationId: org.id }, { idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl, certificates: [idp.key.certificate] });
     const found = await discover({ email: "nobody.here@discover.example", returnTo: "/groups" }).expect(200);
     expect(found.body).toEqual({ organization: { id: org.id, name: "Discover Co" }, signInUrl: `/auth/saml/${org.id}/login?RelayState=%2Fgroups` });
