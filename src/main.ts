@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     void services.users.recordEndedGrants(system).catch((err) => logger.warn({ err }, "recording ended grants failed"));
     void services.sessions.sweep().catch((err) => logger.warn({ err }, "session sweep failed"));
     void services.signInLinks.sweep().catch((err) => logger.warn({ err }, "sign-in link sweep failed"));
+    void services.samlTests.sweep().catch((err) => logger.warn({ err }, "SAML test sweep failed"));
   }, 60_000);
   maintenance.unref();
 

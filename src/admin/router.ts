@@ -27,6 +27,7 @@ import { METADATA_MEDIA_TYPES } from "./saml-routes";
 import { signInDiscoveryRoutes, signInOperations, signInRoutes } from "./sign-in-routes";
 import { groupOperations, groupRoutes } from "./group-routes";
 import { provisioningOperations, provisioningRoutes } from "./provisioning-routes";
+import { samlTestOperations, samlTestRoutes } from "./saml-test-routes";
 
 /**
  * The JSON API for the product at /api/v1: authorization answers for the product's back end
@@ -225,7 +226,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...signInOperations, ...groupOperations, ...provisioningOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...signInOperations, ...groupOperations, ...provisioningOperations, ...samlTestOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -385,6 +386,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(signInRoutes(services));
   router.use(groupRoutes(services));
   router.use(provisioningRoutes(services));
+  router.use(samlTestRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   // Every error of the API, answered once: the status from the shared translation

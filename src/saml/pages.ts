@@ -53,3 +53,11 @@ export function signedOutPage(requestId: string, options: { atIdentityProvider?:
   const link = options.continueTo && options.continueTo !== "/" ? `\n<p><a href="${escapeHtml(options.continueTo)}">Continue</a></p>` : "";
   return page("Signed out", `<h1>Signed out</h1>\n<p>${message}</p>${link}\n<p class="ref">Reference: ${escapeHtml(requestId)}</p>`);
 }
+
+/** After a SAML test sign-in: nobody was signed in; the result waits in the console. */
+export function samlTestCompletedPage(requestId: string): string {
+  return page(
+    "Test sign-in complete",
+    `<h1>Test sign-in complete</h1>\n<p>The identity provider's answer was checked and recorded. Nobody was signed in. Close this window and see the result in the console.</p>\n<p class="ref">Reference: ${escapeHtml(requestId)}</p>`,
+  );
+}

@@ -24,7 +24,8 @@ import { SamlLogout } from "./saml-logout";
 import { Deprovisioning } from "./deprovisioning";
 import { AuthFailures } from "./auth-failures";
 import { SamlState } from "./saml-state";
-import { EmailDomainStore, SignInLinkStore } from "../storage/sign-in";
+import { EmailDomainStore, SamlTestStore, SignInLinkStore } from "../storage/sign-in";
+import { SamlTests } from "./saml-tests";
 import { EmailDomains } from "./email-domains";
 import { SignInPolicy } from "./sign-in-policy";
 import { SignInLinks } from "./sign-in-links";
@@ -55,6 +56,8 @@ export interface Services {
   signInPolicy: SignInPolicy;
   signInLinks: SignInLinks;
   provisioningActivity: ProvisioningActivity;
+  /** SAML test sign-ins: the real flow, no session (services/saml-tests.ts). */
+  samlTests: SamlTests;
   /** Groups as administrators look at them (admin/group-routes.ts). */
   groupOverview: GroupOverview;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
@@ -121,6 +124,8 @@ export function createServices(
   const emailDomainStore = new EmailDomainStore(db.models, outbox);
   const signInLinkStore = new SignInLinkStore(db.models, outbox);
   const signInPolicy = new SignInPolicy(organizationStore, audit);
+  const samlTestStore = new SamlTestStore(db.models, outbox);
+  const samlSignIn = new SamlSignIn(users, access, audit, options.warn);
   const samlState = new SamlState(
     (organizationId, lifetimeMs, kind) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, kind),
     new SamlAssertionLedger(db.models),
@@ -136,7 +141,8 @@ export function createServices(
     access,
     members: new MemberAdministration(users, access, organizations),
     saml,
-    samlSignIn: new SamlSignIn(users, access, audit, options.warn),
+    samlSignIn,
+    samlTests: new SamlTests(samlTestStore, saml, samlSignIn, audit),
     samlState,
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
@@ -149,7 +155,7 @@ export function createServices(
     groupOverview: new GroupOverview(groups, userStore, access),
     async recoverAuditOutbox() {
       let recovered = 0;
-      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore, emailDomainStore, signInLinkStore]) recovered += await store.recoverOutbox();
+      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore, emailDomainStore, signInLinkStore, samlTestStore]) recovered += await store.recoverOutbox();
       return recovered;
     },
     settle: () => outbox.settle(),

@@ -297,6 +297,21 @@ const signInLinkPaths = {
 } as const;
 export type SignInLinkDocument = StoredDocument<typeof signInLinkPaths>;
 
+/**
+ * A SAML test sign-in an administrator started (services/saml-tests.ts): `_id` is its random id;
+ * `outcome` is what the assertion carried and what Gatehouse would have decided, once it came back.
+ */
+const samlTestPaths = {
+  _id: String,
+  organizationId: { $type: String, required: true },
+  startedBy: { $type: Schema.Types.Mixed, required: true, ...holding<{ type: string; id: string; name: string }>() },
+  createdAt: { $type: Date, required: true },
+  expiresAt: { $type: Date, required: true },
+  outcome: { $type: Schema.Types.Mixed, ...holding<Record<string, unknown>>() },
+  outbox: outboxPath,
+} as const;
+export type SamlTestDocument = StoredDocument<typeof samlTestPaths>;
+
 const authFailurePaths = { _id: String, count: { $type: Number, required: true }, expiresAt: { $type: Date, required: true } } as const;
 export type AuthFailureDocument = StoredDocument<typeof authFailurePaths>;
 
@@ -380,6 +395,11 @@ signInLinkSchema.index(...outboxIndex);
 // Expired links, deleted by the maintenance sweep.
 signInLinkSchema.index({ expiresAt: 1 });
 
+const samlTestSchema = new Schema<SamlTestDocument>(samlTestPaths, options);
+samlTestSchema.index(...outboxIndex);
+// Old tests, deleted by the maintenance sweep.
+samlTestSchema.index({ expiresAt: 1 });
+
 const authFailureSchema = new Schema<AuthFailureDocument>(authFailurePaths, options);
 // Expired counters, deleted by the sweep (storage/auth-failures.ts); many under a password-spraying attack.
 authFailureSchema.index({ expiresAt: 1 });
@@ -406,6 +426,7 @@ export function defineModels(connection: Connection) {
     Session: connection.model<SessionDocument>("Session", sessionSchema, "sessions"),
     EmailDomain: connection.model<EmailDomainDocument>("EmailDomain", emailDomainSchema, "email_domains"),
     SignInLink: connection.model<SignInLinkDocument>("SignInLink", signInLinkSchema, "sign_in_links"),
+    SamlTest: connection.model<SamlTestDocument>("SamlTest", samlTestSchema, "saml_tests"),
   };
 }
 

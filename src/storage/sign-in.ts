@@ -1,7 +1,7 @@
 import type { AuditEvent } from "../domain/audit";
 import { guarded } from "./database-errors";
 import { readById } from "./read-by-id";
-import type { EmailDomainDocument, Models, SignInLinkDocument } from "./models";
+import type { EmailDomainDocument, Models, SamlTestDocument, SignInLinkDocument } from "./models";
 import type { Outbox } from "./outbox";
 
 /** An organization's declared email domain, as stored. */
@@ -95,6 +95,54 @@ export class SignInLinkStore {
   /** Deletes links that expired before `cutoff` (bounded batches; the maintenance timer may run it). */
   async deleteExpiredBefore(cutoff: Date, limit = 500): Promise<number> {
     const expired = await guarded(() => this.models.SignInLink.find({ expiresAt: { $lt: cutoff } }).select({ _id: 1 }).limit(limit).lean<{ _id: string }[]>());
+    for (const { _id } of expired) await guarded(() => this.collection.deleteOne({ _id } as never));
+    return expired.length;
+  }
+
+  recoverOutbox(): Promise<number> {
+    return this.outbox.recover(this.collection, async () => undefined);
+  }
+}
+
+export interface StoredSamlTest {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly startedBy: { readonly type: string; readonly id: string; readonly name: string };
+  readonly created: Date;
+  readonly expires: Date;
+  readonly outcome?: Record<string, unknown>;
+}
+
+/** SAML test sign-ins (`saml_tests`, `_id` = the test's id): read and written by `_id` only. */
+export class SamlTestStore {
+  constructor(
+    private readonly models: Models,
+    private readonly outbox: Outbox,
+  ) {}
+
+  private get collection() {
+    return this.models.SamlTest.collection;
+  }
+
+  async insert(test: StoredSamlTest, event: AuditEvent): Promise<void> {
+    await this.outbox.insert(this.collection, { _id: test.id, organizationId: test.organizationId, startedBy: { ...test.startedBy }, createdAt: test.created, expiresAt: test.expires }, [event]);
+  }
+
+  async find(id: string): Promise<StoredSamlTest | undefined> {
+    const doc = await guarded(() => readById<SamlTestDocument>(this.models.SamlTest, id));
+    return doc
+      ? { id: doc._id, organizationId: doc.organizationId, startedBy: doc.startedBy, created: doc.createdAt, expires: doc.expiresAt, ...(doc.outcome ? { outcome: doc.outcome } : {}) }
+      : undefined;
+  }
+
+  /** Stores the outcome, with its audit event, in one write. */
+  async recordOutcome(id: string, outcome: Record<string, unknown>, event: AuditEvent): Promise<void> {
+    await this.outbox.update(this.collection, id, { $set: { outcome } }, [event]);
+  }
+
+  /** Deletes tests that expired before `cutoff` (bounded batches). */
+  async deleteExpiredBefore(cutoff: Date, limit = 500): Promise<number> {
+    const expired = await guarded(() => this.models.SamlTest.find({ expiresAt: { $lt: cutoff } }).select({ _id: 1 }).limit(limit).lean<{ _id: string }[]>());
     for (const { _id } of expired) await guarded(() => this.collection.deleteOne({ _id } as never));
     return expired.length;
   }

@@ -54,6 +54,7 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
   sessions: [outbox, { key: { absoluteExpiresAt: 1 } }, { key: { lastSeenAt: 1 } }, { key: { endedAt: 1 }, sparse: true }],
   email_domains: [outbox, { key: { organizationId: 1, _id: 1 } }],
   sign_in_links: [outbox, { key: { expiresAt: 1 } }],
+  saml_tests: [outbox, { key: { expiresAt: 1 } }],
 };
 
 describe("the models' stored shape", () => {
