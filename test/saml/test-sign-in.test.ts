@@ -4,6 +4,16 @@ import { serviceProviderUrls } from "../../src/domain/saml";
 import { makeSigningKey, TestIdentityProvider } from "../support/saml-idp";
 import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
 import { Browser } from "../support/saml-browser";
+import { openApiDocument } from "../../src/admin/router";
+import { OpenApiChecker } from "../support/openapi";
+
+const checker = new OpenApiChecker(openApiDocument);
+/** The result, checked against the OpenAPI document the console is typed from. */
+async function resultOf(id: string) {
+  const res = await admin.get(`/saml-connection/test/${id}`).expect(200);
+  checker.checkResponse(res, "get", "/saml-connection/test/{id}");
+  return res.body;
+}
 
 /**
  * The SAML test sign-in (issue 14): an administrator runs the real flow; the answer is checked as a
@@ -60,7 +70,7 @@ describe("the SAML test sign-in", () => {
     expect(res.text).toContain("Test sign-in complete");
     expect(sessionCookie(res)).toBeUndefined();
 
-    const result = (await admin.get(`/saml-connection/test/${id}`).expect(200)).body;
+    const result = await resultOf(id);
     expect(result).toMatchObject({ id, status: "completed" });
     expect(result.outcome).toMatchObject({
       result: "would_sign_in",
@@ -81,7 +91,7 @@ describe("the SAML test sign-in", () => {
   it("says who just-in-time provisioning would create, and creates nobody", async () => {
     const { id, inResponseTo, relayState } = await startTest();
     await browser.postForm(`/auth/saml/${org.id}/acs`, { SAMLResponse: idp.response({ nameId: "newcomer@testsignin.example", inResponseTo }), RelayState: relayState }).then((r) => expect(r.status).toBe(200));
-    const { outcome } = (await admin.get(`/saml-connection/test/${id}`).expect(200)).body;
+    const { outcome } = await resultOf(id);
     expect(outcome).toMatchObject({ result: "would_sign_in", member: { id: null, userName: "newcomer@testsignin.example", createdJustInTime: true } });
     expect(await t.services.users.findByUserName({ organizationId: org.id }, "newcomer@testsignin.example")).toBeUndefined();
   });
@@ -92,7 +102,7 @@ describe("the SAML test sign-in", () => {
     await scim.patch(`/Users/${bob}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "active", value: false }] }).expect(200);
     const inactive = await startTest();
     await browser.postForm(`/auth/saml/${org.id}/acs`, { SAMLResponse: idp.response({ nameId: "bob@testsignin.example", inResponseTo: inactive.inResponseTo }), RelayState: inactive.relayState });
-    expect((await admin.get(`/saml-connection/test/${inactive.id}`).expect(200)).body.outcome).toMatchObject({
+    expect((await resultOf(inactive.id)).outcome).toMatchObject({
       result: "refused",
       assertion: { nameId: "bob@testsignin.example" },
       refusal: { reason: "inactive_user" },
@@ -101,7 +111,7 @@ describe("the SAML test sign-in", () => {
     const forged = await startTest();
     const res = await browser.postForm(`/auth/saml/${org.id}/acs`, { SAMLResponse: idp.response({ nameId: "alice@testsignin.example", inResponseTo: forged.inResponseTo, key: makeSigningKey("attacker") }), RelayState: forged.relayState });
     expect(res.status).toBe(403);
-    const { outcome } = (await admin.get(`/saml-connection/test/${forged.id}`).expect(200)).body;
+    const { outcome } = await resultOf(forged.id);
     expect(outcome).toMatchObject({ result: "refused", refusal: { reason: expect.stringMatching(/signature/) } });
     expect(outcome.assertion).toBeUndefined();
   });
