@@ -5,7 +5,10 @@ import { apiCors } from "./http/cors";
 import { requestLog } from "./http/request-log";
 import { finalErrorHandler } from "./http/error-handler";
 import { apiRouter } from "./admin/router";
-import { errorPage } from "./saml/pages";
+import { errorPage, PAGE_STYLE } from "./saml/pages";
+import { securityHeaders } from "./http/security-headers";
+import { signInLinkRouter } from "./sign-in/link-router";
+import { recordScimOutcomes } from "./scim/activity";
 import { samlRouter } from "./saml/router";
 import { scimErrorBody } from "./scim/errors";
 import { scimRouter } from "./scim/router";
@@ -32,6 +35,7 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
   // parser): `?a[b]=c` stays an object the edges' schemas refuse rather than an unknown key.
   app.set("query parser", "extended");
   app.use(requestLog(logger));
+  app.use(securityHeaders(config, [PAGE_STYLE]));
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -41,9 +45,10 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
     res.status(reachable ? 200 : 503).json({ status: reachable ? "ready" : "database unreachable" });
   });
 
-  app.use("/scim/v2", scimRouter(services, config, logger));
+  app.use("/scim/v2", recordScimOutcomes(services), scimRouter(services, config, logger));
   app.use("/api/v1", apiCors(config.corsAllowedOrigins), apiRouter(services, logger, config));
   app.use("/auth/saml", samlRouter(services, config, logger));
+  app.use("/auth/sign-in-link", signInLinkRouter(services, config, logger));
 
   app.use((_req, res) => {
     res.status(404).json({ error: { code: "not_found", message: "No such endpoint" } });
@@ -51,6 +56,7 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
   app.use(
     finalErrorHandler(logger, [
       { prefix: "/scim/v2", write: (_req, res, answer) => void res.status(answer.status).type("application/scim+json").json(scimErrorBody(answer.status, answer.message, answer.scimType)) },
+      { prefix: "/auth/sign-in-link", write: (req, res, answer) => void res.status(answer.status).type("html").send(errorPage(answer.status, req.id)) },
       { prefix: "/auth/saml", write: (req, res, answer) => void res.status(answer.status).type("html").send(errorPage(answer.status, req.id)) },
     ]),
   );

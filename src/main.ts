@@ -95,6 +95,8 @@ async function main(): Promise<void> {
     void services.samlState.sweep().catch((err) => logger.warn({ err }, "SAML state sweep failed"));
     void services.users.recordEndedGrants(system).catch((err) => logger.warn({ err }, "recording ended grants failed"));
     void services.sessions.sweep().catch((err) => logger.warn({ err }, "session sweep failed"));
+    void services.signInLinks.sweep().catch((err) => logger.warn({ err }, "sign-in link sweep failed"));
+    void services.samlTests.sweep().catch((err) => logger.warn({ err }, "SAML test sweep failed"));
   }, 60_000);
   maintenance.unref();
   // HR offboardings due (services/offboarding-scheduler.ts): every 15 s on every instance; claims

@@ -339,4 +339,6 @@ const TAGS: Record<string, string> = {
   Audit: "The audit trail and access reviews.",
   Session: "The caller's browser session: its CSRF token, signing out, signing out everywhere.",
   Meta: "This description.",
+  "Sign-in": "Signing in to the console: sign-in discovery by email domain, the organization's email domains, requiring single sign-on.",
+  Groups: "The groups the identity provider pushed, with member counts and the mappings that reference them.",
 };

@@ -25,6 +25,10 @@ import { presentAccess, presentGrant, presentMember } from "./presenters";
 import { jsonBody } from "../http/json-body";
 import { errorAnswerOf, setErrorHeaders } from "../http/error-handler";
 import { METADATA_MEDIA_TYPES } from "./saml-routes";
+import { signInDiscoveryRoutes, signInOperations, signInRoutes } from "./sign-in-routes";
+import { groupOperations, groupRoutes } from "./group-routes";
+import { provisioningOperations, provisioningRoutes } from "./provisioning-routes";
+import { samlTestOperations, samlTestRoutes } from "./saml-test-routes";
 
 /**
  * The JSON API for the product at /api/v1: authorization answers for the product's back end
@@ -229,7 +233,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...offboardingOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...signInOperations, ...groupOperations, ...provisioningOperations, ...samlTestOperations, ...offboardingOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -261,6 +265,8 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   // The description of this API needs no token: clients and tooling read it first.
   const document = services.access.catalog === SHIPPED_CATALOG ? openApiDocument : openApiDocumentFor(services.access.catalog);
   mount(router, describeApi, async () => ({ ...document }));
+  // Sign-in discovery needs no token either: a person who is not signed in asks where to sign in.
+  router.use(signInDiscoveryRoutes(services));
 
   // Who is calling: a bearer token when an Authorization header is present (it always wins), else
   // the browser's session cookie. The acting person is resolved further down, after the session's
@@ -272,6 +278,8 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
       if (scheme?.toLowerCase() !== "bearer" || !bearer) throw new UnauthenticatedError("A bearer token is required");
       const purpose = ScimTokens.purposeOf(bearer) === "personal" ? "personal" : "service";
       const token = await services.scimTokens.authenticate(bearer, purpose);
+      // Under requireSso a personal token works for the Owner only (services/sign-in-policy.ts).
+      if (purpose === "personal") await services.signInPolicy.requireAdmitted(token, token.userId!, "personal_token");
       req.apiOrganizationId = token.organizationId;
       req.organizationId = token.organizationId;
       req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}), ...(token.scopes ? { scopes: token.scopes } : {}) };
@@ -279,7 +287,12 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
     }
     const cookieValue = readSessionCookie(req, config);
     if (!cookieValue) throw new UnauthenticatedError("A bearer token or a session is required");
-    const { session, user } = await services.sessions.authenticate(cookieValue).catch((error: unknown) => {
+    const { session, user } = await (async () => {
+      const authenticated = await services.sessions.authenticate(cookieValue);
+      // Under requireSso a break-glass session admits the Owner only (services/sign-in-policy.ts).
+      if (authenticated.session.via === "sign_in_link") await services.signInPolicy.requireAdmitted(authenticated.session, authenticated.user.id, "sign_in_link");
+      return authenticated;
+    })().catch((error: unknown) => {
       // A dead session's cookie is of no more use: the browser drops it.
       if (error instanceof UnauthenticatedError) clearSessionCookie(res, config);
       throw error;
@@ -378,6 +391,10 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(samlConnectionRoutes(services));
   router.use(auditRoutes(services, logger));
   router.use(offboardingRoutes(services));
+  router.use(signInRoutes(services));
+  router.use(groupRoutes(services));
+  router.use(provisioningRoutes(services));
+  router.use(samlTestRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   // Every error of the API, answered once: the status from the shared translation

@@ -31,7 +31,7 @@ export const getSession = operation({
         z.object({
           user: z.object({ id: z.string(), userName: z.string(), displayName: z.string().min(1).optional().describe("Present when the user has one.") }),
           organizationId: z.string(),
-          via: z.enum(["saml"]).describe("How the session began."),
+          via: z.enum(["saml", "sign_in_link"]).describe("How the session began: SAML sign-in, or a break-glass sign-in link (`gatehouse sign-in-link`)."),
           createdAt: z.iso.datetime().describe("When the person signed in."),
           expiresAt: z.iso
             .datetime()

@@ -151,6 +151,11 @@ function matchOf(mapping: GroupMapping, groups: readonly IdentityGroup[], appRol
 }
 
 /** Display names and app role values are compared as an administrator reads them: ignoring case. */
+/** Whether the mapping applies to members of this group (by its id, externalId or displayName): what a group's page lists. */
+export function mappingMatchesGroup(mapping: GroupMapping, group: IdentityGroup): boolean {
+  return mapping.match.kind !== "app_role" && matchOf(mapping, [group], []) !== undefined;
+}
+
 function sameText(a: string, b: string): boolean {
   return a.normalize("NFC").toLowerCase() === b.normalize("NFC").toLowerCase();
 }

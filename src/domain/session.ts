@@ -8,7 +8,8 @@
  * `sessionEpoch` (deactivation, suspension and "sign out everywhere" raise the user's epoch,
  * which kills every session of that user in that very write).
  */
-export type SessionOrigin = "saml";
+/** How a session began: SAML sign-in, or a break-glass sign-in link (services/sign-in-links.ts). */
+export type SessionOrigin = "saml" | "sign_in_link";
 
 /**
  * What single logout needs from the assertion a session began with (SAML Core §3.7.1): the NameID

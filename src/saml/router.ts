@@ -15,7 +15,8 @@ import { decodeSamlResponse, inspectSamlResponse, refusalFromValidationError, ty
 import { inspectLogoutRequest, inspectLogoutResponse, isSuccess } from "./logout-messages";
 import { parseRedirectQuery, samlParameterIn, signedRedirectUrl, verifyRedirectSignature } from "./redirect-binding";
 import { withSingleLogout } from "./sp-metadata";
-import { refusalPage, signedOutPage } from "./pages";
+import { refusalPage, samlTestCompletedPage, signedOutPage } from "./pages";
+import { SamlTests, type AssertionContents } from "../services/saml-tests";
 import { samlRequestErrors } from "./request-errors";
 import { organizationIdOf } from "./params";
 import { clearSessionCookie, readSessionCookie, setSessionCookie } from "../http/session-cookie";
@@ -46,6 +47,8 @@ declare module "express-serve-static-core" {
     samlSubject?: SamlSessionDetails;
     /** Whether this browser's cookie named the AuthnRequest the answer is InResponseTo (browser-binding.ts). */
     samlStartedHere?: boolean;
+    /** The SAML test sign-in this answer belongs to (services/saml-tests.ts): no session then. */
+    samlTestId?: string;
   }
 }
 
@@ -100,6 +103,23 @@ export function assertedIdentity(profile: Profile, connection: SamlConnection): 
     ...(displayName ? { displayName } : {}),
     // No groups attribute at all means "no groups" for group sync (Entra omits an empty claim).
     groups: overage ? "overage" : groupsAttribute ? attributeValues(profile, groupsAttribute) : [],
+  };
+}
+
+/** Thrown once a test sign-in's outcome is stored: the answer ends there, without a session. */
+class SamlTestCompleted extends Error {}
+
+/** Everything the assertion carried, for a test sign-in's report (attribute names are often URIs: a list). */
+function assertionContents(profile: Profile, connection: SamlConnection): AssertionContents {
+  const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
+  return {
+    nameId: profile.nameID ?? "",
+    ...(profile.nameIDFormat ? { nameIdFormat: profile.nameIDFormat } : {}),
+    ...(profile.sessionIndex ? { sessionIndex: profile.sessionIndex } : {}),
+    attributes: Object.keys(attributes)
+      .sort()
+      .map((name) => ({ name, values: rawAttributeValues(attributes[name]) })),
+    identity: assertedIdentity(profile, connection),
   };
 }
 
@@ -183,6 +203,10 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
         ...(profile.sessionIndex ? { sessionIndex: profile.sessionIndex } : {}),
       };
     }
+    if (req.samlTestId) {
+      await services.samlTests.complete({ organizationId: organizationIdOf(req), requestId: req.id }, connection, req.samlTestId, assertionContents(profile, connection));
+      throw new SamlTestCompleted();
+    }
     return services.samlSignIn.signIn({ organizationId: organizationIdOf(req), requestId: req.id }, connection, assertedIdentity(profile, connection));
   };
 
@@ -204,6 +228,13 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
       await services.samlSignIn.refused({ organizationId: organizationIdOf(req), requestId: req.id }, req.samlConnection, refusal);
     } catch (error) {
       logger.error({ err: error, requestId: req.id }, "could not record a refused SAML sign-in");
+    }
+    if (req.samlTestId) {
+      try {
+        await services.samlTests.refused({ organizationId: organizationIdOf(req), requestId: req.id }, req.samlConnection, req.samlTestId, refusal);
+      } catch (error) {
+        logger.error({ err: error, requestId: req.id }, "could not record a SAML test sign-in's refusal");
+      }
     }
     res.status(refusal.reason === "malformed" ? 400 : 403).type("html").send(refusalPage("Sign-in refused", refusal.message, req.id));
   };
@@ -271,12 +302,16 @@ export function samlRouter(services: Services, config: Config, logger: Logger): 
         const answered = req.samlInspection.inResponseTo;
         // The cookie gives up this sign-in whatever becomes of the answer: it is taken once.
         if (answered) req.samlStartedHere = takeSignIn(req, res, config, organizationIdOf(req), answered, requestLifetimeMs);
+        // A test sign-in an administrator started (its marker as RelayState): checked as a sign-in, then reported, no session.
+        const testId = SamlTests.testIdOf(req.body?.RelayState);
+        if (testId && (await services.samlTests.isWaiting(organizationIdOf(req), testId))) req.samlTestId = testId;
       } catch (error) {
         if (error instanceof SamlRefusal) return void (await refuse(req, res, error));
         return next(error);
       }
       passport.authenticate("saml", { session: false }, (error: unknown, user: User | false | undefined) => {
         void (async () => {
+          if (error instanceof SamlTestCompleted) return void res.status(200).type("html").send(samlTestCompletedPage(req.id));
           if (error || !user) {
             if (error instanceof SeatLimitReachedError) {
               return refuse(req, res, new SamlRefusal("seat_limit", "This organization has no free seat for a new member. Ask an administrator.", error.message));

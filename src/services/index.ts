@@ -27,6 +27,13 @@ import { SamlState } from "./saml-state";
 import { OffboardingStore } from "../storage/offboardings";
 import { OffboardingOutcomes } from "./offboarding-outcomes";
 import { Offboardings } from "./offboardings";
+import { EmailDomainStore, SamlTestStore, SignInLinkStore } from "../storage/sign-in";
+import { SamlTests } from "./saml-tests";
+import { EmailDomains } from "./email-domains";
+import { SignInPolicy } from "./sign-in-policy";
+import { SignInLinks } from "./sign-in-links";
+import { ProvisioningActivity } from "./provisioning-activity";
+import { GroupOverview } from "./group-overview";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -49,6 +56,15 @@ export interface Services {
   sessions: Sessions;
   /** HR offboarding, now or on a date (services/offboardings.ts; its scheduler: offboarding-scheduler.ts). */
   offboardings: Offboardings;
+  /** Sign-in to the console besides SAML: email domains (discovery), break-glass links, requireSso. */
+  emailDomains: EmailDomains;
+  signInPolicy: SignInPolicy;
+  signInLinks: SignInLinks;
+  provisioningActivity: ProvisioningActivity;
+  /** SAML test sign-ins: the real flow, no session (services/saml-tests.ts). */
+  samlTests: SamlTests;
+  /** Groups as administrators look at them (admin/group-routes.ts). */
+  groupOverview: GroupOverview;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -111,6 +127,16 @@ export function createServices(
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
   const saml = new SamlConnections(organizationStore, audit, { publicBaseUrl: options.publicBaseUrl, ...(options.samlServiceProviderCertificate ? { certificate: options.samlServiceProviderCertificate } : {}) });
   const sessions = new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock);
+  const emailDomainStore = new EmailDomainStore(db.models, outbox);
+  const signInLinkStore = new SignInLinkStore(db.models, outbox);
+  const signInPolicy = new SignInPolicy(organizationStore, audit);
+  const samlTestStore = new SamlTestStore(db.models, outbox);
+  const samlSignIn = new SamlSignIn(users, access, audit, options.warn);
+  const samlState = new SamlState(
+    (organizationId, lifetimeMs, kind) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, kind),
+    new SamlAssertionLedger(db.models),
+    (now) => sweepSamlState(db.models, now),
+  );
   return {
     audit,
     scimTokens,
@@ -121,20 +147,22 @@ export function createServices(
     access,
     members: new MemberAdministration(users, access, organizations),
     saml,
-    samlSignIn: new SamlSignIn(users, access, audit, options.warn),
-    samlState: new SamlState(
-      (organizationId, lifetimeMs, kind) => new SamlRequestCache(db.models, organizationId, lifetimeMs, undefined, kind),
-      new SamlAssertionLedger(db.models),
-      (now) => sweepSamlState(db.models, now),
-    ),
+    samlSignIn,
+    samlTests: new SamlTests(samlTestStore, saml, samlSignIn, audit),
+    samlState,
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
     offboardings: new Offboardings(offboardingStore, users, access, audit),
     samlLogout: new SamlLogout(sessions, audit),
+    emailDomains: new EmailDomains(emailDomainStore, audit),
+    signInPolicy,
+    signInLinks: new SignInLinks(signInLinkStore, users, sessions, signInPolicy, samlState, audit, options.publicBaseUrl, options.sessionClock),
+    provisioningActivity: new ProvisioningActivity(db.models, scimTokens),
+    groupOverview: new GroupOverview(groups, userStore, access),
     async recoverAuditOutbox() {
       let recovered = 0;
-      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore, offboardingStore]) recovered += await store.recoverOutbox();
+      for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore, emailDomainStore, signInLinkStore, samlTestStore, offboardingStore]) recovered += await store.recoverOutbox();
       return recovered;
     },
     settle: () => outbox.settle(),

@@ -4,6 +4,7 @@ import { SamlRefusal, subjectMatchesUserName, type SamlConnection } from "../dom
 import { ConflictError, InvalidError } from "../errors";
 import type { User } from "../domain/user";
 import type { AccessDirectory } from "./access";
+import type { EffectiveAccess } from "../domain/access";
 import type { UserDirectory } from "./users";
 
 /** Who a verified assertion says the person is (the SAML adapter reads it from the assertion). */
@@ -73,6 +74,33 @@ export class SamlSignIn {
     const access = await this.access.accessOf(at, user, samlGroups ? { samlGroups } : {});
     if (!access.organizationRole) throw new SamlRefusal("no_access", "You have no access to this organization. Ask an administrator to add you to a group that grants it.", access.denial ?? "no access");
     return this.users.recordSignIn(userCtx, user, { via: "saml", ...(samlGroups ? { samlGroups } : {}) });
+  }
+
+  /**
+   * What `signIn` would decide for this assertion, without writing anything (no just-in-time
+   * member, no recorded sign-in, no audit event): the SAML test sign-in an administrator runs
+   * (services/saml-tests.ts). The member it would sign in (or that JIT would create) and their
+   * effective access, or the refusal `signIn` would throw.
+   */
+  async preview(at: SignInContext, connection: SamlConnection, identity: AssertedIdentity): Promise<{ user: Pick<User, "id" | "userName">; created: boolean; access: EffectiveAccess }> {
+    let user = await this.memberNamed(at, connection, identity);
+    let created = false;
+    if (!user || (user.managedBy === "local" && connection.jit)) {
+      if (!connection.jit) throw unknownSubject(`no member matches ${describeSubject(connection, identity)}`);
+      if (!user) {
+        if (identity.nameId.trim() !== identity.nameId) throw unknownSubject(`NameID ${JSON.stringify(identity.nameId)} has white space around it`);
+        const now = new Date();
+        // The member JIT would create: no groups, no local access (the organization's default role applies).
+        user = { id: "(new member)", organizationId: at.organizationId, userName: identity.nameId, managedBy: "saml", active: true, created: now, lastModified: now, version: 0, groupIds: [] };
+        created = true;
+      }
+    }
+    if (!user.active) throw new SamlRefusal("inactive_user", "Your account in this organization is deactivated.", `user ${user.id} is inactive`);
+    if (user.suspended) throw new SamlRefusal("suspended_user", "Your account in this organization is suspended. Contact an administrator.", `user ${user.id} is suspended`);
+    const samlGroups = connection.groupSync && identity.groups !== "overage" ? (identity.groups ?? []) : undefined;
+    const access = await this.access.accessOf(at, user, samlGroups ? { samlGroups } : {});
+    if (!access.organizationRole) throw new SamlRefusal("no_access", "You have no access to this organization. Ask an administrator to add you to a group that grants it.", access.denial ?? "no access");
+    return { user: { id: user.id, userName: user.userName }, created, access };
   }
 
   /**

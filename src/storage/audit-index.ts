@@ -50,14 +50,21 @@ export interface AuditEventPosition {
 /** Strings that repeat across events (action names, actor and target ids), each stored once and compared as a number. */
 class Dictionary {
   private readonly codes = new Map<string, number>();
+  private readonly values: string[] = [];
 
   code(value: string): number {
     let code = this.codes.get(value);
     if (code === undefined) {
       code = this.codes.size;
       this.codes.set(value, code);
+      this.values.push(value);
     }
     return code;
+  }
+
+  /** The value a code stands for. */
+  valueOf(code: number): string {
+    return this.values[code]!;
   }
 
   /** The code of a value seen before; undefined when no event has it (then nothing matches). */
@@ -341,6 +348,23 @@ export class ResidentAuditIndex {
       ids.push(events.ids[i]!);
     }
     return ids;
+  }
+
+  /**
+   * Visits the organization's events from `from` on (inclusive) that came through `source`, oldest
+   * first, with their time and action only — no document is read: tallies such as the provisioning
+   * activity per day (services/provisioning-activity.ts). False while the index is not ready.
+   */
+  async tally(organizationId: string, source: string, from: Date, visit: (at: number, action: string) => void): Promise<boolean> {
+    if (!this.ready) return false;
+    await this.journal.catchUp();
+    const events = this.organizations.get(organizationId);
+    const code = this.sources.existing(source);
+    if (!events || code === undefined) return true;
+    for (let i = events.lowerBound(from.getTime(), ""); i < events.size; i++) {
+      if (events.source[i] === code) visit(events.at[i]!, this.actions.valueOf(events.action[i]!));
+    }
+    return true;
   }
 
   /**

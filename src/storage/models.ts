@@ -82,6 +82,8 @@ const organizationPaths = {
   samlConnection: { $type: Schema.Types.Mixed, ...holding<Record<string, unknown>>() },
   /** Most active users the organization may have; absent means no limit. */
   seatLimit: Number,
+  /** Every sign-in but SAML refused, the Owner's excepted (services/sign-in-policy.ts). */
+  requireSso: Boolean,
   accessSettings: {
     $type: Schema.Types.Mixed,
     ...holding<{ defaultRole: string; readOnlyMayComment: boolean; requireMappingForAccess: boolean }>(),
@@ -254,7 +256,7 @@ const sessionPaths = {
   userId: { $type: String, required: true },
   /** The user's session epoch when the session began; the session is dead once they differ. */
   userEpoch: { $type: Number, required: true },
-  via: { $type: String, required: true, ...holding<"saml">() },
+  via: { $type: String, required: true, ...holding<"saml" | "sign_in_link">() },
   secretHash: { $type: String, required: true },
   createdAt: { $type: Date, required: true },
   lastSeenAt: { $type: Date, required: true },
@@ -318,6 +320,51 @@ export type OffboardingAgendaDocument = StoredDocument<typeof offboardingAgendaP
 const offboardingClaimPaths = { _id: String, claimedAt: { $type: Date, required: true } } as const;
 export type OffboardingClaimDocument = StoredDocument<typeof offboardingClaimPaths>;
 
+/**
+ * An email domain an organization declared (services/email-domains.ts). `_id` is the lower-cased
+ * domain: one organization per domain, by the `_id`'s uniqueness, on every server and in a
+ * sharded cluster alike; sign-in discovery is one `_id` read.
+ */
+const emailDomainPaths = {
+  _id: String,
+  organizationId: { $type: String, required: true },
+  createdAt: { $type: Date, required: true },
+  outbox: outboxPath,
+} as const;
+export type EmailDomainDocument = StoredDocument<typeof emailDomainPaths>;
+
+/**
+ * A break-glass sign-in link (services/sign-in-links.ts): `_id` is the link's random id; only a
+ * SHA-256 hash of its secret is stored. Its single use is claimed in the assertion ledger.
+ */
+const signInLinkPaths = {
+  _id: String,
+  organizationId: { $type: String, required: true },
+  userId: { $type: String, required: true },
+  secretHash: { $type: String, required: true },
+  createdAt: { $type: Date, required: true },
+  expiresAt: { $type: Date, required: true },
+  /** When it was used (its single use is claimed in the assertion ledger first). */
+  usedAt: Date,
+  outbox: outboxPath,
+} as const;
+export type SignInLinkDocument = StoredDocument<typeof signInLinkPaths>;
+
+/**
+ * A SAML test sign-in an administrator started (services/saml-tests.ts): `_id` is its random id;
+ * `outcome` is what the assertion carried and what Gatehouse would have decided, once it came back.
+ */
+const samlTestPaths = {
+  _id: String,
+  organizationId: { $type: String, required: true },
+  startedBy: { $type: Schema.Types.Mixed, required: true, ...holding<{ type: string; id: string; name: string }>() },
+  createdAt: { $type: Date, required: true },
+  expiresAt: { $type: Date, required: true },
+  outcome: { $type: Schema.Types.Mixed, ...holding<Record<string, unknown>>() },
+  outbox: outboxPath,
+} as const;
+export type SamlTestDocument = StoredDocument<typeof samlTestPaths>;
+
 const authFailurePaths = { _id: String, count: { $type: Number, required: true }, expiresAt: { $type: Date, required: true } } as const;
 export type AuthFailureDocument = StoredDocument<typeof authFailurePaths>;
 
@@ -363,6 +410,8 @@ userSchema.index(...outboxIndex);
 const groupSchema = new Schema<GroupDocument>(groupPaths, options);
 groupSchema.index(...outboxIndex);
 groupSchema.index({ organizationId: 1, displayNameLower: 1 }, { unique: true });
+// The admin API's group list, by name, the id breaking ties (admin/group-routes.ts).
+groupSchema.index({ organizationId: 1, displayNameLower: 1, _id: 1 });
 groupSchema.index({ organizationId: 1, externalId: 1 });
 // A list page's default order, the id breaking ties (storage/directory-store.ts).
 groupSchema.index({ organizationId: 1, created: 1, _id: 1 });
@@ -392,6 +441,21 @@ sessionSchema.index(...outboxIndex);
 sessionSchema.index({ absoluteExpiresAt: 1 });
 sessionSchema.index({ lastSeenAt: 1 });
 sessionSchema.index({ endedAt: 1 }, { sparse: true });
+
+const emailDomainSchema = new Schema<EmailDomainDocument>(emailDomainPaths, options);
+emailDomainSchema.index(...outboxIndex);
+// An organization's domains, in order (the admin API and the CLI list them).
+emailDomainSchema.index({ organizationId: 1, _id: 1 });
+
+const signInLinkSchema = new Schema<SignInLinkDocument>(signInLinkPaths, options);
+signInLinkSchema.index(...outboxIndex);
+// Expired links, deleted by the maintenance sweep.
+signInLinkSchema.index({ expiresAt: 1 });
+
+const samlTestSchema = new Schema<SamlTestDocument>(samlTestPaths, options);
+samlTestSchema.index(...outboxIndex);
+// Old tests, deleted by the maintenance sweep.
+samlTestSchema.index({ expiresAt: 1 });
 
 const authFailureSchema = new Schema<AuthFailureDocument>(authFailurePaths, options);
 // Expired counters, deleted by the sweep (storage/auth-failures.ts); many under a password-spraying attack.
@@ -433,6 +497,9 @@ export function defineModels(connection: Connection) {
     Offboarding: connection.model<OffboardingDocument>("Offboarding", offboardingSchema, "offboardings"),
     OffboardingAgenda: connection.model<OffboardingAgendaDocument>("OffboardingAgenda", offboardingAgendaSchema, "offboarding_agenda"),
     OffboardingClaim: connection.model<OffboardingClaimDocument>("OffboardingClaim", offboardingClaimSchema, "offboarding_claims"),
+    EmailDomain: connection.model<EmailDomainDocument>("EmailDomain", emailDomainSchema, "email_domains"),
+    SignInLink: connection.model<SignInLinkDocument>("SignInLink", signInLinkSchema, "sign_in_links"),
+    SamlTest: connection.model<SamlTestDocument>("SamlTest", samlTestSchema, "saml_tests"),
   };
 }
 

@@ -169,6 +169,16 @@ export class OrganizationStore {
     await this.change(id, { $set: { accessSettings: plainData(settings) } }, event);
   }
 
+  /** Whether every sign-in but SAML is refused (the Owner's excepted): services/sign-in-policy.ts. */
+  async requiresSso(id: string): Promise<boolean | undefined> {
+    const doc = await this.documents.get(id);
+    return doc ? doc.requireSso === true : undefined;
+  }
+
+  async setRequireSso(id: string, required: boolean, event: AuditEvent): Promise<void> {
+    await this.change(id, required ? { $set: { requireSso: true } } : { $unset: { requireSso: "" } }, event);
+  }
+
   /** Moves audit events a crash left on organizations into the trail (organizations are not deleted). */
   recoverOutbox(): Promise<number> {
     return this.outbox.recover(this.collection, async () => undefined);

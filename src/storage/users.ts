@@ -482,6 +482,38 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
     return docs.map((d) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) }));
   }
 
+  /** How many direct members a group has: from memory in resident mode, else a count the {organizationId, groups, _id} index serves on MongoDB. */
+  async memberCount(organizationId: string, groupId: string): Promise<number> {
+    if (this.resident) {
+      await this.resident.ready();
+      return this.resident.memberIds(organizationId, groupId).length;
+    }
+    return guarded(() => this.collection.countDocuments({ organizationId, groups: groupId, deletedAt: { $exists: false } } as never));
+  }
+
+  /**
+   * A page of a group's direct members in id order, after the member `after` (keyset: a group of
+   * 500,000 is never read whole): from memory in resident mode, else the {organizationId, groups, _id}
+   * index on MongoDB. `more` tells whether another page follows.
+   */
+  async memberPageOf(organizationId: string, groupId: string, page: { after?: string; count: number }): Promise<{ members: Pick<User, "id" | "userName" | "displayName">[]; more: boolean }> {
+    const present = (d: Pick<UserDocument, "_id" | "userName" | "displayName">) => ({ id: d._id, userName: d.userName, ...(typeof d.displayName === "string" ? { displayName: d.displayName } : {}) });
+    if (this.resident) {
+      await this.resident.ready();
+      const resident = this.resident;
+      const ids = resident.memberIds(organizationId, groupId).filter((id) => page.after === undefined || id > page.after);
+      return { members: ids.slice(0, page.count).map((id) => present(resident.get(id)!)), more: ids.length > page.count };
+    }
+    const docs = await guarded(() =>
+      this.models.User.find({ organizationId, groups: groupId, deletedAt: { $exists: false }, ...(page.after !== undefined ? { _id: { $gt: page.after } } : {}) })
+        .select({ _id: 1, userName: 1, displayName: 1 })
+        .sort({ _id: 1 })
+        .limit(page.count + 1)
+        .lean<UserDocument[]>(),
+    );
+    return { members: docs.slice(0, page.count).map(present), more: docs.length > page.count };
+  }
+
   /**
    * Ids of the organization's groups that have at least one member (`members pr` on Groups):
    * one `distinct` over the members' `groups` (the {organizationId, groups} index on MongoDB).

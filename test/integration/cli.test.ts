@@ -131,6 +131,11 @@ const flagsOf: Record<string, { argv: string[]; flags: string[] }> = {
   },
   "saml show": { argv: ["saml", "show", "--org", "o"], flags: ["--org", "--json"] },
   "saml remove": { argv: ["saml", "remove", "--org", "o"], flags: ["--org", "--reason"] },
+  "email-domain add": { argv: ["email-domain", "add", "--org", "o", "d.example"], flags: ["--org", "--json"] },
+  "email-domain list": { argv: ["email-domain", "list", "--org", "o"], flags: ["--org", "--json"] },
+  "email-domain remove": { argv: ["email-domain", "remove", "--org", "o", "d.example"], flags: ["--org"] },
+  "sign-in-link": { argv: ["sign-in-link", "--org", "o", "--email", "e@example.com"], flags: ["--org", "--email", "--json"] },
+  "sign-in-policy": { argv: ["sign-in-policy", "--org", "o"], flags: ["--org", "--json", "--require-sso", "--no-require-sso"] },
 };
 const everyFlag = [...new Set(Object.values(flagsOf).flatMap((c) => c.flags))];
 

@@ -39,6 +39,7 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
     { key: { organizationId: 1, displayNameLower: 1 }, unique: true },
     { key: { organizationId: 1, externalId: 1 } },
     { key: { organizationId: 1, created: 1, _id: 1 } },
+    { key: { organizationId: 1, displayNameLower: 1, _id: 1 } },
   ],
   group_sweeps: [{ key: { requested: 1 } }],
   lookup_keys: [],
@@ -56,6 +57,9 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
   offboardings: [outbox, { key: { organizationId: 1, created: -1, _id: -1 } }],
   offboarding_agenda: [{ key: { wakeAt: 1 } }],
   offboarding_claims: [{ key: { claimedAt: 1 } }],
+  email_domains: [outbox, { key: { organizationId: 1, _id: 1 } }],
+  sign_in_links: [outbox, { key: { expiresAt: 1 } }],
+  saml_tests: [outbox, { key: { expiresAt: 1 } }],
 };
 
 describe("the models' stored shape", () => {
