@@ -5,6 +5,7 @@ import { apiCors } from "./http/cors";
 import { requestLog } from "./http/request-log";
 import { finalErrorHandler } from "./http/error-handler";
 import { apiRouter } from "./admin/router";
+import { consoleRouter } from "./http/console-pages";
 import { errorPage } from "./saml/pages";
 import { samlRouter } from "./saml/router";
 import { scimErrorBody } from "./scim/errors";
@@ -44,6 +45,9 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
   app.use("/scim/v2", scimRouter(services, config, logger));
   app.use("/api/v1", apiCors(config.corsAllowedOrigins), apiRouter(services, logger, config));
   app.use("/auth/saml", samlRouter(services, config, logger));
+  // The web console (console/): its files and its pages' client-side routes, when it is built.
+  const webConsole = consoleRouter(config);
+  if (webConsole) app.use(webConsole);
 
   app.use((_req, res) => {
     res.status(404).json({ error: { code: "not_found", message: "No such endpoint" } });
