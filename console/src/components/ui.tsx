@@ -107,10 +107,10 @@ export function Switch({ label, isSelected, onChange, description, isDisabled }:
 }
 
 /** A modal dialog opened by a button; `children` gets `close`. */
-export function DialogButton(props: { label: string; title: string; variant?: "primary" | "secondary" | "danger"; isDisabled?: boolean; children(close: () => void): ReactNode }) {
+export function DialogButton(props: { label: string; ariaLabel?: string; title: string; variant?: "primary" | "secondary" | "danger"; isDisabled?: boolean; children(close: () => void): ReactNode }) {
   return (
     <DialogTrigger>
-      <Button variant={props.variant ?? "secondary"} isDisabled={props.isDisabled ?? false}>
+      <Button variant={props.variant ?? "secondary"} isDisabled={props.isDisabled ?? false} {...(props.ariaLabel ? { "aria-label": props.ariaLabel } : {})}>
         {props.label}
       </Button>
       <ModalOverlay className="modal-overlay" isDismissable>

@@ -104,7 +104,7 @@ export function MembersPage() {
                       <td>{member.managedBy === "local" ? "Local" : <Badge tone="managed">Managed by {managedByLabel(member)}</Badge>}</td>
                       <td>{formatTime(member.lastLogin)}</td>
                       <td>
-                        <DialogButton label={`Manage ${member.userName}`} title={member.displayName ?? member.userName}>
+                        <DialogButton label="Manage" ariaLabel={`Manage ${member.userName}`} title={member.displayName ?? member.userName}>
                           {(close) => <MemberControls member={member} close={close} onChanged={reload} />}
                         </DialogButton>
                       </td>

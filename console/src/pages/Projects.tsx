@@ -42,10 +42,10 @@ export function ProjectsPage() {
                     <td><code>{project.id}</code></td>
                     <td>{formatTime(project.created)}</td>
                     <td className="actions">
-                      <DialogButton label={`Rename ${project.name}`} title={`Rename ${project.name}`}>
+                      <DialogButton label="Rename" ariaLabel={`Rename ${project.name}`} title={`Rename ${project.name}`}>
                         {(close) => <ProjectForm project={project} close={close} onSaved={reload} />}
                       </DialogButton>
-                      <DialogButton label={`Delete ${project.name}`} title={`Delete ${project.name}?`} variant="danger">
+                      <DialogButton label="Delete" ariaLabel={`Delete ${project.name}`} title={`Delete ${project.name}?`} variant="danger">
                         {(close) => (
                           <>
                             <p>Members lose their access to it; mappings lose their assignments to it.</p>
