@@ -303,6 +303,9 @@ describe("the console in Chromium", () => {
     page = phone;
     try {
       await signInThroughIdentityProvider("linus@console.example");
+      // A member without an administrator's role is offered their own page only.
+      const navigation = page.getByRole("navigation", { name: "Console" });
+      expect(await navigation.getByRole("link").allTextContents()).toEqual(["Your access"]);
       await screenshot("your-access-phone");
       await scan("Your access (phone)");
     } finally {
