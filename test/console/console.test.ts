@@ -34,6 +34,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let ownerToken: string;
+let managedId: string;
 let localId: string;
 /** Content-Security-Policy refusals the browser reported: the console must cause none. */
 const cspRefusals: string[] = [];
@@ -100,7 +101,7 @@ beforeAll(async () => {
   idp = new TestIdentityProvider(serviceProviderUrls(baseUrl, org.id));
   await t.services.saml.configure(ctx(), { idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl, certificates: [idp.key.certificate], jit: false, groupSync: false, idpInitiated: false, signatures: "assertion" });
   const scim = scimClient(t.app, org.scimToken);
-  await (scim.post("/Users", buildUser({ userName: "grace@console.example", name: { givenName: "Grace", familyName: "Hopper" }, displayName: "Grace Hopper" })).expect(201));
+  managedId = (await scim.post("/Users", buildUser({ userName: "grace@console.example", name: { givenName: "Grace", familyName: "Hopper" }, displayName: "Grace Hopper" })).expect(201)).body.id;
   localId = (await t.services.users.provision(ctx(), { userName: "ada@console.example", displayName: "Ada Lovelace" }, "local", { role: "user" })).id;
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
@@ -200,10 +201,46 @@ describe("the console in Chromium", () => {
     await page.keyboard.press("Escape");
   });
 
+  it("invites a local member and removes them with a reason; grants a managed member temporary access", async () => {
+    await visit("/members", "Members");
+    await page.getByRole("button", { name: "Invite member" }).click();
+    const invite = page.getByRole("dialog");
+    await invite.getByLabel("Email").fill("alan@console.example");
+    await invite.getByRole("button", { name: "Invite" }).click();
+    await invite.waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Manage alan@console.example" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Reason").fill("joined by mistake");
+    await dialog.getByRole("button", { name: "Remove from organization" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Manage alan@console.example" }).waitFor({ state: "detached" });
+    const [removed] = await t.db.models.AuditEvent.find({ organizationId: org.id, action: "user.deleted", "target.display": "alan@console.example" }).lean();
+    expect(removed?.reason).toBe("joined by mistake");
+
+    await page.getByRole("button", { name: "Manage grace@console.example" }).click();
+    const tomorrow = new Date(Date.now() + 24 * 3600_000);
+    const local = new Date(tomorrow.getTime() - tomorrow.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await dialog.getByLabel("Reason").fill("covers the on-call week");
+    await dialog.getByLabel("Until").fill(local);
+    await dialog.getByRole("button", { name: "Grant temporary access" }).click();
+    await dialog.getByText("Temporary access granted.").waitFor();
+    await page.keyboard.press("Escape");
+    const access = (await request(t.app).get(`/api/v1/users/${managedId}/access`).set("Authorization", `Bearer ${ownerToken}`).expect(200)).body;
+    expect(access.organizationRole).toBe("admin");
+    expect(access.sources).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "temporary", role: "admin" })]));
+  });
+
   it("creates a SCIM token shown exactly once, which authenticates SCIM, and revokes it", async () => {
     await visit("/provisioning", "Provisioning");
     await page.getByText(`${baseUrl}/scim/v2`).waitFor();
+    // The API's refusal, shown as the API words it.
     await page.getByRole("button", { name: "Create token" }).click();
+    await page.getByRole("dialog").getByLabel("Name").fill("Expired already");
+    await page.getByRole("dialog").getByLabel("Expires").fill("2020-01-01");
+    await page.getByRole("dialog").getByRole("button", { name: "Create" }).click();
+    const refusal = (await request(t.app).post("/api/v1/scim-tokens").set("Authorization", `Bearer ${ownerToken}`).send({ name: "Expired already", expires: new Date("2020-01-01T23:59:59").toISOString() }).expect(400)).body;
+    await page.getByRole("dialog").getByRole("alert").getByText(refusal.error.message, { exact: true }).waitFor();
+    await page.getByRole("dialog").getByLabel("Expires").fill("");
     await page.getByRole("dialog").getByLabel("Name").fill("Okta production");
     await page.getByRole("dialog").getByRole("button", { name: "Create" }).click();
     const shown = page.locator(".issued code");
@@ -256,9 +293,12 @@ describe("the console in Chromium", () => {
   it("creates and renames a project", async () => {
     await visit("/projects", "Projects");
     await page.getByText("No project yet.").waitFor();
-    await page.getByRole("button", { name: "Create project" }).click();
-    await page.getByRole("dialog").getByLabel("Project name").fill("Apollo");
-    await page.getByRole("dialog").getByRole("button", { name: "Create" }).click();
+    // By keyboard alone: the button takes focus, Enter opens the dialog with focus in its field, Enter submits.
+    await page.getByRole("button", { name: "Create project" }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("dialog").getByLabel("Project name").waitFor();
+    await page.keyboard.type("Apollo");
+    await page.keyboard.press("Enter");
     await page.getByRole("cell", { name: "Apollo", exact: true }).waitFor();
     await page.getByRole("button", { name: "Rename Apollo" }).click();
     await page.getByRole("dialog").getByLabel("Project name").fill("Apollo 11");
