@@ -354,6 +354,22 @@ describe("the console in Chromium", () => {
     }
   });
 
+  it("transfers ownership after confirmation; the former Owner is offered an Admin's console", async () => {
+    await visit("/members", "Members");
+    await page.getByRole("button", { name: "Manage grace@console.example" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("button", { name: "Transfer ownership…" }).click();
+    await dialog.getByText("grace@console.example becomes the Owner of the organization and you become an Admin.", { exact: false }).waitFor();
+    await scan("Ownership transfer confirmation");
+    await dialog.getByRole("button", { name: "Confirm transfer to grace@console.example" }).click();
+    await page.locator(".topbar").getByText("· Admin").waitFor();
+    await page.keyboard.press("Escape");
+    const [transferred] = await t.db.models.AuditEvent.find({ organizationId: org.id, action: "organization.ownership_transferred" }).lean();
+    expect(transferred).toBeDefined();
+    const members = (await request(t.app).get("/api/v1/users?q=grace").set("Authorization", `Bearer ${ownerToken}`).expect(200)).body.users;
+    expect(members[0].isOwner).toBe(true);
+  });
+
   it("signs out everywhere and is back at the sign-in page", async () => {
     await visit("/", "Your access");
     await page.getByRole("button", { name: "Sign out everywhere" }).click();

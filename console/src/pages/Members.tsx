@@ -3,7 +3,7 @@ import { Form } from "react-aria-components";
 import { api, unwrap, type Member } from "../api/client";
 import { roleId, roleLabel } from "../access-words";
 import { Badge, Button, DialogButton, Empty, ErrorNotice, formatTime, Loading, Select, TextField, useAction } from "../components/ui";
-import { useIsAdministrator, useMay, useSignedIn } from "../session";
+import { useIsAdministrator, useMay, useSession, useSignedIn } from "../session";
 import { useLoad } from "../useLoad";
 
 const PAGE_SIZE = 25;
@@ -253,11 +253,56 @@ function MemberControls({ member, close, onChanged }: { member: Member; close():
         </Button>
       </section>
 
+      {may("transfer_ownership") && !self ? <OwnershipTransfer member={member} onTransferred={onChanged} /> : null}
+
       {action.error ? <ErrorNotice message={action.error} /> : null}
       {done ? <p role="status">{done}</p> : null}
       <div className="actions">
         <Button onPress={close}>Close</Button>
       </div>
     </div>
+  );
+}
+
+/** The Owner hands ownership to another member, after confirming; the former Owner becomes an Admin. */
+function OwnershipTransfer({ member, onTransferred }: { member: Member; onTransferred(): void }) {
+  const { reload } = useSession();
+  const [confirming, setConfirming] = useState(false);
+  const transfer = useAction();
+  const unavailable = !member.active ? "Only an active member can become the Owner." : undefined;
+  return (
+    <section aria-label="Ownership" className="temporary">
+      <h3>Ownership</h3>
+      {confirming ? (
+        <>
+          <p role="alert">
+            {member.userName} becomes the Owner of the organization and you become an Admin. Only the new Owner can give ownership back.
+          </p>
+          <div className="actions">
+            <Button onPress={() => setConfirming(false)}>Cancel</Button>
+            <Button
+              variant="danger"
+              isDisabled={transfer.busy}
+              onPress={() =>
+                void transfer.run(() => unwrap(api.POST("/ownership/transfer", { body: { userId: member.id } }))).then((ok) => {
+                  if (!ok) return;
+                  onTransferred();
+                  // The signed-in person's own role has changed: the console offers what an Admin may do.
+                  reload();
+                })
+              }
+            >
+              Confirm transfer to {member.userName}
+            </Button>
+          </div>
+        </>
+      ) : (
+        <Button isDisabled={unavailable !== undefined} onPress={() => setConfirming(true)}>
+          Transfer ownership…
+        </Button>
+      )}
+      {unavailable ? <p className="hint">{unavailable}</p> : null}
+      {transfer.error ? <ErrorNotice message={transfer.error} /> : null}
+    </section>
   );
 }
