@@ -9,6 +9,7 @@ import { errorPage, PAGE_STYLE } from "./saml/pages";
 import { securityHeaders } from "./http/security-headers";
 import { signInLinkRouter } from "./sign-in/link-router";
 import { recordScimOutcomes } from "./scim/activity";
+import { consoleRouter } from "./http/console-pages";
 import { samlRouter } from "./saml/router";
 import { scimErrorBody } from "./scim/errors";
 import { scimRouter } from "./scim/router";
@@ -49,6 +50,9 @@ export function buildApp({ config, db, services, logger }: AppDependencies): exp
   app.use("/api/v1", apiCors(config.corsAllowedOrigins), apiRouter(services, logger, config));
   app.use("/auth/saml", samlRouter(services, config, logger));
   app.use("/auth/sign-in-link", signInLinkRouter(services, config, logger));
+  // The web console (console/): its files and its pages' client-side routes, when it is built.
+  const webConsole = consoleRouter();
+  if (webConsole) app.use(webConsole);
 
   app.use((_req, res) => {
     res.status(404).json({ error: { code: "not_found", message: "No such endpoint" } });

@@ -36,18 +36,24 @@ export function pageContentSecurityPolicy(inlineStyles: readonly string[]): stri
   ].join("; ");
 }
 
-/** The policy for the console's pages (a single-page application served from this origin): scripts and styles from files, never inline. */
-export const consoleContentSecurityPolicy = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+/**
+ * The policy for the console's pages (a single-page application served from this origin): scripts
+ * and styles from files, never inline — except, with `styleNonce`, the two small `<style>` elements
+ * react-aria injects, which carry the page's per-answer nonce (http/console-pages.ts).
+ */
+export const consoleContentSecurityPolicy = (styleNonce?: string) =>
+  [
+    "default-src 'self'",
+    "script-src 'self'",
+    styleNonce ? `style-src 'self' 'nonce-${styleNonce}'` : "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
 
 /** HSTS: one year (RFC 6797 §6.1.1). */
 export const strictTransportSecurity = "max-age=31536000";

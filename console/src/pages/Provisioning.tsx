@@ -1,0 +1,123 @@
+import { useState } from "react";
+import { Form } from "react-aria-components";
+import { api, unwrap, type Schemas } from "../api/client";
+import { Badge, Button, CopyValue, DialogButton, Empty, ErrorNotice, formatTime, Loading, TextField, useAction } from "../components/ui";
+import { useLoad } from "../useLoad";
+
+/**
+ * SCIM provisioning: the base URL and the tokens Okta or Entra ID authenticate with. A new token's
+ * secret is shown once, in the answer that created it; the list never has it.
+ */
+export function ProvisioningPage() {
+  const { state, reload } = useLoad(() => unwrap(api.GET("/scim-tokens")), "tokens");
+  const [issued, setIssued] = useState<Schemas["IssuedToken"] | null>(null);
+  const revoke = useAction();
+  const baseUrl = `${window.location.origin}/scim/v2`;
+
+  return (
+    <main id="main">
+      <h1>Provisioning</h1>
+      <section className="card" aria-labelledby="scim-heading">
+        <h2 id="scim-heading">SCIM connection</h2>
+        <p>Give your identity provider this base URL and a token below (Okta: “SCIM connector base URL”, Entra ID: “Tenant URL”).</p>
+        <CopyValue label="SCIM base URL" value={baseUrl} />
+      </section>
+      <section className="card" aria-labelledby="tokens-heading">
+        <div className="page-head">
+          <h2 id="tokens-heading">SCIM tokens</h2>
+          <DialogButton label="Create token" title="Create a SCIM token" variant="primary">
+            {(close) => (
+              <CreateToken
+                close={close}
+                onCreated={(token) => {
+                  setIssued(token);
+                  reload();
+                }}
+              />
+            )}
+          </DialogButton>
+        </div>
+        {issued ? (
+          <div className="issued" role="status">
+            <p>
+              <strong>Copy the token “{issued.name}” now: it is not shown again.</strong>
+            </p>
+            <CopyValue label="New SCIM token" value={issued.token} />
+            <Button onPress={() => setIssued(null)}>I have copied it</Button>
+          </div>
+        ) : null}
+        {state.status === "loading" ? <Loading what="SCIM tokens" /> : null}
+        {state.status === "error" ? <ErrorNotice message={state.message} /> : null}
+        {revoke.error ? <ErrorNotice message={revoke.error} /> : null}
+        {state.status === "ready" ? (
+          state.data.tokens.length === 0 ? (
+            <Empty>No SCIM token yet: create one for your identity provider.</Empty>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Created</th>
+                    <th scope="col">Last used</th>
+                    <th scope="col">Expires</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">
+                      <span className="visually-hidden">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {state.data.tokens.map((token) => (
+                    <tr key={token.id}>
+                      <td>{token.name}</td>
+                      <td>{formatTime(token.created)}</td>
+                      <td>{token.lastUsed ? formatTime(token.lastUsed) : "Never"}</td>
+                      <td>{token.expires ? formatTime(token.expires) : "Never"}</td>
+                      <td>{token.revoked ? <Badge tone="danger">Revoked {formatTime(token.revoked)}</Badge> : <Badge tone="ok">Active</Badge>}</td>
+                      <td>
+                        {token.revoked ? null : (
+                          <Button variant="danger" isDisabled={revoke.busy} aria-label={`Revoke ${token.name}`} onPress={() => void revoke.run(() => unwrap(api.DELETE("/scim-tokens/{id}", { params: { path: { id: token.id } } }))).then(reload)}>
+                            Revoke
+                          </Button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        ) : null}
+      </section>
+    </main>
+  );
+}
+
+function CreateToken({ close, onCreated }: { close(): void; onCreated(token: Schemas["IssuedToken"]): void }) {
+  const [name, setName] = useState("");
+  const [expires, setExpires] = useState("");
+  const create = useAction();
+  return (
+    <Form
+      onSubmit={(event) => {
+        event.preventDefault();
+        void create.run(async () => {
+          const token = await unwrap(api.POST("/scim-tokens", { body: { name: name.trim(), ...(expires ? { expires: new Date(`${expires}T23:59:59`).toISOString() } : {}) } }));
+          onCreated(token);
+          close();
+        });
+      }}
+    >
+      <TextField label="Name" value={name} onChange={setName} isRequired autoFocus description="Say which connection uses it, e.g. “Okta production”." />
+      <TextField label="Expires" type="date" value={expires} onChange={setExpires} description="Leave empty for a token that does not expire." />
+      {create.error ? <ErrorNotice message={create.error} /> : null}
+      <div className="actions">
+        <Button onPress={close}>Cancel</Button>
+        <Button type="submit" variant="primary" isDisabled={create.busy}>
+          Create
+        </Button>
+      </div>
+    </Form>
+  );
+}
