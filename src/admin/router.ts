@@ -12,6 +12,7 @@ import { clearSessionCookie, readSessionCookie } from "../http/session-cookie";
 import { sessionOperations, sessionRoutes } from "./session-routes";
 import type { ApiActor } from "../services/members";
 import { auditOperations, auditRoutes } from "./audit-routes";
+import { mappingOperations, mappingRoutes } from "./mapping-routes";
 import { openApiDocumentOf, withCatalogEnums, type OpenApiDocument } from "./openapi";
 import type { AccessCatalog } from "../domain/catalog";
 import { SHIPPED_CATALOG } from "../domain/permissions";
@@ -222,7 +223,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...mappingOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -370,6 +371,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(organizationRoutes(services));
   router.use(samlConnectionRoutes(services));
   router.use(auditRoutes(services, logger));
+  router.use(mappingRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   // Every error of the API, answered once: the status from the shared translation

@@ -24,6 +24,8 @@ import { SamlLogout } from "./saml-logout";
 import { Deprovisioning } from "./deprovisioning";
 import { AuthFailures } from "./auth-failures";
 import { SamlState } from "./saml-state";
+import { AccessChanges } from "./access-changes";
+import { GroupMappings } from "./mappings";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -35,6 +37,10 @@ export interface Services {
   deprovisioning: Deprovisioning;
   groups: GroupDirectory;
   access: AccessDirectory;
+  /** `user.access_changed`, derived from each change's own event as the outbox delivers it (services/access-changes.ts). */
+  accessChanges: AccessChanges;
+  /** Editing a mapping and previewing a mapping's effect (services/mappings.ts). */
+  mappings: GroupMappings;
   members: MemberAdministration;
   saml: SamlConnections;
   accessReview: AccessReview;
@@ -99,6 +105,8 @@ export function createServices(
   // Wiring only: every rule lives in the use-case a reader opens by name (services/deprovisioning.ts
   // for the cascade when a user loses access; services/users.ts and services/groups.ts call it).
   const access = new AccessDirectory(organizationStore, userStore, groupStore, audit, options.accessCatalog);
+  const accessChanges = new AccessChanges(access, userStore, groupStore, audit);
+  outbox.followWith(accessChanges);
   const deprovisioning = new Deprovisioning(organizationStore, userStore, access, scimTokens, audit);
   const users = new UserDirectory(userStore, audit, deprovisioning, access);
   const groups = new GroupDirectory(groupStore, userStore, audit, deprovisioning);
@@ -113,6 +121,8 @@ export function createServices(
     deprovisioning,
     groups,
     access,
+    accessChanges,
+    mappings: new GroupMappings(access, organizationStore, accessChanges, audit),
     members: new MemberAdministration(users, access, organizations),
     saml,
     samlSignIn: new SamlSignIn(users, access, audit, options.warn),
