@@ -26,6 +26,8 @@ export interface GatehouseUnderTest {
   databasePid?: number;
   /** Events written straight into the trail before the server started. */
   seededAuditEvents: number;
+  /** Where the server's database is (the embedded one it owns, or --mongodb-uri's), for reads that check its state. */
+  database: { uri: string; name: string };
 }
 
 /** Runs a CLI command of the production build and answers the JSON object it prints. */
@@ -128,5 +130,8 @@ export async function startGatehouse(options: {
     ownerToken,
     databasePid,
     seededAuditEvents: options.auditEvents,
+    database: external
+      ? { uri: external, name: new URL(external).pathname.slice(1) }
+      : { uri: (JSON.parse(readFileSync(path.join(options.dataDir, "embedded-database.json"), "utf8")) as { uri: string }).uri, name: embeddedDatabaseName },
   };
 }
