@@ -200,6 +200,8 @@ export class AccessChanges implements OutboxFollower {
     const before = (cause.before ?? {}) as { displayName?: string; externalId?: string };
     const after = (cause.after ?? {}) as { displayName?: string; externalId?: string; members?: string[]; added?: string[]; removed?: string[] };
     const policy = await this.access.policyFor({ organizationId });
+    // Without mappings, membership gives nothing (the common case of a plain SCIM sync): nothing to read.
+    if (!policy.mappings.length) return undefined;
     const stored = await this.groups.findById(organizationId, groupId);
     // The group as the event's snapshot has it (a snapshot holds externalId exactly when the group had one).
     const asGroup = (snapshot: { displayName?: string; externalId?: string } | undefined): IdentityGroup =>
@@ -350,6 +352,18 @@ function userStates(cause: AuditEvent): { before: (u: User) => User; after: (u: 
     case "user.reactivated": {
       const active = cause.action === "user.reactivated";
       return { before: (u) => ({ ...u, active: !active }), after: (u) => ({ ...u, active }) };
+    }
+    case "user.updated":
+    case "user.linked": {
+      // Entra ID app roles arrive in the profile's `roles`; other profile changes leave access as it was.
+      if (JSON.stringify(before?.roles ?? null) === JSON.stringify(after?.roles ?? null)) return undefined;
+      const rolesOf = (profile: Record<string, unknown> | undefined) => (Array.isArray(profile?.roles) ? (profile.roles as User["roles"]) : undefined);
+      return { before: (u) => ({ ...u, roles: rolesOf(before) }) as User, after: (u) => ({ ...u, roles: rolesOf(after) }) as User };
+    }
+    case "user.signed_in": {
+      // SAML group sync: the assertion named other groups than the last one (`before.groups` is there only then).
+      if (!Array.isArray(before?.groups) || !Array.isArray(after?.groups)) return undefined;
+      return { before: (u) => ({ ...u, samlGroups: before.groups as string[] }), after: (u) => ({ ...u, samlGroups: after.groups as string[] }) };
     }
     default:
       return undefined;

@@ -233,6 +233,18 @@ describe("user.access_changed, cause by cause", () => {
     expect(await t.db.models.AuditEvent.countDocuments({ organizationId: org.id, action: "user.local_access_changed", "target.id": other })).toBe(1);
   });
 
+  it("records an Entra ID app role assigned through the user's SCIM roles, and nothing for other profile edits", async () => {
+    const org = await organization("approles");
+    await api(org).post("/mappings", { match: { kind: "app_role", value: "Gatehouse.Admin" }, organizationRole: "admin" }).expect(201);
+    const ada = await scimUser(org, "ada@approles.example");
+    const seen = (await accessEvents(org)).length;
+    await org.scim.patch(`/Users/${ada}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "title", value: "Engineer" }] }).expect(200);
+    expect((await accessEvents(org)).length).toBe(seen);
+    await org.scim.patch(`/Users/${ada}`, { schemas: [patchSchema], Operations: [{ op: "add", path: "roles", value: [{ value: "Gatehouse.Admin" }] }] }).expect(200);
+    const events = await newEvents(org, seen);
+    expect(events.get(ada)).toMatchObject({ before: { organizationRole: "read_only" }, after: { organizationRole: "admin" }, cause: { action: "user.updated" } });
+  });
+
   it("presents the event in GET /audit with its cause", async () => {
     const org = await organization("presented");
     const ada = await scimUser(org, "ada@presented.example");
