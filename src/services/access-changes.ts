@@ -37,7 +37,7 @@ interface Derivation {
 /** The action of the events this use-case writes. */
 export const accessChangedAction = "user.access_changed";
 
-/** How many members' events are written while the request waits; more are written after it answers. */
+/** How many members are evaluated (and their events written) while the request waits; the rest after it answers. */
 const inlineMembers = 1000;
 /** Members evaluated between two pauses that let other requests run. */
 const evaluationSlice = 1000;
@@ -60,8 +60,9 @@ const evaluationSlice = 1000;
  *
  * Scale: the members are read from memory (resident directory) or by one query per group, never one
  * round trip per member; events are written in batches of 1,000 (AuditTrail.appendDerived). The
- * request waits for the first 1,000 members' events; a larger change's remaining events are written
- * right after it answers (the cause's event stays in its outbox until they are all in the trail).
+ * request waits for the first 1,000 members (evaluated, their events written); a larger change's
+ * other members are evaluated and their events written right after it answers (the cause's event
+ * stays in its outbox until they are all in the trail).
  */
 export class AccessChanges implements OutboxFollower {
   private readonly derivations = new Set<Promise<unknown>>();
@@ -99,14 +100,15 @@ export class AccessChanges implements OutboxFollower {
     const derivation = await this.derive(cause);
     if (!derivation) return;
     let pending: AuditEvent[] = [];
-    let written = 0;
+    let evaluated = 0;
     for await (const scenarios of derivation.scenarios) {
+      evaluated += scenarios.length;
       for (const change of this.evaluate(scenarios)) pending.push(accessChangedEvent(cause, change, derivation.effectiveAt));
-      if (pending.length >= inlineMembers) {
+      // Past the first 1,000 members, each slice's events are written as it is evaluated, after the answer.
+      if (pending.length >= inlineMembers || evaluated >= inlineMembers) {
         await this.audit.appendDerived(pending);
-        written += pending.length;
         pending = [];
-        if (written >= inlineMembers) answer();
+        answer();
       }
       await yieldToRequests();
     }
