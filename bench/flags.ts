@@ -34,6 +34,11 @@ loopback HTTP; prints a table of rates and latencies. Asserts nothing. Issue 12'
   --audit-events E        with --peer: write E audit events of the organization into the trail
                           before the server starts (driver, the server's own stored shape), so
                           the audit rows run against at least E events (default 0)
+  --mapping-group N       instead of the above: the cost of a group mapping change on a group of
+                          N members (issue 13): N users and one group of them, then a mapping of
+                          the group created (every member's access changes), edited, previewed;
+                          reports each request's time and the time until all its N
+                          user.access_changed events are in the audit trail (default 0: not run)
   --help                  this text
 `;
 
@@ -51,6 +56,8 @@ export interface BenchFlags {
   mongodbUri?: string;
   gatehouseNodeArgs: string[];
   peer: boolean;
+  /** Members of the group whose mapping changes (--mapping-group); 0: that measurement is not run. */
+  mappingGroup: number;
   help: boolean;
 }
 
@@ -75,6 +82,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
       "mongodb-uri": { type: "string" },
       "gatehouse-node-args": { type: "string", default: "" },
       peer: { type: "boolean", default: false },
+      "mapping-group": { type: "string", default: "0" },
       help: { type: "boolean", default: false },
     },
   });
@@ -91,6 +99,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
     mongodbUri: values["mongodb-uri"],
     gatehouseNodeArgs: values["gatehouse-node-args"].split(" ").filter(Boolean),
     peer: values.peer,
+    mappingGroup: integer("mapping-group", values["mapping-group"], 0, 10_000_000),
     help: values.help,
   };
 }

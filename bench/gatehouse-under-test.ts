@@ -28,6 +28,8 @@ export interface GatehouseUnderTest {
   seededAuditEvents: number;
   /** A personal API token for a member, issued by the CLI while the server runs. */
   personalToken(email: string): Promise<string>;
+  /** Where the server's database is (the embedded one it owns, or --mongodb-uri's), for reads that check its state. */
+  database: { uri: string; name: string };
 }
 
 /** Runs a CLI command of the production build and answers the JSON object it prints. */
@@ -131,5 +133,8 @@ export async function startGatehouse(options: {
     databasePid,
     seededAuditEvents: options.auditEvents,
     personalToken: async (email) => (await cliJson<{ token: string }>(["user-token", "create", "--org", organization.id, "--email", email, "--json"], env)).token,
+    database: external
+      ? { uri: external, name: new URL(external).pathname.slice(1) }
+      : { uri: (JSON.parse(readFileSync(path.join(options.dataDir, "embedded-database.json"), "utf8")) as { uri: string }).uri, name: embeddedDatabaseName },
   };
 }

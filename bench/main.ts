@@ -6,6 +6,7 @@ import { startGatehouse } from "./gatehouse-under-test";
 import { flagsFromCommandLine, usage } from "./flags";
 import { runPeerComparison } from "./compare";
 import { measureCutOff } from "./offboarding";
+import { runMappingChange } from "./mapping-change";
 import { peakRssMb, pool, request, summary, timed, userBody, waitForLine } from "./driver";
 
 /**
@@ -177,7 +178,7 @@ async function main(): Promise<void> {
   }
 }
 
-(flags.help ? Promise.resolve(void process.stdout.write(usage)) : flags.peer ? runPeerComparison(flags) : main()).catch((error) => {
+(flags.help ? Promise.resolve(void process.stdout.write(usage)) : flags.peer ? runPeerComparison(flags) : flags.mappingGroup ? runMappingChange(flags) : main()).catch((error) => {
   process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

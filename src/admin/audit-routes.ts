@@ -101,6 +101,16 @@ function presentAuditEvent(event: AuditEvent): z.input<typeof AuditEventSchema> 
     ...(event.before !== undefined ? { before: event.before } : {}),
     ...(event.after !== undefined ? { after: event.after } : {}),
     ...(event.reason !== undefined ? { reason: event.reason } : {}),
+    ...(event.cause !== undefined
+      ? {
+          cause: {
+            action: event.cause.action,
+            eventId: event.cause.eventId,
+            target: { type: event.cause.target.type, id: event.cause.target.id, ...(event.cause.target.display !== undefined ? { display: event.cause.target.display } : {}) },
+            ...(event.cause.effectiveAt !== undefined ? { effectiveAt: new Date(event.cause.effectiveAt).toISOString() } : {}),
+          },
+        }
+      : {}),
     requestId: event.requestId,
   };
 }
@@ -264,6 +274,15 @@ const AuditEventSchema = named(
     before: z.unknown().optional().describe("The target before the change (any JSON value), when the action has one."),
     after: z.unknown().optional().describe("The target after the change (any JSON value), when the action has one."),
     reason: z.string().optional().describe("The reason given with the change, if any."),
+    cause: z
+      .object({
+        action: z.string().describe("The causing change's action, e.g. `group.members_changed`, `mapping.changed`."),
+        eventId: z.string().describe("The id of the causing change's own event."),
+        target: z.object({ type: z.string(), id: z.string(), display: z.string().optional() }),
+        effectiveAt: z.iso.datetime().optional().describe("When the access changed, where that was before the event was recorded (a temporary grant that ran out)."),
+      })
+      .optional()
+      .describe("Only on `user.access_changed`: the change that changed the member's effective access (the README's \"Effective access changes in the audit trail\")."),
     requestId: z.string(),
   }),
 );

@@ -13,6 +13,7 @@ import { sessionOperations, sessionRoutes } from "./session-routes";
 import type { ApiActor } from "../services/members";
 import { auditOperations, auditRoutes } from "./audit-routes";
 import { offboardingOperations, offboardingRoutes } from "./offboarding-routes";
+import { mappingOperations, mappingRoutes } from "./mapping-routes";
 import { openApiDocumentOf, withCatalogEnums, type OpenApiDocument } from "./openapi";
 import type { AccessCatalog } from "../domain/catalog";
 import { SHIPPED_CATALOG } from "../domain/permissions";
@@ -233,7 +234,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...signInOperations, ...groupOperations, ...provisioningOperations, ...samlTestOperations, ...offboardingOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...signInOperations, ...groupOperations, ...provisioningOperations, ...samlTestOperations, ...offboardingOperations, ...mappingOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -395,6 +396,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(groupRoutes(services));
   router.use(provisioningRoutes(services));
   router.use(samlTestRoutes(services));
+  router.use(mappingRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   // Every error of the API, answered once: the status from the shared translation

@@ -369,3 +369,60 @@ export const ErrorBody = named(
   }),
   "Every error of /api/v1.",
 );
+
+// --- Mapping edits and the preview of a mapping's effect (admin/mapping-routes.ts) -----------------
+
+export const MappingEditRequest = named(
+  "MappingEditRequest",
+  z
+    .object({
+      match: MappingMatch.optional(),
+      organizationRole: GrantableRole.nullable().optional().describe("`null` takes the role away (the mapping must still assign projects); `owner` is refused."),
+      projects: z.array(MappingProject).optional().describe("Replaces the mapping's projects; `[]` takes them all away (the mapping must still grant a role)."),
+    })
+    .strict(),
+  "What changes; what is left out stays as it is. The result must grant an organization role, projects, or both.",
+);
+
+export const AccessSummary = named(
+  "AccessSummary",
+  z.object({
+    organizationRole: OrganizationRole.nullable().describe("The effective (strongest) organization role; null when the member has no access."),
+    organizationRoles: z.array(OrganizationRole).describe("Every organization role held, strongest first."),
+    allProjects: z.boolean().describe("The organization roles reach every project."),
+    projects: z.array(z.object({ projectId: z.string(), role: ProjectRole, roles: z.array(ProjectRole) })).describe("Projects assigned explicitly: the strongest role and every role held there."),
+    denial: z.string().optional().describe("Why the member has no access, when they have none."),
+  }),
+  "A member's effective access, as the authorization answers work it out (the `before` and `after` of `user.access_changed`).",
+);
+
+const Grants = z.object({ organizationRoles: z.array(OrganizationRole), projects: z.array(z.object({ projectId: z.string(), role: ProjectRole })) });
+
+export const MappingPreviewRequest = named(
+  "MappingPreviewRequest",
+  z.discriminatedUnion("change", [
+    z.object({ change: z.literal("create"), mapping: z.object({ match: MappingMatch, organizationRole: GrantableRole.optional(), projects: z.array(MappingProject).optional() }).strict() }).strict(),
+    z.object({ change: z.literal("edit"), mappingId: z.string().min(1), mapping: MappingEditRequest }).strict(),
+    z.object({ change: z.literal("delete"), mappingId: z.string().min(1) }).strict(),
+  ]),
+  "The mapping change as it would be saved: `create` with the body of `POST /mappings`, `edit` with the body of `PATCH /mappings/{id}`, or `delete`.",
+);
+
+export const MappingPreview = named(
+  "MappingPreview",
+  z.object({
+    totalResults: z.number().int().describe("How many members' access the change would change, in all."),
+    startIndex: z.number().int(),
+    changes: z.array(
+      z.object({
+        userId: z.string(),
+        userName: z.string(),
+        before: AccessSummary,
+        after: AccessSummary,
+        gained: Grants.describe("Roles the member would hold that they do not hold now."),
+        lost: Grants.describe("Roles the member holds now and would no longer hold."),
+      }),
+    ),
+  }),
+  "Members whose effective access the change would change (no one else), ordered by userName.",
+);

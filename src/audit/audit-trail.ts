@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AuditEvent } from "../domain/audit";
 import type { RequestContext } from "../domain/context";
-import { guarded } from "../storage/database-errors";
+import { guarded, isDuplicateKey } from "../storage/database-errors";
 import { plainData } from "../storage/plain";
 import type { AuditEventDocument, Models } from "../storage/models";
 import { auditDocument } from "../storage/outbox";
@@ -54,6 +54,35 @@ export class AuditTrail {
     await guarded(() => this.models.AuditEvent.collection.insertOne(document as never));
     residentAuditIndexOf(this.models)?.add(document);
     return event;
+  }
+
+  /**
+   * Writes events derived from a change already in the trail (services/access-changes.ts), in
+   * batches of `batchSize` — one round trip each, not one per event. Safe to repeat: derived events
+   * have ids computed from what they derive from, and an event already stored is left as it is
+   * (a duplicate key is not an error here), so a derivation cut short by a crash is simply run again.
+   */
+  async appendDerived(events: readonly AuditEvent[], batchSize = 1000): Promise<void> {
+    const index = residentAuditIndexOf(this.models);
+    // In the trail's order (at, then id), so the resident index appends rather than inserts.
+    const ordered = [...events].sort((a, b) => a.at.getTime() - b.at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (let from = 0; from < ordered.length; from += batchSize) {
+      const documents = ordered.slice(from, from + batchSize).map(auditDocument);
+      try {
+        await this.models.AuditEvent.collection.insertMany(documents as never[], { ordered: false });
+      } catch (error) {
+        // Unordered: every event but the ones already stored was written; only another failure counts.
+        const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+        const failures = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as { code?: unknown; err?: { code?: unknown } }[];
+        const onlyDuplicates = failures.length > 0 && failures.every((failure) => (failure.code ?? failure.err?.code) === 11000);
+        if (!onlyDuplicates && !isDuplicateKey(error)) await guarded(() => Promise.reject(error));
+        if (!onlyDuplicates && isDuplicateKey(error) && failures.length === 0) {
+          // A single-document duplicate without the per-write list: write them one by one instead.
+          for (const document of documents) await this.models.AuditEvent.collection.insertOne(document as never).catch((e: unknown) => (isDuplicateKey(e) ? undefined : guarded(() => Promise.reject(e))));
+        }
+      }
+      for (const document of documents) index?.add(document);
+    }
   }
 
   /**

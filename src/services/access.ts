@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { AuditTrail } from "../audit/audit-trail";
 import { authorize, effectiveAccess, type AccessDecision, type AccessSettings, type EffectiveAccess, type GroupMapping, type IdentityGroup } from "../domain/access";
 import type { RequestContext } from "../domain/context";
-import type { CustomRole, Project } from "../domain/organization";
+import type { AccessPolicy, CustomRole, Project } from "../domain/organization";
+import type { Group } from "../domain/group";
 import { AccessCatalog, type PermissionSet } from "../domain/catalog";
 import { SHIPPED_CATALOG, type Permission } from "../domain/permissions";
 import { TEMPORARY_ACCESS_HARD_CAP_DAYS } from "../domain/temporary-access";
@@ -13,6 +14,11 @@ import type { UserStore } from "../storage/users";
 import type { GroupStore } from "../storage/groups";
 
 type Scope = Pick<RequestContext, "organizationId">;
+
+/** A stored group as the access evaluation matches it against mappings. */
+export function identityGroupOf(g: Pick<Group, "id" | "displayName" | "externalId">): IdentityGroup {
+  return { id: g.id, displayName: g.displayName, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}) };
+}
 
 /**
  * Access from identity-provider groups: the organization's projects, group mappings and settings,
@@ -141,9 +147,25 @@ export class AccessDirectory {
     // A caller that has just read the user passes it, and it is not read again.
     const [policy, user] = await Promise.all([this.policy(ctx), typeof who === "string" ? this.users.findById(ctx.organizationId, who) : who]);
     if (!user) throw new NotFoundError(`User ${who as string} not found`);
-    const groups: IdentityGroup[] = (await this.groups.findEachById(ctx.organizationId, user.groupIds)).map((g) => ({ id: g.id, displayName: g.displayName, ...(g.externalId !== undefined ? { externalId: g.externalId } : {}) }));
+    const groups = (await this.groups.findEachById(ctx.organizationId, user.groupIds)).map(identityGroupOf);
+    return this.evaluate(policy, user, groups, pending);
+  }
+
+  /** The organization's access policy as every answer reads it (NotFoundError when there is no such organization). */
+  policyFor(ctx: Scope): Promise<AccessPolicy> {
+    return this.policy(ctx);
+  }
+
+  /**
+   * The one evaluation of effective access: `user` under `policy`, a member of `groups` (the
+   * identity provider's groups it is in, already read). The authorization answers, the member
+   * views, the mapping preview and the `user.access_changed` events (services/access-changes.ts)
+   * all come through here, so what the preview says is what an authorization answer will say.
+   */
+  evaluate(policy: AccessPolicy, user: User, groups: readonly IdentityGroup[], options: { samlGroups?: readonly string[]; now?: Date } = {}): EffectiveAccess {
+    const all = [...groups];
     // SAML group sync: the groups the last assertion named, matched by externalId or displayName.
-    if (policy.samlGroupSync) for (const name of pending.samlGroups ?? user.samlGroups ?? []) groups.push({ id: `saml:${name}`, displayName: name, externalId: name });
+    if (policy.samlGroupSync) for (const name of options.samlGroups ?? user.samlGroups ?? []) all.push({ id: `saml:${name}`, displayName: name, externalId: name });
     return effectiveAccess({
       user: {
         id: user.id,
@@ -153,12 +175,12 @@ export class AccessDirectory {
         ...(user.localAccess?.role ? { localRole: user.localAccess.role } : {}),
         ...(user.localAccess?.projects ? { localProjects: user.localAccess.projects } : {}),
       },
-      groups,
+      groups: all,
       appRoles: (user.roles ?? []).map((r) => r.value).filter((v): v is string => typeof v === "string"),
       mappings: policy.mappings,
       settings: policy.settings,
       temporaryGrants: (user.temporaryGrants ?? []).filter((g) => !g.endRecorded),
-      now: this.now(),
+      now: options.now ?? this.now(),
       catalog: this.catalogOf(policy),
     });
   }
@@ -224,13 +246,7 @@ export class AccessDirectory {
   /** Maps an identity-provider group or app role onto a role and/or projects (never ownership). */
   async addMapping(ctx: RequestContext, mapping: Omit<GroupMapping, "id">): Promise<GroupMapping & { readonly created: Date }> {
     const policy = await this.policy(ctx);
-    if (!mapping.match.value.trim()) throw new InvalidError("A mapping needs a group or app role to match");
-    // Ownership is never granted by a mapping: transfer it instead.
-    this.checkRoles(mapping, "organizationRole", { catalog: this.catalogOf(policy) });
-    if (!mapping.organizationRole && !mapping.projects?.length) throw new InvalidError("A mapping needs an organization role, projects, or both");
-    for (const assignment of mapping.projects ?? []) {
-      if (!policy.projects.some((p) => p.id === assignment.projectId)) throw new InvalidError(`No project ${assignment.projectId} in this organization`);
-    }
+    this.checkMapping(policy, mapping);
     const stored = { ...mapping, id: randomUUID(), created: this.now() };
     await this.organizations.addMapping(
       ctx.organizationId,
@@ -238,6 +254,17 @@ export class AccessDirectory {
       this.audit.event(ctx, { action: "mapping.created", target: { type: "mapping", id: stored.id, display: `${mapping.match.kind}:${mapping.match.value}` }, after: stored }),
     );
     return stored;
+  }
+
+  /** What a mapping must be to be saved (created or edited): InvalidError or UnknownCatalogNameError otherwise. */
+  checkMapping(policy: AccessPolicy, mapping: Omit<GroupMapping, "id">): void {
+    if (!mapping.match.value.trim()) throw new InvalidError("A mapping needs a group or app role to match");
+    // Ownership is never granted by a mapping: transfer it instead.
+    this.checkRoles(mapping, "organizationRole", { catalog: this.catalogOf(policy) });
+    if (!mapping.organizationRole && !mapping.projects?.length) throw new InvalidError("A mapping needs an organization role, projects, or both");
+    for (const assignment of mapping.projects ?? []) {
+      if (!policy.projects.some((p) => p.id === assignment.projectId)) throw new InvalidError(`No project ${assignment.projectId} in this organization`);
+    }
   }
 
   async removeMapping(ctx: RequestContext, mappingId: string): Promise<void> {

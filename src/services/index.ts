@@ -34,6 +34,8 @@ import { SignInPolicy } from "./sign-in-policy";
 import { SignInLinks } from "./sign-in-links";
 import { ProvisioningActivity } from "./provisioning-activity";
 import { GroupOverview } from "./group-overview";
+import { AccessChanges } from "./access-changes";
+import { GroupMappings } from "./mappings";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -45,6 +47,10 @@ export interface Services {
   deprovisioning: Deprovisioning;
   groups: GroupDirectory;
   access: AccessDirectory;
+  /** `user.access_changed`, derived from each change's own event as the outbox delivers it (services/access-changes.ts). */
+  accessChanges: AccessChanges;
+  /** Editing a mapping and previewing a mapping's effect (services/mappings.ts). */
+  mappings: GroupMappings;
   members: MemberAdministration;
   saml: SamlConnections;
   accessReview: AccessReview;
@@ -121,6 +127,8 @@ export function createServices(
   // for the cascade when a user loses access; services/users.ts and services/groups.ts call it).
   const access = new AccessDirectory(organizationStore, userStore, groupStore, audit, options.accessCatalog);
   const offboardingStore = new OffboardingStore(db.models, outbox);
+  const accessChanges = new AccessChanges(access, userStore, groupStore, audit);
+  outbox.followWith(accessChanges);
   const deprovisioning = new Deprovisioning(organizationStore, userStore, access, scimTokens, audit, new OffboardingOutcomes(offboardingStore, userStore, audit));
   const users = new UserDirectory(userStore, audit, deprovisioning, access);
   const groups = new GroupDirectory(groupStore, userStore, audit, deprovisioning);
@@ -145,6 +153,8 @@ export function createServices(
     deprovisioning,
     groups,
     access,
+    accessChanges,
+    mappings: new GroupMappings(access, organizationStore, accessChanges, audit),
     members: new MemberAdministration(users, access, organizations),
     saml,
     samlSignIn,

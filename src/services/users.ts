@@ -198,7 +198,8 @@ export class UserDirectory {
   async setLocalAccess(ctx: RequestContext, id: string, access: LocalAccess, reason?: string): Promise<User> {
     const { after } = await this.modify(ctx, id, {}, async (before) => {
       const after: User = { ...before, localAccess: access, lastModified: this.now(), version: before.version + 1 };
-      const event = this.audit.event(ctx, { action: "user.access_changed", target: userTarget(after), before: before.localAccess ?? {}, after: access, ...(reason ? { reason } : {}) });
+      // The effective access that follows is derived from this event (`user.access_changed`, services/access-changes.ts).
+      const event = this.audit.event(ctx, { action: "user.local_access_changed", target: userTarget(after), before: before.localAccess ?? {}, after: access, ...(reason ? { reason } : {}) });
       return { after, event, part: "localAccess" };
     });
     return after;

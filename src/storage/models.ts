@@ -59,6 +59,8 @@ const auditEventPaths = {
   after: { $type: Schema.Types.Mixed, ...holding<unknown>() },
   requestId: { $type: String, required: true },
   reason: String,
+  /** What caused a derived event (`user.access_changed`): domain/audit.ts AccessChangeCause. */
+  cause: { $type: Schema.Types.Mixed, ...holding<{ action: string; eventId: string; target: { type: string; id: string; display?: string }; effectiveAt?: Date }>() },
 } as const;
 export type AuditEventDocument = StoredDocument<typeof auditEventPaths>;
 

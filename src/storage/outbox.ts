@@ -45,6 +45,16 @@ async function mirrored<T>(resident: ResidentCopy | undefined, id: string, write
 type CarrierCollection = mongo.Collection<Document>;
 
 /**
+ * Work derived from delivered events that must be done before they leave their document — the
+ * `user.access_changed` events (services/access-changes.ts). Idempotent: recovery runs it again for
+ * events a crash left in a document. `answered` resolves when the request may answer, `finished`
+ * when everything is done; only then is the event pulled from its document (or the tombstone deleted).
+ */
+export interface OutboxFollower {
+  follow(events: readonly AuditEventDocument[]): { answered: Promise<void>; finished: Promise<void> };
+}
+
+/**
  * The audit outbox (../shared/MONGODB.md, "Scale without transactions"). Without transactions a
  * change and its audit event cannot be two writes: a process that dies between them would leave a
  * change nobody can account for. So the event is written inside the very update (or insert) that
@@ -69,12 +79,30 @@ type CarrierCollection = mongo.Collection<Document>;
 export class Outbox {
   private readonly clearing = new Set<Promise<void>>();
   private readonly writes: WriteQueue;
+  private follower: OutboxFollower | undefined;
 
   constructor(
     private readonly models: Models,
     private readonly onDeliveryFailure: (error: unknown) => void = () => undefined,
   ) {
     this.writes = writeQueueOf(models);
+  }
+
+  /**
+   * What must follow each delivery before its events leave their document (see OutboxFollower).
+   * Set once by the composition (services/index.ts), after the use-cases the follower needs exist.
+   */
+  followWith(follower: OutboxFollower): void {
+    this.follower = follower;
+  }
+
+  /** The follower's work for these events, or none. */
+  private followed(events: readonly AuditEventDocument[]): { answered: Promise<void>; finished: Promise<void> } {
+    if (!this.follower || !events.length) return { answered: Promise.resolve(), finished: Promise.resolve() };
+    const followed = this.follower.follow(events);
+    // Whoever waits for `answered` alone still sees a failure through `finished` (handled there).
+    followed.answered.catch(() => undefined);
+    return followed;
   }
 
   /** Adds the events to an update: `{...update, $push: {outbox: {$each: events}}}`. */
@@ -179,6 +207,9 @@ export class Outbox {
       );
     }
     await this.append(events).catch(this.onDeliveryFailure);
+    // The caller deletes the tombstone, and its events with it, right after: what follows from them
+    // is finished first. A failure is thrown, so the tombstone stays for recovery to finish.
+    await this.followed(events).finished;
     return true;
   }
 
@@ -211,7 +242,17 @@ export class Outbox {
       this.onDeliveryFailure(error);
       return;
     }
-    const cleared: Promise<void> = this.clear(collection, id, events)
+    const followed = this.followed(events);
+    try {
+      await followed.answered;
+    } catch (error) {
+      // The events stay in the document: recovery appends them (a no-op) and follows them again.
+      followed.finished.catch(() => undefined);
+      this.onDeliveryFailure(error);
+      return;
+    }
+    const cleared: Promise<void> = followed.finished
+      .then(() => this.clear(collection, id, events))
       .catch(this.onDeliveryFailure)
       .finally(() => this.clearing.delete(cleared));
     this.clearing.add(cleared);
@@ -241,6 +282,7 @@ export class Outbox {
     for (const doc of stranded) {
       const events = doc.outbox ?? [];
       await this.append(events);
+      await this.followed(events).finished;
       if (doc.deletedAt) await finishDeletion(doc);
       else await this.clear(collection, doc._id, events);
     }

@@ -515,6 +515,34 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   }
 
   /**
+   * Direct members of a group, whole, for working out their access (services/access-changes.ts):
+   * from memory in resident mode, else one query (the {organizationId, groups} index on MongoDB;
+   * a scan on FerretDB) read in the driver's batches — never one round trip per member.
+   */
+  async membersWithGroup(organizationId: string, groupId: string): Promise<User[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      const resident = this.resident;
+      return resident.memberIds(organizationId, groupId).map((id) => toUser(resident.get(id)!));
+    }
+    const docs = await guarded(() => this.collection.find({ organizationId, groups: groupId, deletedAt: { $exists: false } } as never).toArray());
+    return (docs as unknown as UserDocument[]).map(toUser);
+  }
+
+  /**
+   * Every member of the organization, whole: for changes that concern everyone (the default role,
+   * an app-role mapping). From memory in resident mode, else one query read in batches.
+   */
+  async everyMember(organizationId: string): Promise<User[]> {
+    if (this.resident) {
+      await this.resident.ready();
+      return this.resident.all(organizationId).filter((doc) => !doc.deletedAt).map(toUser);
+    }
+    const docs = await guarded(() => this.collection.find({ organizationId, deletedAt: { $exists: false } } as never).toArray());
+    return (docs as unknown as UserDocument[]).map(toUser);
+  }
+
+  /**
    * Ids of the organization's groups that have at least one member (`members pr` on Groups):
    * one `distinct` over the members' `groups` (the {organizationId, groups} index on MongoDB).
    */

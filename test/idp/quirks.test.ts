@@ -96,7 +96,9 @@ describe("identity-provider quirks", () => {
 
     const actions = (await userEvents(id)).map((e) => e.action);
     // (Each deactivation's summary of what it revoked lands in the same millisecond or the next.)
-    expect(actions.filter((a) => a !== "user.access_revoked")).toEqual(["user.provisioned", "user.deactivated", "user.reactivated", "user.deactivated"]);
+    // (Each deactivation and reactivation also changes the effective access: `user.access_changed`, same time.)
+    expect(actions.filter((a) => a !== "user.access_revoked" && a !== "user.access_changed")).toEqual(["user.provisioned", "user.deactivated", "user.reactivated", "user.deactivated"]);
+    expect(actions.filter((a) => a === "user.access_changed")).toHaveLength(3);
     expect(actions.filter((a) => a === "user.access_revoked")).toHaveLength(2);
 
     // A string that is not a boolean is still refused, and nothing is stored for it.
@@ -275,7 +277,7 @@ describe("identity-provider quirks", () => {
     expect(doc?.version).toBe(2);
     expect((await scim.get(`/Users/${id}`)).body.active).toBe(false);
     const events = await userEvents(id);
-    expect(events.map((e) => e.action).sort()).toEqual(["user.access_revoked", "user.deactivated", "user.provisioned"]);
+    expect(events.map((e) => e.action).sort()).toEqual(["user.access_changed", "user.access_revoked", "user.deactivated", "user.provisioned"]);
     expect(events.find((e) => e.action === "user.deactivated")).toMatchObject({ source: "scim", actor: { type: "scim_token" } });
   });
 

@@ -75,8 +75,10 @@ describe("a grant made here can always be removed here", () => {
     await scimClient(t.app, org.scimToken).post("/Users", buildUser({ userName: "amal@grants.example" })).expect(201);
     const lowered = await as(org.ownerToken).put(`/users/${local}`, { role: "read_only", reason: "no group grants admin" }).expect(200);
     expect(lowered.body).toMatchObject({ managedBy: "scim", role: "read_only" });
-    const [event] = await eventsOf(org, local, "user.access_changed");
+    const [event] = await eventsOf(org, local, "user.local_access_changed");
     expect(event).toMatchObject({ source: "admin", actor: { id: org.ownerId }, before: { role: "admin" }, after: { role: "read_only" }, reason: "no group grants admin" });
+    const [effective] = await eventsOf(org, local, "user.access_changed");
+    expect(effective).toMatchObject({ before: { organizationRole: "admin" }, after: { organizationRole: "read_only" }, cause: { action: "user.local_access_changed" } });
   });
 
   it("lets an administrator remove a linked member's local role and projects altogether", async () => {

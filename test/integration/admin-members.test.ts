@@ -57,8 +57,10 @@ describe("members in the local admin API", () => {
     expect((await as(ownerToken).get(`/users/${u}`).expect(200)).body).toMatchObject({ editable: true, role: "read_only" });
     const res = await as(ownerToken).put(`/users/${u}`, { role: "user", projects: [project.id], reason: "joins the dashboards team" }).expect(200);
     expect(res.body).toMatchObject({ role: "user", projects: [{ id: project.id, role: "editor" }] });
-    const [event] = await t.db.models.AuditEvent.find({ "target.id": u, action: "user.access_changed" }).lean();
+    const [event] = await t.db.models.AuditEvent.find({ "target.id": u, action: "user.local_access_changed" }).lean();
     expect(event).toMatchObject({ source: "admin", reason: "joins the dashboards team", actor: { type: "user", id: org.ownerId }, after: { role: "user" } });
+    const [changed] = await t.db.models.AuditEvent.find({ "target.id": u, action: "user.access_changed" }).lean();
+    expect(changed).toMatchObject({ reason: "joins the dashboards team", before: { organizationRole: "read_only" }, after: { organizationRole: "user", projects: [{ projectId: project.id, role: "editor" }] }, cause: { action: "user.local_access_changed", eventId: event!._id } });
     const access = await as(ownerToken).get(`/users/${u}/access`).expect(200);
     expect(access.body.sources).toEqual([{ kind: "local", role: "user" }]);
   });

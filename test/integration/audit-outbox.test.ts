@@ -71,17 +71,20 @@ describe("a process that dies between a change and its move into the audit trail
     expect(carried[1]).toMatchObject({ organizationId: org.id, source: "scim", before: expect.objectContaining({ active: true }), after: expect.objectContaining({ active: false }) });
 
     expect(await restarted.recoverAuditOutbox()).toBeGreaterThanOrEqual(2);
-    expect((await trailFor(userId)).sort()).toEqual(["user.access_revoked", "user.deactivated", "user.provisioned"]);
+    // The deactivation's effective-access change is derived as its event is moved (services/access-changes.ts).
+    expect((await trailFor(userId)).sort()).toEqual(["user.access_changed", "user.access_revoked", "user.deactivated", "user.provisioned"]);
+    const [accessChanged] = await crashing.db.models.AuditEvent.find({ "target.id": userId, action: "user.access_changed" }).lean();
+    expect(accessChanged).toMatchObject({ before: { organizationRole: "read_only" }, after: { organizationRole: null, denial: "user is deactivated" }, cause: { action: "user.deactivated", eventId: carried[1]!._id } });
     expect(await trailFor(groupId)).toEqual(["group.created", "group.updated", "group.members_changed"]);
     // The moved events are the carried ones (same ids), and the documents no longer carry them.
-    const moved = await crashing.db.models.AuditEvent.find({ "target.id": userId, action: { $ne: "user.access_revoked" } }).lean();
+    const moved = await crashing.db.models.AuditEvent.find({ "target.id": userId, action: { $nin: ["user.access_revoked", "user.access_changed"] } }).lean();
     expect(moved.map((e) => e._id).sort()).toEqual(carried.map((e) => e._id).sort());
     expect(await outboxOf("User", userId)).toEqual([]);
     expect(await outboxOf("Group", groupId)).toEqual([]);
 
     // Recovery is idempotent: running it again (or on another instance) adds nothing.
     await restarted.recoverAuditOutbox();
-    expect((await trailFor(userId)).sort()).toEqual(["user.access_revoked", "user.deactivated", "user.provisioned"]);
+    expect((await trailFor(userId)).sort()).toEqual(["user.access_changed", "user.access_revoked", "user.deactivated", "user.provisioned"]);
   });
 
   test("organization, project and token changes from the CLI and the admin API are recovered the same way", async () => {

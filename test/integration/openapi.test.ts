@@ -89,6 +89,8 @@ function sample({ method, path }: Pick<Operation, "method" | "path">): CallOptio
     "POST /projects": { name: "Sample" },
     "PATCH /projects/{id}": { name: "Sample" },
     "POST /mappings": { match: { kind: "display_name", value: "Sample" }, organizationRole: "user" },
+    "PATCH /mappings/{id}": { organizationRole: "user" },
+    "POST /mappings/preview": { change: "create", mapping: { match: { kind: "display_name", value: "Sample" }, organizationRole: "user" } },
     "POST /scim-tokens": {},
     "POST /offboardings": { userId: memberId, reason: "Sample: last working day next year", effectiveAt: new Date(Date.now() + 300 * 24 * 3_600_000).toISOString() },
     "POST /offboardings/{id}/cancel": {},
@@ -102,7 +104,12 @@ function sample({ method, path }: Pick<Operation, "method" | "path">): CallOptio
 function unknownSample(op: Pick<Operation, "method" | "path">): CallOptions {
   const valid = sample(op);
   const params = Object.fromEntries(Object.keys(valid.params ?? {}).map((name) => [name, UNKNOWN]));
-  const body = valid.body && typeof valid.body === "object" && "userId" in valid.body ? { ...valid.body, userId: UNKNOWN } : valid.body;
+  const body =
+    valid.body && typeof valid.body === "object" && "userId" in valid.body
+      ? { ...valid.body, userId: UNKNOWN }
+      : keyOf(op) === "POST /mappings/preview"
+        ? { change: "delete", mappingId: UNKNOWN }
+        : valid.body;
   return { params, ...(body !== undefined ? { body } : {}) };
 }
 

@@ -444,6 +444,7 @@ describe("audit", () => {
     // Deprovisioning also says what it revoked (sessions, personal tokens), in the same request.
     expect(events.map((e) => `${e.requestId} ${e.action}`).sort()).toEqual([
       "req-audit-1 user.provisioned",
+      "req-audit-2 user.access_changed",
       "req-audit-2 user.access_revoked",
       "req-audit-2 user.deactivated",
       "req-audit-3 user.access_revoked",

@@ -16,8 +16,14 @@ describe("benchmark flags", () => {
       mongodbUri: undefined,
       gatehouseNodeArgs: [],
       peer: false,
+      mappingGroup: 0,
       help: false,
     });
+  });
+
+  it("takes the size of the group whose mapping change is measured", () => {
+    expect(parseBenchFlags(["--mapping-group", "5000"])).toMatchObject({ mappingGroup: 5000, peer: false });
+    expect(() => parseBenchFlags(["--mapping-group=-5"])).toThrow("--mapping-group must be an integer from 0 to 10000000");
   });
 
   it("takes sizes, the peer comparison and Gatehouse's node flags from the command line", () => {
