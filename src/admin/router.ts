@@ -4,6 +4,7 @@ import { NotFoundError, UnauthenticatedError } from "../errors";
 import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { ScimTokens } from "../services/scim-tokens";
+import { scopesOf, type TokenScope } from "../domain/token-scopes";
 import { isValidCsrfToken } from "../services/sessions";
 import type { Config } from "../config";
 import type { Session } from "../domain/session";
@@ -12,6 +13,8 @@ import { clearSessionCookie, readSessionCookie } from "../http/session-cookie";
 import { sessionOperations, sessionRoutes } from "./session-routes";
 import type { ApiActor } from "../services/members";
 import { auditOperations, auditRoutes } from "./audit-routes";
+import { eventOperations, eventRoutes } from "./event-routes";
+import { serviceTokenOperations, serviceTokenRoutes } from "./service-token-routes";
 import { openApiDocumentOf, withCatalogEnums, type OpenApiDocument } from "./openapi";
 import type { AccessCatalog } from "../domain/catalog";
 import { SHIPPED_CATALOG } from "../domain/permissions";
@@ -222,7 +225,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...eventOperations, ...serviceTokenOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -234,7 +237,7 @@ declare module "express-serve-static-core" {
     apiOrganizationId?: string;
     apiActor?: ApiActor;
     /** Set when a bearer token authenticated the request. */
-    apiToken?: { purpose: "personal" | "service"; userId?: string };
+    apiToken?: { purpose: "personal" | "service"; userId?: string; scopes?: readonly TokenScope[] };
     /** Set when the session cookie authenticated the request (no Authorization header). */
     apiSession?: { session: Session; user: User; cookieValue: string };
   }
@@ -267,7 +270,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
       const token = await services.scimTokens.authenticate(bearer, purpose);
       req.apiOrganizationId = token.organizationId;
       req.organizationId = token.organizationId;
-      req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}) };
+      req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}), ...(purpose === "service" ? { scopes: scopesOf(token) } : {}) };
       return next();
     }
     const cookieValue = readSessionCookie(req, config);
@@ -370,6 +373,8 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(organizationRoutes(services));
   router.use(samlConnectionRoutes(services));
   router.use(auditRoutes(services, logger));
+  router.use(eventRoutes(services));
+  router.use(serviceTokenRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   // Every error of the API, answered once: the status from the shared translation

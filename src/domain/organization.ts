@@ -26,6 +26,8 @@ export interface ScimToken {
   readonly lastUsed?: Date;
   readonly expires?: Date;
   readonly revoked?: Date;
+  /** Service tokens: the scopes stored at issue (domain/token-scopes.ts); absent on older tokens. */
+  readonly scopes?: readonly string[];
 }
 
 export interface Project {

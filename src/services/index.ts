@@ -24,6 +24,8 @@ import { SamlLogout } from "./saml-logout";
 import { Deprovisioning } from "./deprovisioning";
 import { AuthFailures } from "./auth-failures";
 import { SamlState } from "./saml-state";
+import { DirectoryEvents } from "./directory-events";
+import { directoryEventLogOf } from "../storage/directory-events";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -44,6 +46,8 @@ export interface Services {
   /** SAML request ids and used assertions, shared by every instance (services/saml-state.ts). */
   samlState: SamlState;
   sessions: Sessions;
+  /** Directory events for the product: the events API (services/directory-events.ts). */
+  directoryEvents: DirectoryEvents;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -124,6 +128,7 @@ export function createServices(
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
+    directoryEvents: new DirectoryEvents(directoryEventLogOf(db.models)),
     samlLogout: new SamlLogout(sessions, audit),
     async recoverAuditOutbox() {
       let recovered = 0;

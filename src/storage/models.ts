@@ -121,6 +121,8 @@ const scimTokenPaths = {
   lastUsedAt: Date,
   expiresAt: Date,
   revokedAt: Date,
+  /** Service tokens: what the token may do (domain/token-scopes.ts); absent = the abilities tokens had before scopes. */
+  scopes: { $type: [String], default: undefined },
   outbox: outboxPath,
 } as const;
 export type ScimTokenDocument = StoredDocument<typeof scimTokenPaths>;
@@ -347,6 +349,30 @@ samlRequestSchema.index({ expiresAt: 1 });
 const samlAssertionSchema = new Schema<SamlAssertionDocument>(samlAssertionPaths, options);
 samlAssertionSchema.index({ expiresAt: 1 });
 
+/**
+ * Directory events (storage/directory-events.ts): `_id` `<organizationId>/<sequence, 12 digits>`,
+ * and one `<organizationId>/floor` document per organization (the retention sweep's position).
+ * Read and written by exact `_id` only: no secondary index.
+ */
+const directoryEventPaths = {
+  _id: String,
+  organizationId: { $type: String, required: true },
+  sequence: { $type: Number, required: true },
+  event: { $type: Schema.Types.Mixed, ...holding<import("../domain/directory-events").DirectoryEvent>() },
+} as const;
+export type DirectoryEventDocument = StoredDocument<typeof directoryEventPaths>;
+const directoryEventSchema = new Schema<DirectoryEventDocument>(directoryEventPaths, options);
+
+/**
+ * Webhook endpoints and their delivery state (storage/webhooks.ts), one document each, plus the
+ * `registry` document listing every endpoint; attempts are claimed by inserting
+ * `webhook_attempts` documents under a deterministic `_id`. All read and written by exact `_id`.
+ */
+const webhookEndpointPaths = { _id: String, state: { $type: Schema.Types.Mixed, ...holding<Record<string, unknown>>() } } as const;
+const webhookEndpointSchema = new Schema(webhookEndpointPaths, { ...options, strict: false });
+const webhookAttemptPaths = { _id: String, endpointId: String, claimedAt: Date } as const;
+const webhookAttemptSchema = new Schema(webhookAttemptPaths, { ...options, strict: false });
+
 export function defineModels(connection: Connection) {
   return {
     Organization: connection.model<OrganizationDocument>("Organization", organizationSchema, "organizations"),
@@ -360,6 +386,9 @@ export function defineModels(connection: Connection) {
     SamlRequest: connection.model<SamlRequestDocument>("SamlRequest", samlRequestSchema, "saml_requests"),
     SamlAssertion: connection.model<SamlAssertionDocument>("SamlAssertion", samlAssertionSchema, "saml_assertions"),
     Session: connection.model<SessionDocument>("Session", sessionSchema, "sessions"),
+    DirectoryEvent: connection.model<DirectoryEventDocument>("DirectoryEvent", directoryEventSchema, "directory_events"),
+    WebhookEndpoint: connection.model("WebhookEndpoint", webhookEndpointSchema, "webhook_endpoints"),
+    WebhookAttempt: connection.model("WebhookAttempt", webhookAttemptSchema, "webhook_attempts"),
   };
 }
 

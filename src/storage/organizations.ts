@@ -44,6 +44,7 @@ function toScimToken(doc: ScimTokenDocument): ScimToken {
     lastUsed: doc.lastUsedAt ?? undefined,
     expires: doc.expiresAt ?? undefined,
     revoked: doc.revokedAt ?? undefined,
+    ...(doc.scopes ? { scopes: [...doc.scopes] } : {}),
   };
 }
 
@@ -217,6 +218,7 @@ export class ScimTokenStore {
       secretHash: token.secretHash,
       createdAt: token.created,
       ...(token.expires ? { expiresAt: token.expires } : {}),
+      ...(token.scopes ? { scopes: [...token.scopes] } : {}),
     };
     try {
       await this.outbox.insert(this.collection, doc, [event]);
