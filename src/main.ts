@@ -94,7 +94,18 @@ async function main(): Promise<void> {
     void services.samlState.sweep().catch((err) => logger.warn({ err }, "SAML state sweep failed"));
     void services.users.recordEndedGrants(system).catch((err) => logger.warn({ err }, "recording ended grants failed"));
     void services.sessions.sweep().catch((err) => logger.warn({ err }, "session sweep failed"));
+    // Directory events past their retention (services/directory-events.ts), an hour's worth of minutes apart at most.
+    if (Date.now() % 3_600_000 < 60_000) {
+      void services.organizations
+        .list()
+        .then(async (organizations) => {
+          for (const organization of organizations) await services.directoryEvents.sweep({ organizationId: organization.id });
+        })
+        .catch((err) => logger.warn({ err }, "directory event retention sweep failed"));
+    }
   }, 60_000);
+  // Webhook delivery (services/webhooks.ts): every instance takes part; claims keep attempts single.
+  services.webhooks.startDelivery();
   maintenance.unref();
 
   let stopping = false;

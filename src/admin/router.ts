@@ -15,6 +15,7 @@ import type { ApiActor } from "../services/members";
 import { auditOperations, auditRoutes } from "./audit-routes";
 import { eventOperations, eventRoutes } from "./event-routes";
 import { serviceTokenOperations, serviceTokenRoutes } from "./service-token-routes";
+import { webhookOperations, webhookRoutes } from "./webhook-routes";
 import { openApiDocumentOf, withCatalogEnums, type OpenApiDocument } from "./openapi";
 import type { AccessCatalog } from "../domain/catalog";
 import { SHIPPED_CATALOG } from "../domain/permissions";
@@ -225,7 +226,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...eventOperations, ...serviceTokenOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...eventOperations, ...serviceTokenOperations, ...webhookOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -375,6 +376,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(auditRoutes(services, logger));
   router.use(eventRoutes(services));
   router.use(serviceTokenRoutes(services));
+  router.use(webhookRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   // Every error of the API, answered once: the status from the shared translation

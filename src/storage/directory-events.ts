@@ -73,7 +73,7 @@ export class DirectoryEventLog {
 
   private async append(event: DirectoryEvent): Promise<number> {
     const organizationId = event.organizationId;
-    let last = this.taken.get(organizationId) ?? (await this.end(organizationId, 0));
+    let last = this.taken.get(organizationId) ?? (await this.endFrom(organizationId, 0));
     for (;;) {
       const sequence = last + 1;
       const doc: DirectoryEventDocument = { _id: DirectoryEventLog.idOf(organizationId, sequence), organizationId, sequence, event };
@@ -91,7 +91,7 @@ export class DirectoryEventLog {
         return sequence;
       }
       // Another process published meanwhile: find the end again from here.
-      last = await this.end(organizationId, sequence);
+      last = await this.endFrom(organizationId, sequence);
     }
   }
 
@@ -99,8 +99,13 @@ export class DirectoryEventLog {
     return (await guarded(() => readById(this.models.DirectoryEvent, DirectoryEventLog.idOf(organizationId, sequence)))) !== null;
   }
 
+  /** The number of the organization's newest event (0: none yet). */
+  end(organizationId: string): Promise<number> {
+    return this.endFrom(organizationId, this.taken.get(organizationId) ?? 0);
+  }
+
   /** The highest taken number, given that `from` is taken (or 0): galloping, then a binary search — O(log n) `_id` reads. */
-  private async end(organizationId: string, from: number): Promise<number> {
+  private async endFrom(organizationId: string, from: number): Promise<number> {
     let low = from;
     let step = 1;
     while (await this.exists(organizationId, low + step)) {

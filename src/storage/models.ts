@@ -368,8 +368,7 @@ const directoryEventSchema = new Schema<DirectoryEventDocument>(directoryEventPa
  * `registry` document listing every endpoint; attempts are claimed by inserting
  * `webhook_attempts` documents under a deterministic `_id`. All read and written by exact `_id`.
  */
-const webhookEndpointPaths = { _id: String, state: { $type: Schema.Types.Mixed, ...holding<Record<string, unknown>>() } } as const;
-const webhookEndpointSchema = new Schema(webhookEndpointPaths, { ...options, strict: false });
+const webhookEndpointSchema = new Schema({ _id: String }, { ...options, strict: false });
 const webhookAttemptPaths = { _id: String, endpointId: String, claimedAt: Date } as const;
 const webhookAttemptSchema = new Schema(webhookAttemptPaths, { ...options, strict: false });
 
