@@ -223,7 +223,8 @@ function operationObject(writer: SchemaWriter, spec: OperationSpec): Schema {
     tags: [spec.tag],
     summary: spec.summary,
     description: [spec.description, who, serviceScopeOf(spec) ? `A service token needs the scope \`${serviceScopeOf(spec)}\`.` : ""].filter(Boolean).join(" "),
-    security: SECURITY[spec.security],
+    // The scope a service token needs, as the requirement's list (OpenAPI 3.1 §4.8.30: role names for non-OAuth schemes).
+    security: SECURITY[spec.security].map((requirement) => ("serviceToken" in requirement ? { serviceToken: [serviceScopeOf(spec)!] } : requirement)),
     ...(params.length ? { parameters: params } : {}),
     ...(spec.body
       ? {

@@ -84,6 +84,11 @@ function sample({ method, path }: Pick<Operation, "method" | "path">): CallOptio
     "PATCH /projects/{id}": { name: "Sample" },
     "POST /mappings": { match: { kind: "display_name", value: "Sample" }, organizationRole: "user" },
     "POST /scim-tokens": {},
+    "POST /service-tokens": {},
+    "POST /webhooks": { url: "https://hooks.example.com/in" },
+    "PATCH /webhooks/{id}": {},
+    "POST /webhooks/{id}/rotate-secret": {},
+    "POST /webhooks/{id}/redeliver": { eventId: "e" },
     "PUT /saml-connection": { idpEntityId: "http://www.okta.com/exk1", ssoUrl: "https://acme.okta.com/app/exk1/sso/saml", certificates: [idpCertificate] },
   };
   const body = bodies[keyOf({ method, path })];
@@ -170,7 +175,21 @@ describe("the OpenAPI document", () => {
       sessionCookie: expect.objectContaining({ type: "apiKey", in: "cookie", name: sessionCookieName(t.config) }),
     });
     const forService = operationsOf(openApiDocument).filter(({ operation }) => operation.security?.some((r) => "serviceToken" in r));
-    expect(forService.map(keyOf).sort()).toEqual(["GET /projects", "GET /users/{id}", "GET /users/{id}/access", "POST /authorize"]);
+    // Each names the scope a service token needs (domain/token-scopes.ts); `authorize` is what every service token could always do.
+    const scoped = (scope: string) => forService.filter(({ operation }) => operation.security!.some((r) => r.serviceToken?.[0] === scope)).map(keyOf).sort();
+    expect(scoped("authorize")).toEqual(["GET /projects", "GET /users/{id}", "GET /users/{id}/access", "POST /authorize"]);
+    expect(scoped("events:read")).toEqual(["GET /events"]);
+    expect(scoped("webhooks:manage")).toEqual([
+      "DELETE /webhooks/{id}",
+      "GET /webhooks",
+      "GET /webhooks/{id}",
+      "GET /webhooks/{id}/deliveries",
+      "PATCH /webhooks/{id}",
+      "POST /webhooks",
+      "POST /webhooks/{id}/redeliver",
+      "POST /webhooks/{id}/rotate-secret",
+    ]);
+    expect(forService).toHaveLength(13);
     // A session acts as its person: wherever a personal token is accepted, and for the session's own operations.
     const secured = operationsOf(openApiDocument).filter(({ operation }) => operation.security?.length !== 0);
     for (const { operation } of secured) expect((operation.security ?? openApiDocument.security).some((r) => "sessionCookie" in r)).toBe(true);
@@ -218,7 +237,8 @@ describe("who is refused, operation by operation", () => {
 
   it("accepts service tokens exactly where the document says, and answers 403 forbidden elsewhere", async () => {
     for (const op of tokenOperations()) {
-      const accepted = op.operation.security!.some((requirement) => "serviceToken" in requirement);
+      // This service token was issued without scopes: it holds `authorize` only.
+      const accepted = op.operation.security!.some((requirement) => requirement.serviceToken?.[0] === "authorize");
       const res = await call(op.method, op.path, { token: serviceToken, ...sample(op) });
       if (accepted) expect({ op: keyOf(op), status: res.status }).toEqual({ op: keyOf(op), status: 200 });
       else expect({ op: keyOf(op), status: res.status, code: res.body.error?.code }).toEqual({ op: keyOf(op), status: 403, code: "forbidden" });
