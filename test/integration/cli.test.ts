@@ -114,7 +114,7 @@ const flagsOf: Record<string, { argv: string[]; flags: string[] }> = {
   "token list": { argv: ["token", "list", "--org", "o"], flags: ["--org", "--json"] },
   "token revoke": { argv: ["token", "revoke", "t"], flags: [] },
   "user-token create": { argv: ["user-token", "create", "--org", "o", "--email", "e@example.com"], flags: ["--org", "--email", "--name", "--json"] },
-  "service-token create": { argv: ["service-token", "create", "--org", "o"], flags: ["--org", "--name", "--json"] },
+  "service-token create": { argv: ["service-token", "create", "--org", "o"], flags: ["--org", "--name", "--scope", "--json"] },
   "project create": { argv: ["project", "create", "--org", "o", "Web"], flags: ["--org", "--json"] },
   "project list": { argv: ["project", "list", "--org", "o"], flags: ["--org", "--json"] },
   "mapping add": { argv: ["mapping", "add", "--org", "o"], flags: ["--org", "--group-id", "--external-id", "--display-name", "--app-role", "--role", "--project", "--json"] },
@@ -131,6 +131,10 @@ const flagsOf: Record<string, { argv: string[]; flags: string[] }> = {
   },
   "saml show": { argv: ["saml", "show", "--org", "o"], flags: ["--org", "--json"] },
   "saml remove": { argv: ["saml", "remove", "--org", "o"], flags: ["--org", "--reason"] },
+  "webhook create": { argv: ["webhook", "create", "--org", "o", "--url", "https://hooks.example.com/in"], flags: ["--org", "--url", "--type", "--json"] },
+  "webhook list": { argv: ["webhook", "list", "--org", "o"], flags: ["--org", "--json"] },
+  "webhook remove": { argv: ["webhook", "remove", "--org", "o", "wh_1"], flags: ["--org"] },
+  "webhook rotate-secret": { argv: ["webhook", "rotate-secret", "--org", "o", "wh_1"], flags: ["--org", "--overlap-minutes", "--json"] },
 };
 const everyFlag = [...new Set(Object.values(flagsOf).flatMap((c) => c.flags))];
 

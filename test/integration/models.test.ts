@@ -51,6 +51,10 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
   saml_requests: [{ key: { expiresAt: 1 } }],
   saml_assertions: [{ key: { expiresAt: 1 } }],
   sessions: [outbox, { key: { absoluteExpiresAt: 1 } }, { key: { lastSeenAt: 1 } }, { key: { endedAt: 1 }, sparse: true }],
+  // Read and written by exact _id only (storage/directory-events.ts, storage/webhooks.ts).
+  directory_events: [],
+  webhook_endpoints: [],
+  webhook_attempts: [],
 };
 
 describe("the models' stored shape", () => {
