@@ -7,6 +7,8 @@ import type { Database } from "./storage/connection";
 import type { Outbox } from "./storage/outbox";
 import { attachResidentAuditIndex, ResidentAuditIndex } from "./storage/audit-index";
 import type { ChangeJournal } from "./storage/change-journal";
+import type { DeliverySchedule } from "./services/webhooks";
+import type { WebhookSender } from "./services/webhook-sender";
 
 /**
  * The composition root: the one place where the validated configuration becomes use-cases. The
@@ -44,6 +46,10 @@ export interface Runtime {
   residentDirectory?: boolean;
   /** How other processes' writes (the CLI) reach the resident directory (storage/change-journal.ts). */
   changeJournal?: ChangeJournal;
+  /** Test seam: webhook retries in milliseconds rather than hours (services/webhooks.ts). */
+  webhookSchedule?: Partial<DeliverySchedule>;
+  /** Test seam: the webhook sender (its name resolution and limits). */
+  webhookSender?: WebhookSender;
 }
 
 /** Every use-case, wired to `db` as `config` says. The CLI needs no more than this. */
@@ -67,6 +73,9 @@ export function composeServices(config: Config, db: Database, runtime: Runtime =
     ...(runtime.resident ? { resident: runtime.resident } : {}),
     ...(runtime.residentDirectory ? { residentDirectory: true } : {}),
     ...(journal ? { changeJournal: journal } : {}),
+    webhooks: config.webhooks,
+    ...(runtime.webhookSchedule ? { webhookSchedule: runtime.webhookSchedule } : {}),
+    ...(runtime.webhookSender ? { webhookSender: runtime.webhookSender } : {}),
   });
 }
 

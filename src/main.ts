@@ -97,7 +97,18 @@ async function main(): Promise<void> {
     void services.sessions.sweep().catch((err) => logger.warn({ err }, "session sweep failed"));
     void services.signInLinks.sweep().catch((err) => logger.warn({ err }, "sign-in link sweep failed"));
     void services.samlTests.sweep().catch((err) => logger.warn({ err }, "SAML test sweep failed"));
+    // Directory events past their retention (services/directory-events.ts), an hour's worth of minutes apart at most.
+    if (Date.now() % 3_600_000 < 60_000) {
+      void services.organizations
+        .list()
+        .then(async (organizations) => {
+          for (const organization of organizations) await services.directoryEvents.sweep({ organizationId: organization.id });
+        })
+        .catch((err) => logger.warn({ err }, "directory event retention sweep failed"));
+    }
   }, 60_000);
+  // Webhook delivery (services/webhooks.ts): every instance takes part; claims keep attempts single.
+  services.webhooks.startDelivery();
   maintenance.unref();
   // HR offboardings due (services/offboarding-scheduler.ts): every 15 s on every instance; claims
   // by `_id` decide which instance carries each one out.

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ERROR_CODES, templateOf, type Answer, type ErrorCode, type OperationSpec, type Security } from "./operation";
+import { ERROR_CODES, serviceScopeOf, templateOf, type Answer, type ErrorCode, type OperationSpec, type Security } from "./operation";
 
 /**
  * The OpenAPI 3.1 description of /api/v1, served at GET /api/v1/openapi.json without a token,
@@ -222,9 +222,9 @@ function operationObject(writer: SchemaWriter, spec: OperationSpec): Schema {
     operationId: spec.operationId,
     tags: [spec.tag],
     summary: spec.summary,
-    description: who ? `${spec.description} ${who}` : spec.description,
-    // A service token needs the operation's scope, where it names one (OpenAPI 3.1 lists it in the requirement).
-    security: spec.scope ? SECURITY[spec.security].map((requirement) => ("serviceToken" in requirement ? { serviceToken: [spec.scope!] } : requirement)) : SECURITY[spec.security],
+    description: [spec.description, who, serviceScopeOf(spec) ? `A service token needs the scope \`${serviceScopeOf(spec)}\`.` : ""].filter(Boolean).join(" "),
+    // The scope a service token needs, as the requirement's list (OpenAPI 3.1 §4.8.30: role names for non-OAuth schemes).
+    security: SECURITY[spec.security].map((requirement) => ("serviceToken" in requirement ? { serviceToken: [serviceScopeOf(spec)!] } : requirement)),
     ...(params.length ? { parameters: params } : {}),
     ...(spec.body
       ? {
@@ -283,7 +283,8 @@ export function openApiDocumentOf(operations: readonly OperationSpec[], named: z
           type: "http",
           scheme: "bearer",
           bearerFormat: "gsv_<id>_<secret>",
-          description: "An organization service token (`gatehouse service-token create`) for the product's back end: reads members' access and answers authorization questions, changes nothing.",
+          description:
+            "An organization service token (`gatehouse service-token create --scope …`) for the product's back end, limited to its scopes: `authorize` (reads members' access and answers authorization questions; what a token issued without scopes may do), `events:read`, `offboarding`, `webhooks:manage`.",
         },
         sessionCookie: {
           type: "apiKey",
@@ -329,6 +330,7 @@ export function withCatalogEnums(document: OpenApiDocument, enums: Record<string
 }
 
 const TAGS: Record<string, string> = {
+  Events: "Directory events (members, groups, sessions, offboardings) in order, and signed webhooks that deliver them.",
   Access: "Effective access and authorization answers.",
   Members: "Members: list, invite, change, suspend, grant temporary access, remove.",
   Organization: "Ownership and access settings.",

@@ -2,6 +2,13 @@ import type { NextFunction, Request, Response, Router } from "express";
 import { z } from "zod";
 import type { ApiActor } from "../services/members";
 import { invalidRequest } from "./http";
+import { ForbiddenError } from "../errors";
+import type { TokenScope } from "../domain/token-scopes";
+
+/** The scope a service token needs for an operation, if service tokens may call it at all. */
+export function serviceScopeOf(spec: Pick<OperationSpec, "security" | "scope">): TokenScope | undefined {
+  return spec.scope ?? (spec.security === "personalOrService" ? "authorize" : undefined);
+}
 
 /**
  * One operation of /api/v1, declared once: method, path, who may call it, the zod schemas of its
@@ -56,8 +63,11 @@ export interface OperationSpec {
   readonly summary: string;
   readonly description: string;
   readonly security: Security;
-  /** The scope a service token needs for this operation (e.g. `offboarding`); any service token when absent. */
-  readonly scope?: string;
+  /**
+   * The scope a service token needs (domain/token-scopes.ts). Absent: `authorize` for
+   * `personalOrService` operations (what service tokens could always do); others refuse service tokens.
+   */
+  readonly scope?: TokenScope;
   /** Checked before the request is validated: a caller who may not do this learns no more than that. */
   readonly authorize?: (actor: ApiActor) => void;
   readonly params?: z.ZodObject;
@@ -132,6 +142,10 @@ export function mount<O extends OperationSpec>(router: Router, spec: O, handler:
   const status = statuses[0]!;
   const answer = spec.responses[status]!;
   router[spec.method](spec.path, ...before, async (req: Request, res: Response) => {
+    const scope = serviceScopeOf(spec);
+    if (req.apiToken?.purpose === "service" && scope && !req.apiToken.scopes?.includes(scope)) {
+      throw new ForbiddenError(`This service token lacks the scope \`${scope}\` (gatehouse service-token create --scope ${scope})`);
+    }
     if (spec.authorize) spec.authorize(req.apiActor!);
     const input: Record<string, unknown> = { params: undefined, query: undefined, body: undefined };
     for (const [where, schema, value] of [

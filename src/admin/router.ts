@@ -4,6 +4,7 @@ import { NotFoundError, UnauthenticatedError } from "../errors";
 import type { Logger } from "../http/logger";
 import type { Services } from "../services";
 import { ScimTokens } from "../services/scim-tokens";
+import { scopesOf, type TokenScope } from "../domain/token-scopes";
 import { isValidCsrfToken } from "../services/sessions";
 import type { Config } from "../config";
 import type { Session } from "../domain/session";
@@ -14,6 +15,9 @@ import type { ApiActor } from "../services/members";
 import { auditOperations, auditRoutes } from "./audit-routes";
 import { offboardingOperations, offboardingRoutes } from "./offboarding-routes";
 import { mappingOperations, mappingRoutes } from "./mapping-routes";
+import { eventOperations, eventRoutes } from "./event-routes";
+import { serviceTokenOperations, serviceTokenRoutes } from "./service-token-routes";
+import { webhookOperations, webhookRoutes } from "./webhook-routes";
 import { openApiDocumentOf, withCatalogEnums, type OpenApiDocument } from "./openapi";
 import type { AccessCatalog } from "../domain/catalog";
 import { SHIPPED_CATALOG } from "../domain/permissions";
@@ -234,7 +238,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...signInOperations, ...groupOperations, ...provisioningOperations, ...samlTestOperations, ...offboardingOperations, ...mappingOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...signInOperations, ...groupOperations, ...provisioningOperations, ...samlTestOperations, ...offboardingOperations, ...mappingOperations, ...eventOperations, ...serviceTokenOperations, ...webhookOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -246,7 +250,7 @@ declare module "express-serve-static-core" {
     apiOrganizationId?: string;
     apiActor?: ApiActor;
     /** Set when a bearer token authenticated the request. */
-    apiToken?: { purpose: "personal" | "service"; userId?: string; scopes?: readonly string[] };
+    apiToken?: { purpose: "personal" | "service"; userId?: string; scopes?: readonly TokenScope[] };
     /** Set when the session cookie authenticated the request (no Authorization header). */
     apiSession?: { session: Session; user: User; cookieValue: string };
   }
@@ -283,7 +287,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
       if (purpose === "personal") await services.signInPolicy.requireAdmitted(token, token.userId!, "personal_token");
       req.apiOrganizationId = token.organizationId;
       req.organizationId = token.organizationId;
-      req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}), ...(token.scopes ? { scopes: token.scopes } : {}) };
+      req.apiToken = { purpose, ...(token.userId ? { userId: token.userId } : {}), ...(purpose === "service" ? { scopes: scopesOf(token) } : {}) };
       return next();
     }
     const cookieValue = readSessionCookie(req, config);
@@ -397,6 +401,9 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   router.use(provisioningRoutes(services));
   router.use(samlTestRoutes(services));
   router.use(mappingRoutes(services));
+  router.use(eventRoutes(services));
+  router.use(serviceTokenRoutes(services));
+  router.use(webhookRoutes(services));
 
   router.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "No such endpoint"));
   // Every error of the API, answered once: the status from the shared translation

@@ -6,6 +6,7 @@ import { plainData } from "../storage/plain";
 import type { AuditEventDocument, Models } from "../storage/models";
 import { auditDocument } from "../storage/outbox";
 import { residentAuditIndexOf } from "../storage/audit-index";
+import { directoryEventLogOf } from "../storage/directory-events";
 import { auditEventOrder, auditEventQuery, type AuditFilter, type AuditPosition } from "./audit-query";
 
 export interface Change {
@@ -51,6 +52,8 @@ export class AuditTrail {
   async record(ctx: RequestContext, change: Change): Promise<AuditEvent> {
     const event = this.event(ctx, change);
     const document = auditDocument(event);
+    // Published before it enters the trail, as the outbox does (storage/directory-events.ts).
+    await directoryEventLogOf(this.models).publish(document);
     await guarded(() => this.models.AuditEvent.collection.insertOne(document as never));
     residentAuditIndexOf(this.models)?.add(document);
     return event;

@@ -8,6 +8,7 @@ import { overviewOf, parseWith, type CommandOutput, type Invocation } from "./pr
 import { samlCommands } from "./saml";
 import { tokenCommands } from "./tokens";
 import { signInCommands } from "./sign-in";
+import { webhookCommands } from "./webhooks";
 
 export { UsageError, type CommandOutput, type Invocation } from "./program";
 
@@ -19,6 +20,7 @@ const declareCommands = (catalog: AccessCatalog) => (program: Command): void => 
   accessCommands(program, catalog);
   samlCommands(program);
   signInCommands(program);
+  webhookCommands(program);
 };
 
 /**

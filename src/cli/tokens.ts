@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { Services } from "../services";
-import { OFFBOARDING_SCOPE } from "../services/offboardings";
+import { isServiceTokenScope, SERVICE_TOKEN_SCOPES, type TokenScope } from "../domain/token-scopes";
 import { requireOrganization, withOrganization } from "./organizations";
 import { runs, table, UsageError, type OperatorContext } from "./program";
 
@@ -37,12 +37,18 @@ async function createPersonalToken(services: Services, ctx: OperatorContext, opt
   return [options.json ? JSON.stringify({ token: token.token }) : `Personal API token ${token.id} for ${user.userName}: ${token.token}`];
 }
 
-async function createServiceToken(services: Services, ctx: OperatorContext, options: { org: string; name?: string; scope?: string[]; json?: boolean }): Promise<string[]> {
+/** `--scope`, repeatable or comma-separated: the scopes of a service token (domain/token-scopes.ts). */
+function scopeList(value: string, previous: TokenScope[] = []): TokenScope[] {
+  const scopes = value.split(",").map((part) => part.trim()).filter(Boolean);
+  const unknown = scopes.filter((scope) => !isServiceTokenScope(scope));
+  if (unknown.length || !scopes.length) throw new InvalidArgumentError(`Scopes are ${SERVICE_TOKEN_SCOPES.join(", ")}; not ${unknown.join(", ") || "empty"}.`);
+  return [...previous, ...(scopes as TokenScope[])];
+}
+
+async function createServiceToken(services: Services, ctx: OperatorContext, options: { org: string; name?: string; scope?: TokenScope[]; json?: boolean }): Promise<string[]> {
   const org = await requireOrganization(services, options.org);
-  const unknown = (options.scope ?? []).filter((scope) => scope !== OFFBOARDING_SCOPE);
-  if (unknown.length) throw new UsageError(`Unknown scope ${unknown.join(", ")}: the scopes are ${OFFBOARDING_SCOPE}`);
-  const token = await services.scimTokens.issue({ ...ctx, organizationId: org }, { name: options.name ?? "Service token", purpose: "service", ...(options.scope?.length ? { scopes: options.scope } : {}) });
-  return [options.json ? JSON.stringify({ token: token.token }) : `Service token ${token.id} (${token.name}): ${token.token}`];
+  const token = await services.scimTokens.issue({ ...ctx, organizationId: org }, { name: options.name ?? "Service token", purpose: "service", ...(options.scope ? { scopes: options.scope } : {}) });
+  return [options.json ? JSON.stringify({ token: token.token }) : `Service token ${token.id} (${token.name}, scopes ${token.scopes?.join(", ")}): ${token.token}`];
 }
 
 export function tokenCommands(program: Command): void {
@@ -85,7 +91,7 @@ export function tokenCommands(program: Command): void {
       .summary('a token for the product\'s back end: authorization answers at /api/v1 (with --json: {"token": "…"})')
       .description("Issues a token for the product's back end, for authorization answers at /api/v1, shown only now.")
       .option("--name <NAME>", 'a label for the token (default "Service token")')
-      .option("--scope <SCOPE>", "what the token may do beyond authorization answers, repeatable: offboarding (HR offboarding at /api/v1/offboardings)", (scope: string, scopes: string[] = []) => [...scopes, scope])
+      .option("--scope <SCOPE>", `what the token may do, repeatable or comma-separated: ${SERVICE_TOKEN_SCOPES.join(", ")} (default: authorize)`, scopeList)
       .option("--json", 'print exactly {"token": "…"}'),
     createServiceToken,
   );

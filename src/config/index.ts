@@ -43,6 +43,12 @@ export interface Config {
   readonly samlServiceProvider?: SamlServiceProviderKey;
   /** ACCESS_CATALOG: the product's permissions and roles (config/access-catalog.ts); the shipped catalog when unset. */
   readonly accessCatalog: AccessCatalog;
+  /**
+   * Outbound webhooks (services/webhook-sender.ts): WEBHOOK_ALLOW_HTTP lets endpoints use plain
+   * http; WEBHOOK_ALLOW_PRIVATE_DESTINATIONS lets them reach loopback, private and link-local
+   * addresses. Both off by default.
+   */
+  readonly webhooks: { readonly allowHttp: boolean; readonly allowPrivateDestinations: boolean };
 }
 
 /**
@@ -112,6 +118,8 @@ const environment = z.object({
   SAML_SP_KEY_FILE: z.string().min(1).optional(),
   SAML_SP_CERT_FILE: z.string().min(1).optional(),
   ACCESS_CATALOG: z.string().min(1).optional(),
+  WEBHOOK_ALLOW_HTTP: z.enum(["true", "false"], "must be true or false").default("false"),
+  WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: z.enum(["true", "false"], "must be true or false").default("false"),
 });
 
 /** Smallest RSA modulus accepted for the service provider's key (NIST SP 800-131A). */
@@ -205,5 +213,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsAllowedOrigins: Object.freeze([...e.CORS_ALLOWED_ORIGINS]),
     ...(samlServiceProvider ? { samlServiceProvider } : {}),
     accessCatalog,
+    webhooks: Object.freeze({ allowHttp: e.WEBHOOK_ALLOW_HTTP === "true", allowPrivateDestinations: e.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS === "true" }),
   });
 }

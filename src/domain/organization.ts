@@ -27,10 +27,7 @@ export interface ScimToken {
   readonly lastUsed?: Date;
   readonly expires?: Date;
   readonly revoked?: Date;
-  /**
-   * What a service token may do beyond authorization answers, e.g. `offboarding` (issue 15). A
-   * small optional field until token scopes land in full (branch events-webhooks); absent: nothing more.
-   */
+  /** Service tokens: the scopes stored at issue (domain/token-scopes.ts); absent on older tokens. */
   readonly scopes?: readonly string[];
 }
 

@@ -36,6 +36,11 @@ import { ProvisioningActivity } from "./provisioning-activity";
 import { GroupOverview } from "./group-overview";
 import { AccessChanges } from "./access-changes";
 import { GroupMappings } from "./mappings";
+import { DirectoryEvents } from "./directory-events";
+import { defaultDeliverySchedule, Webhooks, type DeliverySchedule } from "./webhooks";
+import { defaultOutboundPolicy, WebhookSender, type OutboundPolicy } from "./webhook-sender";
+import { WebhookStore } from "../storage/webhooks";
+import { directoryEventLogOf } from "../storage/directory-events";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -71,6 +76,10 @@ export interface Services {
   samlTests: SamlTests;
   /** Groups as administrators look at them (admin/group-routes.ts). */
   groupOverview: GroupOverview;
+  /** Directory events for the product: the events API (services/directory-events.ts). */
+  directoryEvents: DirectoryEvents;
+  /** Webhook endpoints and their delivery (services/webhooks.ts); the server starts delivery. */
+  webhooks: Webhooks;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -111,6 +120,12 @@ export function createServices(
     residentDirectory?: boolean;
     /** How other processes' writes reach the resident directory; none when absent. */
     changeJournal?: ChangeJournal;
+    /** Outbound webhook safety (Config.webhooks) and, for tests, the sender's limits. */
+    webhooks?: Partial<OutboundPolicy>;
+    /** Test seam: a shorter retry schedule. */
+    webhookSchedule?: Partial<DeliverySchedule>;
+    /** Test seam: the sender (its name resolution, its limits). */
+    webhookSender?: WebhookSender;
   },
 ): Services {
   const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure);
@@ -134,6 +149,8 @@ export function createServices(
   const groups = new GroupDirectory(groupStore, userStore, audit, deprovisioning);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
   const saml = new SamlConnections(organizationStore, audit, { publicBaseUrl: options.publicBaseUrl, ...(options.samlServiceProviderCertificate ? { certificate: options.samlServiceProviderCertificate } : {}) });
+  const outbound = { ...defaultOutboundPolicy, ...options.webhooks };
+  const webhooks = new Webhooks(new WebhookStore(db.models), directoryEventLogOf(db.models), options.webhookSender ?? new WebhookSender(outbound), audit, outbound, { ...defaultDeliverySchedule, ...options.webhookSchedule });
   const sessions = new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock);
   const emailDomainStore = new EmailDomainStore(db.models, outbox);
   const signInLinkStore = new SignInLinkStore(db.models, outbox);
@@ -164,6 +181,8 @@ export function createServices(
     authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
     offboardings: new Offboardings(offboardingStore, users, access, audit),
+    directoryEvents: new DirectoryEvents(directoryEventLogOf(db.models)),
+    webhooks,
     samlLogout: new SamlLogout(sessions, audit),
     emailDomains: new EmailDomains(emailDomainStore, audit),
     signInPolicy,
@@ -175,7 +194,10 @@ export function createServices(
       for (const store of [organizationStore, tokenStore, userStore, groupStore, sessionStore, emailDomainStore, signInLinkStore, samlTestStore, offboardingStore]) recovered += await store.recoverOutbox();
       return recovered;
     },
-    settle: () => outbox.settle(),
+    async settle() {
+      await webhooks.stopDelivery();
+      await outbox.settle();
+    },
     async load() {
       await Promise.all([userStore.load(), groupStore.load()]);
     },

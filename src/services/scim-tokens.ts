@@ -3,6 +3,7 @@ import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
 import type { ScimToken, TokenPurpose } from "../domain/organization";
 import { NotFoundError, UnauthenticatedError } from "../errors";
+import { DEFAULT_SERVICE_SCOPES, scopesOf, type TokenScope } from "../domain/token-scopes";
 import type { ScimTokenStore } from "../storage/organizations";
 
 /** A token as shown to an administrator: never its secret or hash. */
@@ -15,6 +16,8 @@ export interface ScimTokenSummary {
   lastUsed?: Date;
   expires?: Date;
   revoked?: Date;
+  /** Service tokens: what the token may do (stored, or the defaults of a token issued before scopes). */
+  scopes?: readonly TokenScope[];
 }
 
 export interface IssuedScimToken extends ScimTokenSummary {
@@ -33,8 +36,8 @@ function hashSecret(secret: string): string {
 }
 
 export function summarize(token: ScimToken): ScimTokenSummary {
-  const { secretHash: _hash, ...summary } = token;
-  return summary;
+  const { secretHash: _hash, scopes: _scopes, ...summary } = token;
+  return token.purpose === "service" ? { ...summary, scopes: scopesOf(token) } : summary;
 }
 
 export class ScimTokens {
@@ -44,7 +47,7 @@ export class ScimTokens {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async issue(ctx: RequestContext, options: { name?: string; expires?: Date; purpose?: TokenPurpose; userId?: string; scopes?: readonly string[] } = {}): Promise<IssuedScimToken> {
+  async issue(ctx: RequestContext, options: { name?: string; expires?: Date; purpose?: TokenPurpose; userId?: string; scopes?: readonly TokenScope[] } = {}): Promise<IssuedScimToken> {
     const purpose = options.purpose ?? "scim";
     const id = randomBytes(12).toString("hex");
     const secret = randomBytes(32).toString("base64url");
@@ -57,7 +60,8 @@ export class ScimTokens {
       secretHash: hashSecret(secret),
       created: this.now(),
       expires: options.expires,
-      ...(options.scopes?.length ? { scopes: [...options.scopes] } : {}),
+      // Only service tokens are scoped; one issued without scopes gets today's defaults, stored.
+      ...(purpose === "service" ? { scopes: [...new Set(options.scopes ?? DEFAULT_SERVICE_SCOPES)] } : {}),
     };
     const summary = summarize(token);
     await this.store.insert(token, this.audit.event(ctx, { action: `${purpose}_token.created`, target: { type: `${purpose}_token`, id, display: token.name }, after: summary }));

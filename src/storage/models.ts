@@ -125,7 +125,7 @@ const scimTokenPaths = {
   lastUsedAt: Date,
   expiresAt: Date,
   revokedAt: Date,
-  /** What a service token may do beyond authorization answers (e.g. `offboarding`); absent: nothing more. */
+  /** Service tokens: what the token may do (domain/token-scopes.ts); absent = the abilities tokens had before scopes. */
   scopes: { $type: [String], default: undefined },
   outbox: outboxPath,
 } as const;
@@ -482,6 +482,28 @@ offboardingAgendaSchema.index({ wakeAt: 1 });
 const offboardingClaimSchema = new Schema<OffboardingClaimDocument>(offboardingClaimPaths, options);
 // Old claims, deleted by the scheduler.
 offboardingClaimSchema.index({ claimedAt: 1 });
+/**
+ * Directory events (storage/directory-events.ts): `_id` `<organizationId>/<sequence, 12 digits>`,
+ * and one `<organizationId>/floor` document per organization (the retention sweep's position).
+ * Read and written by exact `_id` only: no secondary index.
+ */
+const directoryEventPaths = {
+  _id: String,
+  organizationId: { $type: String, required: true },
+  sequence: { $type: Number, required: true },
+  event: { $type: Schema.Types.Mixed, ...holding<import("../domain/directory-events").DirectoryEvent>() },
+} as const;
+export type DirectoryEventDocument = StoredDocument<typeof directoryEventPaths>;
+const directoryEventSchema = new Schema<DirectoryEventDocument>(directoryEventPaths, options);
+
+/**
+ * Webhook endpoints and their delivery state (storage/webhooks.ts), one document each, plus the
+ * `registry` document listing every endpoint; attempts are claimed by inserting
+ * `webhook_attempts` documents under a deterministic `_id`. All read and written by exact `_id`.
+ */
+const webhookEndpointSchema = new Schema({ _id: String }, { ...options, strict: false });
+const webhookAttemptPaths = { _id: String, endpointId: String, claimedAt: Date } as const;
+const webhookAttemptSchema = new Schema(webhookAttemptPaths, { ...options, strict: false });
 
 export function defineModels(connection: Connection) {
   return {
@@ -502,6 +524,9 @@ export function defineModels(connection: Connection) {
     EmailDomain: connection.model<EmailDomainDocument>("EmailDomain", emailDomainSchema, "email_domains"),
     SignInLink: connection.model<SignInLinkDocument>("SignInLink", signInLinkSchema, "sign_in_links"),
     SamlTest: connection.model<SamlTestDocument>("SamlTest", samlTestSchema, "saml_tests"),
+    DirectoryEvent: connection.model<DirectoryEventDocument>("DirectoryEvent", directoryEventSchema, "directory_events"),
+    WebhookEndpoint: connection.model("WebhookEndpoint", webhookEndpointSchema, "webhook_endpoints"),
+    WebhookAttempt: connection.model("WebhookAttempt", webhookAttemptSchema, "webhook_attempts"),
   };
 }
 

@@ -44,7 +44,7 @@ function toScimToken(doc: ScimTokenDocument): ScimToken {
     lastUsed: doc.lastUsedAt ?? undefined,
     expires: doc.expiresAt ?? undefined,
     revoked: doc.revokedAt ?? undefined,
-    ...(doc.scopes?.length ? { scopes: [...doc.scopes] } : {}),
+    ...(doc.scopes ? { scopes: [...doc.scopes] } : {}),
   };
 }
 
@@ -228,7 +228,7 @@ export class ScimTokenStore {
       secretHash: token.secretHash,
       createdAt: token.created,
       ...(token.expires ? { expiresAt: token.expires } : {}),
-      ...(token.scopes?.length ? { scopes: [...token.scopes] } : {}),
+      ...(token.scopes ? { scopes: [...token.scopes] } : {}),
     };
     try {
       await this.outbox.insert(this.collection, doc, [event]);

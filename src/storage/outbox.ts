@@ -4,6 +4,9 @@ import type { AuditEvent } from "../domain/audit";
 import type { AuditEventDocument, Models } from "./models";
 import { writeQueueOf, type WriteQueue } from "./write-queue";
 import { residentAuditIndexOf } from "./audit-index";
+import { directoryEventLogOf } from "./directory-events";
+import { readById } from "./read-by-id";
+import { directoryEventTypeOf } from "../domain/directory-events";
 
 /** A document that can carry the audit events of its own changes until they reach the trail. */
 export interface OutboxCarrier {
@@ -216,11 +219,15 @@ export class Outbox {
   /**
    * Moves events into the audit trail: safe to repeat, an event already there is left as it is.
    * Each event in the trail is added to this process's resident audit index, when it keeps one
-   * (storage/audit-index.ts), before the request that wrote it answers.
+   * (storage/audit-index.ts), before the request that wrote it answers. `recovering`: the events
+   * come from a document's outbox and may be in the trail already (see `recover`).
    */
-  async append(events: readonly AuditEventDocument[]): Promise<void> {
+  async append(events: readonly AuditEventDocument[], recovering = false): Promise<void> {
     const index = residentAuditIndexOf(this.models);
     for (const event of events) {
+      // Its directory event first (storage/directory-events.ts): an event in the trail has been
+      // published. Recovery finds events that may already be in the trail: those are not published again.
+      if (directoryEventTypeOf(event) && (!recovering || !(await readById(this.models.AuditEvent, event._id)))) await directoryEventLogOf(this.models).publish(event);
       try {
         await this.models.AuditEvent.collection.insertOne(event as never);
       } catch (error) {
@@ -281,7 +288,7 @@ export class Outbox {
     const stranded = (await guarded(() => collection.find({ "outbox._id": { $exists: true } }).limit(limit).toArray())) as unknown as T[];
     for (const doc of stranded) {
       const events = doc.outbox ?? [];
-      await this.append(events);
+      await this.append(events, true);
       await this.followed(events).finished;
       if (doc.deletedAt) await finishDeletion(doc);
       else await this.clear(collection, doc._id, events);

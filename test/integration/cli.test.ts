@@ -136,6 +136,10 @@ const flagsOf: Record<string, { argv: string[]; flags: string[] }> = {
   "email-domain remove": { argv: ["email-domain", "remove", "--org", "o", "d.example"], flags: ["--org"] },
   "sign-in-link": { argv: ["sign-in-link", "--org", "o", "--email", "e@example.com"], flags: ["--org", "--email", "--json"] },
   "sign-in-policy": { argv: ["sign-in-policy", "--org", "o"], flags: ["--org", "--json", "--require-sso", "--no-require-sso"] },
+  "webhook create": { argv: ["webhook", "create", "--org", "o", "--url", "https://hooks.example.com/in"], flags: ["--org", "--url", "--type", "--json"] },
+  "webhook list": { argv: ["webhook", "list", "--org", "o"], flags: ["--org", "--json"] },
+  "webhook remove": { argv: ["webhook", "remove", "--org", "o", "wh_1"], flags: ["--org"] },
+  "webhook rotate-secret": { argv: ["webhook", "rotate-secret", "--org", "o", "wh_1"], flags: ["--org", "--overlap-minutes", "--json"] },
 };
 const everyFlag = [...new Set(Object.values(flagsOf).flatMap((c) => c.flags))];
 

@@ -60,6 +60,10 @@ const expectedIndexes: Record<string, { key: Record<string, number>; unique?: bo
   email_domains: [outbox, { key: { organizationId: 1, _id: 1 } }],
   sign_in_links: [outbox, { key: { expiresAt: 1 } }],
   saml_tests: [outbox, { key: { expiresAt: 1 } }],
+  // Read and written by exact _id only (storage/directory-events.ts, storage/webhooks.ts).
+  directory_events: [],
+  webhook_endpoints: [],
+  webhook_attempts: [],
 };
 
 describe("the models' stored shape", () => {

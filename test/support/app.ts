@@ -12,6 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { residentAuditIndexOf } from "../../src/storage/audit-index";
 import { testServerUri, uniqueDatabaseName } from "./database";
+import type { DeliverySchedule } from "../../src/services/webhooks";
+import type { WebhookSender } from "../../src/services/webhook-sender";
 
 export const operator = { actor: { type: "operator" as const, id: "test", name: "test operator" }, source: "cli" as const, requestId: "test" };
 
@@ -48,6 +50,9 @@ export interface TestAppOverrides {
   residentDirectory?: boolean;
   /** Connect to this database server instead of the run's (e.g. through a fault-injecting proxy). */
   serverUri?: string;
+  /** Webhook retries in milliseconds (services/webhooks.ts). */
+  webhookSchedule?: Partial<DeliverySchedule>;
+  webhookSender?: WebhookSender;
 }
 
 /**
@@ -76,6 +81,8 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
     ...(overrides.residentAuditIndex ? { residentAuditIndex: true } : {}),
     ...(overrides.changeJournal ? { changeJournal: overrides.changeJournal } : {}),
     ...(residentDirectory ? { residentDirectory: true } : {}),
+    ...(overrides.webhookSchedule ? { webhookSchedule: overrides.webhookSchedule } : {}),
+    ...(overrides.webhookSender ? { webhookSender: overrides.webhookSender } : {}),
   });
   await services.load();
   await residentAuditIndexOf(db.models)?.load();

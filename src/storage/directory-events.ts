@@ -1,0 +1,212 @@
+import { directoryEventOf, type DirectoryEvent, type DirectoryEventType } from "../domain/directory-events";
+import { guarded, isDuplicateKey } from "./database-errors";
+import type { AuditEventDocument, DirectoryEventDocument, Models } from "./models";
+import { readById } from "./read-by-id";
+
+/**
+ * The directory event log: each organization's directory events (domain/directory-events.ts) in
+ * one gap-free sequence, every read and write an exact `_id` operation (../shared/MONGODB.md: the
+ * only filter FerretDB's SQLite backend serves; MongoDB's `_id` index serves it as well).
+ *
+ * **Order.** Event `n` of an organization is stored under `_id` `<organizationId>/<n, 12 digits>`.
+ * A publisher takes the next number by *inserting* that document: a unique `_id` insert is atomic
+ * on MongoDB and on FerretDB, so two processes (or instances) never get the same number, and a
+ * number is taken only after the one before it was seen taken — the sequence has no holes. A
+ * reader therefore walks `n+1, n+2, …` by `_id` and stops at the first number not (yet) taken:
+ * whatever is published later gets a higher number, so a cursor (the last `n` read) never skips
+ * an event. The order is the order in which events reached the log, across all instances.
+ *
+ * **One source.** An event is published from its audit event as that event is moved into the
+ * trail (storage/outbox.ts), *before* the audit event is inserted: an audit event in the trail has
+ * been published. A process that dies in between leaves the audit event in its document's outbox;
+ * recovery publishes it again and inserts it. So every change's event is published at least once;
+ * in that rare case twice, under the same `id` (consumers and the webhook deliveries deduplicate by it).
+ *
+ * **Retention.** `sweep` empties an organization's oldest events, oldest first — the payload is
+ * removed, a ~100-byte numbered stub stays so that no number is ever taken twice (a publisher with
+ * an old idea of the end could otherwise reuse a deleted one) — and records how far it went in
+ * `<organizationId>/floor`; a listing without a cursor, or with one older than the floor, starts
+ * at the oldest event kept.
+ */
+export class DirectoryEventLog {
+  /** The highest number this process knows to be taken, per organization (a hint: others publish too). */
+  private readonly taken = new Map<string, number>();
+  /** One publication at a time per organization in this process (they would only collide). */
+  private readonly publishing = new Map<string, Promise<unknown>>();
+  private readonly listeners = new Set<(organizationId: string) => void>();
+
+  constructor(
+    private readonly models: Models,
+    private readonly readConcurrency = 16,
+  ) {}
+
+  private get collection() {
+    return this.models.DirectoryEvent.collection;
+  }
+
+  static idOf(organizationId: string, sequence: number): string {
+    return `${organizationId}/${String(sequence).padStart(12, "0")}`;
+  }
+
+  /** Told (in this process) whenever an event is published: the webhook dispatcher wakes at once. */
+  onPublished(listener: (organizationId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Publishes the directory event of an audit event, if its action has one; its sequence number, or undefined. */
+  async publish(audit: AuditEventDocument): Promise<number | undefined> {
+    const event = directoryEventOf({ ...audit, id: audit._id, reason: audit.reason ?? undefined });
+    if (!event) return undefined;
+    const organizationId = event.organizationId;
+    const previous = this.publishing.get(organizationId) ?? Promise.resolve();
+    const publication = previous.catch(() => undefined).then(() => this.append(event));
+    this.publishing.set(organizationId, publication);
+    try {
+      const sequence = await publication;
+      for (const listener of this.listeners) listener(organizationId);
+      return sequence;
+    } finally {
+      if (this.publishing.get(organizationId) === publication) this.publishing.delete(organizationId);
+    }
+  }
+
+  private async append(event: DirectoryEvent): Promise<number> {
+    const organizationId = event.organizationId;
+    let last = this.taken.get(organizationId) ?? (await this.endFrom(organizationId, 0));
+    for (;;) {
+      const sequence = last + 1;
+      const doc: DirectoryEventDocument = { _id: DirectoryEventLog.idOf(organizationId, sequence), organizationId, sequence, event };
+      const inserted = await guarded(async () => {
+        try {
+          await this.collection.insertOne(doc as never);
+          return true;
+        } catch (error) {
+          if (isDuplicateKey(error)) return false;
+          throw error;
+        }
+      });
+      if (inserted) {
+        this.taken.set(organizationId, sequence);
+        return sequence;
+      }
+      // Another process published meanwhile: find the end again from here.
+      last = await this.endFrom(organizationId, sequence);
+    }
+  }
+
+  private async exists(organizationId: string, sequence: number): Promise<boolean> {
+    return (await guarded(() => readById(this.models.DirectoryEvent, DirectoryEventLog.idOf(organizationId, sequence)))) !== null;
+  }
+
+  /** The number of the organization's newest event (0: none yet). */
+  end(organizationId: string): Promise<number> {
+    return this.endFrom(organizationId, this.taken.get(organizationId) ?? 0);
+  }
+
+  /** The highest taken number, given that `from` is taken (or 0): galloping, then a binary search — O(log n) `_id` reads. */
+  private async endFrom(organizationId: string, from: number): Promise<number> {
+    let low = from;
+    let step = 1;
+    while (await this.exists(organizationId, low + step)) {
+      low += step;
+      step *= 2;
+    }
+    let high = low + step; // not taken
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (await this.exists(organizationId, middle)) low = middle;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** The number of the last event the retention sweep removed (0: none). */
+  async floor(organizationId: string): Promise<number> {
+    const doc = await guarded(() => readById<DirectoryEventDocument>(this.models.DirectoryEvent, `${organizationId}/floor`));
+    return doc?.sequence ?? 0;
+  }
+
+  /**
+   * The events after number `after` (from the oldest kept when absent), of the given types (all
+   * when absent), at most `limit`. `position` is where to continue: the last number examined,
+   * which moves past events of other types too, so a filtered follower does not read them again.
+   * At most `maxExamined` numbers are read per call.
+   */
+  async page(organizationId: string, options: { after?: number; types?: ReadonlySet<DirectoryEventType>; limit: number; maxExamined?: number }): Promise<{ events: DirectoryEvent[]; position: number; sequences: number[] }> {
+    const floor = await this.floor(organizationId);
+    let position = Math.max(options.after ?? 0, floor);
+    const events: DirectoryEvent[] = [];
+    const sequences: number[] = [];
+    const budget = options.maxExamined ?? Math.max(options.limit * 10, 100);
+    let examined = 0;
+    const batch = Math.min(Math.max(options.limit, 1), 100);
+    while (events.length < options.limit && examined < budget) {
+      const numbers = Array.from({ length: Math.min(batch, budget - examined) }, (_, i) => position + 1 + i);
+      const docs = await this.readAll(numbers.map((n) => DirectoryEventLog.idOf(organizationId, n)));
+      examined += numbers.length;
+      let reachedEnd = false;
+      for (const doc of docs) {
+        if (!doc) {
+          reachedEnd = true;
+          break;
+        }
+        position = doc.sequence;
+        if (doc.event && (!options.types || options.types.has(doc.event.type))) {
+          events.push(doc.event);
+          sequences.push(doc.sequence);
+          if (events.length === options.limit) break;
+        }
+      }
+      if (reachedEnd) break;
+    }
+    return { events, position, sequences };
+  }
+
+  /** One event by its number, if it is (still) kept. */
+  async at(organizationId: string, sequence: number): Promise<DirectoryEvent | undefined> {
+    const doc = await guarded(() => readById<DirectoryEventDocument>(this.models.DirectoryEvent, DirectoryEventLog.idOf(organizationId, sequence)));
+    return doc?.event ?? undefined;
+  }
+
+  /** Reads by `_id` in the order asked, a bounded number in flight; a read after a missing one still happens (they run together). */
+  private async readAll(ids: readonly string[]): Promise<(DirectoryEventDocument | null)[]> {
+    const docs: (DirectoryEventDocument | null)[] = ids.map(() => null);
+    let next = 0;
+    const reader = async () => {
+      while (next < ids.length) {
+        const i = next++;
+        docs[i] = await guarded(() => readById<DirectoryEventDocument>(this.models.DirectoryEvent, ids[i]!));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.readConcurrency, ids.length) }, reader));
+    return docs;
+  }
+
+  /**
+   * Retention: empties the organization's events that occurred before `cutoff` (see the class
+   * comment), oldest first, at most `limit` per call, and moves the floor past them. Returns how many.
+   */
+  async sweep(organizationId: string, cutoff: Date, limit = 1_000): Promise<number> {
+    let floor = await this.floor(organizationId);
+    let deleted = 0;
+    while (deleted < limit) {
+      const doc = await guarded(() => readById<DirectoryEventDocument>(this.models.DirectoryEvent, DirectoryEventLog.idOf(organizationId, floor + 1)));
+      if (!doc?.event || new Date(doc.event.occurredAt) >= cutoff) break;
+      floor++;
+      await guarded(() => this.collection.updateOne({ _id: doc._id } as never, { $unset: { event: "" } }));
+      await guarded(() => this.collection.updateOne({ _id: `${organizationId}/floor` } as never, { $set: { organizationId, sequence: floor } }, { upsert: true }));
+      deleted++;
+    }
+    return deleted;
+  }
+}
+
+/** The log of a database's events: one per models (like the write queue), so every path that moves audit events publishes. */
+const logs = new WeakMap<Models, DirectoryEventLog>();
+
+export function directoryEventLogOf(models: Models): DirectoryEventLog {
+  let log = logs.get(models);
+  if (!log) logs.set(models, (log = new DirectoryEventLog(models)));
+  return log;
+}
