@@ -10,6 +10,7 @@ import {
   CustomRole,
   DefaultRole,
   Permission,
+  PersonalTokenMaximumDays,
   GrantableRole,
   IssuedToken,
   Mapping,
@@ -151,6 +152,7 @@ export const updateSettings = operation({
         readOnlyMayComment: z.boolean().optional(),
         requireMappingForAccess: z.boolean().optional(),
         seatLimit: z.number().int().min(1).nullable().optional().describe("null removes the limit."),
+        personalTokenMaximumDays: PersonalTokenMaximumDays.optional(),
       })
       .strict(),
   ),

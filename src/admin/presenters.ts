@@ -3,6 +3,7 @@ import type { AccessSettings, AccessSource, EffectiveAccess, GroupMapping } from
 import type { Project as ProjectRecord } from "../domain/organization";
 import type { PermissionSet } from "../domain/permissions";
 import type { TemporaryAccess } from "../domain/user";
+import { personalTokenMaximumDays } from "../domain/personal-tokens";
 import type { MemberView } from "../services/members";
 import type { SamlConnectionSummary } from "../services/saml-connections";
 import type { IssuedScimToken, ScimTokenSummary as TokenRecord } from "../services/scim-tokens";
@@ -156,6 +157,7 @@ export function presentSettings(settings: AccessSettings, seatLimit: number | un
     readOnlyMayComment: settings.readOnlyMayComment,
     requireMappingForAccess: settings.requireMappingForAccess ?? false,
     seatLimit: seatLimit ?? null,
+    personalTokenMaximumDays: personalTokenMaximumDays(settings),
   };
 }
 

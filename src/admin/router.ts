@@ -24,6 +24,7 @@ import { presentAccess, presentGrant, presentMember } from "./presenters";
 import { jsonBody } from "../http/json-body";
 import { errorAnswerOf, setErrorHeaders } from "../http/error-handler";
 import { METADATA_MEDIA_TYPES } from "./saml-routes";
+import { meOperations, meRoutes } from "./me-routes";
 
 /**
  * The JSON API for the product at /api/v1: authorization answers for the product's back end
@@ -222,7 +223,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...meOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -367,6 +368,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
     return await access.authorize(scope(req), body);
   });
 
+  router.use(meRoutes(services));
   router.use(organizationRoutes(services));
   router.use(samlConnectionRoutes(services));
   router.use(auditRoutes(services, logger));

@@ -3,6 +3,7 @@ import type { AccessCatalog } from "../domain/catalog";
 import { CHANGE_SOURCES } from "../domain/context";
 import { SAML_SIGNATURE_REQUIREMENTS } from "../domain/saml";
 import { ERROR_CODES } from "./operation";
+import { PERSONAL_TOKEN_DEFAULT_MAXIMUM_DAYS, PERSONAL_TOKEN_HARD_CAP_DAYS } from "../domain/personal-tokens";
 
 /**
  * The zod schemas /api/v1 shares between operations: what requests may hold and what answers
@@ -198,6 +199,14 @@ export const Mapping = named(
   "Maps an identity-provider group, or an Entra ID app role, onto an organization role and/or projects (never ownership). `projects` may be empty when its projects were deleted and the mapping still grants a role.",
 );
 
+/** The longest a member's own personal API token may live (issue 13 §2). */
+export const PersonalTokenMaximumDays = z
+  .number()
+  .int()
+  .min(1)
+  .max(PERSONAL_TOKEN_HARD_CAP_DAYS)
+  .describe(`The longest a personal API token a member creates for themselves may live, in days: ${PERSONAL_TOKEN_DEFAULT_MAXIMUM_DAYS} unless changed, at most ${PERSONAL_TOKEN_HARD_CAP_DAYS}.`);
+
 export const Settings = named(
   "Settings",
   z.object({
@@ -205,6 +214,7 @@ export const Settings = named(
     readOnlyMayComment: z.boolean(),
     requireMappingForAccess: z.boolean().describe("Admit only users some group mapping matches (or the Owner, or users given access here)."),
     seatLimit: z.number().int().min(1).nullable().describe("The most active users the organization may have; null for no limit."),
+    personalTokenMaximumDays: PersonalTokenMaximumDays,
   }),
 );
 

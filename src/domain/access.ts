@@ -61,6 +61,8 @@ export interface AccessSettings extends PermissionSettings {
   readonly defaultRole: OrganizationRole | "none";
   /** Admit only users some group mapping matches (or the owner, or users given access here). */
   readonly requireMappingForAccess?: boolean;
+  /** The longest a member's own personal API token may live, in days (domain/personal-tokens.ts); 90 when absent. */
+  readonly personalTokenMaximumDays?: number;
 }
 
 /** The member whose access is worked out. */

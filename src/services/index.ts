@@ -24,6 +24,7 @@ import { SamlLogout } from "./saml-logout";
 import { Deprovisioning } from "./deprovisioning";
 import { AuthFailures } from "./auth-failures";
 import { SamlState } from "./saml-state";
+import { PersonalTokens } from "./personal-tokens";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -44,6 +45,8 @@ export interface Services {
   /** SAML request ids and used assertions, shared by every instance (services/saml-state.ts). */
   samlState: SamlState;
   sessions: Sessions;
+  /** Members' own personal API tokens (issue 13 §2). */
+  personalTokens: PersonalTokens;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -124,6 +127,7 @@ export function createServices(
     accessReview: new AccessReview(users, access, undefined, undefined, saml),
     authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
+    personalTokens: new PersonalTokens(scimTokens, access, users),
     samlLogout: new SamlLogout(sessions, audit),
     async recoverAuditOutbox() {
       let recovered = 0;

@@ -464,7 +464,7 @@ describe("a realistic scenario, every answer checked against the document", () =
 
   it("reads and changes settings, and enforces the seat limit", async () => {
     const settings = await call("get", "/settings", { token: ownerToken });
-    expect(settings.body).toEqual({ defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false, seatLimit: null });
+    expect(settings.body).toEqual({ defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false, seatLimit: null, personalTokenMaximumDays: 90 });
     const changed = await call("patch", "/settings", { token: adminToken, body: { readOnlyMayComment: true, seatLimit: 2 } });
     expect(changed.body).toMatchObject({ readOnlyMayComment: true, seatLimit: 2 });
     const full = await call("post", "/users", { token: ownerToken, body: { email: "one.too.many@openapi.example" } });
@@ -497,6 +497,20 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect((await call("delete", "/scim-tokens/{id}", { token: ownerToken, params: { id: serviceTokenId } })).status).toBe(404);
     expect((await call("post", "/scim-tokens", { token: ownerToken, body: { expires: "tomorrow" } })).status).toBe(400);
     expect((await call("get", "/scim-tokens", { token: memberToken })).status).toBe(403);
+  });
+
+  it("lets a member read their own access and manage their own personal API tokens", async () => {
+    expect((await call("get", "/me", { token: memberToken })).body).toMatchObject({ id: memberId });
+    expect((await call("get", "/me/access", { token: memberToken })).body).toMatchObject({ userId: memberId });
+    const created = await call("post", "/me/tokens", { token: memberToken, body: { name: "script", expires: inAnHour() } });
+    expect(created.status).toBe(201);
+    expect((await call("get", "/me/tokens", { token: memberToken })).body.tokens.map((x: { id: string }) => x.id)).toContain(created.body.id);
+    expect((await call("get", "/users/{id}/tokens", { token: adminToken, params: { id: memberId } })).body.tokens.map((x: { id: string }) => x.id)).toContain(created.body.id);
+    expect((await call("post", "/me/tokens", { token: memberToken, body: { expires: new Date(Date.now() + 400 * 86_400_000).toISOString() } })).status).toBe(400);
+    expect((await call("delete", "/me/tokens/{id}", { token: memberToken, params: { id: created.body.id } })).body.revoked).toEqual(expect.any(String));
+    const second = await call("post", "/me/tokens", { token: memberToken, body: { expires: inAnHour() } });
+    expect((await call("delete", "/users/{id}/tokens/{tokenId}", { token: adminToken, params: { id: memberId, tokenId: second.body.id } })).body.revoked).toEqual(expect.any(String));
+    expect((await call("delete", "/users/{id}/tokens/{tokenId}", { token: adminToken, params: { id: memberId, tokenId: UNKNOWN } })).status).toBe(404);
   });
 
   it("configures, reads, rotates and removes the SAML connection", async () => {
