@@ -25,6 +25,7 @@ import { jsonBody } from "../http/json-body";
 import { errorAnswerOf, setErrorHeaders } from "../http/error-handler";
 import { METADATA_MEDIA_TYPES } from "./saml-routes";
 import { meOperations, meRoutes } from "./me-routes";
+import { reviewOperations, reviewRoutes } from "./review-routes";
 
 /**
  * The JSON API for the product at /api/v1: authorization answers for the product's back end
@@ -223,7 +224,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...meOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...meOperations, ...reviewOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -369,6 +370,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
   });
 
   router.use(meRoutes(services));
+  router.use(reviewRoutes(services));
   router.use(organizationRoutes(services));
   router.use(samlConnectionRoutes(services));
   router.use(auditRoutes(services, logger));

@@ -25,6 +25,7 @@ import { Deprovisioning } from "./deprovisioning";
 import { AuthFailures } from "./auth-failures";
 import { SamlState } from "./saml-state";
 import { PersonalTokens } from "./personal-tokens";
+import { ReviewCompletions } from "./review-completions";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -47,6 +48,8 @@ export interface Services {
   sessions: Sessions;
   /** Members' own personal API tokens (issue 13 §2). */
   personalTokens: PersonalTokens;
+  /** Reviewers' sign-offs of the access review, in the audit trail (issue 13 §3). */
+  reviewCompletions: ReviewCompletions;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -107,6 +110,7 @@ export function createServices(
   const groups = new GroupDirectory(groupStore, userStore, audit, deprovisioning);
   const organizations = new Organizations(organizationStore, scimTokens, users, audit);
   const saml = new SamlConnections(organizationStore, audit, { publicBaseUrl: options.publicBaseUrl, ...(options.samlServiceProviderCertificate ? { certificate: options.samlServiceProviderCertificate } : {}) });
+  const accessReview = new AccessReview(users, access, undefined, undefined, saml);
   const sessions = new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock);
   return {
     audit,
@@ -124,7 +128,8 @@ export function createServices(
       new SamlAssertionLedger(db.models),
       (now) => sweepSamlState(db.models, now),
     ),
-    accessReview: new AccessReview(users, access, undefined, undefined, saml),
+    accessReview,
+    reviewCompletions: new ReviewCompletions(audit, accessReview, access),
     authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
     personalTokens: new PersonalTokens(scimTokens, access, users),

@@ -513,6 +513,14 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect((await call("delete", "/users/{id}/tokens/{tokenId}", { token: adminToken, params: { id: memberId, tokenId: UNKNOWN } })).status).toBe(404);
   });
 
+  it("completes access reviews and lists the sign-offs", async () => {
+    const done = await call("post", "/access-review/completions", { token: adminToken, body: { notes: "quarterly" } });
+    expect(done.status).toBe(201);
+    expect((await call("post", "/access-review/completions", { token: ownerToken })).status).toBe(201);
+    expect((await call("get", "/access-review/completions", { token: ownerToken })).body.completions.map((c: { id: string }) => c.id)).toContain(done.body.id);
+    expect((await call("post", "/access-review/completions", { token: ownerToken, body: { projectId: UNKNOWN } })).status).toBe(400);
+  });
+
   it("configures, reads, rotates and removes the SAML connection", async () => {
     const values = { idpEntityId: "http://www.okta.com/exk1", ssoUrl: "https://acme.okta.com/app/exk1/sso/saml", certificates: [idpCertificate] };
     const configured = await call("put", "/saml-connection", { token: ownerToken, body: { ...values, jit: true, reason: "go-live" } });
@@ -576,7 +584,7 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect((await call("get", "/access-review", { token: serviceToken })).status).toBe(403);
 
     const csv = await call("get", "/access-review.csv", { token: ownerToken });
-    expect(csv.text.split("\r\n")[0]).toBe("user_id,user_name,display_name,active,managed_by,role,role_sources,projects,last_login,flags");
+    expect(csv.text.split("\r\n")[0]).toBe("user_id,user_name,display_name,active,managed_by,role,role_sources,projects,last_login,flags,last_reviewed");
     expect(csv.headers["content-disposition"]).toMatch(/^attachment; filename="access-review-/);
   });
 
