@@ -26,6 +26,7 @@ import { errorAnswerOf, setErrorHeaders } from "../http/error-handler";
 import { METADATA_MEDIA_TYPES } from "./saml-routes";
 import { meOperations, meRoutes } from "./me-routes";
 import { reviewOperations, reviewRoutes } from "./review-routes";
+import { erasureOperations, erasureRoutes } from "./erasure-routes";
 
 /**
  * The JSON API for the product at /api/v1: authorization answers for the product's back end
@@ -224,7 +225,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...meOperations, ...reviewOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...meOperations, ...reviewOperations, ...erasureOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -371,6 +372,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
 
   router.use(meRoutes(services));
   router.use(reviewRoutes(services));
+  router.use(erasureRoutes(services));
   router.use(organizationRoutes(services));
   router.use(samlConnectionRoutes(services));
   router.use(auditRoutes(services, logger));

@@ -7,6 +7,7 @@ import { organizationCommands } from "./organizations";
 import { overviewOf, parseWith, type CommandOutput, type Invocation } from "./program";
 import { samlCommands } from "./saml";
 import { tokenCommands } from "./tokens";
+import { erasureCommands } from "./erasure";
 
 export { UsageError, type CommandOutput, type Invocation } from "./program";
 
@@ -17,6 +18,7 @@ const declareCommands = (catalog: AccessCatalog) => (program: Command): void => 
   tokenCommands(program);
   accessCommands(program, catalog);
   samlCommands(program);
+  erasureCommands(program);
 };
 
 /**

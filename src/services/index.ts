@@ -26,6 +26,8 @@ import { AuthFailures } from "./auth-failures";
 import { SamlState } from "./saml-state";
 import { PersonalTokens } from "./personal-tokens";
 import { ReviewCompletions } from "./review-completions";
+import { PersonalDataErasure } from "./personal-data-erasure";
+import { AuditErasureStore } from "../storage/audit-erasure";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -50,6 +52,8 @@ export interface Services {
   personalTokens: PersonalTokens;
   /** Reviewers' sign-offs of the access review, in the audit trail (issue 13 §3). */
   reviewCompletions: ReviewCompletions;
+  /** A deleted member's personal data replaced by a pseudonym in the audit trail (issue 13 §3). */
+  personalDataErasure: PersonalDataErasure;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -130,6 +134,7 @@ export function createServices(
     ),
     accessReview,
     reviewCompletions: new ReviewCompletions(audit, accessReview, access),
+    personalDataErasure: new PersonalDataErasure(new AuditErasureStore(db.models), tokenStore, sessionStore, users, access, audit),
     authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
     sessions,
     personalTokens: new PersonalTokens(scimTokens, access, users),
