@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { residentAuditIndexOf } from "./audit-index";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
+import { writeQueueOf } from "./write-queue";
 import type { AuditEventDocument, Models } from "./models";
 
 /**
@@ -11,8 +12,8 @@ import type { AuditEventDocument, Models } from "./models";
  * The rewrite reads the organization's events once, as one cursor in batches (on MongoDB through
  * the `{organizationId, at, _id}` index; on FerretDB one scan in its Go code, ~0.3 ms an event,
  * which a query per batch would repeat for every batch), keeps only the events that change (a
- * member's own events, a few hundred to thousands), then writes those by `_id`, 500 to a round
- * trip. Each rewritten event replaces its copy in the resident audit index (its actor and target
+ * member's own events, a few hundred to thousands), then updates each of those by `_id`, eight
+ * at a time. Each rewritten event replaces its copy in the resident audit index (its actor and target
  * codes and the recent full events), so no page served from memory keeps the old data; another
  * process (the CLI next to the server) reaches the server's index through the change journal, which
  * lists the rewritten `_id`s.
@@ -41,7 +42,7 @@ export class AuditErasureStore {
   }
 
   /** Rewrites every event of the organization that `rewrite` changes; answers how many were read and rewritten. */
-  async rewriteTrail(organizationId: string, rewrite: (event: AuditEventDocument) => AuditEventDocument | undefined, batchSize = 500): Promise<{ scanned: number; rewritten: number }> {
+  async rewriteTrail(organizationId: string, rewrite: (event: AuditEventDocument) => AuditEventDocument | undefined, concurrency = 8): Promise<{ scanned: number; rewritten: number }> {
     const changed: AuditEventDocument[] = [];
     let scanned = 0;
     await guarded(async () => {
@@ -54,21 +55,19 @@ export class AuditErasureStore {
       }
     });
     const index = residentAuditIndexOf(this.models);
-    for (let i = 0; i < changed.length; i += batchSize) {
-      const batch = changed.slice(i, i + batchSize);
-      await guarded(() =>
-        this.models.AuditEvent.collection.bulkWrite(
-          batch.map((doc) => ({
-            updateOne: {
-              filter: { _id: doc._id } as never,
-              update: { $set: { actor: doc.actor, target: doc.target, ...(doc.before !== undefined ? { before: doc.before } : {}), ...(doc.after !== undefined ? { after: doc.after } : {}), ...(doc.reason !== undefined ? { reason: doc.reason } : {}) } },
-            },
-          })),
-          { ordered: false },
-        ),
-      );
-      for (const doc of batch) index?.add(doc);
-    }
+    const writes = writeQueueOf(this.models);
+    // One update by `_id` each (FerretDB serves those from SQLite; a multi-statement bulk update
+    // stalled it past the driver's timeout), `concurrency` in flight.
+    let next = 0;
+    const writer = async () => {
+      while (next < changed.length) {
+        const doc = changed[next++]!;
+        const fields = { actor: doc.actor, target: doc.target, ...(doc.before !== undefined ? { before: doc.before } : {}), ...(doc.after !== undefined ? { after: doc.after } : {}), ...(doc.reason !== undefined ? { reason: doc.reason } : {}) };
+        await guarded(() => writes.document("audit_events", doc._id, () => this.models.AuditEvent.collection.updateOne({ _id: doc._id } as never, { $set: fields })));
+        index?.add(doc);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, changed.length) }, writer));
     return { scanned, rewritten: changed.length };
   }
 }
