@@ -84,6 +84,8 @@ function sample({ method, path }: Pick<Operation, "method" | "path">): CallOptio
     "PATCH /projects/{id}": { name: "Sample" },
     "POST /mappings": { match: { kind: "display_name", value: "Sample" }, organizationRole: "user" },
     "POST /scim-tokens": {},
+    "POST /me/tokens": { expires: inAnHour() },
+    "POST /personal-data-erasures": { userId: memberId, confirm: "sample" },
     "PUT /saml-connection": { idpEntityId: "http://www.okta.com/exk1", ssoUrl: "https://acme.okta.com/app/exk1/sso/saml", certificates: [idpCertificate] },
   };
   const body = bodies[keyOf({ method, path })];
@@ -519,6 +521,15 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect((await call("post", "/access-review/completions", { token: ownerToken })).status).toBe(201);
     expect((await call("get", "/access-review/completions", { token: ownerToken })).body.completions.map((c: { id: string }) => c.id)).toContain(done.body.id);
     expect((await call("post", "/access-review/completions", { token: ownerToken, body: { projectId: UNKNOWN } })).status).toBe(400);
+  });
+
+  it("erases a deleted member's personal data, refusing a member who exists", async () => {
+    const leaver = (await call("post", "/users", { token: ownerToken, body: { email: "leaver@openapi.example" } })).body.id as string;
+    expect((await call("post", "/personal-data-erasures", { token: ownerToken, body: { userId: leaver, confirm: "leaver@openapi.example" } })).status).toBe(409);
+    expect((await call("delete", "/users/{id}", { token: ownerToken, params: { id: leaver } })).status).toBe(204);
+    expect((await call("post", "/personal-data-erasures", { token: ownerToken, body: { userId: leaver, confirm: "someone@else.example" } })).status).toBe(400);
+    const erased = await call("post", "/personal-data-erasures", { token: ownerToken, body: { userId: leaver, confirm: "leaver@openapi.example" } });
+    expect(erased.body).toMatchObject({ pseudonym: expect.stringMatching(/^erased-/) });
   });
 
   it("configures, reads, rotates and removes the SAML connection", async () => {
