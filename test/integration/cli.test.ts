@@ -131,6 +131,7 @@ const flagsOf: Record<string, { argv: string[]; flags: string[] }> = {
   },
   "saml show": { argv: ["saml", "show", "--org", "o"], flags: ["--org", "--json"] },
   "saml remove": { argv: ["saml", "remove", "--org", "o"], flags: ["--org", "--reason"] },
+  "erase-personal-data": { argv: ["erase-personal-data", "--org", "o", "--user", "u", "--confirm", "c"], flags: ["--org", "--user", "--confirm", "--json"] },
 };
 const everyFlag = [...new Set(Object.values(flagsOf).flatMap((c) => c.flags))];
 
