@@ -127,10 +127,15 @@ export class PersonalDataEraser {
     return found([event.actor.name, event.target.display, event.before, event.after, event.reason]);
   }
 
+  /** A text of the member's own (a token's name): their id, identifiers and names replaced. */
+  text(value: string): string {
+    return value === this.identifiers.userId ? this.pseudonym : this.all ? value.replace(this.all, this.pseudonym) : value;
+  }
+
   /** The event with the member's personal data replaced; undefined when it holds none. */
   rewrite<E extends ErasableEvent>(event: E): E | undefined {
     if (!this.concerns(event)) return undefined;
-    const replace = (value: string): string => (value === this.identifiers.userId ? this.pseudonym : this.all ? value.replace(this.all, this.pseudonym) : value);
+    const replace = (value: string): string => this.text(value);
     const deep = (value: unknown, personal: boolean): unknown => {
       if (typeof value === "string") return personal ? this.pseudonym : replace(value);
       if (Array.isArray(value)) return value.map((item) => deep(item, personal));

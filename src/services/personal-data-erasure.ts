@@ -81,7 +81,7 @@ export class PersonalDataErasure {
     });
 
     const sessions = await this.sessions.deleteForErasure(sessionIds);
-    const personalTokens = await this.tokens.erasePersonalTokens(ctx.organizationId, userId, pseudonym, (name) => eraser.rewrite({ actor: { type: "", id: "", name }, target: { type: "user", id: userId }, reason: name })?.reason ?? name);
+    const personalTokens = await this.tokens.erasePersonalTokens(ctx.organizationId, userId, pseudonym, (name) => eraser.text(name));
     const { scanned, rewritten } = await this.store.rewriteTrail(ctx.organizationId, (event) => eraser.rewrite(event));
     await this.store.deleteUnownedKeys(ctx.organizationId, [externalIdKeyKind, "session.samlSession"], identifiers.unique);
 
