@@ -12,6 +12,7 @@ import { InvalidError } from "../errors";
 import type { Services } from "../services";
 import { requireAccessReviewer, type AccessReviewReport, type OrganizationFlag, type ReviewedUser } from "../services/access-review";
 import { csvAttachment, csvRecord } from "./csv";
+import { ReviewCompletions, type LastReview } from "../services/review-completions";
 
 /**
  * The audit trail and access reviews (mounted under /api/v1 after authentication): what an
@@ -137,7 +138,7 @@ function auditRecord(event: AuditEvent): string {
 }
 
 
-function presentReviewedUser(user: ReviewedUser): z.input<typeof ReviewedUserSchema> {
+function presentReviewedUser(user: ReviewedUser, lastReviewed: LastReview | undefined): z.input<typeof ReviewedUserSchema> {
   return {
     id: user.id,
     userName: user.userName,
@@ -158,10 +159,13 @@ function presentReviewedUser(user: ReviewedUser): z.input<typeof ReviewedUserSch
     })),
     lastLogin: user.lastLogin?.toISOString() ?? null,
     flags: [...user.flags],
+    lastReviewed: lastReviewed
+      ? { at: lastReviewed.at.toISOString(), completionId: lastReviewed.completionId, reviewer: { ...lastReviewed.reviewer }, scope: lastReviewed.scope }
+      : null,
   };
 }
 
-function presentAccessReview(report: AccessReviewReport): z.input<typeof AccessReviewSchema> {
+function presentAccessReview(report: AccessReviewReport, lastReviews: ReadonlyMap<string, LastReview>): z.input<typeof AccessReviewSchema> {
   return {
     generatedAt: report.generatedAt.toISOString(),
     organizationId: report.organizationId,
@@ -169,7 +173,7 @@ function presentAccessReview(report: AccessReviewReport): z.input<typeof AccessR
     vacantOwnership: report.vacantOwnership,
     organizationFlags: [...report.organizationFlags],
     expiringSamlCertificates: report.expiringSamlCertificates.map((c) => ({ subject: c.subject, validTo: c.validTo.toISOString() })),
-    users: report.users.map(presentReviewedUser),
+    users: report.users.map((user) => presentReviewedUser(user, lastReviews.get(user.id))),
   };
 }
 
@@ -195,10 +199,10 @@ function everyProjectLabel(catalog: AccessCatalog): string {
   return `all ${catalog.definition.project.plural}: ${catalog.definition.everyProject?.actsAs ?? ""}`;
 }
 
-const accessReviewColumns = ["user_id", "user_name", "display_name", "active", "managed_by", "role", "role_sources", "projects", "last_login", "flags"];
+const accessReviewColumns = ["user_id", "user_name", "display_name", "active", "managed_by", "role", "role_sources", "projects", "last_login", "flags", "last_reviewed"];
 
 /** `everyProject`: how the catalog says "every project as Editor" (`all projects: editor` in the shipped one). */
-function accessReviewRecord(user: ReviewedUser, everyProject: string): string {
+function accessReviewRecord(user: ReviewedUser, everyProject: string, lastReviewed: LastReview | undefined): string {
   const projects = [
     ...(user.allProjects ? [everyProject] : []),
     ...user.projects.map((p) => `${p.projectName ?? p.projectId}: ${p.role} (${p.sources.map(describeSource).join(", ")})`),
@@ -214,6 +218,7 @@ function accessReviewRecord(user: ReviewedUser, everyProject: string): string {
     projects.join("; "),
     user.lastLogin?.toISOString(),
     user.flags.join("; "),
+    lastReviewed ? `${lastReviewed.at.toISOString()} by ${lastReviewed.reviewer.name} (${lastReviewed.scope})` : undefined,
   ]);
 }
 
@@ -224,8 +229,8 @@ function accessReviewRecord(user: ReviewedUser, everyProject: string): string {
  * 4180, and a line before the header would make spreadsheets and CSV libraries misread the
  * columns, whereas a row keeps the file valid and is the first thing a reviewer sees.
  */
-function accessReviewCsv(report: AccessReviewReport, everyProject: string): string {
-  const organizationRow = (finding: string, flag: OrganizationFlag): string => csvRecord(["", "", finding, "", "", "", "", "", "", flag]);
+function accessReviewCsv(report: AccessReviewReport, everyProject: string, lastReviews: ReadonlyMap<string, LastReview>): string {
+  const organizationRow = (finding: string, flag: OrganizationFlag): string => csvRecord(["", "", finding, "", "", "", "", "", "", flag, ""]);
   const findings = report.organizationFlags.map((flag) => {
     switch (flag) {
       case "vacant_ownership":
@@ -236,7 +241,7 @@ function accessReviewCsv(report: AccessReviewReport, everyProject: string): stri
       }
     }
   });
-  return [csvRecord(accessReviewColumns), ...findings, ...report.users.map((user) => accessReviewRecord(user, everyProject))].join("");
+  return [csvRecord(accessReviewColumns), ...findings, ...report.users.map((user) => accessReviewRecord(user, everyProject, lastReviews.get(user.id)))].join("");
 }
 
 /** `2025-01-31`: the UTC day, for file names. */
@@ -315,6 +320,15 @@ const ReviewedUserSchema = named(
       .describe(
         "`inactive_90_days`: no login (or, never logged in, created) more than 90 days ago; `elevated`: admin or owner; `temporary_grant`: some access is temporary.",
       ),
+    lastReviewed: z
+      .object({
+        at: z.iso.datetime().describe("When the review that covered the member was completed."),
+        completionId: z.string().describe("The `access_review.completed` audit event."),
+        reviewer: z.object({ id: z.string(), name: z.string() }).describe("Who signed it off."),
+        scope: z.enum(["organization", "project"]).describe("An organization-wide review, or one project's."),
+      })
+      .nullable()
+      .describe("The last completed review that covered this member (`POST /access-review/completions`); null when none has."),
   }),
 );
 
@@ -445,11 +459,21 @@ export function auditRoutes(services: Services, logger?: Logger): Router {
     }
   });
 
-  mount(router, getAccessReview, async (_input, req) => presentAccessReview(await services.accessReview.review({ organizationId: organizationOf(req) })));
+  /** The review and, for each member, the last completed review that covered them. */
+  const reviewOf = async (req: Request) => {
+    const scope = { organizationId: organizationOf(req) };
+    const [report, completions] = await Promise.all([services.accessReview.review(scope), services.reviewCompletions.history(scope)]);
+    return { report, lastReviews: ReviewCompletions.lastReviews(completions, report.users) };
+  };
+
+  mount(router, getAccessReview, async (_input, req) => {
+    const { report, lastReviews } = await reviewOf(req);
+    return presentAccessReview(report, lastReviews);
+  });
 
   mount(router, exportAccessReview, async (_input, req, res) => {
-    const report = await services.accessReview.review({ organizationId: organizationOf(req) });
-    res.status(200).set(csvAttachment(`access-review-${report.organizationId}-${day(report.generatedAt)}.csv`)).send(accessReviewCsv(report, everyProjectLabel(services.access.catalog)));
+    const { report, lastReviews } = await reviewOf(req);
+    res.status(200).set(csvAttachment(`access-review-${report.organizationId}-${day(report.generatedAt)}.csv`)).send(accessReviewCsv(report, everyProjectLabel(services.access.catalog), lastReviews));
   });
 
   return router;

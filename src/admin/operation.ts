@@ -33,7 +33,7 @@ export const ERROR_CODES = {
   seat_limit_reached: "the organization has as many active users as its seat limit allows",
   not_found: "no such user, project, mapping, token or grant in the caller's organization, or no SAML connection configured",
   managed_by_identity_provider: "the user is managed by the organization's identity provider: change their role, projects and membership there",
-  conflict: "a user with that userName (email) already exists in the organization",
+  conflict: "a user with that userName (email) already exists in the organization, or (personal data erasure) the member still exists",
   unavailable: "the database cannot be reached or did not answer in time; retry later",
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

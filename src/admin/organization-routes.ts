@@ -10,6 +10,7 @@ import {
   CustomRole,
   DefaultRole,
   Permission,
+  PersonalTokenMaximumDays,
   GrantableRole,
   IssuedToken,
   Mapping,
@@ -161,6 +162,7 @@ export const updateSettings = operation({
           .nullable()
           .optional()
           .describe("Refused (`403 forbidden`, nothing changed): the seat limit is the operator's, set with the CLI (`gatehouse access-settings --seat-limit`)."),
+        personalTokenMaximumDays: PersonalTokenMaximumDays.optional(),
       })
       .strict(),
   ),

@@ -5,6 +5,7 @@ import type { PermissionSet } from "../domain/permissions";
 import { memberStatusOf, type TemporaryAccess } from "../domain/user";
 import { TEMPORARY_ACCESS_DEFAULT_DAYS } from "../domain/temporary-access";
 import { ownerVacancyNotice } from "../domain/ownership";
+import { personalTokenMaximumDays } from "../domain/personal-tokens";
 import type { MemberView } from "../services/members";
 import type { SamlConnectionSummary } from "../services/saml-connections";
 import type { IssuedScimToken, ScimTokenSummary as TokenRecord } from "../services/scim-tokens";
@@ -184,6 +185,7 @@ export function presentSettings(
     temporaryAccessMaximumDays: settings.temporaryAccessMaximumDays ?? TEMPORARY_ACCESS_DEFAULT_DAYS,
     seatLimit: seats.limit ?? null,
     seatsUsed: seats.used,
+    personalTokenMaximumDays: personalTokenMaximumDays(settings),
   };
 }
 

@@ -34,6 +34,9 @@ import { signInDiscoveryRoutes, signInOperations, signInRoutes } from "./sign-in
 import { groupOperations, groupRoutes } from "./group-routes";
 import { provisioningOperations, provisioningRoutes } from "./provisioning-routes";
 import { samlTestOperations, samlTestRoutes } from "./saml-test-routes";
+import { meOperations, meRoutes } from "./me-routes";
+import { reviewOperations, reviewRoutes } from "./review-routes";
+import { erasureOperations, erasureRoutes } from "./erasure-routes";
 
 /**
  * The JSON API for the product at /api/v1: authorization answers for the product's back end
@@ -238,7 +241,7 @@ export const memberOperations = [getUserAccess, getUser, changeUserAccess, suspe
  * operation the routers mount, with the catalog's role and permission names as enums.
  */
 export function openApiDocumentFor(catalog: AccessCatalog): OpenApiDocument {
-  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...signInOperations, ...groupOperations, ...provisioningOperations, ...samlTestOperations, ...offboardingOperations, ...mappingOperations, ...eventOperations, ...serviceTokenOperations, ...webhookOperations];
+  const operations = [describeApi, ...memberOperations, ...sessionOperations, ...organizationOperations, ...samlConnectionOperations, ...auditOperations, ...signInOperations, ...groupOperations, ...provisioningOperations, ...samlTestOperations, ...offboardingOperations, ...mappingOperations, ...eventOperations, ...serviceTokenOperations, ...webhookOperations, ...meOperations, ...reviewOperations, ...erasureOperations];
   return withCatalogEnums(openApiDocumentOf(operations, components), catalogEnums(catalog), ["OrganizationRole", "GrantableRole", "DefaultRole"]);
 }
 
@@ -392,6 +395,9 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
     return await access.authorize(scope(req), body);
   });
 
+  router.use(meRoutes(services));
+  router.use(reviewRoutes(services));
+  router.use(erasureRoutes(services));
   router.use(organizationRoutes(services));
   router.use(samlConnectionRoutes(services));
   router.use(auditRoutes(services, logger));

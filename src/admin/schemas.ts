@@ -4,6 +4,7 @@ import { CHANGE_SOURCES } from "../domain/context";
 import { SAML_SIGNATURE_REQUIREMENTS } from "../domain/saml";
 import { TEMPORARY_ACCESS_DEFAULT_DAYS, TEMPORARY_ACCESS_HARD_CAP_DAYS } from "../domain/temporary-access";
 import { ERROR_CODES } from "./operation";
+import { PERSONAL_TOKEN_DEFAULT_MAXIMUM_DAYS, PERSONAL_TOKEN_HARD_CAP_DAYS } from "../domain/personal-tokens";
 
 /**
  * The zod schemas /api/v1 shares between operations: what requests may hold and what answers
@@ -239,6 +240,13 @@ export const temporaryAccessMaximumDays = z
   .positive()
   .max(TEMPORARY_ACCESS_HARD_CAP_DAYS)
   .describe(`The longest a temporary grant may last, in days (fractions allowed: 0.5 is 12 hours); ${TEMPORARY_ACCESS_DEFAULT_DAYS} unless changed, never above ${TEMPORARY_ACCESS_HARD_CAP_DAYS}.`);
+/** The longest a member's own personal API token may live (issue 13 §2). */
+export const PersonalTokenMaximumDays = z
+  .number()
+  .int()
+  .min(1)
+  .max(PERSONAL_TOKEN_HARD_CAP_DAYS)
+  .describe(`The longest a personal API token a member creates for themselves may live, in days: ${PERSONAL_TOKEN_DEFAULT_MAXIMUM_DAYS} unless changed, at most ${PERSONAL_TOKEN_HARD_CAP_DAYS}.`);
 
 export const Settings = named(
   "Settings",
@@ -251,6 +259,7 @@ export const Settings = named(
     ownerVacancy: z.string().optional().describe("Present exactly when `ownerVacant`: what it means and the operator's break-glass command."),
     temporaryAccessMaximumDays,
     seatsUsed: z.number().int().min(0).describe("Seats taken: active members, suspended ones included (a deactivated member takes none)."),
+    personalTokenMaximumDays: PersonalTokenMaximumDays,
   }),
 );
 

@@ -9,6 +9,7 @@ import { samlCommands } from "./saml";
 import { tokenCommands } from "./tokens";
 import { signInCommands } from "./sign-in";
 import { webhookCommands } from "./webhooks";
+import { erasureCommands } from "./erasure";
 
 export { UsageError, type CommandOutput, type Invocation } from "./program";
 
@@ -21,6 +22,7 @@ const declareCommands = (catalog: AccessCatalog) => (program: Command): void => 
   samlCommands(program);
   signInCommands(program);
   webhookCommands(program);
+  erasureCommands(program);
 };
 
 /**

@@ -63,6 +63,8 @@ export interface AccessSettings extends PermissionSettings {
   readonly requireMappingForAccess?: boolean;
   /** The longest a temporary grant may last, in days (domain/temporary-access.ts: 7 by default, at most 90). */
   readonly temporaryAccessMaximumDays?: number;
+  /** The longest a member's own personal API token may live, in days (domain/personal-tokens.ts); 90 when absent. */
+  readonly personalTokenMaximumDays?: number;
 }
 
 /** The member whose access is worked out. */

@@ -41,6 +41,10 @@ import { defaultDeliverySchedule, Webhooks, type DeliverySchedule } from "./webh
 import { defaultOutboundPolicy, WebhookSender, type OutboundPolicy } from "./webhook-sender";
 import { WebhookStore } from "../storage/webhooks";
 import { directoryEventLogOf } from "../storage/directory-events";
+import { PersonalTokens } from "./personal-tokens";
+import { ReviewCompletions } from "./review-completions";
+import { PersonalDataErasure } from "./personal-data-erasure";
+import { AuditErasureStore } from "../storage/audit-erasure";
 
 /** Every use-case, wired to one database. Built once per process (or per test). */
 export interface Services {
@@ -80,6 +84,12 @@ export interface Services {
   directoryEvents: DirectoryEvents;
   /** Webhook endpoints and their delivery (services/webhooks.ts); the server starts delivery. */
   webhooks: Webhooks;
+  /** Members' own personal API tokens (issue 13 §2). */
+  personalTokens: PersonalTokens;
+  /** Reviewers' sign-offs of the access review, in the audit trail (issue 13 §3). */
+  reviewCompletions: ReviewCompletions;
+  /** A deleted member's personal data replaced by a pseudonym in the audit trail (issue 13 §3). */
+  personalDataErasure: PersonalDataErasure;
   /** The audit outbox's recovery: run at start-up and by the maintenance timer (storage/outbox.ts). */
   recoverAuditOutbox(): Promise<number>;
   /** Waits for background writes to finish (shutdown). */
@@ -151,6 +161,7 @@ export function createServices(
   const saml = new SamlConnections(organizationStore, audit, { publicBaseUrl: options.publicBaseUrl, ...(options.samlServiceProviderCertificate ? { certificate: options.samlServiceProviderCertificate } : {}) });
   const outbound = { ...defaultOutboundPolicy, ...options.webhooks };
   const webhooks = new Webhooks(new WebhookStore(db.models), directoryEventLogOf(db.models), options.webhookSender ?? new WebhookSender(outbound), audit, outbound, { ...defaultDeliverySchedule, ...options.webhookSchedule });
+  const accessReview = new AccessReview(users, access, undefined, undefined, saml);
   const sessions = new Sessions(sessionStore, users, audit, options.sessions, options.sessionClock);
   const emailDomainStore = new EmailDomainStore(db.models, outbox);
   const signInLinkStore = new SignInLinkStore(db.models, outbox);
@@ -177,12 +188,15 @@ export function createServices(
     samlSignIn,
     samlTests: new SamlTests(samlTestStore, saml, samlSignIn, audit),
     samlState,
-    accessReview: new AccessReview(users, access, undefined, undefined, saml),
-    authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
-    sessions,
     offboardings: new Offboardings(offboardingStore, users, access, audit),
     directoryEvents: new DirectoryEvents(directoryEventLogOf(db.models)),
     webhooks,
+    accessReview,
+    reviewCompletions: new ReviewCompletions(audit, accessReview, access),
+    personalDataErasure: new PersonalDataErasure(new AuditErasureStore(db.models), tokenStore, sessionStore, users, access, audit),
+    authFailures: new AuthFailures(new AuthFailureCounters(db.models, options.authFailureWindowSeconds)),
+    sessions,
+    personalTokens: new PersonalTokens(scimTokens, access, users),
     samlLogout: new SamlLogout(sessions, audit),
     emailDomains: new EmailDomains(emailDomainStore, audit),
     signInPolicy,

@@ -11,6 +11,8 @@ export interface ScimTokenSummary {
   id: string;
   organizationId: string;
   purpose: TokenPurpose;
+  /** For a personal API token: the member it acts as. */
+  userId?: string;
   name: string;
   created: Date;
   lastUsed?: Date;
@@ -101,6 +103,11 @@ export class ScimTokens {
   static purposeOf(bearer: string): TokenPurpose | undefined {
     const prefix = tokenPattern.exec(bearer)?.[1];
     return (Object.keys(prefixes) as TokenPurpose[]).find((purpose) => prefixes[purpose] === prefix);
+  }
+
+  /** A user's personal tokens, revoked ones included (found through a lookup key, without a scan). */
+  async personalTokensOf(ctx: Pick<RequestContext, "organizationId">, userId: string): Promise<ScimTokenSummary[]> {
+    return (await this.store.personalTokensOf(ctx.organizationId, userId)).map(summarize);
   }
 
   /** Revokes every personal token of a user (deprovisioning): they stop working on the next request. */

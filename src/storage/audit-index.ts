@@ -139,7 +139,7 @@ class OrganizationEvents {
     this.source[i] = event.source;
   }
 
-  /** Adds an event at its place; false when it is already there (a repeated move is a no-op). */
+  /** Adds an event at its place; false when it is already there (then its codes are refreshed: a repeated move changes nothing). */
   insert(event: IndexedEvent): boolean {
     if (this.size === this.at.length) this.grow();
     if (this.size === 0 || this.compare(this.size - 1, event.at, event.id) < 0) {
@@ -147,7 +147,11 @@ class OrganizationEvents {
       return true;
     }
     const place = this.lowerBound(event.at, event.id);
-    if (place < this.size && this.compare(place, event.at, event.id) === 0) return false;
+    if (place < this.size && this.compare(place, event.at, event.id) === 0) {
+      // Already indexed: a rewritten event (personal data erasure) takes its new actor and target.
+      this.write(place, event);
+      return false;
+    }
     for (const column of [this.at, this.action, this.actor, this.target, this.source]) column.copyWithin(place + 1, place, this.size);
     this.ids.splice(place, 0, event.id);
     this.write(place, event);

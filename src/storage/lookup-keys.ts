@@ -124,6 +124,40 @@ export class LookupKeys {
     return docs.map((d) => ({ key: d._id, owners: d.owners ?? [] }));
   }
 
+  /**
+   * The value kept under `key`, set by whoever asked first (an insert: of several concurrent callers
+   * one wins, on MongoDB and FerretDB alike, and all read its value). For an organization's secrets.
+   */
+  async valueOnce(key: string, create: () => string): Promise<string> {
+    try {
+      const value = create();
+      await this.models.LookupKey.collection.insertOne({ _id: key, owners: [value] } as never);
+      return value;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw translateDatabaseError(error);
+    }
+    const [value] = await this.owners(key);
+    if (value === undefined) throw new Error(`The key ${key} holds no value`);
+    return value;
+  }
+
+  /** Deletes an index key no owner is left in (its `_id` may hold a value that is personal data). */
+  async deleteIfUnowned(key: string): Promise<boolean> {
+    return guarded(() =>
+      this.writes.document("lookup_keys", key, async () => {
+        const doc = await readById<LookupKeyDocument>(this.models.LookupKey, key);
+        if (!doc || (doc.owners ?? []).length) return false;
+        await this.models.LookupKey.deleteOne({ _id: key });
+        return true;
+      }),
+    );
+  }
+
+  /** Deletes a key whoever owns it. */
+  async remove(key: string): Promise<void> {
+    await guarded(() => this.writes.document("lookup_keys", key, () => this.models.LookupKey.deleteOne({ _id: key })));
+  }
+
   async addToIndex(key: string, owner: string): Promise<void> {
     await guarded(() => this.writes.document("lookup_keys", key, () => this.models.LookupKey.updateOne({ _id: key }, { $addToSet: { owners: owner } }, { upsert: true })));
   }

@@ -88,7 +88,7 @@ const organizationPaths = {
   requireSso: Boolean,
   accessSettings: {
     $type: Schema.Types.Mixed,
-    ...holding<{ defaultRole: string; readOnlyMayComment: boolean; requireMappingForAccess: boolean }>(),
+    ...holding<{ defaultRole: string; readOnlyMayComment: boolean; requireMappingForAccess: boolean; personalTokenMaximumDays?: number }>(),
   },
   projects: { $type: Schema.Types.Mixed, ...holding<{ id: string; name: string; created: Date }[]>() },
   /** The organization's custom roles (domain/organization.ts CustomRole). */

@@ -258,6 +258,24 @@ export class ScimTokenStore {
     }
   }
 
+  /**
+   * Personal data erasure of a deleted member: each of their personal tokens (revoked when they were
+   * deprovisioned) is renamed and made to name the pseudonym instead of their id, and the lookup key
+   * listing them by that id is deleted. Answers how many tokens were rewritten.
+   */
+  async erasePersonalTokens(organizationId: string, userId: string, pseudonym: string, rename: (name: string) => string): Promise<number> {
+    const tokens = await this.personalTokensOf(organizationId, userId);
+    for (const token of tokens) {
+      try {
+        await guarded(() => writeQueueOf(this.models).document("scim_tokens", token.id, () => this.models.ScimToken.updateOne({ _id: token.id }, { $set: { name: rename(token.name), userId: pseudonym } })));
+      } finally {
+        this.documents.written(token.id);
+      }
+    }
+    await this.keys.remove(this.personalTokensKey(organizationId, userId));
+    return tokens.length;
+  }
+
   /** Moves audit events a crash left on tokens into the trail (tokens are revoked, not deleted). */
   recoverOutbox(): Promise<number> {
     return this.outbox.recover(this.collection, async () => undefined);

@@ -113,6 +113,28 @@ export class SessionStore {
     return deletedCount;
   }
 
+  /**
+   * Deletes sessions of a member whose personal data is erased (their IP address, user agent and
+   * NameID), with their entries in the NameID lookup keys, and those keys once empty (a key's `_id`
+   * holds the NameID). Events still on a session are moved to the trail first. Answers how many existed.
+   */
+  async deleteForErasure(ids: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (const id of ids) {
+      const doc = await guarded(() => readById<SessionDocument>(this.models.Session, id));
+      if (!doc) continue;
+      if (doc.outbox?.length) await guarded(() => this.outbox.append(doc.outbox!));
+      await guarded(() => writeQueueOf(this.models).document("sessions", id, () => this.collection.deleteOne({ _id: id } as never)));
+      if (doc.saml?.nameId) {
+        const key = samlSessionKey(doc.organizationId, doc.saml.nameId);
+        await this.keys.removeFromIndex(key, id);
+        await this.keys.deleteIfUnowned(key);
+      }
+      deleted++;
+    }
+    return deleted;
+  }
+
   /** Moves audit events a crash left on sessions into the trail (sessions are never tombstoned). */
   recoverOutbox(): Promise<number> {
     return this.outbox.recover(this.collection, async () => undefined);

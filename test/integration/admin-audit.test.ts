@@ -372,6 +372,7 @@ describe("access reviews", () => {
       projects: [{ id: projectId, name: "Dashboards", role: "editor", sources: [{ kind: "mapping", role: "editor", mappingId, groupId, groupName: "Data Team" }] }],
       lastLogin: null,
       flags: [],
+      lastReviewed: null,
     });
     expect(byName["owner@example.com"]).toMatchObject({ id: org.ownerId, role: "owner", roleSources: [{ kind: "owner", role: "owner" }], allProjects: true, flags: ["elevated"] });
     expect(byName["admin@example.com"]).toMatchObject({ id: adminId, role: "admin", roleSources: [{ kind: "local", role: "admin" }], flags: ["elevated"] });
@@ -392,7 +393,7 @@ describe("access reviews", () => {
     expect(res.headers["content-type"]).toBe("text/csv; charset=utf-8");
     expect(res.headers["content-disposition"]).toMatch(new RegExp(`^attachment; filename="access-review-${org.id}-\\d{4}-\\d{2}-\\d{2}\\.csv"$`));
     const { header, rows } = csvObjects(res.text);
-    expect(header).toEqual(["user_id", "user_name", "display_name", "active", "managed_by", "role", "role_sources", "projects", "last_login", "flags"]);
+    expect(header).toEqual(["user_id", "user_name", "display_name", "active", "managed_by", "role", "role_sources", "projects", "last_login", "flags", "last_reviewed"]);
     expect(rows.map((r) => r.user_name)).toEqual(["admin@example.com", "member@example.com", "owner@example.com", "scim.person@example.com"]);
     const scimRow = rows.find((r) => r.user_id === scimUserId)!;
     expect(scimRow).toEqual({
@@ -406,6 +407,7 @@ describe("access reviews", () => {
       projects: `Dashboards: editor (editor from mapping ${mappingId} (group "Data Team"))`,
       last_login: "",
       flags: "",
+      last_reviewed: "",
     });
     expect(rows.find((r) => r.user_id === org.ownerId)).toMatchObject({ role: "owner", role_sources: "owner from ownership", projects: "all projects: editor", flags: "elevated" });
   });

@@ -140,6 +140,7 @@ const flagsOf: Record<string, { argv: string[]; flags: string[] }> = {
   "webhook list": { argv: ["webhook", "list", "--org", "o"], flags: ["--org", "--json"] },
   "webhook remove": { argv: ["webhook", "remove", "--org", "o", "wh_1"], flags: ["--org"] },
   "webhook rotate-secret": { argv: ["webhook", "rotate-secret", "--org", "o", "wh_1"], flags: ["--org", "--overlap-minutes", "--json"] },
+  "erase-personal-data": { argv: ["erase-personal-data", "--org", "o", "--user", "u", "--confirm", "c"], flags: ["--org", "--user", "--confirm", "--json"] },
 };
 const everyFlag = [...new Set(Object.values(flagsOf).flatMap((c) => c.flags))];
 

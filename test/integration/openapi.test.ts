@@ -100,6 +100,8 @@ function sample({ method, path }: Pick<Operation, "method" | "path">): CallOptio
     "PATCH /webhooks/{id}": {},
     "POST /webhooks/{id}/rotate-secret": {},
     "POST /webhooks/{id}/redeliver": { eventId: "e" },
+    "POST /me/tokens": { expires: inAnHour() },
+    "POST /personal-data-erasures": { userId: memberId, confirm: "sample" },
     "PUT /saml-connection": { idpEntityId: "http://www.okta.com/exk1", ssoUrl: "https://acme.okta.com/app/exk1/sso/saml", certificates: [idpCertificate] },
   };
   const body = bodies[keyOf({ method, path })];
@@ -511,7 +513,7 @@ describe("a realistic scenario, every answer checked against the document", () =
 
   it("reads and changes settings, and enforces the seat limit", async () => {
     const settings = await call("get", "/settings", { token: ownerToken });
-    expect(settings.body).toEqual({ ownerVacant: false, defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false, temporaryAccessMaximumDays: 7, seatLimit: null, seatsUsed: expect.any(Number) });
+    expect(settings.body).toEqual({ ownerVacant: false, defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false, temporaryAccessMaximumDays: 7, seatLimit: null, seatsUsed: expect.any(Number), personalTokenMaximumDays: 90 });
     const changed = await call("patch", "/settings", { token: adminToken, body: { readOnlyMayComment: true } });
     expect(changed.body).toMatchObject({ readOnlyMayComment: true, seatLimit: null });
     // The seat limit is the operator's: an administrator's change is refused.
@@ -547,6 +549,37 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect((await call("delete", "/scim-tokens/{id}", { token: ownerToken, params: { id: serviceTokenId } })).status).toBe(404);
     expect((await call("post", "/scim-tokens", { token: ownerToken, body: { expires: "tomorrow" } })).status).toBe(400);
     expect((await call("get", "/scim-tokens", { token: memberToken })).status).toBe(403);
+  });
+
+  it("lets a member read their own access and manage their own personal API tokens", async () => {
+    expect((await call("get", "/me", { token: memberToken })).body).toMatchObject({ id: memberId });
+    expect((await call("get", "/me/access", { token: memberToken })).body).toMatchObject({ userId: memberId });
+    const created = await call("post", "/me/tokens", { token: memberToken, body: { name: "script", expires: inAnHour() } });
+    expect(created.status).toBe(201);
+    expect((await call("get", "/me/tokens", { token: memberToken })).body.tokens.map((x: { id: string }) => x.id)).toContain(created.body.id);
+    expect((await call("get", "/users/{id}/tokens", { token: adminToken, params: { id: memberId } })).body.tokens.map((x: { id: string }) => x.id)).toContain(created.body.id);
+    expect((await call("post", "/me/tokens", { token: memberToken, body: { expires: new Date(Date.now() + 400 * 86_400_000).toISOString() } })).status).toBe(400);
+    expect((await call("delete", "/me/tokens/{id}", { token: memberToken, params: { id: created.body.id } })).body.revoked).toEqual(expect.any(String));
+    const second = await call("post", "/me/tokens", { token: memberToken, body: { expires: inAnHour() } });
+    expect((await call("delete", "/users/{id}/tokens/{tokenId}", { token: adminToken, params: { id: memberId, tokenId: second.body.id } })).body.revoked).toEqual(expect.any(String));
+    expect((await call("delete", "/users/{id}/tokens/{tokenId}", { token: adminToken, params: { id: memberId, tokenId: UNKNOWN } })).status).toBe(404);
+  });
+
+  it("completes access reviews and lists the sign-offs", async () => {
+    const done = await call("post", "/access-review/completions", { token: adminToken, body: { notes: "quarterly" } });
+    expect(done.status).toBe(201);
+    expect((await call("post", "/access-review/completions", { token: ownerToken })).status).toBe(201);
+    expect((await call("get", "/access-review/completions", { token: ownerToken })).body.completions.map((c: { id: string }) => c.id)).toContain(done.body.id);
+    expect((await call("post", "/access-review/completions", { token: ownerToken, body: { projectId: UNKNOWN } })).status).toBe(400);
+  });
+
+  it("erases a deleted member's personal data, refusing a member who exists", async () => {
+    const leaver = (await call("post", "/users", { token: ownerToken, body: { email: "leaver@openapi.example" } })).body.id as string;
+    expect((await call("post", "/personal-data-erasures", { token: ownerToken, body: { userId: leaver, confirm: "leaver@openapi.example" } })).status).toBe(409);
+    expect((await call("delete", "/users/{id}", { token: ownerToken, params: { id: leaver } })).status).toBe(204);
+    expect((await call("post", "/personal-data-erasures", { token: ownerToken, body: { userId: leaver, confirm: "someone@else.example" } })).status).toBe(400);
+    const erased = await call("post", "/personal-data-erasures", { token: ownerToken, body: { userId: leaver, confirm: "leaver@openapi.example" } });
+    expect(erased.body).toMatchObject({ pseudonym: expect.stringMatching(/^erased-/) });
   });
 
   it("configures, reads, rotates and removes the SAML connection", async () => {
@@ -612,7 +645,7 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect((await call("get", "/access-review", { token: serviceToken })).status).toBe(403);
 
     const csv = await call("get", "/access-review.csv", { token: ownerToken });
-    expect(csv.text.split("\r\n")[0]).toBe("user_id,user_name,display_name,active,managed_by,role,role_sources,projects,last_login,flags");
+    expect(csv.text.split("\r\n")[0]).toBe("user_id,user_name,display_name,active,managed_by,role,role_sources,projects,last_login,flags,last_reviewed");
     expect(csv.headers["content-disposition"]).toMatch(/^attachment; filename="access-review-/);
   });
 

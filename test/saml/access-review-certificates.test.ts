@@ -49,8 +49,8 @@ describe("the access review and SAML certificates", () => {
     expect(days).toBeGreaterThan(9);
     expect(days).toBeLessThan(11);
     const [header, first] = await reviewCsv();
-    expect(header).toBe("user_id,user_name,display_name,active,managed_by,role,role_sources,projects,last_login,flags");
-    expect(first).toMatch(/^,,"?\(SAML signing certificate: CN=idp-ending expires \d{4}-\d\d-\d\dT[\d:.]+Z\)"?,,,,,,,saml_certificate_expires_soon$/);
+    expect(header).toBe("user_id,user_name,display_name,active,managed_by,role,role_sources,projects,last_login,flags,last_reviewed");
+    expect(first).toMatch(/^,,"?\(SAML signing certificate: CN=idp-ending expires \d{4}-\d\d-\d\dT[\d:.]+Z\)"?,,,,,,,saml_certificate_expires_soon,$/);
   });
 
   it("flags an expired certificate too, and no more once the connection is removed", async () => {
