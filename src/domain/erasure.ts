@@ -21,6 +21,8 @@ export interface ErasableEvent {
   readonly before?: unknown;
   readonly after?: unknown;
   readonly reason?: string;
+  /** A derived event's cause (`user.access_changed`): its target names the member too. */
+  readonly cause?: unknown;
 }
 
 /** What identifies the member in the trail, as read from the events about them. */
@@ -124,7 +126,7 @@ export class PersonalDataEraser {
       if (value && typeof value === "object") return Object.values(value).some(found);
       return false;
     };
-    return found([event.actor.name, event.target.display, event.before, event.after, event.reason]);
+    return found([event.actor.name, event.target.display, event.before, event.after, event.reason, event.cause]);
   }
 
   /** A text of the member's own (a token's name): their id, identifiers and names replaced. */
@@ -151,6 +153,7 @@ export class PersonalDataEraser {
       ...(event.before !== undefined ? { before: deep(event.before, false) } : {}),
       ...(event.after !== undefined ? { after: deep(event.after, false) } : {}),
       ...(event.reason !== undefined ? { reason: replace(event.reason) } : {}),
+      ...(event.cause !== undefined ? { cause: deep(event.cause, false) } : {}),
     };
     return JSON.stringify(rewritten) === JSON.stringify(event) ? undefined : rewritten;
   }

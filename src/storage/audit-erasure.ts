@@ -62,7 +62,7 @@ export class AuditErasureStore {
     const writer = async () => {
       while (next < changed.length) {
         const doc = changed[next++]!;
-        const fields = { actor: doc.actor, target: doc.target, ...(doc.before !== undefined ? { before: doc.before } : {}), ...(doc.after !== undefined ? { after: doc.after } : {}), ...(doc.reason !== undefined ? { reason: doc.reason } : {}) };
+        const fields = { actor: doc.actor, target: doc.target, ...(doc.before !== undefined ? { before: doc.before } : {}), ...(doc.after !== undefined ? { after: doc.after } : {}), ...(doc.reason !== undefined ? { reason: doc.reason } : {}), ...(doc.cause !== undefined ? { cause: doc.cause } : {}) };
         await guarded(() => writes.document("audit_events", doc._id, () => this.models.AuditEvent.collection.updateOne({ _id: doc._id } as never, { $set: fields })));
         index?.add(doc);
       }

@@ -69,7 +69,8 @@ describe.each([
     const before = await trail();
     const adamBefore = before.filter((e) => e.target.id === adamId || e.actor.id === adamId);
 
-    const res = await as(ownerToken).post("/personal-data-erasures", { userId: adaId, confirm: "ADA.LOVELACE@example.com" }).expect(200);
+    const res = await as(ownerToken).post("/personal-data-erasures", { userId: adaId, confirm: "ADA.LOVELACE@example.com" });
+    if (res.status !== 200) throw new Error(JSON.stringify(res.body));
     expect(res.body).toEqual({ pseudonym: expect.stringMatching(/^erased-[0-9a-f]{16}$/), eventsScanned: before.length, eventsRewritten: expect.any(Number), personalTokens: 2, sessions: 1, ms: expect.any(Number) });
     const { pseudonym } = res.body as { pseudonym: string };
 
