@@ -112,7 +112,7 @@ export async function startGatehouse(options: {
   const server = spawn(process.execPath, [...options.nodeArgs, gatehouseMain], {
     // Deep list pages scan every document on FerretDB: give single database operations time.
     // A clean environment: the run does not depend on the shell's variables.
-    env: { ...env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", DATABASE_TIMEOUT_MS: "60000" },
+    env: { ...env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", DATABASE_TIMEOUT_MS: "60000", WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: "true" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const [, port] = await waitForLine(server, /"port":(\d+),"msg":"SCIM base URL/, "Gatehouse");
