@@ -7,6 +7,7 @@ import type { AuditEventDocument, Models } from "../storage/models";
 import { auditDocument } from "../storage/outbox";
 import { residentAuditIndexOf } from "../storage/audit-index";
 import { directoryEventLogOf } from "../storage/directory-events";
+import { directoryEventTypeOf } from "../domain/directory-events";
 import { auditEventOrder, auditEventQuery, type AuditFilter, type AuditPosition } from "./audit-query";
 
 export interface Change {
@@ -61,7 +62,8 @@ export class AuditTrail {
 
   /**
    * Writes events derived from a change already in the trail (services/access-changes.ts), in
-   * batches of `batchSize` — one round trip each, not one per event. Safe to repeat: derived events
+   * batches of `batchSize` — one round trip each, not one per event (plus one publication per
+   * directory event). Safe to repeat: derived events
    * have ids computed from what they derive from, and an event already stored is left as it is
    * (a duplicate key is not an error here), so a derivation cut short by a crash is simply run again.
    */
@@ -71,6 +73,11 @@ export class AuditTrail {
     const ordered = [...events].sort((a, b) => a.at.getTime() - b.at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (let from = 0; from < ordered.length; from += batchSize) {
       const documents = ordered.slice(from, from + batchSize).map(auditDocument);
+      // Their directory events first, as the outbox publishes (storage/directory-events.ts): an event
+      // in the trail has been published. A derivation run again after a crash may publish an event
+      // twice, under the same id (at least once; receivers deduplicate by id).
+      const log = directoryEventLogOf(this.models);
+      for (const document of documents) if (directoryEventTypeOf(document)) await log.publish(document);
       try {
         await this.models.AuditEvent.collection.insertMany(documents as never[], { ordered: false });
       } catch (error) {

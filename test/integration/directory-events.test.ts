@@ -98,13 +98,17 @@ describe("GET /api/v1/events", () => {
       "group.created",
       "group.renamed",
       "member.deactivated",
+      "member.access_changed",
       "session.revoked",
       "member.reactivated",
+      "member.access_changed",
       "group.deleted",
       "member.deleted",
       "session.revoked",
     ]);
     expect(events[0]).toMatchObject({ version: 1, organizationId: org.id, data: { object: "user", id: user, auditAction: "user.provisioned" } });
+    // The effective access a deactivation took (derived from its cause, issue 13's user.access_changed).
+    expect(events[4]).toMatchObject({ data: { object: "user", id: user, auditAction: "user.access_changed", before: { organizationRole: "read_only" }, after: { organizationRole: null } } });
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
     // The audit trail is the one source: every event's id is an audit event's id.
     const audit = await t.db.models.AuditEvent.find({ _id: { $in: events.map((e) => e.id) } }).lean();

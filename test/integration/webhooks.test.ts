@@ -109,8 +109,8 @@ describe("delivery", () => {
     try {
       const user = (await provision(t, org.token, "signed@example.com")).body.id as string;
       await scimClient(t.app, org.token).patch(`/Users/${user}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "active", value: false }] }).expect(200);
-      await until(() => receiver.events().length >= 3);
-      expect(receiver.events().map((e) => e.type)).toEqual(["member.provisioned", "member.deactivated", "session.revoked"]);
+      await until(() => receiver.events().length >= 4);
+      expect(receiver.events().map((e) => e.type)).toEqual(["member.provisioned", "member.deactivated", "member.access_changed", "session.revoked"]);
       for (const r of receiver.received) {
         const verified = new Webhook(org.secret).verify(r.body, r.headers) as { id: string };
         expect(r.headers["webhook-id"]).toBe(verified.id);
@@ -120,7 +120,7 @@ describe("delivery", () => {
       const listed = (await api(t.app, org.manager).get("/events").expect(200)).body.events.map((e: { id: string }) => e.id);
       expect(receiver.events().map((e) => e.id)).toEqual(listed);
       const log = (await api(t.app, org.manager).get(`/webhooks/${org.endpointId}/deliveries`).expect(200)).body.attempts;
-      expect(log.map((a: { outcome: string; httpStatus: number }) => [a.outcome, a.httpStatus])).toEqual([["delivered", 204], ["delivered", 204], ["delivered", 204]]);
+      expect(log.map((a: { outcome: string; httpStatus: number }) => [a.outcome, a.httpStatus])).toEqual([["delivered", 204], ["delivered", 204], ["delivered", 204], ["delivered", 204]]);
       // A tampered body fails the library's verification.
       expect(() => new Webhook(org.secret).verify(receiver.received[0]!.body.replace("signed", "forged"), receiver.received[0]!.headers)).toThrow();
     } finally {
