@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       if (restored.length || removed.length) logger.warn({ restored: restored.length, removed: removed.length }, "repaired userName lookup keys");
     })
     .catch((err) => logger.warn({ err }, "userName key repair failed"));
+  void services.certificateWatch.look().catch((err) => logger.warn({ err }, "certificate watch failed"));
   const maintenance = setInterval(() => {
     const system = { actor: { type: "system" as const, id: "maintenance", name: "Gatehouse maintenance" }, source: "system" as const, requestId: "maintenance" };
     void services.groups.sweep().catch((err) => logger.warn({ err }, "group sweep failed"));
@@ -97,8 +98,10 @@ async function main(): Promise<void> {
     void services.sessions.sweep().catch((err) => logger.warn({ err }, "session sweep failed"));
     void services.signInLinks.sweep().catch((err) => logger.warn({ err }, "sign-in link sweep failed"));
     void services.samlTests.sweep().catch((err) => logger.warn({ err }, "SAML test sweep failed"));
-    // Directory events past their retention (services/directory-events.ts), an hour's worth of minutes apart at most.
+    // Directory events past their retention (services/directory-events.ts), and the identity
+    // providers' certificates noticed expiring (services/certificate-watch.ts): once an hour.
     if (Date.now() % 3_600_000 < 60_000) {
+      void services.certificateWatch.look().catch((err) => logger.warn({ err }, "certificate watch failed"));
       void services.organizations
         .list()
         .then(async (organizations) => {

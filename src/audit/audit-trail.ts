@@ -8,6 +8,7 @@ import { auditDocument } from "../storage/outbox";
 import { residentAuditIndexOf } from "../storage/audit-index";
 import { directoryEventLogOf } from "../storage/directory-events";
 import { directoryEventTypeOf } from "../domain/directory-events";
+import { readById } from "../storage/read-by-id";
 import { auditEventOrder, auditEventQuery, type AuditFilter, type AuditPosition } from "./audit-query";
 
 export interface Change {
@@ -58,6 +59,17 @@ export class AuditTrail {
     await guarded(() => this.models.AuditEvent.collection.insertOne(document as never));
     residentAuditIndexOf(this.models)?.add(document);
     return event;
+  }
+
+  /**
+   * Records derived events (derivedEventId) that are not in the trail yet: one `_id` read each, so
+   * a watch that looks again and again (services/certificate-watch.ts) publishes each event once.
+   * Two instances looking at the same moment may both publish it, under one id (at least once).
+   */
+  async appendAbsent(events: readonly AuditEvent[]): Promise<void> {
+    const absent: AuditEvent[] = [];
+    for (const event of events) if (!(await guarded(() => readById(this.models.AuditEvent, event.id)))) absent.push(event);
+    if (absent.length) await this.appendDerived(absent);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Actor, ChangeSource } from "./context";
 
 /** One change, as an access review needs it: who, when, through what, to what, before and after. */
@@ -26,4 +27,14 @@ export interface AccessChangeCause {
   readonly eventId: string;
   readonly target: { readonly type: string; readonly id: string; readonly display?: string };
   readonly effectiveAt?: Date;
+}
+
+/**
+ * The id of an event derived from others (an effective access change from its cause, a certificate
+ * noticed expiring): a UUID-shaped digest of what it derives from, so deriving it twice (a crash,
+ * two instances) names the same event, and the trail keeps it once.
+ */
+export function derivedEventId(...parts: readonly string[]): string {
+  const hex = createHash("sha256").update(parts.join("\u0000")).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -1,9 +1,8 @@
-import { createHash } from "node:crypto";
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { GroupMapping, IdentityGroup } from "../domain/access";
 import { sameAccess, summarizeAccess, type AccessSummary } from "../domain/access-change";
-import type { AuditEvent } from "../domain/audit";
+import { derivedEventId, type AuditEvent } from "../domain/audit";
 import type { AccessPolicy } from "../domain/organization";
 import type { AccessSettings } from "../domain/access";
 import type { Group } from "../domain/group";
@@ -377,8 +376,7 @@ function userStates(cause: AuditEvent): { before: (u: User) => User; after: (u: 
  * recovery on two instances) writes each event once. A UUID-shaped digest, like every other event id.
  */
 export function accessChangedEventId(causeEventId: string, userId: string): string {
-  const hex = createHash("sha256").update(`${accessChangedAction}\u0000${causeEventId}\u0000${userId}`).digest("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedEventId(accessChangedAction, causeEventId, userId);
 }
 
 /**

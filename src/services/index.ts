@@ -36,6 +36,7 @@ import { ProvisioningActivity } from "./provisioning-activity";
 import { GroupOverview } from "./group-overview";
 import { AccessChanges } from "./access-changes";
 import { GroupMappings } from "./mappings";
+import { CertificateWatch } from "./certificate-watch";
 import { DirectoryEvents } from "./directory-events";
 import { defaultDeliverySchedule, Webhooks, type DeliverySchedule } from "./webhooks";
 import { defaultOutboundPolicy, WebhookSender, type OutboundPolicy } from "./webhook-sender";
@@ -80,6 +81,8 @@ export interface Services {
   samlTests: SamlTests;
   /** Groups as administrators look at them (admin/group-routes.ts). */
   groupOverview: GroupOverview;
+  /** The identity providers' signing certificates noticed expiring (services/certificate-watch.ts). */
+  certificateWatch: CertificateWatch;
   /** Directory events for the product: the events API (services/directory-events.ts). */
   directoryEvents: DirectoryEvents;
   /** Webhook endpoints and their delivery (services/webhooks.ts); the server starts delivery. */
@@ -190,6 +193,7 @@ export function createServices(
     samlState,
     offboardings: new Offboardings(offboardingStore, users, access, audit),
     directoryEvents: new DirectoryEvents(directoryEventLogOf(db.models)),
+    certificateWatch: new CertificateWatch(organizations, saml, audit),
     webhooks,
     accessReview,
     reviewCompletions: new ReviewCompletions(audit, accessReview, access),
