@@ -222,6 +222,9 @@ describe("the Webhooks page", () => {
     await row.getByText("Delivered").waitFor();
     await row.getByRole("button", { name: `Delivery log of ${receiver.url}` }).click();
     const log = page.getByRole("region", { name: `Delivery log: ${receiver.url}` });
+    // The keyboard goes on to the log it opened.
+    await page.getByRole("heading", { name: `Delivery log: ${receiver.url}` }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("log-heading");
     const attempt = log.locator("tbody tr", { hasText: eventId });
     await attempt.getByText("member.provisioned").waitFor();
     await attempt.getByText("Delivered").waitFor();

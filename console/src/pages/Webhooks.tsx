@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Form, ListBox, ListBoxItem, type Selection } from "react-aria-components";
 import { api, unwrap, type Schemas } from "../api/client";
 import { Badge, Button, CopyValue, DialogButton, Empty, ErrorNotice, formatTime, Loading, Switch, TextField, useAction } from "../components/ui";
@@ -241,10 +241,13 @@ function DeliveryLog({ endpoint, onClose }: { endpoint: Endpoint; onClose(): voi
   const { state, reload } = useLoad(() => unwrap(api.GET("/webhooks/{id}/deliveries", { params: { path: { id: endpoint.id } } })), endpoint.id);
   const redeliver = useAction();
   const [queued, setQueued] = useState<string | null>(null);
+  // Opened from a row's button: the keyboard goes on to the log rather than staying in the table.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
   return (
     <section className="card" aria-labelledby="log-heading">
       <div className="page-head">
-        <h2 id="log-heading">Delivery log: {endpoint.url}</h2>
+        <h2 id="log-heading" ref={heading} tabIndex={-1}>Delivery log: {endpoint.url}</h2>
         <div className="actions">
           <Button onPress={reload}>Refresh</Button>
           <Button onPress={onClose}>Close</Button>
