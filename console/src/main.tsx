@@ -13,6 +13,7 @@ import { ProjectsPage } from "./pages/Projects";
 import { ProvisioningPage } from "./pages/Provisioning";
 import { SingleSignOnPage } from "./pages/SingleSignOn";
 import { SettingsPage } from "./pages/Settings";
+import { WebhooksPage } from "./pages/Webhooks";
 import { ErrorNotice, Loading } from "./components/ui";
 
 function Console() {
@@ -37,6 +38,7 @@ function Console() {
         <Route path="audit" element={<AuditLogPage />} />
         <Route path="access-review" element={<AccessReviewPage />} />
         <Route path="settings" element={<SettingsPage />} />
+        <Route path="webhooks" element={<WebhooksPage />} />
         <Route path="sign-in" element={<Navigate to="/" replace />} />
         <Route path="*" element={<main id="main"><h1>Not found</h1><p>There is no such page in the console.</p></main>} />
       </Route>

@@ -17,6 +17,7 @@ export function Layout() {
     { to: "/projects", label: "Projects", shown: may("modify_account_settings") },
     { to: "/single-sign-on", label: "Single sign-on", shown: may("manage_integrations") },
     { to: "/provisioning", label: "Provisioning", shown: may("manage_integrations") },
+    { to: "/webhooks", label: "Webhooks", shown: may("manage_integrations") },
     { to: "/audit", label: "Audit log", shown: isAdministrator },
     { to: "/access-review", label: "Access review", shown: isAdministrator },
     { to: "/settings", label: "Settings", shown: may("modify_account_settings") },
