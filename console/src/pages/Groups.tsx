@@ -148,6 +148,7 @@ function GroupPanel({ groupId, projects, onChanged }: { groupId: string; project
               ))}
             </ul>
           )}
+          {draft ? <p className="hint">Finish or cancel the change below before starting another.</p> : null}
           {done ? <p role="status">{done}</p> : null}
         </div>
       </div>
