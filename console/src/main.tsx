@@ -14,6 +14,7 @@ import { ProvisioningPage } from "./pages/Provisioning";
 import { SingleSignOnPage } from "./pages/SingleSignOn";
 import { SettingsPage } from "./pages/Settings";
 import { WebhooksPage } from "./pages/Webhooks";
+import { GroupsPage } from "./pages/Groups";
 import { ErrorNotice, Loading } from "./components/ui";
 
 function Console() {
@@ -33,6 +34,7 @@ function Console() {
         <Route index element={<YourAccessPage />} />
         <Route path="members" element={<MembersPage />} />
         <Route path="projects" element={<ProjectsPage />} />
+        <Route path="groups" element={<GroupsPage />} />
         <Route path="single-sign-on" element={<SingleSignOnPage />} />
         <Route path="provisioning" element={<ProvisioningPage />} />
         <Route path="audit" element={<AuditLogPage />} />

@@ -15,6 +15,7 @@ export function Layout() {
     { to: "/", label: "Your access", shown: true },
     { to: "/members", label: "Members", shown: isAdministrator },
     { to: "/projects", label: "Projects", shown: may("modify_account_settings") },
+    { to: "/groups", label: "Groups and mappings", shown: may("edit_user_permissions") },
     { to: "/single-sign-on", label: "Single sign-on", shown: may("manage_integrations") },
     { to: "/provisioning", label: "Provisioning", shown: may("manage_integrations") },
     { to: "/webhooks", label: "Webhooks", shown: may("manage_integrations") },

@@ -1,7 +1,8 @@
 import { useState } from "react";
+import { Form } from "react-aria-components";
 import { api, unwrap, type Schemas } from "../api/client";
 import { describeSource, roleLabel } from "../access-words";
-import { Badge, Empty, ErrorNotice, formatTime, Loading, Select } from "../components/ui";
+import { Badge, Button, DialogButton, Empty, ErrorNotice, formatTime, Loading, Select, TextField, useAction } from "../components/ui";
 import { sourceOf } from "./Members";
 import { useLoad } from "../useLoad";
 
@@ -12,17 +13,54 @@ const FILTERS = [{ id: "", label: "Every member" }, ...Object.entries(FLAG_LABEL
 
 /** The access review: every member's role and where it comes from, with the findings a reviewer looks for. */
 export function AccessReviewPage() {
-  const { state } = useLoad(() => unwrap(api.GET("/access-review")), "review");
+  const { state, reload } = useLoad(() => unwrap(api.GET("/access-review")), "review");
+  const completions = useLoad(() => unwrap(api.GET("/access-review/completions")), "completions");
   const [flag, setFlag] = useState("");
+  const [completed, setCompleted] = useState<string | null>(null);
 
   return (
     <main id="main">
       <div className="page-head">
         <h1>Access review</h1>
-        <a className="button button-secondary" href="/api/v1/access-review.csv" download>
-          Export CSV
-        </a>
+        <div className="actions">
+          <a className="button button-secondary" href="/api/v1/access-review.csv" download>
+            Export CSV
+          </a>
+          <DialogButton label="Complete review" title="Complete the access review" variant="primary">
+            {(close) => (
+              <CompleteReview
+                close={close}
+                onCompleted={(completion) => {
+                  setCompleted(`Review completed: ${completion.members} ${completion.members === 1 ? "member" : "members"} signed off, recorded in the audit trail.`);
+                  reload();
+                  completions.reload();
+                }}
+              />
+            )}
+          </DialogButton>
+        </div>
       </div>
+      {completed ? <p role="status">{completed}</p> : null}
+      <section className="card" aria-labelledby="signoffs-heading">
+        <h2 id="signoffs-heading">Sign-offs</h2>
+        {completions.state.status === "loading" ? <Loading what="the sign-offs" /> : null}
+        {completions.state.status === "error" ? <ErrorNotice message={completions.state.message} /> : null}
+        {completions.state.status === "ready" ? (
+          completions.state.data.completions.length === 0 ? (
+            <Empty>The review has never been completed: complete it to record your sign-off as evidence for auditors.</Empty>
+          ) : (
+            <ul className="sources" aria-label="Recent sign-offs">
+              {completions.state.data.completions.slice(0, 5).map((completion) => (
+                <li key={completion.id}>
+                  <strong>{formatTime(completion.at)}</strong> by {completion.reviewer.name} — {completion.scope.kind === "project" ? `project ${completion.scope.projectName}` : "the whole organization"}, {completion.members}{" "}
+                  {completion.members === 1 ? "member" : "members"}
+                  {completion.notes ? <>: “{completion.notes}”</> : null}
+                </li>
+              ))}
+            </ul>
+          )
+        ) : null}
+      </section>
       {state.status === "loading" ? <Loading what="the access review" /> : null}
       {state.status === "error" ? <ErrorNotice message={state.message} /> : null}
       {state.status === "ready" ? (
@@ -62,6 +100,7 @@ function ReviewTable({ users }: { users: Schemas["ReviewedUser"][] }) {
             <th scope="col">Projects</th>
             <th scope="col">Source</th>
             <th scope="col">Last sign-in</th>
+            <th scope="col">Last reviewed</th>
             <th scope="col">Flags</th>
           </tr>
         </thead>
@@ -84,6 +123,7 @@ function ReviewTable({ users }: { users: Schemas["ReviewedUser"][] }) {
               <td>{user.allProjects ? "All projects" : user.projects.map((p) => `${p.name ?? p.id} (${p.role})`).join(", ") || "—"}</td>
               <td>{sourceOf(user)}</td>
               <td>{formatTime(user.lastLogin)}</td>
+              <td>{user.lastReviewed ? `${formatTime(user.lastReviewed.at)} by ${user.lastReviewed.reviewer.name}` : "Never"}</td>
               <td>
                 {user.flags.map((flag) => (
                   <Badge key={flag} tone={flag === "elevated" || flag === "suspended" ? "danger" : "warning"}>
@@ -96,5 +136,37 @@ function ReviewTable({ users }: { users: Schemas["ReviewedUser"][] }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** The reviewer's sign-off of the review as it stands (the organization, or one project), with notes for auditors. */
+function CompleteReview({ close, onCompleted }: { close(): void; onCompleted(completion: Schemas["ReviewCompletion"]): void }) {
+  const projects = useLoad(() => api.GET("/projects").then((r) => r.data?.projects ?? [], () => []), "projects");
+  const [scope, setScope] = useState("organization");
+  const [notes, setNotes] = useState("");
+  const complete = useAction();
+  const scopes = [{ id: "organization", label: "The whole organization" }, ...(projects.state.status === "ready" ? projects.state.data.map((p) => ({ id: p.id, label: `Project ${p.name}` })) : [])];
+  return (
+    <Form
+      onSubmit={(event) => {
+        event.preventDefault();
+        void complete.run(async () => {
+          const completion = await unwrap(api.POST("/access-review/completions", { body: { ...(scope !== "organization" ? { projectId: scope } : {}), ...(notes.trim() ? { notes: notes.trim() } : {}) } }));
+          onCompleted(completion);
+          close();
+        });
+      }}
+    >
+      <p>Records your sign-off of the review as it stands now in the audit trail (<code>access_review.completed</code>), with the members it covers.</p>
+      <Select label="What you reviewed" options={scopes} value={scope} onChange={setScope} />
+      <TextField label="Notes" multiline value={notes} onChange={setNotes} autoFocus description="What you checked and what you changed, for the auditors." />
+      {complete.error ? <ErrorNotice message={complete.error} /> : null}
+      <div className="actions">
+        <Button onPress={close}>Cancel</Button>
+        <Button type="submit" variant="primary" isDisabled={complete.busy}>
+          Sign off
+        </Button>
+      </div>
+    </Form>
   );
 }

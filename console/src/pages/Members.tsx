@@ -16,6 +16,27 @@ export function sourceOf(member: Pick<Member, "managedBy" | "managedVia">): stri
   return "Local";
 }
 
+const STATUS_FILTERS = [
+  { id: "all", label: "Any status" },
+  { id: "active", label: "Active" },
+  { id: "suspended", label: "Suspended" },
+  { id: "deactivated", label: "Deactivated" },
+];
+
+function StatusBadge({ member }: { member: Member }) {
+  if (member.status === "suspended") return <Badge tone="warning">Suspended</Badge>;
+  if (member.status === "deactivated") return <Badge tone="danger">Deactivated</Badge>;
+  return <Badge tone="ok">Active</Badge>;
+}
+
+/** Who suspended a member, when and why, in a sentence (parts Gatehouse did not keep are left out). */
+function describeSuspension(suspended: NonNullable<Member["suspended"]>): string {
+  const when = suspended.since ? ` since ${formatTime(suspended.since)}` : "";
+  const by = suspended.by ? ` by ${suspended.by.name}` : "";
+  const why = suspended.reason ? `: “${suspended.reason}”` : "";
+  return `Suspended${when}${by}${why}.`;
+}
+
 const managedByLabel = (member: Member) => member.managedVia ?? (member.managedBy === "saml" ? "SAML sign-in" : "the identity provider");
 
 /**
@@ -27,12 +48,13 @@ export function MembersPage() {
   const may = useMay();
   const [query, setQuery] = useState("");
   const [search, setSearch] = useState("");
+  const [status, setStatus] = useState("all");
   // The cursors of the pages before this one (the first page has none).
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
   const { state, reload } = useLoad(
-    () => unwrap(api.GET("/users", { params: { query: { count: PAGE_SIZE, ...(search ? { q: search } : {}), ...(cursor ? { cursor } : {}) } } })),
-    `${search}|${cursor ?? ""}`,
+    () => unwrap(api.GET("/users", { params: { query: { count: PAGE_SIZE, ...(search ? { q: search } : {}), ...(status !== "all" ? { status: status as Member["status"] } : {}), ...(cursor ? { cursor } : {}) } } })),
+    `${search}|${status}|${cursor ?? ""}`,
   );
 
   if (!isAdministrator) {
@@ -65,17 +87,27 @@ export function MembersPage() {
       >
         <TextField label="Search members" type="search" value={query} onChange={setQuery} description="Names, user names and emails." />
         <Button type="submit">Search</Button>
+        <Select
+          label="Status"
+          options={STATUS_FILTERS}
+          value={status}
+          onChange={(value) => {
+            setCursors([]);
+            setStatus(value);
+          }}
+        />
       </Form>
       {state.status === "loading" ? <Loading what="members" /> : null}
       {state.status === "error" ? <ErrorNotice message={state.message} /> : null}
       {state.status === "ready" ? (
         state.data.users.length === 0 ? (
-          <Empty>{search ? `No member matches “${search}”.` : "The organization has no members yet."}</Empty>
+          <Empty>{search || status !== "all" ? `No member matches${search ? ` “${search}”` : ""}${status !== "all" ? ` with status ${status}` : ""}.` : "The organization has no members yet."}</Empty>
         ) : (
           <>
             <p className="hint" role="status">
               {state.data.totalResults} {state.data.totalResults === 1 ? "member" : "members"}
-              {search ? ` matching “${search}”` : ""}; page {cursors.length + 1}.
+              {search ? ` matching “${search}”` : ""}
+              {status !== "all" ? ` with status ${status}` : ""}; page {cursors.length + 1}.
             </p>
             <div className="table-wrap">
               <table>
@@ -100,7 +132,9 @@ export function MembersPage() {
                       <td>{member.userName}</td>
                       <td>{member.isOwner ? "Owner" : roleLabel(member.role)}</td>
                       <td>{member.allProjects ? "All" : member.projects.length}</td>
-                      <td>{member.active ? <Badge tone="ok">Active</Badge> : <Badge tone="danger">Deactivated</Badge>}</td>
+                      <td>
+                        <StatusBadge member={member} />
+                      </td>
                       <td>{member.managedBy === "local" ? "Local" : <Badge tone="managed">Managed by {managedByLabel(member)}</Badge>}</td>
                       <td>{formatTime(member.lastLogin)}</td>
                       <td>
@@ -194,8 +228,9 @@ function MemberControls({ member, close, onChanged }: { member: Member; close():
   return (
     <div className="member-controls">
       <p>
-        {member.userName} · {member.isOwner ? "Owner" : roleLabel(member.role)} · {member.active ? "active" : "deactivated"}
+        {member.userName} · {member.isOwner ? "Owner" : roleLabel(member.role)} · {member.status}
       </p>
+      {member.suspended ? <p className="state state-empty">{describeSuspension(member.suspended)}</p> : null}
       {managed ? <Badge tone="managed">Managed by {managedByLabel(member)}</Badge> : null}
 
       <section aria-label="Role">
@@ -212,18 +247,23 @@ function MemberControls({ member, close, onChanged }: { member: Member; close():
       <TextField label="Reason" value={reason} onChange={setReason} description="Recorded in the audit trail with the change (required for temporary access)." />
 
       <section aria-label="Suspension" className="actions">
-        <Button
-          isDisabled={overlayDisabledReason !== undefined || action.busy}
-          onPress={() => change("Suspended.", () => unwrap(api.POST("/users/{id}/suspend", { params: { path: { id: member.id } }, body: reason ? { reason } : {} })))}
-        >
-          Suspend
-        </Button>
-        <Button
-          isDisabled={overlayDisabledReason !== undefined || action.busy}
-          onPress={() => change("Suspension lifted.", () => unwrap(api.POST("/users/{id}/unsuspend", { params: { path: { id: member.id } }, body: reason ? { reason } : {} })))}
-        >
-          Lift suspension
-        </Button>
+        {/* Suspend is offered to active members only, Lift to suspended ones only. */}
+        {member.status === "active" ? (
+          <Button
+            isDisabled={overlayDisabledReason !== undefined || action.busy}
+            onPress={() => change("Suspended.", () => unwrap(api.POST("/users/{id}/suspend", { params: { path: { id: member.id } }, body: reason ? { reason } : {} })))}
+          >
+            Suspend
+          </Button>
+        ) : null}
+        {member.status === "suspended" ? (
+          <Button
+            isDisabled={overlayDisabledReason !== undefined || action.busy}
+            onPress={() => change("Suspension lifted.", () => unwrap(api.POST("/users/{id}/unsuspend", { params: { path: { id: member.id } }, body: reason ? { reason } : {} })))}
+          >
+            Lift suspension
+          </Button>
+        ) : null}
         {!managed ? (
           <Button
             variant="danger"
@@ -235,6 +275,7 @@ function MemberControls({ member, close, onChanged }: { member: Member; close():
         ) : null}
       </section>
       {overlayDisabledReason ? <p className="hint">{overlayDisabledReason}</p> : null}
+      {member.status === "deactivated" ? <p className="hint">A deactivated member has no access to suspend; the identity provider (or an operator) reactivates them.</p> : null}
       {managed ? <p className="hint">Members managed by the identity provider are removed there (unassign them from the app); suspension works here too.</p> : null}
 
       <section aria-label="Temporary access" className="temporary">

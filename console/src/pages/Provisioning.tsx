@@ -3,6 +3,7 @@ import { Form } from "react-aria-components";
 import { api, unwrap, type Schemas } from "../api/client";
 import { Badge, Button, CopyValue, DialogButton, Empty, ErrorNotice, formatTime, Loading, TextField, useAction } from "../components/ui";
 import { useLoad } from "../useLoad";
+import { ProvisioningActivity } from "./ProvisioningActivity";
 
 /**
  * SCIM provisioning: the base URL and the tokens Okta or Entra ID authenticate with. A new token's
@@ -21,6 +22,10 @@ export function ProvisioningPage() {
         <h2 id="scim-heading">SCIM connection</h2>
         <p>Give your identity provider this base URL and a token below (Okta: “SCIM connector base URL”, Entra ID: “Tenant URL”).</p>
         <CopyValue label="SCIM base URL" value={baseUrl} />
+      </section>
+      <section className="card" aria-labelledby="activity-heading">
+        <h2 id="activity-heading">Recent provisioning activity</h2>
+        <ProvisioningActivity />
       </section>
       <section className="card" aria-labelledby="tokens-heading">
         <div className="page-head">

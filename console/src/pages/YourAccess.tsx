@@ -3,6 +3,7 @@ import { describeSource, roleLabel } from "../access-words";
 import { Button, Empty, ErrorNotice, formatTime, Loading, useAction } from "../components/ui";
 import { useSession, useSignedIn } from "../session";
 import { useLoad } from "../useLoad";
+import { PersonalTokens } from "./PersonalTokens";
 
 /** Every member's page: their role, each project and where each grant comes from, their session. */
 export function YourAccessPage() {
@@ -94,6 +95,7 @@ export function YourAccessPage() {
           </section>
         </>
       ) : null}
+      <PersonalTokens />
     </main>
   );
 }
