@@ -122,6 +122,99 @@ export function lowersLocalGrants(target: Pick<ManagedUser, "localAccess">, chan
   });
 }
 
+/**
+ * What a member holds inside projects, from the same effective access the authorization answers
+ * use: a project role that carries member-management permissions there (`withinProjects` cells,
+ * under the organization roles' ceiling) makes them a manager of that project only.
+ */
+export interface ProjectManagingActor {
+  readonly id: string;
+  /** The actor's permissions in a project, as `/authorize` with that `projectId` reads them; undefined: none there. */
+  readonly permissionsIn: (projectId: string) => PermissionSet | undefined;
+}
+
+export interface ProjectAssignmentChange {
+  readonly projectId: string;
+  readonly role: string;
+}
+
+/** What one project role grants, before any ceiling; an unknown role grants nothing. */
+export function projectRolePermissions(role: string, catalog: AccessCatalog = SHIPPED_CATALOG): PermissionSet {
+  return new Map(Object.entries(catalog.definition.projectRoles.find((r) => r.name === role)?.permissions ?? {}));
+}
+
+/** The ceiling rule inside one project: the role grants nothing the actor does not hold there. */
+function withinProjectCeiling(role: string, held: PermissionSet, catalog: AccessCatalog): boolean {
+  return AccessCatalog.within(projectRolePermissions(role, catalog), held);
+}
+
+/**
+ * An invitation by a member who may invite people only inside some projects (the catalog's
+ * `inviteMembers` permission held there, not organization-wide): into those projects only, each
+ * with a role within what the inviter holds there, and with no organization role named — the new
+ * member gets the organization's default role, which by the catalog's rule administers nothing.
+ */
+export function mayInviteIntoProjects(
+  actor: ProjectManagingActor,
+  invitation: { readonly role?: string; readonly projects?: readonly ProjectAssignmentChange[] },
+  catalog: AccessCatalog = SHIPPED_CATALOG,
+): PolicyDecision {
+  const invites = catalog.definition.administration.inviteMembers;
+  const noun = catalog.projectNoun;
+  if (invitation.role !== undefined) {
+    return refuse("forbidden", `${invites} is granted only inside ${catalog.definition.project.plural}: the new member gets the organization's default role; leave role out`);
+  }
+  if (!invitation.projects?.length) return refuse("forbidden", `${invites} is granted only inside ${catalog.definition.project.plural}: name the ${noun} to invite into`);
+  for (const { projectId, role } of invitation.projects) {
+    const held = actor.permissionsIn(projectId);
+    if (!held?.has(invites)) return refuse("forbidden", `${invites} is not granted in ${noun} ${projectId}`);
+    if (!withinProjectCeiling(role, held, catalog)) return refuse("forbidden", `nobody gives a role above their own: ${role} grants more than the inviter holds in ${noun} ${projectId}`);
+  }
+  return allowed;
+}
+
+/**
+ * A change of another member's projects by someone who may change members' access only inside
+ * some projects: the organization role stays as it is, the Owner and the actor themselves are out
+ * of reach, and every project whose roles the change touches must be one the actor manages, where
+ * both the roles taken away and the roles given are within what the actor holds there (nobody
+ * gives a role above their own, nor changes someone who holds more there than they do). Projects
+ * the change leaves as they were may be anything. A member an identity provider manages keeps the
+ * existing rule: local grants can only be lowered or removed.
+ */
+export function mayChangeProjectAccess(
+  actor: ProjectManagingActor,
+  target: ManagedUser,
+  change: { readonly touchesOrganizationRole: boolean; readonly projects?: readonly ProjectAssignmentChange[] },
+  catalog: AccessCatalog = SHIPPED_CATALOG,
+): PolicyDecision {
+  const manages = catalog.definition.administration.changeMemberAccess;
+  const noun = catalog.projectNoun;
+  if (change.touchesOrganizationRole) {
+    return refuse("forbidden", `${manages} is granted only inside ${catalog.definition.project.plural}: the organization role is changed by a member whose role grants ${manages} organization-wide`);
+  }
+  if (change.projects === undefined) return refuse("forbidden", "change_projects needs the new projects");
+  if (actor.id === target.id) return refuse("no_self_elevation", "nobody changes their own project access");
+  if (target.isOwner) return refuse("owner_protected", "only the owner changes the owner's account");
+  const before = target.localAccess?.projects ?? [];
+  const rolesIn = (list: readonly ProjectAssignmentChange[], projectId: string) => [...new Set(list.filter((p) => p.projectId === projectId).map((p) => p.role))].sort();
+  const projectIds = [...new Set([...before, ...change.projects].map((p) => p.projectId))];
+  for (const projectId of projectIds) {
+    const was = rolesIn(before, projectId);
+    const will = rolesIn(change.projects, projectId);
+    if (was.join("\n") === will.join("\n")) continue;
+    const held = actor.permissionsIn(projectId);
+    if (!held?.has(manages)) return refuse("forbidden", `${manages} is not granted in ${noun} ${projectId}`);
+    for (const role of [...was, ...will]) {
+      if (!withinProjectCeiling(role, held, catalog)) return refuse("forbidden", `nobody gives or changes a role above their own: ${role} grants more than the actor holds in ${noun} ${projectId}`);
+    }
+  }
+  if (target.managedBy !== "local" && !lowersLocalGrants(target, { kind: "change_projects", newLocalAccess: { ...(target.localAccess ?? {}), projects: [...change.projects] } }, catalog)) {
+    return refuse("managed_by_identity_provider", `this user is managed by ${target.managedBy}: change them in the identity provider (grants made here can be lowered or removed, never raised)`);
+  }
+  return allowed;
+}
+
 export interface OwnershipHolder {
   readonly id: string;
   readonly organizationId: string;

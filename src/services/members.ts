@@ -4,7 +4,7 @@ import type { AccessCatalog } from "../domain/catalog";
 import type { OrganizationRole, ProjectRole } from "../domain/permissions";
 import type { Organizations } from "./organizations";
 import { userNameKey, type LocalAccess, type MemberStatus, type User } from "../domain/user";
-import { mayManageUser, mayTransferOwnership, withinCeiling, type UserChange } from "../domain/user-policy";
+import { mayChangeProjectAccess, mayInviteIntoProjects, mayManageUser, mayTransferOwnership, withinCeiling, type ProjectManagingActor, type UserChange } from "../domain/user-policy";
 import type { Permission } from "../domain/permissions";
 import { ConflictError, ForbiddenError, InvalidError, PolicyRefusedError } from "../errors";
 import { ownerVacancyNotice } from "../domain/ownership";
@@ -71,6 +71,28 @@ export function requireAdministration(actor: ApiActor, task: AdministrativeTask)
   return requirePermission(actor, actor.catalog.definition.administration[task]);
 }
 
+/**
+ * The actor's permissions in each project, read as the authorization answers read them
+ * (domain/access.ts `authorize`): reaching every project wins, else the project's own roles.
+ */
+function projectManagerOf(actor: Extract<ApiActor, { kind: "user" }>): ProjectManagingActor {
+  const { access } = actor;
+  return { id: actor.user.id, permissionsIn: (projectId) => (access.allProjects ? access.allProjectsPermissions : access.projects.find((p) => p.projectId === projectId)?.permissions) };
+}
+
+/**
+ * Whether the person holds an administrative task's permission only inside projects (a project
+ * role carrying it under a `withinProjects` cell), not organization-wide: they then act through
+ * the project-scoped rules of domain/user-policy.ts.
+ */
+function administeringOnlyWithinProjects(actor: ApiActor, task: AdministrativeTask): Extract<ApiActor, { kind: "user" }> | undefined {
+  if (actor.kind !== "user") return undefined;
+  const permission = actor.catalog.definition.administration[task];
+  if (actor.access.permissions.has(permission)) return undefined;
+  const { access } = actor;
+  return (access.allProjects ? access.allProjectsPermissions.has(permission) : access.projects.some((p) => p.permissions.has(permission))) ? actor : undefined;
+}
+
 /** Admin and Owner in the shipped catalog: whoever may change other members' access. */
 const isAdministrator = (actor: ApiActor) => actor.kind === "user" && actor.access.permissions.has(actor.catalog.definition.administration.changeMemberAccess);
 
@@ -104,6 +126,11 @@ export class MemberAdministration {
 
   async view(ctx: Scope, actor: ApiActor, userId: string): Promise<MemberView> {
     this.mayRead(actor, userId);
+    return this.memberView(ctx, actor, userId);
+  }
+
+  /** `view` without the reading check: for the answer to a change the actor was allowed to make. */
+  private async memberView(ctx: Scope, actor: ApiActor, userId: string): Promise<MemberView> {
     const [user, access, ownerUserId] = await Promise.all([this.users.get(ctx, userId), this.access.accessOf(ctx, userId), this.access.ownerOf(ctx)]);
     const isOwner = ownerUserId === userId;
     const editable =
@@ -246,10 +273,14 @@ export class MemberAdministration {
     actor: ApiActor,
     invitation: { email: string; displayName?: string; role?: OrganizationRole; projects?: { projectId: string; role: ProjectRole }[] },
   ): Promise<MemberView> {
-    const person = requireAdministration(actor, "inviteMembers");
+    const withinProjects = administeringOnlyWithinProjects(actor, "inviteMembers");
+    const person = withinProjects ?? requireAdministration(actor, "inviteMembers");
     const catalog = await this.access.catalogFor(ctx);
     this.access.checkRoles({ organizationRole: invitation.role, projects: invitation.projects }, "role", { catalog });
-    if (invitation.role && !withinCeiling(invitation.role, person.access.permissions, catalog)) {
+    if (withinProjects) {
+      const decision = mayInviteIntoProjects(projectManagerOf(person), invitation, catalog);
+      if (!decision.allowed) throw new PolicyRefusedError(decision.code, decision.message);
+    } else if (invitation.role && !withinCeiling(invitation.role, person.access.permissions, catalog)) {
       throw new PolicyRefusedError("forbidden", "nobody invites someone with more access than they have");
     }
     await this.checkProjects(ctx, invitation.projects);
@@ -259,7 +290,7 @@ export class MemberAdministration {
       "local",
       { ...(invitation.role ? { role: invitation.role } : {}), ...(invitation.projects ? { projects: invitation.projects } : {}) },
     );
-    return this.view(ctx, actor, user.id);
+    return withinProjects ? this.memberView(ctx, actor, user.id) : this.view(ctx, actor, user.id);
   }
 
   async remove(ctx: RequestContext, actor: ApiActor, userId: string, reason?: string): Promise<void> {
@@ -303,7 +334,10 @@ export class MemberAdministration {
     userId: string,
     change: { role?: OrganizationRole | null; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
   ): Promise<MemberView> {
-    this.access.checkRoles({ organizationRole: change.role ?? undefined, projects: change.projects }, "role", { grantable: false, catalog: await this.access.catalogFor(ctx) });
+    const catalog = await this.access.catalogFor(ctx);
+    this.access.checkRoles({ organizationRole: change.role ?? undefined, projects: change.projects }, "role", { grantable: false, catalog });
+    const projectManager = administeringOnlyWithinProjects(actor, "changeMemberAccess");
+    if (projectManager) return this.changeProjectAccess(ctx, projectManager, userId, change, catalog);
     const next = (current: LocalAccess): LocalAccess => {
       const role = change.role === null ? undefined : (change.role ?? current.role);
       const projects = change.projects ?? current.projects;
@@ -325,5 +359,31 @@ export class MemberAdministration {
     await this.checkProjects(ctx, change.projects);
     await this.users.setLocalAccess(ctx, userId, next(target.user.localAccess ?? {}), change.reason);
     return this.view(ctx, actor, userId);
+  }
+
+  /**
+   * `changeAccess` by a member who changes members' access only inside the projects where a
+   * project role lets them (domain/user-policy.ts mayChangeProjectAccess): the target's projects
+   * are replaced, their organization role kept.
+   */
+  private async changeProjectAccess(
+    ctx: RequestContext,
+    actor: Extract<ApiActor, { kind: "user" }>,
+    userId: string,
+    change: { role?: OrganizationRole | null; projects?: { projectId: string; role: ProjectRole }[]; reason?: string },
+    catalog: AccessCatalog,
+  ): Promise<MemberView> {
+    const target = await this.memberView(ctx, actor, userId);
+    const decision = mayChangeProjectAccess(
+      projectManagerOf(actor),
+      { id: userId, role: target.access.organizationRole ?? "", isOwner: target.isOwner, managedBy: target.user.managedBy, ...(target.user.localAccess ? { localAccess: target.user.localAccess } : {}) },
+      { touchesOrganizationRole: change.role !== undefined, ...(change.projects !== undefined ? { projects: change.projects } : {}) },
+      catalog,
+    );
+    if (!decision.allowed) throw new PolicyRefusedError(decision.code, decision.message);
+    await this.checkProjects(ctx, change.projects);
+    const { role } = target.user.localAccess ?? {};
+    await this.users.setLocalAccess(ctx, userId, { ...(role !== undefined ? { role } : {}), projects: change.projects ?? [] }, change.reason);
+    return this.memberView(ctx, actor, userId);
   }
 }
