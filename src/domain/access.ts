@@ -94,6 +94,11 @@ export interface AccessInput {
   readonly now: Date;
   /** The access catalog in force; the shipped one when absent. */
   readonly catalog?: AccessCatalog;
+  /**
+   * The organization's projects: a grant of a project that is not among them (deleted, while a
+   * local or temporary grant still names it) gives nothing. Every project counts when absent.
+   */
+  readonly projectIds?: ReadonlySet<string>;
 }
 
 /** One thing that granted a role, and the role it granted. */
@@ -195,6 +200,7 @@ export function effectiveAccess(input: AccessInput): EffectiveAccess {
   const orgSources: AccessSource<OrganizationRole>[] = [];
   const projectSources = new Map<string, AccessSource<ProjectRole>[]>();
   const addProject = (projectId: string, source: AccessSource<ProjectRole>): void => {
+    if (input.projectIds && !input.projectIds.has(projectId)) return;
     projectSources.set(projectId, [...(projectSources.get(projectId) ?? []), source]);
   };
 

@@ -159,6 +159,15 @@ export class AccessChanges implements OutboxFollower {
         const policy = await this.access.policyFor({ organizationId });
         return { scenarios: this.mappingScenarios(organizationId, policy, cause.target.id, before as GroupMapping | undefined, after as GroupMapping | undefined) };
       }
+      case "project.deleted": {
+        // Everyone may have held it (a mapping, a local or temporary grant): each member with the
+        // project and the mappings as they were, and as they are.
+        const policy = await this.access.policyFor({ organizationId });
+        const { mappings, ...project } = (before ?? {}) as unknown as { mappings?: AccessPolicy["mappings"] } & AccessPolicy["projects"][number];
+        if (!project.id || !Array.isArray(mappings)) return undefined;
+        const was: AccessPolicy = { ...policy, projects: [...policy.projects.filter((p) => p.id !== project.id), project], mappings };
+        return { scenarios: this.scenariosOf(organizationId, this.users.everyMember(organizationId), (user, groups) => ({ before: { policy: was, user, groups }, after: { policy, user, groups } })) };
+      }
       case "organization.access_settings_changed": {
         const policy = await this.access.policyFor({ organizationId });
         const was = { ...policy, settings: { ...policy.settings, ...(before as Partial<AccessSettings>) } };

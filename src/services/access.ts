@@ -182,6 +182,7 @@ export class AccessDirectory {
       temporaryGrants: (user.temporaryGrants ?? []).filter((g) => !g.endRecorded),
       now: options.now ?? this.now(),
       catalog: this.catalogOf(policy),
+      projectIds: new Set(policy.projects.map((p) => p.id)),
     });
   }
 
@@ -235,7 +236,9 @@ export class AccessDirectory {
       ctx.organizationId,
       policy.projects.filter((p) => p.id !== projectId),
       mappings,
-      this.audit.event(ctx, { action: "project.deleted", target: { type: "project", id: projectId, display: project.name }, before: project }),
+      // `before` keeps the mappings as they were too: what the project's deletion took from whom is
+      // derived from it (services/access-changes.ts).
+      this.audit.event(ctx, { action: "project.deleted", target: { type: "project", id: projectId, display: project.name }, before: { ...project, mappings: policy.mappings } }),
     );
   }
 

@@ -160,6 +160,29 @@ describe("user.access_changed, cause by cause", () => {
     expect(events.get(ada)).toMatchObject({ before: { organizationRole: "user", projects: [{ projectId: project.id }] }, after: { organizationRole: "read_only", projects: [] }, cause: { action: "mapping.deleted" } });
   });
 
+  it("records a project's deletion for every member it gave access to, through a mapping or a local grant", async () => {
+    const org = await organization("projectgone");
+    const [apollo, zeus] = [(await api(org).post("/projects", { name: "Apollo" }).expect(201)).body, (await api(org).post("/projects", { name: "Zeus" }).expect(201)).body];
+    const [ada, bob, cy] = [await scimUser(org, "ada@projectgone.example"), await scimUser(org, "bob@projectgone.example"), await scimUser(org, "cy@projectgone.example")];
+    const crew = await scimGroup(org, "Crew", [ada]);
+    await api(org).post("/mappings", { match: { kind: "group_id", value: crew }, projects: [{ projectId: apollo.id, role: "editor" }, { projectId: zeus.id, role: "viewer" }] }).expect(201);
+    const local = (await api(org).post("/users", { email: "dee@projectgone.example", projects: [{ id: apollo.id, role: "viewer" }] }).expect(201)).body.id;
+    const seen = (await accessEvents(org)).length;
+
+    await api(org).delete(`/projects/${apollo.id}`).expect(204);
+    const events = await newEvents(org, seen);
+    // Ada (through the mapping) and Dee (a local grant) lose Apollo; Bob and Cy never had it.
+    expect([...events.keys()].sort()).toEqual([ada, local].sort());
+    expect(events.get(ada)).toMatchObject({
+      // Projects are listed by id.
+      before: { projects: [{ projectId: apollo.id, role: "editor" }, { projectId: zeus.id, role: "viewer" }].sort((a, b) => (a.projectId < b.projectId ? -1 : 1)) },
+      after: { projects: [{ projectId: zeus.id, role: "viewer" }] },
+      cause: { action: "project.deleted", target: { type: "project", id: apollo.id } },
+    });
+    expect(events.get(local)).toMatchObject({ before: { projects: [{ projectId: apollo.id, role: "viewer" }] }, after: { projects: [] } });
+    expect([bob, cy].some((id) => events.has(id))).toBe(false);
+  });
+
   it("answers PATCH /mappings/:id errors in the API's shape", async () => {
     const org = await organization("patcherrors");
     const mapping = (await api(org).post("/mappings", { match: { kind: "display_name", value: "x" }, organizationRole: "user" }).expect(201)).body;
