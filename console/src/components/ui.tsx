@@ -173,6 +173,20 @@ export function CopyValue({ label, value }: { label: string; value: string }) {
   );
 }
 
+/**
+ * A secret in the one answer that carries it (a new token, a webhook's signing secret): what it is,
+ * a copy button, and "I have copied it" to put it away; the lists never have it again.
+ */
+export function SecretShownOnce({ children, label, value, onDone }: { children: ReactNode; label: string; value: string; onDone(): void }) {
+  return (
+    <div className="issued" role="status">
+      <p>{children}</p>
+      <CopyValue label={label} value={value} />
+      <Button onPress={onDone}>I have copied it</Button>
+    </div>
+  );
+}
+
 /** Runs a change against the API, showing "working" and the API's message when it fails. */
 export function useAction(): { busy: boolean; error: string | null; run(action: () => Promise<unknown>): Promise<boolean>; clear(): void } {
   const [busy, setBusy] = useState(false);

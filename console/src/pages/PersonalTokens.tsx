@@ -1,8 +1,9 @@
 import { useState } from "react";
 import { Form } from "react-aria-components";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Badge, Button, CopyValue, DialogButton, Empty, ErrorNotice, formatTime, Loading, TextField, useAction } from "../components/ui";
+import { Button, DialogButton, Empty, ErrorNotice, Loading, TextField, SecretShownOnce, useAction } from "../components/ui";
 import { useLoad } from "../useLoad";
+import { TokenTable } from "../components/TokenTable";
 
 /** A date `days` from today, as the date field wants it (local time). */
 function dateIn(days: number): string {
@@ -37,13 +38,9 @@ export function PersonalTokens() {
       </div>
       <p className="hint">A token acts as you, with your access at each request and never more: a suspension or a lowered role applies to it at once.</p>
       {issued ? (
-        <div className="issued" role="status">
-          <p>
-            <strong>Copy the token “{issued.name}” now: it is not shown again.</strong>
-          </p>
-          <CopyValue label="New personal token" value={issued.token} />
-          <Button onPress={() => setIssued(null)}>I have copied it</Button>
-        </div>
+        <SecretShownOnce label="New personal token" value={issued.token} onDone={() => setIssued(null)}>
+          <strong>Copy the token “{issued.name}” now: it is not shown again.</strong>
+        </SecretShownOnce>
       ) : null}
       {state.status === "loading" ? <Loading what="your tokens" /> : null}
       {state.status === "error" ? <ErrorNotice message={state.message} /> : null}
@@ -52,43 +49,7 @@ export function PersonalTokens() {
         state.data.tokens.length === 0 ? (
           <Empty>You have no personal API token.</Empty>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {state.data.tokens.map((token) => {
-                  const expired = token.expires !== undefined && Date.parse(token.expires) <= Date.now();
-                  return (
-                    <tr key={token.id}>
-                      <td>{token.name}</td>
-                      <td>{formatTime(token.created)}</td>
-                      <td>{token.lastUsed ? formatTime(token.lastUsed) : "Never"}</td>
-                      <td>{token.expires ? formatTime(token.expires) : "Never"}</td>
-                      <td>{token.revoked ? <Badge tone="danger">Revoked {formatTime(token.revoked)}</Badge> : expired ? <Badge tone="warning">Expired</Badge> : <Badge tone="ok">Active</Badge>}</td>
-                      <td>
-                        {token.revoked || expired ? null : (
-                          <Button variant="danger" isDisabled={revoke.busy} aria-label={`Revoke ${token.name}`} onPress={() => void revoke.run(() => unwrap(api.DELETE("/me/tokens/{id}", { params: { path: { id: token.id } } }))).then(reload)}>
-                            Revoke
-                          </Button>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+          <TokenTable tokens={state.data.tokens} busy={revoke.busy} onRevoke={(token) => void revoke.run(() => unwrap(api.DELETE("/me/tokens/{id}", { params: { path: { id: token.id } } }))).then(reload)} />
         )
       ) : null}
     </section>

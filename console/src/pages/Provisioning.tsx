@@ -1,8 +1,9 @@
 import { useState } from "react";
 import { Form } from "react-aria-components";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Badge, Button, CopyValue, DialogButton, Empty, ErrorNotice, formatTime, Loading, TextField, useAction } from "../components/ui";
+import { Button, CopyValue, DialogButton, Empty, ErrorNotice, Loading, TextField, SecretShownOnce, useAction } from "../components/ui";
 import { useLoad } from "../useLoad";
+import { TokenTable } from "../components/TokenTable";
 import { ProvisioningActivity } from "./ProvisioningActivity";
 
 /**
@@ -43,13 +44,9 @@ export function ProvisioningPage() {
           </DialogButton>
         </div>
         {issued ? (
-          <div className="issued" role="status">
-            <p>
-              <strong>Copy the token “{issued.name}” now: it is not shown again.</strong>
-            </p>
-            <CopyValue label="New SCIM token" value={issued.token} />
-            <Button onPress={() => setIssued(null)}>I have copied it</Button>
-          </div>
+          <SecretShownOnce label="New SCIM token" value={issued.token} onDone={() => setIssued(null)}>
+            <strong>Copy the token “{issued.name}” now: it is not shown again.</strong>
+          </SecretShownOnce>
         ) : null}
         {state.status === "loading" ? <Loading what="SCIM tokens" /> : null}
         {state.status === "error" ? <ErrorNotice message={state.message} /> : null}
@@ -58,40 +55,7 @@ export function ProvisioningPage() {
           state.data.tokens.length === 0 ? (
             <Empty>No SCIM token yet: create one for your identity provider.</Empty>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {state.data.tokens.map((token) => (
-                    <tr key={token.id}>
-                      <td>{token.name}</td>
-                      <td>{formatTime(token.created)}</td>
-                      <td>{token.lastUsed ? formatTime(token.lastUsed) : "Never"}</td>
-                      <td>{token.expires ? formatTime(token.expires) : "Never"}</td>
-                      <td>{token.revoked ? <Badge tone="danger">Revoked {formatTime(token.revoked)}</Badge> : <Badge tone="ok">Active</Badge>}</td>
-                      <td>
-                        {token.revoked ? null : (
-                          <Button variant="danger" isDisabled={revoke.busy} aria-label={`Revoke ${token.name}`} onPress={() => void revoke.run(() => unwrap(api.DELETE("/scim-tokens/{id}", { params: { path: { id: token.id } } }))).then(reload)}>
-                            Revoke
-                          </Button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <TokenTable tokens={state.data.tokens} busy={revoke.busy} onRevoke={(token) => void revoke.run(() => unwrap(api.DELETE("/scim-tokens/{id}", { params: { path: { id: token.id } } }))).then(reload)} />
           )
         ) : null}
       </section>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { Form, ListBox, ListBoxItem, type Selection } from "react-aria-components";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Badge, Button, CopyValue, DialogButton, Empty, ErrorNotice, formatTime, Loading, Switch, TextField, useAction } from "../components/ui";
+import { Badge, Button, DialogButton, Empty, ErrorNotice, formatTime, Loading, Switch, TextField, SecretShownOnce, useAction } from "../components/ui";
 import { useLoad } from "../useLoad";
 
 type Endpoint = Schemas["WebhookEndpoint"];
@@ -94,13 +94,9 @@ export function WebhooksPage() {
         Gatehouse sends each directory event to the endpoints below, signed by the Standard Webhooks specification (headers <code>webhook-id</code>, <code>webhook-timestamp</code>, <code>webhook-signature</code>), and retries a failing endpoint for three days before it disables it.
       </p>
       {shown ? (
-        <div className="issued" role="status">
-          <p>
-            <strong>{shown.note}</strong> Endpoint: {shown.url}
-          </p>
-          <CopyValue label="Signing secret" value={shown.secret} />
-          <Button onPress={() => setShown(null)}>I have copied it</Button>
-        </div>
+        <SecretShownOnce label="Signing secret" value={shown.secret} onDone={() => setShown(null)}>
+          <strong>{shown.note}</strong> Endpoint: {shown.url}
+        </SecretShownOnce>
       ) : null}
       {change.error ? <ErrorNotice message={change.error} /> : null}
       <section className="card" aria-labelledby="endpoints-heading">
