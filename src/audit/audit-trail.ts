@@ -125,6 +125,20 @@ export class AuditTrail {
   }
 
   /**
+   * Visits the time and action of every event of `source` since `from` (in no promised order):
+   * from the resident audit index's memory on the embedded database, else one query of two fields
+   * per event, served by the `{organizationId, source, at, _id}` index on MongoDB.
+   */
+  async tally(organizationId: string, source: AuditEvent["source"], from: Date, visit: (at: number, action: string) => void): Promise<void> {
+    const index = residentAuditIndexOf(this.models);
+    if (index && (await index.tally(organizationId, source, from, visit))) return;
+    const cursor = this.models.AuditEvent.collection.find(auditEventQuery(organizationId, { source, from }), { projection: { at: 1, action: 1 }, sort: auditEventOrder, batchSize: 1000 });
+    await guarded(async () => {
+      for await (const doc of cursor) visit((doc.at as Date).getTime(), String(doc.action));
+    });
+  }
+
+  /**
    * Every matching event, newest first, a page at a time: an export of a long trail never holds it
    * all in memory. An event recorded while the export runs sorts before the position already
    * reached and is left out (unless it lands in that very millisecond with a smaller id), so the

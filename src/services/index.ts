@@ -205,7 +205,7 @@ export function createServices(
     emailDomains: new EmailDomains(emailDomainStore, audit),
     signInPolicy,
     signInLinks: new SignInLinks(signInLinkStore, users, sessions, signInPolicy, samlState, audit, options.publicBaseUrl, options.sessionClock),
-    provisioningActivity: new ProvisioningActivity(db.models, scimTokens),
+    provisioningActivity: new ProvisioningActivity(audit, scimTokens),
     groupOverview: new GroupOverview(groups, userStore, access),
     async recoverAuditOutbox() {
       let recovered = 0;

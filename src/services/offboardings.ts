@@ -3,6 +3,7 @@ import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
 import { nextWakeOf, offboardingIdOf, reminderDue, type MemberReference, type Offboarding } from "../domain/offboarding";
 import type { User } from "../domain/user";
+import type { TokenScope } from "../domain/token-scopes";
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError, PolicyRefusedError } from "../errors";
 import type { OffboardingStore } from "../storage/offboardings";
 import type { AccessDirectory } from "./access";
@@ -10,7 +11,7 @@ import { requirePermission, type ApiActor } from "./members";
 import type { UserDirectory } from "./users";
 
 /** The scope a service token needs to offboard (issue 15 §1: tokens get scopes). */
-export const OFFBOARDING_SCOPE = "offboarding";
+export const OFFBOARDING_SCOPE: TokenScope = "offboarding";
 
 /**
  * Who may offboard: a service token with the `offboarding` scope (an HR system, Okta Workflows,

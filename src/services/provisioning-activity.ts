@@ -1,8 +1,5 @@
-import { auditEventOrder, auditEventQuery } from "../audit/audit-query";
+import type { AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../domain/context";
-import { residentAuditIndexOf } from "../storage/audit-index";
-import { guarded } from "../storage/database-errors";
-import type { Models } from "../storage/models";
 import type { ScimTokens } from "./scim-tokens";
 
 type Scope = Pick<RequestContext, "organizationId">;
@@ -68,7 +65,7 @@ export class ProvisioningActivity {
   private readonly lastRequests = new Map<string, ScimRequestOutcome>();
 
   constructor(
-    private readonly models: Models,
+    private readonly audit: AuditTrail,
     private readonly tokens: ScimTokens,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -90,13 +87,7 @@ export class ProvisioningActivity {
       if (day >= 0 && day < days) counts[day]![kind]++;
       if (!lastChange || at >= lastChange.at.getTime()) lastChange = { at: new Date(at), action };
     };
-    const index = residentAuditIndexOf(this.models);
-    if (!(index && (await index.tally(ctx.organizationId, "scim", from, visit)))) {
-      const cursor = this.models.AuditEvent.collection.find(auditEventQuery(ctx.organizationId, { source: "scim", from }), { projection: { at: 1, action: 1 }, sort: auditEventOrder, batchSize: 1000 });
-      await guarded(async () => {
-        for await (const doc of cursor) visit((doc.at as Date).getTime(), String(doc.action));
-      });
-    }
+    await this.audit.tally(ctx.organizationId, "scim", from, visit);
     const tokens = await this.tokens.list(ctx.organizationId);
     const lastTokenUse = tokens
       .filter((token) => token.lastUsed)
