@@ -141,6 +141,19 @@ describe("the README's first hour, in the console", () => {
     expect((await table.locator("tbody tr").first().locator("td").allTextContents()).slice(0, 2)).toEqual([today.date, String(today.creates)]);
     await page.getByText(`${activity.lastRequest.method} answered ${activity.lastRequest.status}`).waitFor();
 
+    // Every page the Owner has works on a phone: nothing wider than the screen but a table's own scroller.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const pages = await page.getByRole("navigation", { name: "Console" }).getByRole("link").allTextContents();
+    expect(pages.length).toBeGreaterThanOrEqual(10);
+    for (const name of pages) {
+      await page.goto(`${baseUrl}${await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name, exact: true }).getAttribute("href")}`);
+      await page.getByRole("heading", { level: 1, name }).waitFor();
+      await page.locator(".state-loading").first().waitFor({ state: "detached" });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect({ page: name, overflow }).toEqual({ page: name, overflow: 0 });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+
     // The provisioned member signs in through the connection set up in step 4.
     const theirs = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
