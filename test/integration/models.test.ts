@@ -1,4 +1,5 @@
 import { connectDatabase, type Database } from "../../src/storage/connection";
+import { isFerretDb } from "../../src/storage/write-queue";
 import { testServerUri, uniqueDatabaseName } from "../support/database";
 
 /**
@@ -73,17 +74,38 @@ describe("the models' stored shape", () => {
   });
 
   // FerretDB v1.24.2 accepts `sparse` and does not keep it, so keys and uniqueness are compared.
-  it.each(Object.keys(expectedIndexes))("creates exactly the declared indexes of %s, none TTL, partial or text", async (name) => {
+  // On FerretDB only the unique ones: there a secondary index serves no query (storage/connection.ts).
+  it.each(Object.keys(expectedIndexes))("creates exactly the declared indexes of %s (on FerretDB the unique ones), none TTL, partial or text", async (name) => {
     const exists = (await db.connection.db!.listCollections({ name }).toArray()).length > 0;
     const indexes = exists ? await db.connection.db!.collection(name).indexes() : [];
     const declared = indexes.filter((index) => index.name !== "_id_");
-    const expected = expectedIndexes[name]!.map(({ key, unique }) => ({ key, ...(unique ? { unique } : {}) }));
+    const ferretDb = await isFerretDb(db.connection.db!);
+    const expected = expectedIndexes[name]!.filter(({ unique }) => unique || !ferretDb).map(({ key, unique }) => ({ key, ...(unique ? { unique } : {}) }));
     expect(declared.map((index) => ({ key: index.key, ...(index.unique ? { unique: true } : {}) }))).toEqual(expect.arrayContaining(expected));
     expect(declared).toHaveLength(expected.length);
     for (const index of declared) {
       expect(index).not.toHaveProperty("expireAfterSeconds");
       expect(index).not.toHaveProperty("partialFilterExpression");
       expect(Object.values(index.key)).not.toContain("text");
+    }
+  });
+
+  it("drops, on FerretDB, the non-unique indexes an earlier version created, and keeps the unique ones and the data", async () => {
+    if (!(await isFerretDb(db.connection.db!))) return; // MongoDB keeps every declared index (above)
+    const dbName = uniqueDatabaseName("models-upgrade");
+    const raw = db.connection.getClient().db(dbName);
+    await raw.collection("users").createIndex({ organizationId: 1, created: 1, _id: 1 });
+    await raw.collection("users").createIndex({ organizationId: 1, userNameLower: 1 }, { unique: true });
+    await raw.collection("users").insertOne({ _id: "u-1" as never, organizationId: "o", userNameLower: "ada" });
+    const upgraded = await connectDatabase(testServerUri(), { dbName, timeoutMs: 5_000 });
+    try {
+      const indexes = await raw.collection("users").indexes();
+      expect(indexes.map((index) => ({ key: index.key, unique: index.unique === true })).filter((index) => JSON.stringify(index.key) !== '{"_id":1}')).toEqual([{ key: { organizationId: 1, userNameLower: 1 }, unique: true }]);
+      expect(await raw.collection("users").countDocuments({})).toBe(1);
+      await expect(raw.collection("users").insertOne({ _id: "u-2" as never, organizationId: "o", userNameLower: "ada" })).rejects.toMatchObject({ code: 11000 });
+    } finally {
+      await upgraded.connection.dropDatabase();
+      await upgraded.close();
     }
   });
 
