@@ -89,6 +89,15 @@ async function main(): Promise<void> {
       if (restored.length || removed.length) logger.warn({ restored: restored.length, removed: removed.length }, "repaired userName lookup keys");
     })
     .catch((err) => logger.warn({ err }, "userName key repair failed"));
+  // Users stored before member search kept its terms get them, once (a no-op afterwards, and with the resident directory).
+  void services.organizations
+    .list()
+    .then(async (organizations) => {
+      let filled = 0;
+      for (const organization of organizations) filled += await services.users.backfillSearchTerms(organization.id);
+      if (filled) logger.info({ users: filled }, "member search terms added to users stored before them");
+    })
+    .catch((err) => logger.warn({ err }, "member search terms backfill failed"));
   void services.certificateWatch.look().catch((err) => logger.warn({ err }, "certificate watch failed"));
   const maintenance = setInterval(() => {
     const system = { actor: { type: "system" as const, id: "maintenance", name: "Gatehouse maintenance" }, source: "system" as const, requestId: "maintenance" };

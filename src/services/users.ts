@@ -341,6 +341,11 @@ export class UserDirectory {
     return this.store.repairUserNameKeys(organizationId);
   }
 
+  /** Gives member search's terms to the organization's users stored before search kept them (storage/users.ts); run at start-up. */
+  backfillSearchTerms(organizationId: string): Promise<number> {
+    return this.store.backfillSearchTerms(organizationId);
+  }
+
   /** Deletes the user; the audit trail keeps what they were. */
   async remove(ctx: RequestContext, id: string, options: WriteOptions = {}, reason?: string): Promise<void> {
     const user = await this.get(ctx, id);

@@ -122,7 +122,7 @@ export function searchableValuesOf(user: Pick<User, "userName"> & { name?: unkno
 const wordSeparators = /[\s@._+\-,;()'"]+/;
 
 /** The stored search terms (UserDocument.searchTerms): each searchable value whole and its words. */
-function searchTermsOf(user: User): string[] {
+function searchTermsOf(user: Parameters<typeof searchableValuesOf>[0]): string[] {
   const terms = new Set<string>();
   for (const value of searchableValuesOf(user)) {
     terms.add(value);
@@ -349,6 +349,33 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * in this process is never "repaired" half-done. Safe to run at any time and repeatedly; answers
    * what it changed. A scan of users and keys: run at start-up and by operators, not per request.
    */
+  /**
+   * Users stored before member search kept `searchTerms` are not found by the word-prefix search
+   * (MongoDB's path) until next written: this gives them their terms. One query of the
+   * organization's users without terms ({organizationId, searchTerms} index: they are its null
+   * entries), then one conditional `_id` update each, in the user's place in the write queue — a
+   * profile write in between stored its own terms, and this one then changes nothing. The
+   * resident directory searches its documents' values directly and needs none. Answers how many
+   * users got terms.
+   */
+  async backfillSearchTerms(organizationId: string): Promise<number> {
+    if (this.resident) return 0;
+    const missing = await guarded(() =>
+      this.models.User.find({ organizationId, searchTerms: { $exists: false } })
+        .select({ _id: 1, userName: 1, name: 1, displayName: 1, emails: 1 })
+        .lean<Pick<UserDocument, "_id" | "userName" | "name" | "displayName" | "emails">[]>(),
+    );
+    let filled = 0;
+    for (const doc of missing) {
+      const searchTerms = searchTermsOf(doc);
+      const { modifiedCount } = await this.writes.document(this.collection.collectionName, doc._id, () =>
+        guarded(() => this.collection.updateOne({ _id: doc._id, searchTerms: { $exists: false } } as never, { $set: { searchTerms } })),
+      );
+      filled += modifiedCount;
+    }
+    return filled;
+  }
+
   async repairUserNameKeys(organizationId?: string): Promise<{ restored: string[]; removed: string[] }> {
     const restored: string[] = [];
     const removed: string[] = [];

@@ -53,6 +53,29 @@ describe("member search", () => {
   });
 });
 
+describe("users stored before member search kept its terms", () => {
+  it("are found once the start-up backfill gave them their terms; a user written since keeps its own", async () => {
+    if (residentMode()) return; // the resident directory searches the stored values themselves
+    // As an earlier version stored them: no searchTerms.
+    const scim = scimClient(t.app, org.scimToken);
+    const old = (await scim.post("/Users", { schemas: [userSchema], userName: "konrad@example.com", name: { givenName: "Konrad", familyName: "Zuse" } }).expect(201)).body.id;
+    const rewritten = (await scim.post("/Users", { schemas: [userSchema], userName: "hedy@example.com", name: { givenName: "Hedy", familyName: "Lamarr" } }).expect(201)).body.id;
+    await t.db.models.User.collection.updateMany({ _id: { $in: [old, rewritten] } } as never, { $unset: { searchTerms: "" } });
+    expect(userNames((await list("q=zuse").expect(200)).body)).toEqual([]);
+    // A profile write before the backfill stores terms of its own (the new name).
+    await scim.patch(`/Users/${rewritten}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "name.familyName", value: "Markey" }] }).expect(200);
+
+    expect(await t.services.users.backfillSearchTerms(org.id)).toBe(1);
+    expect(userNames((await list("q=zuse").expect(200)).body)).toEqual(["konrad@example.com"]);
+    expect(userNames((await list("q=markey").expect(200)).body)).toEqual(["hedy@example.com"]);
+    expect(userNames((await list("q=lamarr").expect(200)).body)).toEqual([]);
+    // Nothing left to fill: a second start changes nothing.
+    expect(await t.services.users.backfillSearchTerms(org.id)).toBe(0);
+    await scim.delete(`/Users/${old}`).expect(204);
+    await scim.delete(`/Users/${rewritten}`).expect(204);
+  });
+});
+
 describe("keyset paging", () => {
   it("walks every member exactly once while members are added and removed between pages", async () => {
     const own = await cli("org", "create", "Paging Co", "--owner", "owner@paging.example", "--json");
