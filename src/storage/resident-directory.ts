@@ -27,6 +27,11 @@ export interface ResidentSpec<D> {
   groupsOf?(doc: D): readonly string[];
   /** Users only: the lower-cased values member search looks in, computed once per write. */
   searchableValuesOf?(doc: D): string[];
+  /**
+   * Stored fields memory does without: users' `searchTerms` serve member search on MongoDB only
+   * (here `searchableValuesOf` does), and are about a quarter of a resident user's memory.
+   */
+  notHeld?: readonly string[];
 }
 
 /** One organization's documents, in the orders and maps the directory answers from. */
@@ -34,7 +39,8 @@ class OrganizationIndex {
   /** Ids in listing order: created, then _id (what a query without sortBy answers). */
   readonly listing: string[] = [];
   readonly byName = new Map<string, string>();
-  readonly byExternalId = new Map<string, Set<string>>();
+  /** One owner as its id, several (a conflict identity providers may create) as a set: most externalIds have one, and a Set per user costs memory at 100,000 users. */
+  readonly byExternalId = new Map<string, string | Set<string>>();
   /** Group id → ids of its direct members (users only). */
   readonly members = new Map<string, Set<string>>();
   /** Sorted orders, built when first asked for and dropped at the organization's next change. */
@@ -69,6 +75,7 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
   /** Member search's text of each document: its searchable values, lower-cased, joined by NUL. */
   private readonly searchTexts = new Map<string, string>();
   private readonly organizations = new Map<string, OrganizationIndex>();
+  private readonly organizationIdStrings = new Map<string, string>();
   /** Documents whose stored state is not known for certain: re-read before the next answer. */
   private readonly stale = new Set<string>();
   private everythingStale = false;
@@ -158,8 +165,9 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
   }
 
   byExternalId(organizationId: string, externalId: string): D[] {
-    const ids = this.organizations.get(organizationId)?.byExternalId.get(externalId);
-    return ids ? [...ids].map((id) => this.documents.get(id)!).filter(Boolean) : [];
+    const owners = this.organizations.get(organizationId)?.byExternalId.get(externalId);
+    const ids = owners === undefined ? [] : typeof owners === "string" ? [owners] : [...owners];
+    return ids.map((id) => this.documents.get(id)!).filter(Boolean);
   }
 
   /** Direct members of a group, by id order. */
@@ -246,7 +254,10 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
       return;
     }
     const { outbox: _outbox, ...rest } = doc;
+    for (const field of this.spec.notHeld ?? []) delete (rest as Record<string, unknown>)[field];
     const copy = copyOf(rest) as D;
+    // One string per organization, not one per document.
+    copy.organizationId = this.organizationIdOf(copy.organizationId);
     const previous = this.documents.get(doc._id);
     if (previous) this.unindex(previous);
     this.documents.set(doc._id, copy);
@@ -299,7 +310,7 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
     const next = { ...current } as unknown as Record<string, unknown>;
     for (const [operator, fields] of Object.entries(update)) {
       for (const [field, value] of Object.entries(fields as Record<string, unknown>)) {
-        if (field === "outbox") continue;
+        if (field === "outbox" || this.spec.notHeld?.includes(field)) continue;
         if (field.includes(".")) {
           this.markStale([id]);
           return;
@@ -336,6 +347,14 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
     this.put(next as D);
   }
 
+  /** The organization's id as the one string memory holds for it. */
+  private organizationIdOf(organizationId: string): string {
+    const known = this.organizationIdStrings.get(organizationId);
+    if (known !== undefined) return known;
+    this.organizationIdStrings.set(organizationId, organizationId);
+    return organizationId;
+  }
+
   private index(doc: D, previous: D | undefined): void {
     let index = this.organizations.get(doc.organizationId);
     if (!index) this.organizations.set(doc.organizationId, (index = new OrganizationIndex()));
@@ -343,9 +362,10 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
     index.byName.set(this.spec.nameLowerOf(doc), doc._id);
     const externalId = this.spec.externalIdOf(doc);
     if (externalId !== undefined) {
-      let owners = index.byExternalId.get(externalId);
-      if (!owners) index.byExternalId.set(externalId, (owners = new Set()));
-      owners.add(doc._id);
+      const owners = index.byExternalId.get(externalId);
+      if (owners === undefined || owners === doc._id) index.byExternalId.set(externalId, doc._id);
+      else if (typeof owners === "string") index.byExternalId.set(externalId, new Set([owners, doc._id]));
+      else owners.add(doc._id);
     }
     for (const groupId of this.spec.groupsOf?.(doc) ?? []) {
       let members = index.members.get(groupId);
@@ -368,8 +388,11 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
     const externalId = this.spec.externalIdOf(doc);
     if (externalId !== undefined) {
       const owners = index.byExternalId.get(externalId);
-      owners?.delete(doc._id);
-      if (owners && !owners.size) index.byExternalId.delete(externalId);
+      if (owners === doc._id) index.byExternalId.delete(externalId);
+      else if (typeof owners === "object") {
+        owners.delete(doc._id);
+        if (owners.size === 1) index.byExternalId.set(externalId, [...owners][0]!);
+      }
     }
     for (const groupId of this.spec.groupsOf?.(doc) ?? []) {
       const members = index.members.get(groupId);

@@ -177,7 +177,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
       options.resident
         ? new ResidentDirectory<UserDocument>(
             models.User.collection,
-            { collectionName: models.User.collection.collectionName, nameLowerOf: (doc) => doc.userNameLower, externalIdOf: (doc) => doc.externalId ?? undefined, groupsOf: (doc) => doc.groups ?? [], searchableValuesOf: (doc) => searchableValuesOf(doc) },
+            { collectionName: models.User.collection.collectionName, nameLowerOf: (doc) => doc.userNameLower, externalIdOf: (doc) => doc.externalId ?? undefined, groupsOf: (doc) => doc.groups ?? [], searchableValuesOf: (doc) => searchableValuesOf(doc), notHeld: ["searchTerms"] },
             options.journal ?? noOtherWriters,
           )
         : undefined,

@@ -178,6 +178,22 @@ describe("every write is in memory when it answers", () => {
     await scim().post("/Users", buildUser({ userName: "brand-new@example.com" })).expect(201);
   });
 
+  it("an externalId shared by several users, then by one, then by none", async () => {
+    const filter = `/Users?filter=${encodeURIComponent('externalId eq "ext-shared"')}&sortBy=userName`;
+    const answer = async () => (await bothAnswer(filter)) as { totalResults: number; Resources?: { id: string }[] };
+    const first = (await scim().post("/Users", buildUser({ userName: "shared-1@example.com", externalId: "ext-shared" })).expect(201)).body;
+    await bothAnswer(filter);
+    const second = (await scim().post("/Users", buildUser({ userName: "shared-2@example.com", externalId: "ext-shared" })).expect(201)).body;
+    const third = (await scim().post("/Users", buildUser({ userName: "shared-3@example.com", externalId: "ext-shared" })).expect(201)).body;
+    expect((await answer()).totalResults).toBe(3);
+    await scim().delete(`/Users/${second.id}`).expect(204);
+    await scim().patch(`/Users/${third.id}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "externalId", value: "ext-moved" }] }).expect(200);
+    expect((await answer()).Resources?.map((u) => u.id)).toEqual([first.id]);
+    await scim().delete(`/Users/${first.id}`).expect(204);
+    expect((await answer()).totalResults).toBe(0);
+    await scim().delete(`/Users/${third.id}`).expect(204);
+  });
+
   it("membership changes, a group's rename and its deletion", async () => {
     const groupId = groupIds[2]!;
     await scim()
