@@ -34,6 +34,10 @@ loopback HTTP; prints a table of rates and latencies. Asserts nothing. Issue 12'
   --audit-events E        with --peer: write E audit events of the organization into the trail
                           before the server starts (driver, the server's own stored shape), so
                           the audit rows run against at least E events (default 0)
+  --seed-users U          with --peer: write U users of the organization into Gatehouse's
+                          directory before the server starts (driver, the stored shape with its
+                          lookup keys; the peer gets none), so the memory row is judged with
+                          U + N users stored: 100,000 without creating them over SCIM (default 0)
   --mapping-group N       instead of the above: the cost of a group mapping change on a group of
                           N members (issue 13): N users and one group of them, then a mapping of
                           the group created (every member's access changes), edited, previewed;
@@ -49,6 +53,8 @@ export interface BenchFlags {
   sizes: number[];
   peerMaxUsers: number;
   auditEvents: number;
+  /** Users written into Gatehouse's directory before it starts (--seed-users). */
+  seedUsers: number;
   members: number;
   concurrency: number;
   samples: number;
@@ -79,6 +85,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
       rounds: { type: "string", default: "4" },
       "peer-max-users": { type: "string", default: "20000" },
       "audit-events": { type: "string", default: "0" },
+      "seed-users": { type: "string", default: "0" },
       "mongodb-uri": { type: "string" },
       "gatehouse-node-args": { type: "string", default: "" },
       peer: { type: "boolean", default: false },
@@ -92,6 +99,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
     sizes,
     peerMaxUsers: integer("peer-max-users", values["peer-max-users"], 1, 10_000_000),
     auditEvents: integer("audit-events", values["audit-events"], 0, 10_000_000),
+    seedUsers: integer("seed-users", values["seed-users"], 0, 10_000_000),
     members: integer("members", values.members, 1, 10_000_000),
     concurrency: integer("concurrency", values.concurrency, 1, 32),
     samples: integer("samples", values.samples, 1, 1_000_000),

@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import mongoose from "mongoose";
-import { acquireEmbeddedDatabase, auditDocument, embeddedDatabaseName, gatehouseCli, gatehouseMain } from "./production-build";
+import type { User } from "../src/domain/user";
+import { acquireEmbeddedDatabase, auditDocument, embeddedDatabaseName, gatehouseCli, gatehouseMain, storedUserDocuments } from "./production-build";
 import { waitForLine, withDatabase } from "./driver";
 
 /**
@@ -26,6 +27,8 @@ export interface GatehouseUnderTest {
   databasePid?: number;
   /** Events written straight into the trail before the server started. */
   seededAuditEvents: number;
+  /** Users written straight into the directory before the server started. */
+  seededUsers: number;
   /** A personal API token for a member, issued by the CLI while the server runs. */
   personalToken(email: string): Promise<string>;
   /** Where the server's database is (the embedded one it owns, or --mongodb-uri's), for reads that check its state. */
@@ -82,10 +85,56 @@ async function seedAuditEvents(uri: string, dbName: string, organizationId: stri
   }
 }
 
+/**
+ * Writes `count` users of the organization straight into `users` and their userName and externalId
+ * keys into `lookup_keys`, as a SCIM create stores them (the production build's
+ * `storedUserDocuments`; no audit events), created a day ago so the run's own users list after
+ * them: the server then starts with that many users to load, hold and serve. In batches of 1,000
+ * with the driver — 100,000 SCIM creates take most of an hour on the 2-core machine.
+ */
+async function seedUsers(uri: string, dbName: string, organizationId: string, count: number, progress: (what: string) => void): Promise<void> {
+  const connection = await mongoose.createConnection(uri, { dbName }).asPromise();
+  try {
+    const oldest = Date.now() - 86_400_000;
+    for (let from = 0; from < count; from += 1000) {
+      const users = [];
+      const keys = [];
+      for (let i = from; i < Math.min(count, from + 1000); i++) {
+        const userName = `seeded.user.${i}@example.com`;
+        const at = new Date(oldest + i);
+        const user = {
+          id: randomUUID(),
+          organizationId,
+          userName,
+          externalId: `seeded-${i}`,
+          name: { givenName: "Seeded", familyName: `User ${i}` },
+          emails: [{ value: userName, type: "work", primary: true }],
+          active: true,
+          managedBy: "scim",
+          managedVia: "Initial SCIM token",
+          created: at,
+          lastModified: at,
+          version: 1,
+          groupIds: [],
+        } as unknown as User;
+        const stored = storedUserDocuments(user);
+        users.push(stored.user);
+        keys.push(...stored.keys);
+      }
+      await connection.db!.collection("lookup_keys").insertMany(keys as never[], { ordered: false });
+      await connection.db!.collection("users").insertMany(users as never[], { ordered: false });
+      if ((from / 1000) % 10 === 9) progress(`  ${Math.min(count, from + 1000)} users written`);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 export async function startGatehouse(options: {
   dataDir: string;
   mongodbUri?: string;
   auditEvents: number;
+  seedUsers?: number;
   nodeArgs: string[];
   progress: (what: string) => void;
 }): Promise<GatehouseUnderTest> {
@@ -104,6 +153,10 @@ export async function startGatehouse(options: {
     if (options.auditEvents > 0) {
       options.progress(`write ${options.auditEvents} audit events into the trail (driver, before the server starts)`);
       await seedAuditEvents(external ?? lease!.uri, external ? new URL(external).pathname.slice(1) : embeddedDatabaseName, organization.id, { id: organization.scimTokenId, name: "Initial SCIM token" }, options.auditEvents, options.progress);
+    }
+    if (options.seedUsers) {
+      options.progress(`write ${options.seedUsers} users into the directory (driver, before the server starts)`);
+      await seedUsers(external ?? lease!.uri, external ? new URL(external).pathname.slice(1) : embeddedDatabaseName, organization.id, options.seedUsers, options.progress);
     }
   } finally {
     await lease?.release();
@@ -132,6 +185,7 @@ export async function startGatehouse(options: {
     ownerToken,
     databasePid,
     seededAuditEvents: options.auditEvents,
+    seededUsers: options.seedUsers ?? 0,
     personalToken: async (email) => (await cliJson<{ token: string }>(["user-token", "create", "--org", organization.id, "--email", email, "--json"], env)).token,
     database: external
       ? { uri: external, name: new URL(external).pathname.slice(1) }

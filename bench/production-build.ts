@@ -2,6 +2,7 @@ import path from "node:path";
 import type * as EmbeddedLockModule from "../src/storage/embedded-lock";
 import type * as OpenModule from "../src/storage/open";
 import type * as OutboxModule from "../src/storage/outbox";
+import type * as UsersModule from "../src/storage/users";
 
 /**
  * The bench drives Gatehouse's production build (dist/, from tsconfig.build.json), never a copy
@@ -20,3 +21,5 @@ export const acquireEmbeddedDatabase = built<typeof EmbeddedLockModule>("storage
 export const embeddedDatabaseName = built<typeof OpenModule>("storage/open.js").embeddedDatabaseName;
 /** An audit event as `audit_events` holds it. */
 export const auditDocument = built<typeof OutboxModule>("storage/outbox.js").auditDocument;
+/** A user as `users` holds it, with its lookup keys (userName, externalId). */
+export const storedUserDocuments = built<typeof UsersModule>("storage/users.js").storedUserDocuments;
