@@ -444,6 +444,17 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect((await call("get", "/users/{id}/access", { token: memberToken, params: { id: managedId } })).body.error.code).toBe("forbidden");
     const ownerAccess = await call("get", "/users/{id}/access", { token: adminToken, params: { id: org.ownerId } });
     expect(ownerAccess.body).toMatchObject({ organizationRole: "owner", allProjects: true, sources: [{ kind: "owner", role: "owner" }] });
+
+    // Who has access to a project, and through what.
+    const checkout = await call("get", "/projects/{id}/access", { token: adminToken, params: { id: projects.Checkout } });
+    expect(checkout.body.members).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: managedId, projectRole: "editor", sources: [expect.objectContaining({ kind: "mapping", mappingId: mappings.group })] }),
+        expect.objectContaining({ id: org.ownerId, allProjectsThrough: [{ kind: "owner", role: "owner" }] }),
+      ]),
+    );
+    expect((await call("get", "/projects/{id}/access", { token: memberToken, params: { id: projects.Checkout } })).body.error.code).toBe("forbidden");
+    expect((await call("get", "/projects/{id}/access", { token: adminToken, params: { id: UNKNOWN } })).status).toBe(404);
   });
 
   it("answers authorization questions from service tokens and people", async () => {
