@@ -396,7 +396,7 @@ export function apiRouter(services: Services, logger: Logger, config: Pick<Confi
     return await access.authorize(scope(req), body);
   });
 
-  router.use(meRoutes(services));
+  router.use(meRoutes(services, config));
   router.use(reviewRoutes(services));
   router.use(erasureRoutes(services));
   router.use(projectAccessRoutes(services));

@@ -681,6 +681,18 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect([foreign.status, foreign.body.error.code]).toEqual([403, "csrf"]);
     expect((await call("get", "/session", { session })).status).toBe(200);
 
+    // The member's own sessions: listed (this one marked), and another of them ended.
+    const other = await t.services.sessions.start({ ...ctxOf(org.id), source: "saml" }, member, { via: "saml" });
+    const mine = await call("get", "/me/sessions", { session });
+    expect(mine.body.sessions.map((s: { id: string; current: boolean }) => [s.id, s.current])).toEqual([
+      [other.sessionId, false],
+      [started.sessionId, true],
+    ]);
+    expect((await call("delete", "/me/sessions/{id}", { session, params: { id: other.sessionId } })).body.error.code).toBe("csrf");
+    expect((await call("delete", "/me/sessions/{id}", { session, headers: csrf, params: { id: other.sessionId } })).status).toBe(204);
+    expect((await call("get", "/me", { session: other.cookieValue })).status).toBe(401);
+    expect((await call("delete", "/me/sessions/{id}", { session, headers: csrf, params: { id: other.sessionId } })).status).toBe(404);
+
     expect((await call("post", "/session/sign-out", { session, headers: csrf })).status).toBe(204);
     const ended = await call("get", "/session", { session });
     expect([ended.status, ended.body.error.message]).toEqual([401, expect.stringMatching(/signed out/)]);
