@@ -1,3 +1,4 @@
+import path from "node:path";
 import request from "supertest";
 import { runCommand } from "../../src/cli/commands";
 import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
@@ -108,9 +109,42 @@ describe("who has access to a project, and through what", () => {
 
   it("is 404 once the project is deleted, and its former members have no access there", async () => {
     const doomed = (await owner().post("/projects", { name: "Mercury" }).expect(201)).body;
-    await t.services.users.provision(ctx(), { userName: "gus@project-access.example" }, "local", { role: "user", projects: [{ projectId: doomed.id, role: "editor" }] });
+    const gus = (await t.services.users.provision(ctx(), { userName: "gus@project-access.example" }, "local", { role: "user", projects: [{ projectId: doomed.id, role: "editor" }] })).id;
     expect((await owner().get(`/projects/${doomed.id}/access`).expect(200)).body.members.map((m: { userName: string }) => m.userName)).toContain("gus@project-access.example");
     await owner().delete(`/projects/${doomed.id}`).expect(204);
     await owner().get(`/projects/${doomed.id}/access`).expect(404);
+    expect((await as(serviceToken).post("/authorize", { userId: gus, action: "view_reports", projectId: doomed.id }).expect(200)).body.allowed).toBe(false);
+  });
+});
+
+describe("a project's manager sees who has access to their project, and no other (workspace catalog)", () => {
+  const workspaceCatalog = path.resolve(__dirname, "..", "..", "src", "domain", "catalogs", "workspace.json");
+  let w: TestApp;
+  let workspaceOrg: { id: string };
+
+  beforeAll(async () => {
+    w = await startTestApp({ ACCESS_CATALOG: workspaceCatalog });
+    workspaceOrg = JSON.parse((await runCommand(w.services, ["org", "create", "Worktable Co", "--owner", "owner@worktable.example", "--json"])).stdout[0]!);
+  });
+  afterAll(() => w.close());
+
+  it("answers a steward for their workspace and refuses them another, where they are only a reader", async () => {
+    const wctx = { ...operator, organizationId: workspaceOrg.id };
+    const cliW = async (...argv: string[]) => JSON.parse((await runCommand(w.services, argv)).stdout[0]!);
+    const design = (await cliW("project", "create", "--org", workspaceOrg.id, "Design", "--json")).id as string;
+    const finance = (await cliW("project", "create", "--org", workspaceOrg.id, "Finance", "--json")).id as string;
+    await w.services.users.provision(wctx, { userName: "steward@worktable.example" }, "local", { role: "member", projects: [{ projectId: design, role: "steward" }, { projectId: finance, role: "reader" }] });
+    await w.services.users.provision(wctx, { userName: "colleague@worktable.example" }, "local", { role: "member", projects: [{ projectId: design, role: "reader" }] });
+    const steward = (await cliW("user-token", "create", "--org", workspaceOrg.id, "--email", "steward@worktable.example", "--json")).token as string;
+    const get = (p: string) => request(w.app).get(`/api/v1${p}`).set("Authorization", `Bearer ${steward}`);
+
+    const page = (await get(`/projects/${design}/access`).expect(200)).body;
+    expect(page.members.map((m: { userName: string; projectRole: string }) => [m.userName, m.projectRole])).toEqual(
+      expect.arrayContaining([
+        ["colleague@worktable.example", "reader"],
+        ["steward@worktable.example", "steward"],
+      ]),
+    );
+    expect((await get(`/projects/${finance}/access`).expect(403)).body.error.code).toBe("forbidden");
   });
 });
