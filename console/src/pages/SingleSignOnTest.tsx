@@ -43,7 +43,8 @@ export function TestSignIn() {
       </p>
       <Button
         variant="primary"
-        isDisabled={start.busy || test?.status === "waiting"}
+        // Offered while a test waits too: a window closed before the identity provider answered would otherwise hold it for ten minutes.
+        isDisabled={start.busy}
         onPress={() => {
           // Opened at once, while the click still counts as the person's gesture (pop-up blockers).
           const popup = window.open("", "gatehouse-saml-test");
