@@ -4,6 +4,8 @@ import type { Services } from "../services";
 import type { ApiActor } from "../services/members";
 import type { IssuedScimToken, ScimTokenSummary } from "../services/scim-tokens";
 import { ForbiddenError } from "../errors";
+import type { Config } from "../config";
+import { clearSessionCookie } from "../http/session-cookie";
 import { contextOf, scopeOf } from "./http";
 import { mount, operation } from "./operation";
 import { presentAccess, presentMember } from "./presenters";
@@ -140,6 +142,49 @@ export const revokeMyToken = operation({
   errors: { 404: "No personal API token with that id of the caller" },
 });
 
+const MySession = named(
+  "MySession",
+  z.object({
+    id: z.string().regex(/^[0-9a-f]{32}$/).describe("The session's id (never its secret)."),
+    via: z.enum(["saml", "sign_in_link"]).describe("How it began: SAML sign-in, or a break-glass sign-in link."),
+    createdAt: dateTime("When the person signed in."),
+    lastSeenAt: dateTime("Its last request (written at most once a minute)."),
+    expiresAt: dateTime("The absolute expiry; it ends earlier after SESSION_IDLE_TIMEOUT_MINUTES without a request."),
+    ip: z.string().optional().describe("The address it signed in from, when known."),
+    userAgent: z.string().optional().describe("The browser it signed in with, when known."),
+    current: z.boolean().describe("It is the session making this request."),
+  }),
+  "One of the caller's own browser sessions.",
+);
+
+export const listMySessions = operation({
+  method: "get",
+  path: "/me/sessions",
+  operationId: "listMySessions",
+  tag: "Me",
+  summary: "The caller's own browser sessions",
+  description:
+    "The caller's live sessions, newest first, with `current` marking the one making the request. Never a secret or its hash. Sessions started before Gatehouse listed them (before this operation existed) are not shown; signing out everywhere still ends them.",
+  security: "personal",
+  authorize: personOnly,
+  responses: { 200: { description: "The caller's sessions.", schema: named("MySessionList", z.object({ sessions: z.array(MySession) })) } },
+});
+
+export const endMySession = operation({
+  method: "delete",
+  path: "/me/sessions/:id",
+  operationId: "endMySession",
+  tag: "Me",
+  summary: "End one of the caller's sessions",
+  description:
+    "Ends that session as signing out does (audited as `session.ended`): it is refused from its next request. Ending the session making the request also clears its cookie. Another person's session, or one already ended, is not found.",
+  security: "personal",
+  authorize: personOnly,
+  params: z.object({ id: z.string().min(1).max(100).describe("The session's id.") }),
+  responses: { 204: { description: "Ended." } },
+  errors: { 404: "No live session with that id of the caller" },
+});
+
 export const listMemberTokens = operation({
   method: "get",
   path: "/users/:id/tokens",
@@ -169,9 +214,9 @@ export const revokeMemberToken = operation({
   errors: { 403: ["owner_protected"], 404: "No such user in the organization, or no such token of theirs" },
 });
 
-export const meOperations = [getMe, getMyAccess, listMyTokens, createMyToken, revokeMyToken, listMemberTokens, revokeMemberToken];
+export const meOperations = [getMe, getMyAccess, listMyTokens, createMyToken, revokeMyToken, listMySessions, endMySession, listMemberTokens, revokeMemberToken];
 
-export function meRoutes(services: Services): Router {
+export function meRoutes(services: Services, config: Pick<Config, "publicBaseUrl">): Router {
   const router = express.Router();
   const { members, access, personalTokens } = services;
   const self = (actor: ApiActor | undefined) => {
@@ -190,6 +235,32 @@ export function meRoutes(services: Services): Router {
   );
 
   mount(router, revokeMyToken, async ({ params }, req) => presentPersonalToken(await personalTokens.revokeOwn(contextOf(req), req.apiActor!, params.id)));
+
+  mount(router, listMySessions, async (_input, req) => {
+    const actor = req.apiActor!;
+    if (actor.kind !== "user") throw new ForbiddenError("This needs a person's token or session, not a service token");
+    const current = req.apiSession?.session.id;
+    const sessions = await services.sessions.listOwn(scopeOf(req), actor.user);
+    return {
+      sessions: sessions.map((session) => ({
+        id: session.id,
+        via: session.via,
+        createdAt: session.createdAt.toISOString(),
+        lastSeenAt: session.lastSeenAt.toISOString(),
+        expiresAt: session.absoluteExpiresAt.toISOString(),
+        ...(session.ip ? { ip: session.ip } : {}),
+        ...(session.userAgent ? { userAgent: session.userAgent } : {}),
+        current: session.id === current,
+      })),
+    };
+  });
+
+  mount(router, endMySession, async ({ params }, req, res) => {
+    const actor = req.apiActor!;
+    if (actor.kind !== "user") throw new ForbiddenError("This needs a person's token or session, not a service token");
+    await services.sessions.endOwn(contextOf(req), actor.user, params.id);
+    if (req.apiSession?.session.id === params.id) clearSessionCookie(res, config);
+  });
 
   mount(router, listMemberTokens, async ({ params }, req) => ({ tokens: (await personalTokens.listFor(contextOf(req), req.apiActor!, params.id)).map(presentPersonalToken) }));
 

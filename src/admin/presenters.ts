@@ -21,6 +21,7 @@ import type { Access, CustomRole, IssuedToken, Mapping, Member, OrganizationRole
 function permissions(set: PermissionSet): z.input<typeof Access>["permissions"] {
   return Object.fromEntries([...set].sort(([a], [b]) => a.localeCompare(b)));
 }
+export { permissions as presentPermissions };
 
 type SourceJson = { organization: z.input<typeof OrganizationRoleSource>; project: z.input<typeof ProjectRoleSource> };
 

@@ -86,6 +86,47 @@ export interface AccessReviewReport {
   readonly users: readonly ReviewedUser[];
 }
 
+/** A member with access to a project, and through what (`AccessReview.projectAccess`). */
+export interface ProjectMember {
+  readonly id: string;
+  readonly userName: string;
+  readonly displayName?: string;
+  readonly managedBy: UserManagement;
+  readonly organizationRole: OrganizationRole;
+  /** The project role the member acts as in the project (the strongest assigned, or the one reaching every project gives). */
+  readonly projectRole: ProjectRole;
+  /** What the member may do in the project, the organization role's ceiling applied (what `/authorize` decides with). */
+  readonly permissions: PermissionSet;
+  /** Every source that assigned a role in this project (a mapping and its group, a local grant, a temporary grant and its end), strongest first. */
+  readonly sources: readonly AccessSource<ProjectRole>[];
+  /** Present when the organization role reaches every project: the sources of that role. */
+  readonly allProjectsThrough?: readonly AccessSource<OrganizationRole>[];
+}
+
+export interface ProjectAccessReport {
+  readonly projectId: string;
+  readonly projectName: string;
+  readonly totalResults: number;
+  readonly startIndex: number;
+  /** This page, ordered by userName. */
+  readonly members: readonly ProjectMember[];
+}
+
+/**
+ * Who may see who has access to a project: whoever may look at other members' access (Admin and
+ * the Owner: `administration.changeMemberAccess` organization-wide), and a project manager for
+ * their own project (a project role carrying `changeMemberAccess` or `inviteMembers` there: they
+ * manage its members, so they see them).
+ */
+export function requireProjectMembersViewer(actor: ApiActor, projectId: string): void {
+  if (actor.kind !== "user") throw new ForbiddenError("This needs a person's token or session, not a service token");
+  const { changeMemberAccess, inviteMembers } = actor.catalog.definition.administration;
+  if (actor.access.permissions.has(changeMemberAccess)) return;
+  const inProject = actor.access.allProjects ? actor.access.allProjectsPermissions : actor.access.projects.find((p) => p.projectId === projectId)?.permissions;
+  if (inProject && (inProject.has(changeMemberAccess) || inProject.has(inviteMembers))) return;
+  throw new ForbiddenError("Only an admin, the owner, or a manager of this project may see who has access to it");
+}
+
 /** How long without a login makes an account worth questioning (a common access-review threshold). */
 export const INACTIVITY_DAYS = 90;
 const dayMs = 24 * 60 * 60 * 1000;
@@ -145,25 +186,9 @@ export class AccessReview {
    */
   async review(ctx: Scope): Promise<AccessReviewReport> {
     const generatedAt = this.now();
-    const [ownerUserId, projects, users, samlConnection] = await Promise.all([
-      this.access.ownerOf(ctx),
-      this.access.projects(ctx),
-      this.allUsers(ctx),
-      this.saml?.get(ctx),
-    ]);
+    const [ownerUserId, projects, evaluated, samlConnection] = await Promise.all([this.access.ownerOf(ctx), this.access.projects(ctx), this.everyMembersAccess(ctx), this.saml?.get(ctx)]);
     const projectNames = new Map(projects.map((p) => [p.id, p.name]));
-
-    const reviewed: ReviewedUser[] = [];
-    const queue = [...users];
-    await Promise.all(
-      Array.from({ length: Math.min(reviewConcurrency, queue.length) }, async () => {
-        for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
-          const access = await this.accessOrGone(ctx, user.id);
-          if (access) reviewed.push(this.reviewOne(user, access, projectNames, generatedAt));
-        }
-      }),
-    );
-    reviewed.sort((a, b) => compareText(a.userName, b.userName) || compareText(a.id, b.id));
+    const reviewed = evaluated.map(({ user, access }) => this.reviewOne(user, access, projectNames, generatedAt));
 
     const vacantOwnership = ownerUserId === undefined || !reviewed.some((u) => u.id === ownerUserId);
     const expiringSamlCertificates = (samlConnection?.certificates ?? [])
@@ -213,6 +238,64 @@ export class AccessReview {
         this.access.catalog,
       ),
     };
+  }
+
+  /**
+   * Who has access to one project and through what: the members the review would show with access
+   * to it (assigned by a mapping, locally or temporarily, or reaching every project through their
+   * organization role), each with the project role they act as there, what it allows and every
+   * source — worked out by `AccessDirectory.accessOf`, as the review and `/authorize` are. Ordered
+   * by userName; a page of `count` from `startIndex` (1-based). The whole organization is evaluated
+   * for each page, as the review is (organizations are hundreds to a few thousand members).
+   */
+  async projectAccess(ctx: Scope, projectId: string, page: { startIndex: number; count: number }): Promise<ProjectAccessReport> {
+    const projects = await this.access.projects(ctx);
+    const project = projects.find((p) => p.id === projectId);
+    if (!project) throw new NotFoundError(`No ${this.access.catalog.projectNoun} ${projectId} in this organization`);
+    const catalog = this.access.catalog;
+    const actsAs = catalog.definition.everyProject?.actsAs;
+    const members: ProjectMember[] = [];
+    for (const { user, access } of await this.everyMembersAccess(ctx)) {
+      const assigned = access.projects.find((p) => p.projectId === projectId);
+      if (!assigned && !access.allProjects) continue;
+      // The role the member acts as there: the strongest of the roles assigned and, reaching every project, the catalog's `everyProject.actsAs`.
+      const roles = catalog.strongestFirst([...(assigned ? [{ role: assigned.role }] : []), ...(access.allProjects && actsAs ? [{ role: actsAs }] : [])], "project");
+      const role = roles[0]?.role;
+      if (role === undefined) continue;
+      members.push({
+        id: user.id,
+        userName: user.userName,
+        ...(user.displayName ? { displayName: user.displayName } : {}),
+        managedBy: user.managedBy,
+        organizationRole: access.organizationRole!,
+        projectRole: role,
+        permissions: assigned?.permissions ?? access.allProjectsPermissions,
+        sources: assigned?.sources ?? [],
+        ...(access.allProjects ? { allProjectsThrough: access.sources } : {}),
+      });
+    }
+    const start = Math.max(1, page.startIndex);
+    return { projectId: project.id, projectName: project.name, totalResults: members.length, startIndex: start, members: members.slice(start - 1, start - 1 + page.count) };
+  }
+
+  /**
+   * Every member of the organization with their effective access, ordered by userName (then id).
+   * Each member's access comes from `AccessDirectory.accessOf`, the very function authorization
+   * answers use, so nothing built on this can disagree with what the product enforces.
+   */
+  private async everyMembersAccess(ctx: Scope): Promise<{ user: User; access: EffectiveAccess }[]> {
+    const users = await this.allUsers(ctx);
+    const evaluated: { user: User; access: EffectiveAccess }[] = [];
+    const queue = [...users];
+    await Promise.all(
+      Array.from({ length: Math.min(reviewConcurrency, queue.length) }, async () => {
+        for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
+          const access = await this.accessOrGone(ctx, user.id);
+          if (access) evaluated.push({ user, access });
+        }
+      }),
+    );
+    return evaluated.sort((a, b) => compareText(a.user.userName, b.user.userName) || compareText(a.user.id, b.user.id));
   }
 
   /** A member deleted while the review runs is simply not in it. */

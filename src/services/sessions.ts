@@ -192,6 +192,39 @@ export class Sessions {
     return ended;
   }
 
+  /**
+   * A member's own live sessions, newest first: read through the user's lookup key by `_id` only.
+   * Entries naming sessions that ended, expired, died with the user's session epoch, or are gone are
+   * dropped from the key as they are read. Sessions started before the key existed are not listed.
+   */
+  async listOwn(ctx: Pick<RequestContext, "organizationId">, user: User): Promise<Session[]> {
+    const ids = await this.store.userSessionIds(ctx.organizationId, user.id);
+    const now = this.now();
+    const live: Session[] = [];
+    const forget: string[] = [];
+    for (const id of ids) {
+      const session = await this.store.findById(id);
+      if (!session || session.organizationId !== ctx.organizationId || session.userId !== user.id || sessionRefusal(session, user, this.timeouts, now)) forget.push(id);
+      else live.push(session);
+    }
+    if (forget.length) await this.store.forgetUserSessions(ctx.organizationId, user.id, forget);
+    return live.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * Ends one of the member's own sessions, as signing out does (`session.ended`); NotFoundError for
+   * a session that is not theirs (or not live: nothing of theirs to end), so nobody learns of
+   * another person's session ids. The session is refused from its next request.
+   */
+  async endOwn(ctx: RequestContext, user: User, sessionId: string): Promise<void> {
+    const session = await this.store.findById(sessionId);
+    if (!session || session.organizationId !== ctx.organizationId || session.userId !== user.id || sessionRefusal(session, user, this.timeouts, this.now())) {
+      throw new NotFoundError(`No session ${sessionId} of yours`);
+    }
+    await this.markEnded(ctx, session);
+    await this.store.forgetUserSessions(ctx.organizationId, user.id, [session.id]);
+  }
+
   private async markEnded(ctx: RequestContext, session: Session, reason?: string): Promise<void> {
     await this.store.markEnded(
       session.id,

@@ -30,6 +30,14 @@ function toSession(doc: SessionDocument): Session {
 const samlSessionKey = (organizationId: string, nameId: string) => LookupKeys.key(organizationId, "session.samlSession", nameId);
 
 /**
+ * The lookup key listing a user's sessions (a member's own session list finds them by `_id`: on
+ * the embedded FerretDB a filter on `userId` would scan every session). Sessions started before
+ * this key existed are not in it, and so are not listed; they still work and still end by signing
+ * out everywhere (the user's session epoch) and by their timeouts.
+ */
+const userSessionKey = (organizationId: string, userId: string) => LookupKeys.key(organizationId, "session.user", userId);
+
+/**
  * Sessions, each one document under its random id. Every request's check is one `_id` read
  * (../shared/MONGODB.md: the only filter FerretDB's SQLite backend serves without a scan); start
  * and sign-out carry their audit events in the same write (storage/outbox.ts).
@@ -66,7 +74,19 @@ export class SessionStore {
     // The index entry first: a session is never out of single logout's reach, and an entry whose
     // session was never inserted (a crash in between) names nothing and is dropped when next read.
     if (session.saml) await this.keys.addToIndex(samlSessionKey(session.organizationId, session.saml.nameId), session.id);
+    // Likewise the user's list: a session is never missing from its member's own list.
+    await this.keys.addToIndex(userSessionKey(session.organizationId, session.userId), session.id);
     await this.outbox.insert(this.collection, doc, [event]);
+  }
+
+  /** The ids of a user's sessions (ended ones too, until they are dropped or swept). */
+  userSessionIds(organizationId: string, userId: string): Promise<string[]> {
+    return this.keys.owners(userSessionKey(organizationId, userId));
+  }
+
+  /** Drops session ids from a user's list (ended, expired, or gone). */
+  async forgetUserSessions(organizationId: string, userId: string, sessionIds: readonly string[]): Promise<void> {
+    for (const id of sessionIds) await this.keys.removeFromIndex(userSessionKey(organizationId, userId), id);
   }
 
   /** The ids of the sessions begun with this NameID (ended ones too, until they are swept). */
@@ -109,7 +129,10 @@ export class SessionStore {
     const stranded = dead.flatMap((doc) => doc.outbox ?? []);
     if (stranded.length) await guarded(() => this.outbox.append(stranded));
     const { deletedCount } = await guarded(() => this.collection.deleteMany({ _id: { $in: dead.map((doc) => doc._id) } } as never));
-    for (const doc of dead) if (doc.saml?.nameId) await this.forgetSamlSessions(doc.organizationId, doc.saml.nameId, [doc._id]);
+    for (const doc of dead) {
+      if (doc.saml?.nameId) await this.forgetSamlSessions(doc.organizationId, doc.saml.nameId, [doc._id]);
+      await this.forgetUserSessions(doc.organizationId, doc.userId, [doc._id]);
+    }
     return deletedCount;
   }
 
@@ -130,6 +153,9 @@ export class SessionStore {
         await this.keys.removeFromIndex(key, id);
         await this.keys.deleteIfUnowned(key);
       }
+      const userKey = userSessionKey(doc.organizationId, doc.userId);
+      await this.keys.removeFromIndex(userKey, id);
+      await this.keys.deleteIfUnowned(userKey);
       deleted++;
     }
     return deleted;

@@ -444,6 +444,17 @@ describe("a realistic scenario, every answer checked against the document", () =
     expect((await call("get", "/users/{id}/access", { token: memberToken, params: { id: managedId } })).body.error.code).toBe("forbidden");
     const ownerAccess = await call("get", "/users/{id}/access", { token: adminToken, params: { id: org.ownerId } });
     expect(ownerAccess.body).toMatchObject({ organizationRole: "owner", allProjects: true, sources: [{ kind: "owner", role: "owner" }] });
+
+    // Who has access to a project, and through what.
+    const checkout = await call("get", "/projects/{id}/access", { token: adminToken, params: { id: projects.Checkout } });
+    expect(checkout.body.members).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: managedId, projectRole: "editor", sources: [expect.objectContaining({ kind: "mapping", mappingId: mappings.group })] }),
+        expect.objectContaining({ id: org.ownerId, allProjectsThrough: [{ kind: "owner", role: "owner" }] }),
+      ]),
+    );
+    expect((await call("get", "/projects/{id}/access", { token: memberToken, params: { id: projects.Checkout } })).body.error.code).toBe("forbidden");
+    expect((await call("get", "/projects/{id}/access", { token: adminToken, params: { id: UNKNOWN } })).status).toBe(404);
   });
 
   it("answers authorization questions from service tokens and people", async () => {
@@ -669,6 +680,18 @@ describe("a realistic scenario, every answer checked against the document", () =
     const foreign = await call("post", "/session/sign-out-everywhere", { session, headers: { ...csrf, Origin: "https://evil.example" } });
     expect([foreign.status, foreign.body.error.code]).toEqual([403, "csrf"]);
     expect((await call("get", "/session", { session })).status).toBe(200);
+
+    // The member's own sessions: listed (this one marked), and another of them ended.
+    const other = await t.services.sessions.start({ ...ctxOf(org.id), source: "saml" }, member, { via: "saml" });
+    const mine = await call("get", "/me/sessions", { session });
+    expect(mine.body.sessions.map((s: { id: string; current: boolean }) => [s.id, s.current])).toEqual([
+      [other.sessionId, false],
+      [started.sessionId, true],
+    ]);
+    expect((await call("delete", "/me/sessions/{id}", { session, params: { id: other.sessionId } })).body.error.code).toBe("csrf");
+    expect((await call("delete", "/me/sessions/{id}", { session, headers: csrf, params: { id: other.sessionId } })).status).toBe(204);
+    expect((await call("get", "/me", { session: other.cookieValue })).status).toBe(401);
+    expect((await call("delete", "/me/sessions/{id}", { session, headers: csrf, params: { id: other.sessionId } })).status).toBe(404);
 
     expect((await call("post", "/session/sign-out", { session, headers: csrf })).status).toBe(204);
     const ended = await call("get", "/session", { session });

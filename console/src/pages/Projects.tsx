@@ -3,8 +3,9 @@ import { Form } from "react-aria-components";
 import { api, unwrap, type Schemas } from "../api/client";
 import { Button, DialogButton, Empty, ErrorNotice, formatTime, Loading, TextField, useAction } from "../components/ui";
 import { useLoad } from "../useLoad";
+import { ProjectAccess } from "./ProjectAccess";
 
-/** The organization's projects: create, rename, delete (mappings lose their assignments to a deleted one). */
+/** The organization's projects: who has access to each and through what; create, rename, delete (mappings lose their assignments to a deleted one). */
 export function ProjectsPage() {
   const { state, reload } = useLoad(() => unwrap(api.GET("/projects")), "projects");
   const remove = useAction();
@@ -42,6 +43,16 @@ export function ProjectsPage() {
                     <td><code>{project.id}</code></td>
                     <td>{formatTime(project.created)}</td>
                     <td className="actions">
+                      <DialogButton label="Who has access" ariaLabel={`Who has access to ${project.name}`} title={`Who has access to ${project.name}`}>
+                        {(close) => (
+                          <>
+                            <ProjectAccess project={project} />
+                            <div className="actions">
+                              <Button onPress={close}>Close</Button>
+                            </div>
+                          </>
+                        )}
+                      </DialogButton>
                       <DialogButton label="Rename" ariaLabel={`Rename ${project.name}`} title={`Rename ${project.name}`}>
                         {(close) => <ProjectForm project={project} close={close} onSaved={reload} />}
                       </DialogButton>

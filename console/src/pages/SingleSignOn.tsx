@@ -1,9 +1,11 @@
 import { useState } from "react";
 import { FileTrigger, Form } from "react-aria-components";
 import { api, messageOf, type Schemas } from "../api/client";
-import { Badge, Button, CopyValue, Empty, ErrorNotice, formatTime, Loading, Select, Switch, TextField, useAction } from "../components/ui";
+import { Button, CopyValue, Empty, ErrorNotice, formatTime, Loading, Select, Switch, TextField, useAction } from "../components/ui";
 import { useSignedIn } from "../session";
 import { useLoad } from "../useLoad";
+import { CertificateExpiryBadge, CertificateExpiryNotice } from "./SingleSignOnCertificates";
+import { TestSignIn } from "./SingleSignOnTest";
 
 type Connection = Schemas["SamlConnection"];
 
@@ -38,6 +40,7 @@ export function SingleSignOnPage() {
       {state.status === "error" ? <ErrorNotice message={state.message} /> : null}
       {state.status === "ready" ? (
         <>
+          {state.data.connection ? <CertificateExpiryNotice connection={state.data.connection} /> : null}
           <section className="card" aria-labelledby="sp-heading">
             <h2 id="sp-heading">1. Give your identity provider these values</h2>
             <CopyValue label="Single sign-on URL (ACS)" value={state.data.serviceProvider.acsUrl} />
@@ -51,6 +54,7 @@ export function SingleSignOnPage() {
             </p>
           </section>
           {state.data.connection ? <ConnectionSummary connection={state.data.connection} /> : <Empty>Single sign-on is not configured yet.</Empty>}
+          {state.data.connection ? <TestSignIn /> : null}
           <ConfigureConnection connection={state.data.connection} onSaved={reload} />
         </>
       ) : null}
@@ -74,7 +78,7 @@ function ConnectionSummary({ connection }: { connection: Connection }) {
       <ul>
         {connection.certificates.map((certificate) => (
           <li key={certificate.pem}>
-            {certificate.subject}, valid until {formatTime(certificate.validTo)} {certificate.expiresSoon ? <Badge tone="warning">Expires soon</Badge> : null}
+            {certificate.subject}, valid until {formatTime(certificate.validTo)} <CertificateExpiryBadge certificate={certificate} />
           </li>
         ))}
       </ul>

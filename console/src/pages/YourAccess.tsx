@@ -4,6 +4,7 @@ import { Button, Empty, ErrorNotice, formatTime, Loading, useAction } from "../c
 import { useSession, useSignedIn } from "../session";
 import { useLoad } from "../useLoad";
 import { PersonalTokens } from "./PersonalTokens";
+import { YourSessions } from "./YourSessions";
 
 /** Every member's page: their role, each project and where each grant comes from, their session. */
 export function YourAccessPage() {
@@ -45,6 +46,7 @@ export function YourAccessPage() {
         <p className="hint">Ends every session you have, on every browser and device, this one included.</p>
         {everywhere.error ? <ErrorNotice message={everywhere.error} /> : null}
       </section>
+      <YourSessions />
 
       {state.status === "loading" ? <Loading what="your access" /> : null}
       {state.status === "error" ? <ErrorNotice message={state.message} /> : null}
