@@ -138,3 +138,51 @@ describe("seat limits", () => {
     expect(b).toEqual(expect.any(String));
   });
 });
+
+describe("the organization's name in the settings", () => {
+  it("is answered by GET /settings and changed by PATCH /settings, trimmed, stored and audited as organization.renamed", async () => {
+    const named = await cli("org", "create", "Name Co", "--owner", "owner@name.example", "--json");
+    const owner = api((await cli("user-token", "create", "--org", named.id, "--email", "owner@name.example", "--json")).token);
+    expect((await owner.get("/settings").expect(200)).body.name).toBe("Name Co");
+
+    const renamed = await owner.patch("/settings", { name: "  Name Company Ltd  " }).expect(200);
+    expect(renamed.body).toMatchObject({ name: "Name Company Ltd", seatsUsed: 1, seatLimit: null });
+    expect((await owner.get("/settings").expect(200)).body.name).toBe("Name Company Ltd");
+    expect((await t.services.organizations.get(named.id))?.name).toBe("Name Company Ltd");
+    const events = await t.db.models.AuditEvent.find({ organizationId: named.id, action: "organization.renamed" }).lean();
+    expect(events).toEqual([
+      expect.objectContaining({ target: expect.objectContaining({ type: "organization", id: named.id }), before: { name: "Name Co" }, after: { name: "Name Company Ltd" } }),
+    ]);
+    // A rename changes nobody's access: it is not an access-settings change.
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: named.id, action: "organization.access_settings_changed" })).toBe(0);
+
+    // The same name again writes nothing; 100 characters are taken.
+    await owner.patch("/settings", { name: "Name Company Ltd" }).expect(200);
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: named.id, action: "organization.renamed" })).toBe(1);
+    const longest = "N".repeat(100);
+    expect((await owner.patch("/settings", { name: longest }).expect(200)).body.name).toBe(longest);
+    await owner.patch("/settings", { name: "Name Company Ltd" }).expect(200);
+  });
+
+  it("refuses an empty or too long name, and a change whose other part is refused, storing nothing", async () => {
+    const named = await cli("org", "create", "Refusing Co", "--owner", "owner@refusing.example", "--json");
+    const owner = api((await cli("user-token", "create", "--org", named.id, "--email", "owner@refusing.example", "--json")).token);
+    for (const name of ["", "   ", "x".repeat(101)]) {
+      const refused = await owner.patch("/settings", { name, readOnlyMayComment: true });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: "invalid_request", message: expect.stringContaining("name") });
+    }
+    const unknownRole = await owner.patch("/settings", { name: "Renamed Co", defaultRole: "emperor" });
+    expect(unknownRole.status).toBe(400);
+    expect(unknownRole.body.error.message).toContain("emperor");
+    expect((await owner.get("/settings").expect(200)).body).toMatchObject({ name: "Refusing Co", readOnlyMayComment: false });
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: named.id, action: { $in: ["organization.renamed", "organization.access_settings_changed"] } })).toBe(0);
+  });
+
+  it("is changed only by those with modify_account_settings", async () => {
+    await t.services.users.provision({ ...operator, organizationId: org.id }, { userName: "reader@admin.example" }, "local", { role: "user" });
+    const plain = api((await cli("user-token", "create", "--org", org.id, "--email", "reader@admin.example", "--json")).token);
+    await plain.patch("/settings", { name: "Taken Over" }).expect(403);
+    expect((await t.services.organizations.get(org.id))?.name).toBe("Admin Co");
+  });
+});
