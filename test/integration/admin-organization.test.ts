@@ -1,5 +1,9 @@
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import request from "supertest";
 import { runCommand } from "../../src/cli/commands";
+import { FileChangeJournal } from "../../src/storage/change-journal";
 import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
 
 let t: TestApp;
@@ -177,6 +181,24 @@ describe("the organization's name in the settings", () => {
     expect(unknownRole.body.error.message).toContain("emperor");
     expect((await owner.get("/settings").expect(200)).body).toMatchObject({ name: "Refusing Co", readOnlyMayComment: false });
     expect(await t.db.models.AuditEvent.countDocuments({ organizationId: named.id, action: { $in: ["organization.renamed", "organization.access_settings_changed"] } })).toBe(0);
+  });
+
+  it("is answered renamed at once by a server that keeps the organization resident (the embedded database's one server)", async () => {
+    const journal = FileChangeJournal.startFresh(path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-rename-")), "change-journal.ndjson"));
+    const resident = await startTestApp({}, { resident: { journal } });
+    try {
+      const created = JSON.parse((await runCommand(resident.services, ["org", "create", "Resident Co", "--owner", "owner@resident.example", "--json"])).stdout[0]!);
+      await runCommand(resident.services, ["email-domain", "add", "resident.example", "--org", created.id]);
+      const token = JSON.parse((await runCommand(resident.services, ["user-token", "create", "--org", created.id, "--email", "owner@resident.example", "--json"])).stdout[0]!).token;
+      const owner = (r: request.Test) => r.set("Authorization", `Bearer ${token}`);
+      expect((await owner(request(resident.app).get("/api/v1/settings")).expect(200)).body.name).toBe("Resident Co");
+      await owner(request(resident.app).patch("/api/v1/settings")).send({ name: "Resident Company" }).expect(200);
+      expect((await owner(request(resident.app).get("/api/v1/settings")).expect(200)).body.name).toBe("Resident Company");
+      const discovered = await request(resident.app).post("/api/v1/sign-in/discover").send({ email: "a@resident.example" }).expect(200);
+      expect(discovered.body.organization).toEqual({ id: created.id, name: "Resident Company" });
+    } finally {
+      await resident.close();
+    }
   });
 
   it("is changed only by those with modify_account_settings", async () => {
