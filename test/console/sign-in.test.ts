@@ -280,6 +280,9 @@ describe("a break-glass sign-in link in the browser", () => {
       await harness.screenshot(tab, "sign-in-link-used");
       await harness.scan(tab, "Sign-in link (used)");
       expect((await fresh.cookies(baseUrl)).find((c) => c.name.includes("gatehouse_session"))).toBeUndefined();
+      // The way left leads to the console's sign-in page.
+      await tab.getByRole("link", { name: "Go to the sign-in page" }).click();
+      await tab.getByRole("heading", { name: "Sign in to Gatehouse" }).waitFor();
     } finally {
       await fresh.close();
     }
