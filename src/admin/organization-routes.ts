@@ -1,8 +1,10 @@
-import express, { type Router } from "express";
+import express, { type Request, type Router } from "express";
 import { z } from "zod";
 import { NotFoundError, PolicyRefusedError } from "../errors";
+import type { AccessSettings } from "../domain/access";
 import type { Services } from "../services";
 import { isMemberCursor, requireAdministration, type AdministrativeTask, type ApiActor } from "../services/members";
+import { ORGANIZATION_NAME_MAX } from "../services/organizations";
 import { contextOf, scopeOf } from "./http";
 import { mount, operation } from "./operation";
 import { presentCustomRole, presentIssuedToken, presentMapping, presentMember, presentProject, presentSettings, presentToken } from "./presenters";
@@ -131,8 +133,8 @@ export const getSettings = operation({
   path: "/settings",
   operationId: "getSettings",
   tag: "Organization",
-  summary: "The organization's access settings",
-  description: "Needs `modify_account_settings`. Also says whether the organization has lost its Owner (`ownerVacant`, with the operator's break-glass in `ownerVacancy`) and how many seats are taken.",
+  summary: "The organization's name and access settings",
+  description: "Needs `modify_account_settings`. The organization's name; also says whether the organization has lost its Owner (`ownerVacant`, with the operator's break-glass in `ownerVacancy`) and how many seats are taken.",
   security: "personal",
   authorize: needs("changeSettings"),
   responses: { 200: { description: "The settings.", schema: Settings } },
@@ -143,14 +145,22 @@ export const updateSettings = operation({
   path: "/settings",
   operationId: "updateSettings",
   tag: "Organization",
-  summary: "Change access settings",
-  description: "Needs `modify_account_settings`. Properties left out keep their value. The seat limit is the operator's: a body that names `seatLimit` is refused whole (`403 forbidden`).",
+  summary: "Rename the organization, change access settings",
+  description:
+    "Needs `modify_account_settings`. Properties left out keep their value. A new `name` is audited as `organization.renamed`, the access settings as `organization.access_settings_changed` (each only when it changes). The seat limit is the operator's: a body that names `seatLimit` is refused whole (`403 forbidden`).",
   security: "personal",
   authorize: needs("changeSettings"),
   body: named(
     "SettingsChange",
     z
       .object({
+        name: z
+          .string()
+          .trim()
+          .min(1, "name: an organization needs a name")
+          .max(ORGANIZATION_NAME_MAX, `name: at most ${ORGANIZATION_NAME_MAX} characters`)
+          .optional()
+          .describe(`The organization's name, as people see it (the console, the sign-in page); trimmed, 1 to ${ORGANIZATION_NAME_MAX} characters.`),
         defaultRole: DefaultRole.optional(),
         readOnlyMayComment: z.boolean().optional(),
         requireMappingForAccess: z.boolean().optional(),
@@ -415,7 +425,7 @@ export const organizationOperations = [
 
 export function organizationRoutes(services: Services): Router {
   const router = express.Router();
-  const { members, access, scimTokens } = services;
+  const { members, access, scimTokens, organizations } = services;
 
   mount(router, listUsers, async ({ query }, req) => {
     const page = await members.list(scopeOf(req), req.apiActor!, {
@@ -439,12 +449,17 @@ export function organizationRoutes(services: Services): Router {
 
   mount(router, transferOwnership, async ({ body }, req) => presentMember(await members.transferOwnership(contextOf(req), req.apiActor!, body.userId)));
 
-  mount(router, getSettings, async (_input, req) => {
-    const [settings, seats, ownerUserId] = await Promise.all([access.settings(scopeOf(req)), access.seats(scopeOf(req)), access.ownerOf(scopeOf(req))]);
-    return presentSettings(settings, seats, { organizationId: scopeOf(req).organizationId, ownerUserId });
-  });
+  /** The settings as GET and PATCH answer them: the organization's name, its access settings, seats and ownership. */
+  const currentSettings = async (req: Request, settings?: AccessSettings) => {
+    const scope = scopeOf(req);
+    const [current, seats, ownerUserId, organization] = await Promise.all([settings ?? access.settings(scope), access.seats(scope), access.ownerOf(scope), organizations.get(scope.organizationId)]);
+    if (!organization) throw new NotFoundError(`No organization ${scope.organizationId}`);
+    return presentSettings(organization.name, current, seats, { organizationId: scope.organizationId, ownerUserId });
+  };
 
-  mount(router, updateSettings, async ({ body: { seatLimit, ...changes } }, req) => {
+  mount(router, getSettings, async (_input, req) => currentSettings(req));
+
+  mount(router, updateSettings, async ({ body: { seatLimit, name, ...changes } }, req) => {
     // The seat limit is the operator's (what the organization pays for), never the tenant's: the
     // whole change is refused before anything is written.
     if (seatLimit !== undefined) {
@@ -453,9 +468,11 @@ export function organizationRoutes(services: Services): Router {
         `The seat limit is set by the operator, not by administrators: nothing was changed. Ask your Gatehouse operator (gatehouse access-settings --org ${scopeOf(req).organizationId} --seat-limit N|none).`,
       );
     }
-    const settings = Object.keys(changes).length ? await access.setSettings(contextOf(req), changes) : await access.settings(scopeOf(req));
-    const [seats, ownerUserId] = await Promise.all([access.seats(scopeOf(req)), access.ownerOf(scopeOf(req))]);
-    return presentSettings(settings, seats, { organizationId: scopeOf(req).organizationId, ownerUserId });
+    // Access settings first: they are the part the service may refuse (an unknown role), and a
+    // refused change must leave the name as it was too.
+    const settings = Object.keys(changes).length ? await access.setSettings(contextOf(req), changes) : undefined;
+    if (name !== undefined) await organizations.rename(contextOf(req), name);
+    return currentSettings(req, settings);
   });
 
   mount(router, listProjects, async (_input, req) => ({ projects: (await access.projects(scopeOf(req))).map(presentProject) }));

@@ -173,11 +173,13 @@ export function presentMapping(mapping: GroupMapping & { readonly created: Date 
 }
 
 export function presentSettings(
+  name: string,
   settings: AccessSettings,
   seats: { limit: number | undefined; used: number },
   ownership: { organizationId: string; ownerUserId: string | undefined },
 ): z.input<typeof Settings> {
   return {
+    name,
     ownerVacant: ownership.ownerUserId === undefined,
     ...(ownership.ownerUserId === undefined ? { ownerVacancy: ownerVacancyNotice(ownership.organizationId) } : {}),
     defaultRole: settings.defaultRole,

@@ -251,6 +251,7 @@ export const PersonalTokenMaximumDays = z
 export const Settings = named(
   "Settings",
   z.object({
+    name: z.string().describe("The organization's name, as people see it."),
     defaultRole: DefaultRole.describe("The role of a member nothing else gives a role to; `none` admits only mapped or assigned users."),
     readOnlyMayComment: z.boolean(),
     requireMappingForAccess: z.boolean().describe("Admit only users some group mapping matches (or the Owner, or users given access here)."),

@@ -56,6 +56,10 @@ export const discoverSignIn = operation({
             .string()
             .nullable()
             .describe("Where SAML sign-in starts, a path on this site (`/auth/saml/{org}/login?RelayState=…`); null when no organization declared the domain or it has no SAML connection."),
+          message: z
+            .string()
+            .nullable()
+            .describe("When `signInUrl` is null, why, in words to show the person (no organization declared the domain, the text is not an address, or the organization has no single sign-on yet); null otherwise."),
         }),
       ),
     },
@@ -148,18 +152,28 @@ function returnPath(value: string | undefined): string {
   return value;
 }
 
+/** Why an address leads to no organization, in words for the person (the same for every address of a domain). */
+function unknownDomainMessage(email: string): string {
+  const trimmed = email.trim();
+  const at = trimmed.lastIndexOf("@");
+  const domain = at > 0 ? trimmed.slice(at + 1) : "";
+  if (!domain || /\s/.test(trimmed)) return `"${trimmed}" is not an email address.`;
+  return `No organization signs in with addresses at ${domain.toLowerCase()}. Check the address, or ask your administrator for your organization's id.`;
+}
+
 /** Sign-in discovery: mounted before authentication (it needs no token). */
 export function signInDiscoveryRoutes(services: Services): Router {
   const router = express.Router();
   mount(router, discoverSignIn, async ({ body }) => {
     const organizationId = await services.emailDomains.organizationFor(body.email);
     const organization = organizationId ? await services.organizations.get(organizationId) : undefined;
-    if (!organization) return { organization: null, signInUrl: null };
+    if (!organization) return { organization: null, signInUrl: null, message: unknownDomainMessage(body.email) };
     const connection = await services.saml.get({ organizationId: organization.id });
     const to = returnPath(body.returnTo);
     return {
       organization: { id: organization.id, name: organization.name },
       signInUrl: connection ? `/auth/saml/${encodeURIComponent(organization.id)}/login${to === "/" ? "" : `?RelayState=${encodeURIComponent(to)}`}` : null,
+      message: connection ? null : `${organization.name} has not set up single sign-on yet. Until it does, its Owner signs in with a sign-in link from the Gatehouse operator.`,
     };
   });
   return router;

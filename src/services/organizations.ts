@@ -4,9 +4,20 @@ import type { Actor, ChangeSource, RequestContext } from "../domain/context";
 import type { User } from "../domain/user";
 import type { UserDirectory } from "./users";
 import type { Organization } from "../domain/organization";
-import { InvalidError } from "../errors";
+import { InvalidError, NotFoundError } from "../errors";
 import type { OrganizationStore } from "../storage/organizations";
 import type { IssuedScimToken, ScimTokens } from "./scim-tokens";
+
+/** The longest organization name: it is shown in page titles and the sign-in page. */
+export const ORGANIZATION_NAME_MAX = 100;
+
+/** A name as stored: trimmed, 1 to ORGANIZATION_NAME_MAX characters; InvalidError otherwise. */
+export function organizationName(input: string): string {
+  const trimmed = input.trim();
+  if (!trimmed) throw new InvalidError("An organization needs a name");
+  if (trimmed.length > ORGANIZATION_NAME_MAX) throw new InvalidError(`An organization's name is at most ${ORGANIZATION_NAME_MAX} characters (this one has ${trimmed.length})`);
+  return trimmed;
+}
 
 export class Organizations {
   constructor(
@@ -26,8 +37,7 @@ export class Organizations {
     by: { actor: Actor; source: ChangeSource; requestId: string },
     options: { ownerEmail?: string } = {},
   ): Promise<{ organization: Organization; scimToken: IssuedScimToken; owner?: User }> {
-    const trimmed = name.trim();
-    if (!trimmed) throw new InvalidError("An organization needs a name");
+    const trimmed = organizationName(name);
     const organization: Organization = { id: randomUUID(), name: trimmed, created: this.now() };
     const ctx = { ...by, organizationId: organization.id };
     await this.store.insert(organization, this.audit.event(ctx, { action: "organization.created", target: { type: "organization", id: organization.id, display: trimmed }, after: organization }));
@@ -57,6 +67,24 @@ export class Organizations {
         after: { ownerUserId: userId },
       }),
     );
+  }
+
+  /**
+   * Renames the organization (the name people see: the console, sign-in discovery, the IdP app);
+   * audited as `organization.renamed`, its own action because a name changes nobody's access.
+   * Nothing is written when the name is already the one given.
+   */
+  async rename(ctx: RequestContext, name: string): Promise<Organization> {
+    const trimmed = organizationName(name);
+    const before = await this.store.findById(ctx.organizationId);
+    if (!before) throw new NotFoundError(`No organization ${ctx.organizationId}`);
+    if (before.name === trimmed) return before;
+    await this.store.setName(
+      ctx.organizationId,
+      trimmed,
+      this.audit.event(ctx, { action: "organization.renamed", target: { type: "organization", id: ctx.organizationId, display: trimmed }, before: { name: before.name }, after: { name: trimmed } }),
+    );
+    return { ...before, name: trimmed };
   }
 
   list(): Promise<Organization[]> {

@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from "express";
 import type { Config } from "../config";
 import type { Logger } from "../http/logger";
 import { setSessionCookie } from "../http/session-cookie";
-import { escapeHtml, page, refusalPage } from "../saml/pages";
+import { escapeHtml, page } from "../saml/pages";
 import type { Services } from "../services";
 import { SignInLinkRefusal } from "../services/sign-in-links";
 
@@ -11,8 +11,9 @@ import { SignInLinkRefusal } from "../services/sign-in-links";
  * (services/sign-in-links.ts). Opening the link shows who it signs in and a button; only pressing
  * it (a POST to the same address) uses the link, sets the session cookie and lands in the console
  * at `/`. Two steps, because link previews (chat apps, mail scanners) open links on their own and
- * would otherwise spend the single use. A refused link is answered with a page: 404 for a link
- * that is not one, 410 for a used or expired one, 403 when its member may not sign in.
+ * would otherwise spend the single use. A refused link is answered with a page saying why and
+ * leading to the console's sign-in page: 404 for a link that is not one, 410 for a used or expired
+ * one, 403 when its member may not sign in.
  */
 
 const STATUS: Record<SignInLinkRefusal["reason"], number> = { not_found: 404, used: 410, expired: 410, refused: 403 };
@@ -23,7 +24,16 @@ export function signInLinkRouter(services: Services, config: Pick<Config, "publi
   const refuse = (req: Request, res: Response, error: unknown): void => {
     if (!(error instanceof SignInLinkRefusal)) throw error;
     logger.warn({ reason: error.reason, requestId: req.id }, "sign-in link refused");
-    res.status(STATUS[error.reason]).type("html").send(refusalPage("Sign-in link refused", error.message, req.id));
+    // The way left: the console's sign-in page (single sign-on by work email).
+    res
+      .status(STATUS[error.reason])
+      .type("html")
+      .send(
+        page(
+          "Sign-in link refused",
+          `<h1>Sign-in link refused</h1>\n<p>${escapeHtml(error.message)}</p>\n<p><a href="/">Go to the sign-in page</a></p>\n<p class="ref">Reference: ${escapeHtml(req.id)}</p>`,
+        ),
+      );
   };
 
   router.get("/:token", async (req: Request, res: Response) => {

@@ -157,6 +157,10 @@ export class OrganizationStore {
     await this.change(id, { $unset: { samlConnection: "" } }, event);
   }
 
+  async setName(id: string, name: string, event: AuditEvent): Promise<void> {
+    await this.change(id, { $set: { name } }, event);
+  }
+
   async setSeatLimit(id: string, limit: number | undefined, event: AuditEvent): Promise<void> {
     await this.change(id, limit === undefined ? { $unset: { seatLimit: "" } } : { $set: { seatLimit: limit } }, event);
   }

@@ -1,16 +1,13 @@
-import AxeBuilder from "@axe-core/playwright";
-import { existsSync, readFileSync } from "node:fs";
-import type { Server } from "node:http";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import request from "supertest";
-import { runCommand } from "../../src/cli/commands";
 import { serviceProviderUrls } from "../../src/domain/saml";
 import { CONSOLE_BUILD_DIR } from "../../src/http/console-pages";
-import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
-import { freePort } from "../support/ports";
+import { buildUser, operator, scimClient, type TestApp } from "../support/app";
 import { oktaMetadata } from "../support/saml";
 import { TestIdentityProvider } from "../support/saml-idp";
+import * as harness from "./harness";
 
 /**
  * The web console in a real Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
@@ -21,12 +18,10 @@ import { TestIdentityProvider } from "../support/saml-idp";
 
 jest.setTimeout(180_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOTS = path.resolve(__dirname, "../../docs/console");
 const OWNER = "owner@console.example";
 
+let served: harness.ConsoleServer;
 let t: TestApp;
-let server: Server;
 let baseUrl: string;
 let org: { id: string; scimToken: string; ownerId: string };
 let idp: TestIdentityProvider;
@@ -40,62 +35,23 @@ let localId: string;
 const cspRefusals: string[] = [];
 
 const ctx = () => ({ ...operator, organizationId: org.id });
-const cli = async (...argv: string[]) => JSON.parse((await runCommand(t.services, argv)).stdout[0]!);
+const cli = (...argv: string[]) => served.cli(...argv);
 
-/** The identity provider's sign-in page: it answers Gatehouse's AuthnRequest for `person.nameId` with a form the person submits. */
+/** The identity provider's sign-in page answers for `person.nameId`. */
 let person = { nameId: OWNER };
-async function identityProvider(context: BrowserContext) {
-  await context.route(/^https:\/\/(idp\.example\.com|acme\.okta\.com)\//, async (route) => {
-    const url = new URL(route.request().url());
-    const samlResponse = idp.response({ nameId: person.nameId, inResponseTo: TestIdentityProvider.requestIdOf(url.toString()) });
-    const relayState = url.searchParams.get("RelayState") ?? "/";
-    const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
-    await route.fulfill({
-      contentType: "text/html",
-      body:
-        `<!doctype html><html lang="en"><title>Test IdP</title><form method="post" action="${escape(idp.sp.acsUrl)}">` +
-        `<input type="hidden" name="SAMLResponse" value="${escape(samlResponse)}"><input type="hidden" name="RelayState" value="${escape(relayState)}">` +
-        `<button type="submit">Sign in as ${escape(person.nameId)}</button></form></html>`,
-    });
-  });
-}
-
-async function scan(name: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
-
-async function screenshot(name: string) {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-async function visit(pathname: string, heading: string) {
-  await page.goto(`${baseUrl}${pathname}`);
-  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
-  await page.locator(".state-loading").first().waitFor({ state: "detached" });
-}
+const identityProvider = (browserContext: BrowserContext) => harness.routeIdentityProvider(browserContext, () => idp, () => person.nameId);
+const scan = (name: string) => harness.scan(page, name);
+const screenshot = (name: string) => harness.screenshot(page, name);
+const visit = (pathname: string, heading: string) => harness.visit(page, `${baseUrl}${pathname}`, heading);
 
 async function signInThroughIdentityProvider(nameId: string) {
   person = { nameId };
-  await page.goto(`${baseUrl}/`);
-  await page.getByRole("heading", { name: "Sign in to Gatehouse" }).waitFor();
-  await page.getByLabel("Organization id").fill(org.id);
-  await page.getByRole("button", { name: "Continue with single sign-on" }).click();
-  await page.getByRole("button", { name: `Sign in as ${nameId}` }).click();
-  await page.getByRole("heading", { level: 1, name: "Your access" }).waitFor();
+  await harness.signInWithOrganizationId(page, baseUrl, org.id, nameId);
 }
 
 beforeAll(async () => {
-  if (!existsSync(path.join(CONSOLE_BUILD_DIR, "index.html"))) throw new Error("The console is not built: run `npm run build` first");
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`);
-  const port = await freePort();
-  baseUrl = `http://localhost:${port}`;
-  // Plain http on localhost, which browsers treat as secure for cookies (the sign-in cookie is Secure).
-  t = await startTestApp({ PUBLIC_BASE_URL: baseUrl });
-  server = await new Promise<Server>((resolve) => {
-    const listening = t.app.listen(port, "127.0.0.1", () => resolve(listening));
-  });
+  served = await harness.startConsoleServer();
+  ({ t, baseUrl } = served);
   org = await cli("org", "create", "Console Co", "--owner", OWNER, "--json");
   ownerToken = (await cli("user-token", "create", "--org", org.id, "--email", OWNER, "--json")).token;
   idp = new TestIdentityProvider(serviceProviderUrls(baseUrl, org.id));
@@ -104,19 +60,16 @@ beforeAll(async () => {
   managedId = (await scim.post("/Users", buildUser({ userName: "grace@console.example", name: { givenName: "Grace", familyName: "Hopper" }, displayName: "Grace Hopper" })).expect(201)).body.id;
   localId = (await t.services.users.provision(ctx(), { userName: "ada@console.example", displayName: "Ada Lovelace" }, "local", { role: "user" })).id;
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
+  browser = await harness.launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   await identityProvider(context);
   page = await context.newPage();
-  page.on("console", (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) cspRefusals.push(message.text());
-  });
+  harness.watchCsp(page, cspRefusals);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  await t?.close();
+  await served?.close();
 });
 
 describe("the console's pages are served with their security headers", () => {
@@ -312,7 +265,7 @@ describe("the console in Chromium", () => {
 
   it("saves settings", async () => {
     await visit("/settings", "Settings");
-    await page.getByText("3 members (no seat limit).").waitFor();
+    await page.getByText("3 seats used; no limit.").waitFor();
     await page.getByRole("switch", { name: "Read-only members may comment" }).click({ force: true });
     await page.getByRole("button", { name: "Save settings" }).click();
     await page.getByText("Settings saved.").waitFor();

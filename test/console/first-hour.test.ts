@@ -1,17 +1,10 @@
-import AxeBuilder from "@axe-core/playwright";
-import { existsSync } from "node:fs";
-import type { Server } from "node:http";
-import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import request from "supertest";
-import { runCommand } from "../../src/cli/commands";
 import { serviceProviderUrls } from "../../src/domain/saml";
-import { CONSOLE_BUILD_DIR } from "../../src/http/console-pages";
 import { loadFixture, substitute, fixturePath } from "../idp/replay";
-import { startTestApp, type TestApp } from "../support/app";
-import { freePort } from "../support/ports";
 import { oktaMetadata } from "../support/saml";
 import { TestIdentityProvider } from "../support/saml-idp";
+import * as harness from "./harness";
 
 /**
  * The README's walk-through ("A new administrator's first hour"), step by step, as a new
@@ -19,30 +12,25 @@ import { TestIdentityProvider } from "../support/saml-idp";
  * values copied and the identity provider's metadata pasted on the Single sign-on page, a SCIM
  * token made on the Provisioning page and given to "Okta" (Okta's recorded requests, sent with
  * that token), then the first provisioned member on the Members page, their group on Groups and
- * mappings, the day's activity on Provisioning — and that member signing in through the new
- * connection. If the README's steps stop working, this fails.
+ * mappings, the day's activity on Provisioning — and that member signing in with their work
+ * email through the new connection. If the README's steps stop working, this fails.
  */
 
 jest.setTimeout(180_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const OWNER = "ada@acme.example";
 
-let t: TestApp;
-let server: Server;
+let gatehouse: harness.ConsoleServer;
+let t: harness.ConsoleServer["t"];
 let baseUrl: string;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 
-const cli = async (...argv: string[]) => JSON.parse((await runCommand(t.services, argv)).stdout[0]!);
+const cli = (...argv: string[]) => gatehouse.cli(...argv);
+const scan = (name: string) => harness.scan(page, name);
 
-async function scan(name: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}`)).toEqual([]);
-}
-
+/** Follows the console's own navigation to a page, as a person would. */
 async function visit(pathname: string, heading: string) {
   await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: heading, exact: true }).click();
   await page.getByRole("heading", { level: 1, name: heading }).waitFor();
@@ -51,23 +39,16 @@ async function visit(pathname: string, heading: string) {
 }
 
 beforeAll(async () => {
-  if (!existsSync(path.join(CONSOLE_BUILD_DIR, "index.html"))) throw new Error("The console is not built: run `npm run build` first");
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`);
-  const port = await freePort();
-  baseUrl = `http://localhost:${port}`;
-  t = await startTestApp({ PUBLIC_BASE_URL: baseUrl });
-  server = await new Promise<Server>((resolve) => {
-    const listening = t.app.listen(port, "127.0.0.1", () => resolve(listening));
-  });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
+  gatehouse = await harness.startConsoleServer();
+  ({ t, baseUrl } = gatehouse);
+  browser = await harness.launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  await t?.close();
+  await gatehouse?.close();
 });
 
 describe("the README's first hour, in the console", () => {
@@ -99,6 +80,11 @@ describe("the README's first hour, in the console", () => {
     await page.getByText("The connection is saved.").waitFor();
     await page.getByRole("heading", { name: "Connected identity provider" }).waitFor();
     await page.getByText(idp.entityId, { exact: true }).waitFor();
+    // The organization's email domain, so its people sign in with their work email.
+    const domains = page.getByRole("region", { name: "3. Email domains" });
+    await domains.getByRole("textbox", { name: "Email domain" }).fill("okta.local");
+    await domains.getByRole("button", { name: "Add domain" }).click();
+    await domains.getByRole("list", { name: "Email domains" }).getByText("okta.local").waitFor();
 
     // 5. A SCIM token for Okta, shown once, and the SCIM base URL to give with it.
     await visit("/provisioning", "Provisioning");
@@ -157,20 +143,12 @@ describe("the README's first hour, in the console", () => {
     // The provisioned member signs in through the connection set up in step 4.
     const theirs = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
-      await theirs.route(/^https:\/\/acme\.okta\.com\//, async (route) => {
-        const url = new URL(route.request().url());
-        const samlResponse = idp.response({ nameId: "test.user@okta.local", inResponseTo: TestIdentityProvider.requestIdOf(url.toString()) });
-        const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
-        await route.fulfill({
-          contentType: "text/html",
-          body: `<!doctype html><html lang="en"><title>Okta</title><form method="post" action="${escape(sp.acsUrl)}"><input type="hidden" name="SAMLResponse" value="${escape(samlResponse)}"><input type="hidden" name="RelayState" value="/"><button type="submit">Continue</button></form></html>`,
-        });
-      });
+      await harness.routeIdentityProvider(theirs, () => idp, () => "test.user@okta.local");
       const member = await theirs.newPage();
       await member.goto(`${baseUrl}/`);
-      await member.getByRole("heading", { name: "Sign in to Gatehouse" }).waitFor();
-      await member.evaluate((url) => window.location.assign(url), `/auth/saml/${org.id}/login?RelayState=%2F`);
-      await member.getByRole("button", { name: "Continue" }).click();
+      await member.getByRole("textbox", { name: "Work email" }).fill("test.user@okta.local");
+      await member.getByRole("button", { name: "Continue with single sign-on" }).click();
+      await member.getByRole("button", { name: "Sign in as test.user@okta.local" }).click();
       await member.getByRole("heading", { level: 1, name: "Your access" }).waitFor();
       await member.getByText("test.user@okta.local", { exact: false }).first().waitFor();
       const session = (await request(t.app).get("/api/v1/session").set("Cookie", (await theirs.cookies(baseUrl)).map((c) => `${c.name}=${c.value}`).join("; ")).expect(200)).body;

@@ -1,15 +1,9 @@
-import AxeBuilder from "@axe-core/playwright";
-import { existsSync } from "node:fs";
-import type { Server } from "node:http";
-import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import request from "supertest";
-import { runCommand } from "../../src/cli/commands";
 import { serviceProviderUrls } from "../../src/domain/saml";
-import { CONSOLE_BUILD_DIR } from "../../src/http/console-pages";
-import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
-import { freePort } from "../support/ports";
+import { buildUser, operator, scimClient, type TestApp } from "../support/app";
 import { TestIdentityProvider } from "../support/saml-idp";
+import * as harness from "./harness";
 
 /**
  * The console's pages for groups and mappings (with the preview of a mapping's effect), a member's
@@ -20,14 +14,12 @@ import { TestIdentityProvider } from "../support/saml-idp";
 
 jest.setTimeout(180_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOTS = path.resolve(__dirname, "../../docs/console");
 const OWNER = "owner@pages.example";
 const groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const ROLE_WORDS: Record<string, string> = { owner: "Owner", admin: "Admin", user: "User", read_only: "Read-only" };
 
+let served: harness.ConsoleServer;
 let t: TestApp;
-let server: Server;
 let baseUrl: string;
 let org: { id: string; scimToken: string };
 let idp: TestIdentityProvider;
@@ -39,40 +31,15 @@ let project: { id: string; name: string };
 const members: Record<"grace" | "bob", string> = { grace: "", bob: "" };
 const cspRefusals: string[] = [];
 
-const cli = async (...argv: string[]) => JSON.parse((await runCommand(t.services, argv)).stdout[0]!);
+const cli = (...argv: string[]) => served.cli(...argv);
 const asOwner = (r: request.Test) => r.set("Authorization", `Bearer ${ownerToken}`);
 const accessOf = async (userId: string) => (await asOwner(request(t.app).get(`/api/v1/users/${userId}/access`)).expect(200)).body;
 const authorize = async (userId: string, action: string, projectId?: string) =>
   (await request(t.app).post("/api/v1/authorize").set("Authorization", `Bearer ${serviceToken}`).send({ userId, action, ...(projectId ? { projectId } : {}) }).expect(200)).body.allowed as boolean;
 
-async function identityProvider(context: BrowserContext) {
-  await context.route(/^https:\/\/idp\.example\.com\//, async (route) => {
-    const url = new URL(route.request().url());
-    const samlResponse = idp.response({ nameId: OWNER, inResponseTo: TestIdentityProvider.requestIdOf(url.toString()) });
-    const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
-    await route.fulfill({
-      contentType: "text/html",
-      body:
-        `<!doctype html><html lang="en"><title>Test IdP</title><form method="post" action="${escape(idp.sp.acsUrl)}">` +
-        `<input type="hidden" name="SAMLResponse" value="${escape(samlResponse)}"><input type="hidden" name="RelayState" value="${escape(url.searchParams.get("RelayState") ?? "/")}">` +
-        `<button type="submit">Sign in as ${escape(OWNER)}</button></form></html>`,
-    });
-  });
-}
-
-async function scan(name: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
-
-const screenshot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-
-async function visit(pathname: string, heading: string) {
-  await page.goto(`${baseUrl}${pathname}`);
-  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
-  await page.locator(".state-loading").first().waitFor({ state: "detached" });
-}
+const scan = (name: string) => harness.scan(page, name);
+const screenshot = (name: string) => harness.screenshot(page, name);
+const visit = (pathname: string, heading: string) => harness.visit(page, `${baseUrl}${pathname}`, heading);
 
 /** Picks `option` in the react-aria select whose button's name matches `label`, by keyboard. */
 async function choose(scope: Page | ReturnType<Page["locator"]>, label: RegExp, option: string) {
@@ -90,14 +57,8 @@ async function previewRows() {
 }
 
 beforeAll(async () => {
-  if (!existsSync(path.join(CONSOLE_BUILD_DIR, "index.html"))) throw new Error("The console is not built: run `npm run build` first");
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`);
-  const port = await freePort();
-  baseUrl = `http://localhost:${port}`;
-  t = await startTestApp({ PUBLIC_BASE_URL: baseUrl });
-  server = await new Promise<Server>((resolve) => {
-    const listening = t.app.listen(port, "127.0.0.1", () => resolve(listening));
-  });
+  served = await harness.startConsoleServer();
+  ({ t, baseUrl } = served);
   org = await cli("org", "create", "Pages Co", "--owner", OWNER, "--json");
   const ctx = { ...operator, organizationId: org.id };
   ownerToken = (await cli("user-token", "create", "--org", org.id, "--email", OWNER, "--json")).token;
@@ -110,24 +71,17 @@ beforeAll(async () => {
   members.bob = (await scim.post("/Users", buildUser({ userName: "bob@pages.example", displayName: "Bob Kahn" })).expect(201)).body.id;
   await scim.post("/Groups", { schemas: [groupSchema], displayName: "Engineering", externalId: "00g-engineering", members: [{ value: members.grace }, { value: members.bob }] }).expect(201);
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
+  browser = await harness.launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await identityProvider(context);
+  await harness.routeIdentityProvider(context, () => idp, () => OWNER);
   page = await context.newPage();
-  page.on("console", (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) cspRefusals.push(message.text());
-  });
-  await page.goto(`${baseUrl}/`);
-  await page.getByLabel("Organization id").fill(org.id);
-  await page.getByRole("button", { name: "Continue with single sign-on" }).click();
-  await page.getByRole("button", { name: `Sign in as ${OWNER}` }).click();
-  await page.getByRole("heading", { level: 1, name: "Your access" }).waitFor();
+  harness.watchCsp(page, cspRefusals);
+  await harness.signInWithOrganizationId(page, baseUrl, org.id, OWNER);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  await t?.close();
+  await served?.close();
 });
 
 describe("the console's groups, tokens, activity, suspension and review pages", () => {

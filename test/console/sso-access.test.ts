@@ -64,7 +64,7 @@ beforeAll(async () => {
 
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await routeIdentityProvider(context, idp, () => person);
+  await routeIdentityProvider(context, () => idp, () => person);
   page = await context.newPage();
   watchCsp(page, cspRefusals);
   await signInAs(page, OWNER);
@@ -81,7 +81,7 @@ describe("the Single sign-on page", () => {
     const [current, soon] = connection.certificates;
     expect([current.expiresSoon, soon.expiresSoon, connection.certificateExpiresSoon]).toEqual([false, true, true]);
 
-    await visit(page, s.baseUrl, "/single-sign-on", "Single sign-on");
+    await visit(page, `${s.baseUrl}/single-sign-on`, "Single sign-on");
     const notice = page.getByRole("alert").filter({ hasText: "Certificate expiry" });
     await notice.waitFor();
     expect(await notice.textContent()).toContain(`The identity provider's signing certificate ${soon.subject} expires in 10 days`);
@@ -94,7 +94,7 @@ describe("the Single sign-on page", () => {
   });
 
   it("runs a test sign-in in a pop-up through the identity provider and shows the assertion's values and the verdict; nobody is signed in", async () => {
-    await visit(page, s.baseUrl, "/single-sign-on", "Single sign-on");
+    await visit(page, `${s.baseUrl}/single-sign-on`, "Single sign-on");
     person = { nameId: GRACE, attributes: { email: [GRACE], displayName: ["Grace Hopper"], groups: ["Engineering", "Everyone"], department: ["Compilers"] } };
     const [popup, started] = await Promise.all([
       page.waitForEvent("popup"),
@@ -158,7 +158,7 @@ describe("the Projects page", () => {
     const answer = (await api.get(`/projects/${apollo.id}/access`).expect(200)).body;
     expect(answer.members.map((m: { userName: string }) => m.userName)).toEqual(["ada@sso-console.example", "linus@sso-console.example", OWNER]);
 
-    await visit(page, s.baseUrl, "/projects", "Projects");
+    await visit(page, `${s.baseUrl}/projects`, "Projects");
     await page.getByRole("button", { name: "Who has access to Apollo" }).click();
     const dialog = page.getByRole("dialog");
     await dialog.getByText("3 members have access to Apollo.").waitFor();
@@ -183,7 +183,7 @@ describe("the Projects page", () => {
       (await request(s.t.app).post("/api/v1/authorize").set("Authorization", `Bearer ${serviceToken}`).send({ userId, action: "view_reports", projectId: apollo.id }).expect(200)).body.allowed;
     expect(await ask(ada)).toBe(true);
 
-    await visit(page, s.baseUrl, "/projects", "Projects");
+    await visit(page, `${s.baseUrl}/projects`, "Projects");
     await page.getByRole("button", { name: "Delete Apollo" }).click();
     await page.getByRole("dialog").getByText("Members lose their access to it").waitFor();
     await page.getByRole("dialog").getByRole("button", { name: "Delete project" }).click();
@@ -203,11 +203,11 @@ describe("the Projects page", () => {
 describe("Your sessions", () => {
   it("lists the member's sessions in two browsers; ending the other one signs that browser out on its next request", async () => {
     const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await routeIdentityProvider(other, idp, () => person);
+    await routeIdentityProvider(other, () => idp, () => person);
     const second = await other.newPage();
     try {
       await signInAs(second, OWNER);
-      await visit(page, s.baseUrl, "/", "Your access");
+      await visit(page, `${s.baseUrl}/`, "Your access");
       const table = page.locator("section", { has: page.getByRole("heading", { name: "Your sessions" }) }).locator("tbody tr");
       await table.nth(1).waitFor();
       expect(await table.count()).toBe(2);
@@ -228,7 +228,7 @@ describe("Your sessions", () => {
       await second.goto(`${s.baseUrl}/`);
       await second.getByRole("heading", { name: "Sign in to Gatehouse" }).waitFor();
       // This one keeps working.
-      await visit(page, s.baseUrl, "/", "Your access");
+      await visit(page, `${s.baseUrl}/`, "Your access");
       const ended = await s.t.db.models.AuditEvent.find({ organizationId: org.id, action: "session.ended", "target.id": org.ownerId }).lean();
       expect(ended).toHaveLength(1);
       expect(ended[0]!.actor).toMatchObject({ type: "user", id: org.ownerId });

@@ -1,17 +1,12 @@
-import AxeBuilder from "@axe-core/playwright";
-import { existsSync } from "node:fs";
-import http, { type Server } from "node:http";
+import http from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import request from "supertest";
 import { Webhook } from "standardwebhooks";
-import { runCommand } from "../../src/cli/commands";
 import { serviceProviderUrls } from "../../src/domain/saml";
-import { CONSOLE_BUILD_DIR } from "../../src/http/console-pages";
-import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
-import { freePort } from "../support/ports";
+import { buildUser, operator, scimClient, type TestApp } from "../support/app";
 import { TestIdentityProvider } from "../support/saml-idp";
+import * as harness from "./harness";
 
 /**
  * The console's Webhooks page in a real Chromium against the real server and database, with a
@@ -25,8 +20,6 @@ import { TestIdentityProvider } from "../support/saml-idp";
 
 jest.setTimeout(180_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOTS = path.resolve(__dirname, "../../docs/console");
 const OWNER = "owner@webhooks-console.example";
 const MEMBER = "member@webhooks-console.example";
 
@@ -58,8 +51,8 @@ class Receiver {
   }
 }
 
+let served: harness.ConsoleServer;
 let t: TestApp;
-let server: Server;
 let baseUrl: string;
 let org: { id: string; scimToken: string; ownerId: string };
 let idp: TestIdentityProvider;
@@ -70,7 +63,7 @@ let ownerToken: string;
 let receiver: Receiver;
 
 const ctx = () => ({ ...operator, organizationId: org.id });
-const cli = async (...argv: string[]) => JSON.parse((await runCommand(t.services, argv)).stdout[0]!);
+const cli = (...argv: string[]) => served.cli(...argv);
 const adminApi = (method: "get" | "post", pathname: string) => request(t.app)[method](`/api/v1${pathname}`).set("Authorization", `Bearer ${ownerToken}`);
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -82,37 +75,12 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 15
 }
 
 let person = { nameId: OWNER };
-async function identityProvider(browserContext: BrowserContext) {
-  await browserContext.route(/^https:\/\/idp\.example\.com\//, async (route) => {
-    const url = new URL(route.request().url());
-    const samlResponse = idp.response({ nameId: person.nameId, inResponseTo: TestIdentityProvider.requestIdOf(url.toString()) });
-    const relayState = url.searchParams.get("RelayState") ?? "/";
-    const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
-    await route.fulfill({
-      contentType: "text/html",
-      body:
-        `<!doctype html><html lang="en"><title>Test IdP</title><form method="post" action="${escape(idp.sp.acsUrl)}">` +
-        `<input type="hidden" name="SAMLResponse" value="${escape(samlResponse)}"><input type="hidden" name="RelayState" value="${escape(relayState)}">` +
-        `<button type="submit">Sign in as ${escape(person.nameId)}</button></form></html>`,
-    });
-  });
-}
-
 async function signIn(nameId: string) {
   person = { nameId };
-  await page.goto(`${baseUrl}/`);
-  await page.getByRole("heading", { name: "Sign in to Gatehouse" }).waitFor();
-  await page.getByLabel("Organization id").fill(org.id);
-  await page.getByRole("button", { name: "Continue with single sign-on" }).click();
-  await page.getByRole("button", { name: `Sign in as ${nameId}` }).click();
-  await page.getByRole("heading", { level: 1, name: "Your access" }).waitFor();
+  await harness.signInWithOrganizationId(page, baseUrl, org.id, nameId);
 }
 
-async function scan(name: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
+const scan = (name: string) => harness.scan(page, name);
 
 async function visitWebhooks() {
   await page.goto(`${baseUrl}/webhooks`);
@@ -121,19 +89,13 @@ async function visitWebhooks() {
 }
 
 beforeAll(async () => {
-  if (!existsSync(path.join(CONSOLE_BUILD_DIR, "index.html"))) throw new Error("The console is not built: run `npm run build` first");
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`);
   receiver = new Receiver();
   await receiver.start();
-  const port = await freePort();
-  baseUrl = `http://localhost:${port}`;
-  t = await startTestApp(
-    { PUBLIC_BASE_URL: baseUrl, WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: "true" },
+  served = await harness.startConsoleServer(
+    { WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: "true" },
     { webhookSchedule: { firstRetryMs: 100, maxRetryMs: 400, pollMs: 50, leaseMs: 5_000 } },
   );
-  server = await new Promise<Server>((resolve) => {
-    const listening = t.app.listen(port, "127.0.0.1", () => resolve(listening));
-  });
+  ({ t, baseUrl } = served);
   // As the server's main does: the delivery loop runs beside the API.
   t.services.webhooks.startDelivery();
   org = await cli("org", "create", "Webhook Console Co", "--owner", OWNER, "--json");
@@ -142,18 +104,17 @@ beforeAll(async () => {
   idp = new TestIdentityProvider(serviceProviderUrls(baseUrl, org.id));
   await t.services.saml.configure(ctx(), { idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl, certificates: [idp.key.certificate], jit: false, groupSync: false, idpInitiated: false, signatures: "assertion" });
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
+  browser = await harness.launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl });
-  await identityProvider(context);
+  await harness.routeIdentityProvider(context, () => idp, () => person.nameId);
   page = await context.newPage();
 });
 
 afterAll(async () => {
   await t?.services.webhooks.stopDelivery();
   await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  await t?.close();
+  await served?.close();
   await receiver?.stop();
 });
 
@@ -200,7 +161,7 @@ describe("the Webhooks page", () => {
 
     const { endpoints } = (await adminApi("get", "/webhooks").expect(200)).body;
     expect(endpoints).toEqual([expect.objectContaining({ url: receiver.url, types: ["member.provisioned"], status: "enabled", description: "The product's directory listener" })]);
-    await page.screenshot({ path: path.join(SCREENSHOTS, "webhooks-registered.png"), fullPage: true });
+    await harness.screenshot(page, "webhooks-registered");
 
     await page.reload();
     await page.getByRole("heading", { level: 1, name: "Webhooks" }).waitFor();
@@ -229,7 +190,7 @@ describe("the Webhooks page", () => {
     await attempt.getByText("member.provisioned").waitFor();
     await attempt.getByText("Delivered").waitFor();
     await attempt.getByRole("cell", { name: "204", exact: true }).waitFor();
-    await page.screenshot({ path: path.join(SCREENSHOTS, "webhooks.png"), fullPage: true });
+    await harness.screenshot(page, "webhooks");
     await scan("Webhooks (delivery log)");
 
     await attempt.getByRole("button", { name: `Redeliver member.provisioned ${eventId}` }).click();

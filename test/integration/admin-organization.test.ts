@@ -1,5 +1,9 @@
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import request from "supertest";
 import { runCommand } from "../../src/cli/commands";
+import { FileChangeJournal } from "../../src/storage/change-journal";
 import { buildUser, operator, scimClient, startTestApp, type TestApp } from "../support/app";
 
 let t: TestApp;
@@ -136,5 +140,71 @@ describe("seat limits", () => {
     await cli("access-settings", "--org", limited.id, "--seat-limit", "none");
     await patch(a, true).expect(200);
     expect(b).toEqual(expect.any(String));
+  });
+});
+
+describe("the organization's name in the settings", () => {
+  it("is answered by GET /settings and changed by PATCH /settings, trimmed, stored and audited as organization.renamed", async () => {
+    const named = await cli("org", "create", "Name Co", "--owner", "owner@name.example", "--json");
+    const owner = api((await cli("user-token", "create", "--org", named.id, "--email", "owner@name.example", "--json")).token);
+    expect((await owner.get("/settings").expect(200)).body.name).toBe("Name Co");
+
+    const renamed = await owner.patch("/settings", { name: "  Name Company Ltd  " }).expect(200);
+    expect(renamed.body).toMatchObject({ name: "Name Company Ltd", seatsUsed: 1, seatLimit: null });
+    expect((await owner.get("/settings").expect(200)).body.name).toBe("Name Company Ltd");
+    expect((await t.services.organizations.get(named.id))?.name).toBe("Name Company Ltd");
+    const events = await t.db.models.AuditEvent.find({ organizationId: named.id, action: "organization.renamed" }).lean();
+    expect(events).toEqual([
+      expect.objectContaining({ target: expect.objectContaining({ type: "organization", id: named.id }), before: { name: "Name Co" }, after: { name: "Name Company Ltd" } }),
+    ]);
+    // A rename changes nobody's access: it is not an access-settings change.
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: named.id, action: "organization.access_settings_changed" })).toBe(0);
+
+    // The same name again writes nothing; 100 characters are taken.
+    await owner.patch("/settings", { name: "Name Company Ltd" }).expect(200);
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: named.id, action: "organization.renamed" })).toBe(1);
+    const longest = "N".repeat(100);
+    expect((await owner.patch("/settings", { name: longest }).expect(200)).body.name).toBe(longest);
+    await owner.patch("/settings", { name: "Name Company Ltd" }).expect(200);
+  });
+
+  it("refuses an empty or too long name, and a change whose other part is refused, storing nothing", async () => {
+    const named = await cli("org", "create", "Refusing Co", "--owner", "owner@refusing.example", "--json");
+    const owner = api((await cli("user-token", "create", "--org", named.id, "--email", "owner@refusing.example", "--json")).token);
+    for (const name of ["", "   ", "x".repeat(101)]) {
+      const refused = await owner.patch("/settings", { name, readOnlyMayComment: true });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: "invalid_request", message: expect.stringContaining("name") });
+    }
+    const unknownRole = await owner.patch("/settings", { name: "Renamed Co", defaultRole: "emperor" });
+    expect(unknownRole.status).toBe(400);
+    expect(unknownRole.body.error.message).toContain("emperor");
+    expect((await owner.get("/settings").expect(200)).body).toMatchObject({ name: "Refusing Co", readOnlyMayComment: false });
+    expect(await t.db.models.AuditEvent.countDocuments({ organizationId: named.id, action: { $in: ["organization.renamed", "organization.access_settings_changed"] } })).toBe(0);
+  });
+
+  it("is answered renamed at once by a server that keeps the organization resident (the embedded database's one server)", async () => {
+    const journal = FileChangeJournal.startFresh(path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-rename-")), "change-journal.ndjson"));
+    const resident = await startTestApp({}, { resident: { journal } });
+    try {
+      const created = JSON.parse((await runCommand(resident.services, ["org", "create", "Resident Co", "--owner", "owner@resident.example", "--json"])).stdout[0]!);
+      await runCommand(resident.services, ["email-domain", "add", "resident.example", "--org", created.id]);
+      const token = JSON.parse((await runCommand(resident.services, ["user-token", "create", "--org", created.id, "--email", "owner@resident.example", "--json"])).stdout[0]!).token;
+      const owner = (r: request.Test) => r.set("Authorization", `Bearer ${token}`);
+      expect((await owner(request(resident.app).get("/api/v1/settings")).expect(200)).body.name).toBe("Resident Co");
+      await owner(request(resident.app).patch("/api/v1/settings")).send({ name: "Resident Company" }).expect(200);
+      expect((await owner(request(resident.app).get("/api/v1/settings")).expect(200)).body.name).toBe("Resident Company");
+      const discovered = await request(resident.app).post("/api/v1/sign-in/discover").send({ email: "a@resident.example" }).expect(200);
+      expect(discovered.body.organization).toEqual({ id: created.id, name: "Resident Company" });
+    } finally {
+      await resident.close();
+    }
+  });
+
+  it("is changed only by those with modify_account_settings", async () => {
+    await t.services.users.provision({ ...operator, organizationId: org.id }, { userName: "reader@admin.example" }, "local", { role: "user" });
+    const plain = api((await cli("user-token", "create", "--org", org.id, "--email", "reader@admin.example", "--json")).token);
+    await plain.patch("/settings", { name: "Taken Over" }).expect(403);
+    expect((await t.services.organizations.get(org.id))?.name).toBe("Admin Co");
   });
 });

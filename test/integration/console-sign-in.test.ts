@@ -101,22 +101,32 @@ describe("sign-in discovery", () => {
     await api(org.ownerToken).post("/email-domains", { domain: "discover.example" }).expect(201);
     const discover = (body: object) => request(t.app).post("/api/v1/sign-in/discover").send(body);
 
-    // Declared, but no SAML connection yet: the organization, no sign-in URL.
-    expect((await discover({ email: "someone@Discover.example" }).expect(200)).body).toEqual({ organization: { id: org.id, name: "Discover Co" }, signInUrl: null });
+    // Declared, but no SAML connection yet: the organization, no sign-in URL, and why.
+    expect((await discover({ email: "someone@Discover.example" }).expect(200)).body).toEqual({
+      organization: { id: org.id, name: "Discover Co" },
+      signInUrl: null,
+      message: "Discover Co has not set up single sign-on yet. Until it does, its Owner signs in with a sign-in link from the Gatehouse operator.",
+    });
 
     const idp = new TestIdentityProvider(serviceProviderUrls(t.config.publicBaseUrl, org.id));
     await t.services.saml.configure({ ...operator, organizationId: org.id }, { idpEntityId: idp.entityId, ssoUrl: idp.ssoUrl, certificates: [idp.key.certificate] });
     const found = await discover({ email: "nobody.here@discover.example", returnTo: "/groups" }).expect(200);
-    expect(found.body).toEqual({ organization: { id: org.id, name: "Discover Co" }, signInUrl: `/auth/saml/${org.id}/login?RelayState=%2Fgroups` });
+    expect(found.body).toEqual({ organization: { id: org.id, name: "Discover Co" }, signInUrl: `/auth/saml/${org.id}/login?RelayState=%2Fgroups`, message: null });
     // The URL it gives starts the real SAML flow.
     const started = await request(t.app).get(found.body.signInUrl).expect(302);
     expect(started.headers.location!.startsWith(idp.ssoUrl)).toBe(true);
     // Another site is never a place to land.
     expect((await discover({ email: "a@discover.example", returnTo: "//evil.example/x" }).expect(200)).body.signInUrl).toBe(`/auth/saml/${org.id}/login`);
 
-    // An unknown domain, or something that is not an address: the same shape, nothing found.
-    for (const email of ["someone@unknown.example", "not-an-address", "x@gmail.com"]) {
-      expect((await discover({ email }).expect(200)).body).toEqual({ organization: null, signInUrl: null });
+    // An unknown domain, or something that is not an address: the same shape, nothing found, and why in words.
+    const unknown = (domain: string) => `No organization signs in with addresses at ${domain}. Check the address, or ask your administrator for your organization's id.`;
+    for (const [email, message] of [
+      ["someone@Unknown.example", unknown("unknown.example")],
+      ["x@gmail.com", unknown("gmail.com")],
+      ["not-an-address", '"not-an-address" is not an email address.'],
+      ["a b@c.example", '"a b@c.example" is not an email address.'],
+    ]) {
+      expect((await discover({ email }).expect(200)).body).toEqual({ organization: null, signInUrl: null, message });
     }
     expect((await discover({}).expect(400)).body.error.code).toBe("invalid_request");
     expect((await discover({ email: "a@b.example", extra: 1 }).expect(400)).body.error.code).toBe("invalid_request");

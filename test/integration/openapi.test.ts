@@ -524,7 +524,7 @@ describe("a realistic scenario, every answer checked against the document", () =
 
   it("reads and changes settings, and enforces the seat limit", async () => {
     const settings = await call("get", "/settings", { token: ownerToken });
-    expect(settings.body).toEqual({ ownerVacant: false, defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false, temporaryAccessMaximumDays: 7, seatLimit: null, seatsUsed: expect.any(Number), personalTokenMaximumDays: 90 });
+    expect(settings.body).toEqual({ name: "OpenAPI Co", ownerVacant: false, defaultRole: "read_only", readOnlyMayComment: false, requireMappingForAccess: false, temporaryAccessMaximumDays: 7, seatLimit: null, seatsUsed: expect.any(Number), personalTokenMaximumDays: 90 });
     const changed = await call("patch", "/settings", { token: adminToken, body: { readOnlyMayComment: true } });
     expect(changed.body).toMatchObject({ readOnlyMayComment: true, seatLimit: null });
     // The seat limit is the operator's: an administrator's change is refused.

@@ -1,8 +1,8 @@
 import { useState } from "react";
 import { FileTrigger, Form } from "react-aria-components";
-import { api, messageOf, type Schemas } from "../api/client";
+import { api, messageOf, unwrap, type Schemas } from "../api/client";
 import { Button, CopyValue, Empty, ErrorNotice, formatTime, Loading, Select, Switch, TextField, useAction } from "../components/ui";
-import { useSignedIn } from "../session";
+import { useMay, useSignedIn } from "../session";
 import { useLoad } from "../useLoad";
 import { CertificateExpiryBadge, CertificateExpiryNotice } from "./SingleSignOnCertificates";
 import { TestSignIn } from "./SingleSignOnTest";
@@ -25,6 +25,7 @@ async function serviceProviderFromMetadata(metadataUrl: string): Promise<{ entit
  */
 export function SingleSignOnPage() {
   const { session } = useSignedIn();
+  const may = useMay();
   const metadataUrl = `/auth/saml/${encodeURIComponent(session.organizationId)}/metadata`;
   const { state, reload } = useLoad(async () => {
     const { data, error, response } = await api.GET("/saml-connection");
@@ -56,6 +57,7 @@ export function SingleSignOnPage() {
           {state.data.connection ? <ConnectionSummary connection={state.data.connection} /> : <Empty>Single sign-on is not configured yet.</Empty>}
           {state.data.connection ? <TestSignIn /> : null}
           <ConfigureConnection connection={state.data.connection} onSaved={reload} />
+          {may("modify_account_settings") ? <EmailDomains /> : null}
         </>
       ) : null}
     </main>
@@ -140,6 +142,78 @@ function ConfigureConnection({ connection, onSaved }: { connection: Connection |
           Save connection
         </Button>
       </Form>
+    </section>
+  );
+}
+
+/**
+ * The organization's email domains (`modify_account_settings`): the sign-in page sends a person
+ * with an address at one of them to this connection. A domain belongs to one organization: the
+ * API's refusal (another organization declared it, a public mailbox provider) is shown as it is.
+ */
+function EmailDomains() {
+  const { state, reload } = useLoad(() => unwrap(api.GET("/email-domains")), "email-domains");
+  const [domain, setDomain] = useState("");
+  const add = useAction();
+  const remove = useAction();
+  const [done, setDone] = useState<string | null>(null);
+  return (
+    <section className="card" aria-labelledby="domains-heading">
+      <h2 id="domains-heading">3. Email domains</h2>
+      <p className="hint">People who sign in with an address at one of these domains are sent to your identity provider from the sign-in page. A domain belongs to one organization.</p>
+      {state.status === "loading" ? <Loading what="the email domains" /> : null}
+      {state.status === "error" ? <ErrorNotice message={state.message} /> : null}
+      {state.status === "ready" ? (
+        state.data.domains.length ? (
+          <ul className="domain-list" aria-label="Email domains">
+            {state.data.domains.map((d) => (
+              <li key={d.domain}>
+                <span>
+                  <code>{d.domain}</code> <span className="hint">added {formatTime(d.created)}</span>
+                </span>
+                <Button
+                  variant="danger"
+                  aria-label={`Remove ${d.domain}`}
+                  isDisabled={remove.busy}
+                  onPress={() => {
+                    setDone(null);
+                    void remove.run(() => unwrap(api.DELETE("/email-domains/{domain}", { params: { path: { domain: d.domain } } }))).then((ok) => {
+                      if (!ok) return;
+                      setDone(`${d.domain} removed.`);
+                      reload();
+                    });
+                  }}
+                >
+                  Remove
+                </Button>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <Empty>No email domain yet: people sign in with the organization's id.</Empty>
+        )
+      ) : null}
+      {remove.error ? <ErrorNotice message={remove.error} /> : null}
+      <Form
+        className="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setDone(null);
+          void add.run(async () => {
+            const added = await unwrap(api.POST("/email-domains", { body: { domain } }));
+            setDone(`${added.domain} added.`);
+            setDomain("");
+            reload();
+          });
+        }}
+      >
+        <TextField label="Email domain" value={domain} onChange={setDomain} isRequired description="The part after the @, e.g. example.com." />
+        <Button type="submit" isDisabled={add.busy || !domain.trim()}>
+          Add domain
+        </Button>
+      </Form>
+      {add.error ? <ErrorNotice message={add.error} /> : null}
+      {done ? <p role="status">{done}</p> : null}
     </section>
   );
 }
