@@ -32,10 +32,11 @@ export function peakRssMb(pid: number): number {
   }
 }
 
-export async function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+/** Waits for `child` to print a line matching `pattern`: a minute, or `timeoutMs` (a server loading 100,000 seeded users). */
+export async function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 60_000): Promise<RegExpExecArray> {
   const lines = createInterface({ input: child.stdout! });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), timeoutMs);
     lines.on("line", (line) => {
       const match = pattern.exec(line);
       if (match) {

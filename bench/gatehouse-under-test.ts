@@ -168,7 +168,8 @@ export async function startGatehouse(options: {
     env: { ...env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", DATABASE_TIMEOUT_MS: "60000", WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: "true" },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const [, port] = await waitForLine(server, /"port":(\d+),"msg":"SCIM base URL/, "Gatehouse");
+  // The server reads its whole directory before it listens: minutes at 100,000 seeded users.
+  const [, port] = await waitForLine(server, /"port":(\d+),"msg":"SCIM base URL/, "Gatehouse", 600_000);
   // Production logs one line per request; keep them on and drain them.
   server.stdout!.resume();
   let databasePid: number | undefined;
