@@ -56,43 +56,71 @@ export class DirectoryEventLog {
 
   /** Publishes the directory event of an audit event, if its action has one; its sequence number, or undefined. */
   async publish(audit: AuditEventDocument): Promise<number | undefined> {
-    const event = directoryEventOf({ ...audit, id: audit._id, reason: audit.reason ?? undefined });
-    if (!event) return undefined;
-    const organizationId = event.organizationId;
-    const previous = this.publishing.get(organizationId) ?? Promise.resolve();
-    const publication = previous.catch(() => undefined).then(() => this.append(event));
-    this.publishing.set(organizationId, publication);
-    try {
-      const sequence = await publication;
-      for (const listener of this.listeners) listener(organizationId);
-      return sequence;
-    } finally {
-      if (this.publishing.get(organizationId) === publication) this.publishing.delete(organizationId);
-    }
+    return (await this.publishAll([audit]))[0];
   }
 
-  private async append(event: DirectoryEvent): Promise<number> {
-    const organizationId = event.organizationId;
+  /**
+   * Publishes the directory events of several audit events (those whose action has one), in the
+   * order given: an organization's events take consecutive numbers in one `insertMany` — one round
+   * trip for a change's event and what follows from it — rather than one insert each. Answers each
+   * audit event's sequence number (undefined: no directory event).
+   */
+  async publishAll(audits: readonly AuditEventDocument[]): Promise<(number | undefined)[]> {
+    const sequences: (number | undefined)[] = audits.map(() => undefined);
+    const byOrganization = new Map<string, { at: number; event: DirectoryEvent }[]>();
+    audits.forEach((audit, at) => {
+      const event = directoryEventOf({ ...audit, id: audit._id, reason: audit.reason ?? undefined });
+      if (!event) return;
+      const list = byOrganization.get(event.organizationId) ?? [];
+      if (!byOrganization.has(event.organizationId)) byOrganization.set(event.organizationId, list);
+      list.push({ at, event });
+    });
+    await Promise.all(
+      [...byOrganization].map(async ([organizationId, events]) => {
+        const previous = this.publishing.get(organizationId) ?? Promise.resolve();
+        const publication = previous.catch(() => undefined).then(() => this.append(organizationId, events.map(({ event }) => event)));
+        this.publishing.set(organizationId, publication);
+        try {
+          const numbers = await publication;
+          events.forEach(({ at }, i) => (sequences[at] = numbers[i]));
+          for (const listener of this.listeners) listener(organizationId);
+        } finally {
+          if (this.publishing.get(organizationId) === publication) this.publishing.delete(organizationId);
+        }
+      }),
+    );
+    return sequences;
+  }
+
+  /**
+   * Takes the next numbers for `events`, in order, by inserting them under those `_id`s in one
+   * ordered `insertMany`. An ordered insert stops at the first number another process took
+   * meanwhile: those before it are stored (consecutive, so the sequence keeps no hole), the end is
+   * found again from the taken number, and the rest are inserted after it.
+   */
+  private async append(organizationId: string, events: readonly DirectoryEvent[]): Promise<number[]> {
+    const numbers: number[] = [];
     let last = this.taken.get(organizationId) ?? (await this.endFrom(organizationId, 0));
-    for (;;) {
-      const sequence = last + 1;
-      const doc: DirectoryEventDocument = { _id: DirectoryEventLog.idOf(organizationId, sequence), organizationId, sequence, event };
+    let rest = events;
+    while (rest.length) {
+      const docs: DirectoryEventDocument[] = rest.map((event, i) => ({ _id: DirectoryEventLog.idOf(organizationId, last + 1 + i), organizationId, sequence: last + 1 + i, event }));
       const inserted = await guarded(async () => {
         try {
-          await this.collection.insertOne(doc as never);
-          return true;
+          await this.collection.insertMany(docs as never[], { ordered: true });
+          return docs.length;
         } catch (error) {
-          if (isDuplicateKey(error)) return false;
-          throw error;
+          const at = duplicateAt(error);
+          if (at === undefined) throw error;
+          return at;
         }
       });
-      if (inserted) {
-        this.taken.set(organizationId, sequence);
-        return sequence;
-      }
-      // Another process published meanwhile: find the end again from here.
-      last = await this.endFrom(organizationId, sequence);
+      for (let i = 0; i < inserted; i++) numbers.push(last + 1 + i);
+      if (inserted) this.taken.set(organizationId, last + inserted);
+      rest = rest.slice(inserted);
+      // Another process published meanwhile (number last + inserted + 1 is taken): find the end again from there.
+      if (rest.length) last = await this.endFrom(organizationId, last + inserted + 1);
     }
+    return numbers;
   }
 
   private async exists(organizationId: string, sequence: number): Promise<boolean> {
@@ -200,6 +228,20 @@ export class DirectoryEventLog {
     }
     return deleted;
   }
+}
+
+/**
+ * Where an ordered insert stopped on a number already taken: how many of its documents were
+ * stored before it; undefined when it failed otherwise (the error is then the caller's).
+ */
+function duplicateAt(error: unknown): number | undefined {
+  const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+  const failures = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as { index?: unknown; code?: unknown; err?: { code?: unknown } }[];
+  const first = failures[0];
+  if (first && isDuplicateKey(Object.assign(new Error(String((first as { errmsg?: unknown }).errmsg ?? "")), { code: first.code ?? first.err?.code })) && typeof first.index === "number") return first.index;
+  // A single-document insert may report the duplicate without the per-write list.
+  if (!first && isDuplicateKey(error)) return 0;
+  return undefined;
 }
 
 /** The log of a database's events: one per models (like the write queue), so every path that moves audit events publishes. */
