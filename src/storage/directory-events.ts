@@ -31,8 +31,11 @@ import { readById } from "./read-by-id";
 export class DirectoryEventLog {
   /** The highest number this process knows to be taken, per organization (a hint: others publish too). */
   private readonly taken = new Map<string, number>();
-  /** One publication at a time per organization in this process (they would only collide). */
-  private readonly publishing = new Map<string, Promise<unknown>>();
+  /**
+   * One insert at a time per organization in this process (they would only collide): what is
+   * published while one is under way waits here and goes in the next insert, all together.
+   */
+  private readonly waiting = new Map<string, { events: DirectoryEvent[]; done: { resolve(numbers: number[]): void; reject(error: unknown): void } }[]>();
   private readonly listeners = new Set<(organizationId: string) => void>();
 
   constructor(
@@ -61,9 +64,10 @@ export class DirectoryEventLog {
 
   /**
    * Publishes the directory events of several audit events (those whose action has one), in the
-   * order given: an organization's events take consecutive numbers in one `insertMany` — one round
-   * trip for a change's event and what follows from it — rather than one insert each. Answers each
-   * audit event's sequence number (undefined: no directory event).
+   * order given: an organization's events take the next numbers in one `insertMany` — one round
+   * trip for a change's event and what follows from it, shared with the publications of concurrent
+   * requests (`enqueue`) — rather than one insert each. Answers each audit event's sequence number
+   * (undefined: no directory event).
    */
   async publishAll(audits: readonly AuditEventDocument[]): Promise<(number | undefined)[]> {
     const sequences: (number | undefined)[] = audits.map(() => undefined);
@@ -77,19 +81,52 @@ export class DirectoryEventLog {
     });
     await Promise.all(
       [...byOrganization].map(async ([organizationId, events]) => {
-        const previous = this.publishing.get(organizationId) ?? Promise.resolve();
-        const publication = previous.catch(() => undefined).then(() => this.append(organizationId, events.map(({ event }) => event)));
-        this.publishing.set(organizationId, publication);
-        try {
-          const numbers = await publication;
-          events.forEach(({ at }, i) => (sequences[at] = numbers[i]));
-          for (const listener of this.listeners) listener(organizationId);
-        } finally {
-          if (this.publishing.get(organizationId) === publication) this.publishing.delete(organizationId);
-        }
+        const numbers = await this.enqueue(organizationId, events.map(({ event }) => event));
+        events.forEach(({ at }, i) => (sequences[at] = numbers[i]));
       }),
     );
     return sequences;
+  }
+
+  /**
+   * Publishes an organization's events after everything this process was asked to publish before
+   * them (group commit): while an insert is under way, publications wait and then go together in
+   * the next one — at 16 concurrent SCIM creates, one or two inserts in flight instead of a queue
+   * of sixteen, each waiting for all before it. A failed insert fails every publication in it
+   * (their audit events stay in their documents' outboxes; recovery publishes them).
+   */
+  private enqueue(organizationId: string, events: DirectoryEvent[]): Promise<number[]> {
+    return new Promise<number[]>((resolve, reject) => {
+      const queue = this.waiting.get(organizationId);
+      if (queue) {
+        queue.push({ events, done: { resolve, reject } });
+        return;
+      }
+      this.waiting.set(organizationId, [{ events, done: { resolve, reject } }]);
+      void this.flush(organizationId);
+    });
+  }
+
+  private async flush(organizationId: string): Promise<void> {
+    for (;;) {
+      const batch = this.waiting.get(organizationId) ?? [];
+      if (!batch.length) {
+        this.waiting.delete(organizationId);
+        return;
+      }
+      this.waiting.set(organizationId, []);
+      try {
+        const numbers = await this.append(organizationId, batch.flatMap(({ events }) => events));
+        let from = 0;
+        for (const { events, done } of batch) {
+          done.resolve(numbers.slice(from, from + events.length));
+          from += events.length;
+        }
+        for (const listener of this.listeners) listener(organizationId);
+      } catch (error) {
+        for (const { done } of batch) done.reject(error);
+      }
+    }
   }
 
   /**

@@ -202,6 +202,27 @@ describe("one sequence across instances, restarts and crashes", () => {
     }
   });
 
+  test("concurrent changes publish together: their events share inserts, numbered in one gap-free sequence", async () => {
+    const org = await organizationWithEventsToken();
+    const log = t.db.models.DirectoryEvent.collection;
+    const insertMany = log.insertMany.bind(log);
+    let inserts = 0;
+    log.insertMany = ((...args: Parameters<typeof insertMany>) => {
+      inserts++;
+      return insertMany(...args);
+    }) as typeof log.insertMany;
+    try {
+      await Promise.all(Array.from({ length: 16 }, (_, i) => scimClient(t.app, org.token).post("/Users", buildUser({ userName: `together.${i}@example.com` })).expect(201)));
+    } finally {
+      log.insertMany = insertMany;
+    }
+    const page = await follow(t.app, org.events);
+    expect(page.events.map((e) => e.type)).toEqual(Array.from({ length: 16 }, () => "member.provisioned"));
+    const sequences = (await t.db.models.DirectoryEvent.find({ organizationId: org.id, event: { $exists: true } }).lean()).map((d) => d.sequence).sort((a, b) => a - b);
+    expect(sequences).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(inserts).toBeLessThan(16);
+  });
+
   test("a batch whose insert meets a number another process took stores what came before it and continues after that number", async () => {
     const organizationId = `batch-${Date.now()}`;
     const audit = (id: string) => ({ _id: id, organizationId, at: new Date(), actor: { type: "operator", id: "t", name: "t" }, source: "cli", action: "user.provisioned", target: { type: "user", id }, requestId: "r" }) as unknown as AuditEventDocument;
