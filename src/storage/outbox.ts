@@ -393,12 +393,61 @@ export class OutboxRecoverySchedule {
 }
 
 /**
- * Inserts events into the audit trail in one round trip (an unordered `insertMany`): safe to
- * repeat, an event already there is left as it is (a duplicate key is not an error here). Each is
- * added to this process's resident audit index, when it keeps one (storage/audit-index.ts).
+ * Inserts events into the audit trail: safe to repeat, an event already there is left as it is (a
+ * duplicate key is not an error here). Each is added to this process's resident audit index, when
+ * it keeps one (storage/audit-index.ts). Resolves once they are stored.
+ *
+ * Group commit: one insert at a time per database in a process; whatever requests hand in while
+ * one is under way goes together in the next (an unordered `insertMany`). At 16 concurrent SCIM
+ * creates that is one or two inserts in flight instead of sixteen, each a transaction of FerretDB's
+ * single SQLite writer. A failed insert fails every request in it (their events stay in their
+ * documents' outboxes, where recovery finds them).
  */
-export async function insertIntoTrail(models: Models, documents: readonly AuditEventDocument[]): Promise<void> {
-  if (!documents.length) return;
+export function insertIntoTrail(models: Models, documents: readonly AuditEventDocument[]): Promise<void> {
+  if (!documents.length) return Promise.resolve();
+  let writer = trailWriters.get(models);
+  if (!writer) trailWriters.set(models, (writer = new TrailWriter(models)));
+  return writer.write(documents);
+}
+
+const trailWriters = new WeakMap<Models, TrailWriter>();
+
+class TrailWriter {
+  private waiting: { documents: readonly AuditEventDocument[]; resolve(): void; reject(error: unknown): void }[] | undefined;
+
+  constructor(private readonly models: Models) {}
+
+  write(documents: readonly AuditEventDocument[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.waiting) {
+        this.waiting.push({ documents, resolve, reject });
+        return;
+      }
+      this.waiting = [{ documents, resolve, reject }];
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    for (;;) {
+      const batch = this.waiting ?? [];
+      if (!batch.length) {
+        this.waiting = undefined;
+        return;
+      }
+      this.waiting = [];
+      try {
+        await insertEvents(this.models, batch.flatMap(({ documents }) => documents));
+        for (const { resolve } of batch) resolve();
+      } catch (error) {
+        for (const { reject } of batch) reject(error);
+      }
+    }
+  }
+}
+
+/** One unordered `insertMany` of events into the trail, duplicates tolerated; then the resident index. */
+async function insertEvents(models: Models, documents: readonly AuditEventDocument[]): Promise<void> {
   try {
     await models.AuditEvent.collection.insertMany(documents.map((document) => ({ ...document })) as never[], { ordered: false });
   } catch (error) {

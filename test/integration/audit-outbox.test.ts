@@ -2,7 +2,7 @@ import request from "supertest";
 import { runCommand } from "../../src/cli/commands";
 import { createServices, type Services } from "../../src/services";
 import type { AuditEventDocument } from "../../src/storage/models";
-import { Outbox } from "../../src/storage/outbox";
+import { insertIntoTrail, Outbox } from "../../src/storage/outbox";
 import { buildUser, patchSchema, scimClient, startTestApp, type TestApp } from "../support/app";
 
 /**
@@ -197,5 +197,29 @@ describe("in normal operation", () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe("moving events into the trail", () => {
+  test("events handed in while an insert is under way go together in the next one; an event already there is left as it is", async () => {
+    const organizationId = `trail-${Date.now()}`;
+    const event = (id: string) => ({ _id: `${organizationId}-${id}`, organizationId, at: new Date(), actor: { type: "operator", id: "t", name: "t" }, source: "cli", action: "user.updated", target: { type: "user", id }, requestId: "r" }) as unknown as AuditEventDocument;
+    const trail = crashing.db.models.AuditEvent.collection;
+    const insertMany = trail.insertMany.bind(trail);
+    const inserted: number[] = [];
+    trail.insertMany = ((documents: Parameters<typeof insertMany>[0], options: Parameters<typeof insertMany>[1]) => {
+      inserted.push(documents.length);
+      return insertMany(documents, options);
+    }) as typeof trail.insertMany;
+    try {
+      await insertIntoTrail(crashing.db.models, [event("a0")]);
+      // Sixteen requests at once (one of them moving an event already there, as recovery may).
+      await Promise.all(Array.from({ length: 16 }, (_, i) => insertIntoTrail(crashing.db.models, i === 5 ? [event("a0"), event(`b${i}`)] : [event(`b${i}`)])));
+    } finally {
+      trail.insertMany = insertMany;
+    }
+    expect(inserted).toEqual([1, 1, 16]);
+    const stored = await crashing.db.models.AuditEvent.find({ organizationId }).lean();
+    expect(stored.map((e) => e.target.id).sort()).toEqual(["a0", ...Array.from({ length: 16 }, (_, i) => `b${i}`)].sort());
   });
 });

@@ -202,25 +202,27 @@ describe("one sequence across instances, restarts and crashes", () => {
     }
   });
 
-  test("concurrent changes publish together: their events share inserts, numbered in one gap-free sequence", async () => {
-    const org = await organizationWithEventsToken();
-    const log = t.db.models.DirectoryEvent.collection;
-    const insertMany = log.insertMany.bind(log);
-    let inserts = 0;
-    log.insertMany = ((...args: Parameters<typeof insertMany>) => {
-      inserts++;
-      return insertMany(...args);
-    }) as typeof log.insertMany;
+  test("publications made while an insert is under way go together in the next one, numbered in order", async () => {
+    const organizationId = `together-${Date.now()}`;
+    const audit = (id: string) => ({ _id: id, organizationId, at: new Date(), actor: { type: "operator", id: "t", name: "t" }, source: "cli", action: "user.provisioned", target: { type: "user", id }, requestId: "r" }) as unknown as AuditEventDocument;
+    const log = new DirectoryEventLog(t.db.models);
+    const collection = t.db.models.DirectoryEvent.collection;
+    const insertMany = collection.insertMany.bind(collection);
+    const inserted: number[] = [];
+    collection.insertMany = ((documents: Parameters<typeof insertMany>[0], options: Parameters<typeof insertMany>[1]) => {
+      inserted.push(documents.length);
+      return insertMany(documents, options);
+    }) as typeof collection.insertMany;
     try {
-      await Promise.all(Array.from({ length: 16 }, (_, i) => scimClient(t.app, org.token).post("/Users", buildUser({ userName: `together.${i}@example.com` })).expect(201)));
+      // Sixteen requests publishing at once: the first goes alone, the other fifteen wait for it and go together.
+      const numbers = await Promise.all(Array.from({ length: 16 }, (_, i) => log.publishAll([audit(`u${i}`), audit(`v${i}`)])));
+      expect(numbers).toEqual(Array.from({ length: 16 }, (_, i) => [2 * i + 1, 2 * i + 2]));
     } finally {
-      log.insertMany = insertMany;
+      collection.insertMany = insertMany;
     }
-    const page = await follow(t.app, org.events);
-    expect(page.events.map((e) => e.type)).toEqual(Array.from({ length: 16 }, () => "member.provisioned"));
-    const sequences = (await t.db.models.DirectoryEvent.find({ organizationId: org.id, event: { $exists: true } }).lean()).map((d) => d.sequence).sort((a, b) => a - b);
-    expect(sequences).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
-    expect(inserts).toBeLessThan(16);
+    expect(inserted).toEqual([2, 30]);
+    const stored = (await t.db.models.DirectoryEvent.find({ organizationId }).lean()).sort((a, b) => a.sequence - b.sequence);
+    expect(stored.map((d) => d.event!.data.id)).toEqual(Array.from({ length: 16 }, (_, i) => [`u${i}`, `v${i}`]).flat());
   });
 
   test("a batch whose insert meets a number another process took stores what came before it and continues after that number", async () => {
