@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { AuditEvent } from "../domain/audit";
 import type { RequestContext } from "../domain/context";
-import { guarded, isDuplicateKey } from "../storage/database-errors";
+import { guarded } from "../storage/database-errors";
 import { plainData } from "../storage/plain";
 import type { AuditEventDocument, Models } from "../storage/models";
-import { auditDocument } from "../storage/outbox";
+import { auditDocument, insertIntoTrail } from "../storage/outbox";
 import { residentAuditIndexOf } from "../storage/audit-index";
 import { directoryEventLogOf } from "../storage/directory-events";
-import { directoryEventTypeOf } from "../domain/directory-events";
 import { readById } from "../storage/read-by-id";
 import { auditEventOrder, auditEventQuery, type AuditFilter, type AuditPosition } from "./audit-query";
 
@@ -80,7 +79,6 @@ export class AuditTrail {
    * (a duplicate key is not an error here), so a derivation cut short by a crash is simply run again.
    */
   async appendDerived(events: readonly AuditEvent[], batchSize = 1000): Promise<void> {
-    const index = residentAuditIndexOf(this.models);
     // In the trail's order (at, then id), so the resident index appends rather than inserts.
     const ordered = [...events].sort((a, b) => a.at.getTime() - b.at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (let from = 0; from < ordered.length; from += batchSize) {
@@ -88,22 +86,8 @@ export class AuditTrail {
       // Their directory events first, as the outbox publishes (storage/directory-events.ts): an event
       // in the trail has been published. A derivation run again after a crash may publish an event
       // twice, under the same id (at least once; receivers deduplicate by id).
-      const log = directoryEventLogOf(this.models);
-      for (const document of documents) if (directoryEventTypeOf(document)) await log.publish(document);
-      try {
-        await this.models.AuditEvent.collection.insertMany(documents as never[], { ordered: false });
-      } catch (error) {
-        // Unordered: every event but the ones already stored was written; only another failure counts.
-        const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
-        const failures = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as { code?: unknown; err?: { code?: unknown } }[];
-        const onlyDuplicates = failures.length > 0 && failures.every((failure) => (failure.code ?? failure.err?.code) === 11000);
-        if (!onlyDuplicates && !isDuplicateKey(error)) await guarded(() => Promise.reject(error));
-        if (!onlyDuplicates && isDuplicateKey(error) && failures.length === 0) {
-          // A single-document duplicate without the per-write list: write them one by one instead.
-          for (const document of documents) await this.models.AuditEvent.collection.insertOne(document as never).catch((e: unknown) => (isDuplicateKey(e) ? undefined : guarded(() => Promise.reject(e))));
-        }
-      }
-      for (const document of documents) index?.add(document);
+      await directoryEventLogOf(this.models).publishAll(documents);
+      await insertIntoTrail(this.models, documents);
     }
   }
 

@@ -8,7 +8,7 @@ import type { AccessSettings } from "../domain/access";
 import type { Group } from "../domain/group";
 import type { LocalAccess, TemporaryAccess, User } from "../domain/user";
 import type { AuditEventDocument } from "../storage/models";
-import type { OutboxFollower } from "../storage/outbox";
+import { auditDocument, type OutboxFollower } from "../storage/outbox";
 import type { GroupStore } from "../storage/groups";
 import type { UserStore } from "../storage/users";
 import { identityGroupOf, type AccessDirectory } from "./access";
@@ -59,9 +59,11 @@ const evaluationSlice = 1000;
  *
  * Scale: the members are read from memory (resident directory) or by one query per group, never one
  * round trip per member; events are written in batches of 1,000 (AuditTrail.appendDerived). The
- * request waits for the first 1,000 members (evaluated, their events written); a larger change's
- * other members are evaluated and their events written right after it answers (the cause's event
- * stays in its outbox until they are all in the trail).
+ * request waits for the first 1,000 members: evaluated before the cause's event is moved, their
+ * events are written with it, in the same two round trips (its directory event and its audit event:
+ * storage/outbox.ts), so a deactivation costs no round trip of its own here. A larger change's other
+ * members are evaluated and their events written right after it answers (the cause's event stays
+ * in its outbox until they are all in the trail).
  */
 export class AccessChanges implements OutboxFollower {
   private readonly derivations = new Set<Promise<unknown>>();
@@ -73,45 +75,66 @@ export class AccessChanges implements OutboxFollower {
     private readonly audit: AuditTrail,
   ) {}
 
-  /** Called by the outbox for each batch of delivered events (see the class comment). */
-  follow(events: readonly AuditEventDocument[]): { answered: Promise<void>; finished: Promise<void> } {
-    let answer!: () => void;
-    const answered = new Promise<void>((resolve) => (answer = resolve));
-    const finished = (async () => {
-      for (const document of events) {
-        const { _id, ...rest } = document as AuditEventDocument & { _id: string };
-        await this.record({ ...(rest as unknown as Omit<AuditEvent, "id">), id: _id }, answer);
-      }
-    })();
-    const tracked: Promise<void> = finished.catch(() => undefined).finally(() => this.derivations.delete(tracked));
-    this.derivations.add(tracked);
-    // A failure rejects both: the outbox keeps the cause's event for recovery.
-    return { answered: Promise.race([answered, finished]), finished };
+  /**
+   * Called by the outbox for each batch of delivered events (see the class comment): `first` is
+   * each cause's events for its first 1,000 members (evaluated, not written: the outbox writes
+   * them with the cause, in the same round trips); `rest()` evaluates and writes the others.
+   */
+  follow(events: readonly AuditEventDocument[]): { first: Promise<AuditEventDocument[][]>; rest(): Promise<void> } {
+    const continuations: { cause: AuditEvent; derivation: Derivation; slices: AsyncIterator<Scenario[]> }[] = [];
+    const first = this.tracked(
+      (async () => {
+        const derived: AuditEventDocument[][] = [];
+        for (const document of events) {
+          const { _id, ...rest } = document as AuditEventDocument & { _id: string };
+          const cause = { ...(rest as unknown as Omit<AuditEvent, "id">), id: _id };
+          const derivation = await this.derive(cause);
+          const changes: AuditEventDocument[] = [];
+          if (derivation) {
+            const slices = derivation.scenarios[Symbol.asyncIterator]();
+            let evaluated = 0;
+            let done = false;
+            while (!done && evaluated < inlineMembers) {
+              const slice = await slices.next();
+              if (slice.done) done = true;
+              else {
+                evaluated += slice.value.length;
+                for (const change of this.evaluate(slice.value)) changes.push(auditDocument(accessChangedEvent(cause, change, derivation.effectiveAt)));
+              }
+            }
+            if (!done) continuations.push({ cause, derivation, slices });
+          }
+          derived.push(changes);
+        }
+        return derived;
+      })(),
+    );
+    const rest = () =>
+      this.tracked(
+        (async () => {
+          await first;
+          // Past the first 1,000 members, each slice's events are written as it is evaluated, after the answer.
+          for (const { cause, derivation, slices } of continuations) {
+            for (let slice = await slices.next(); !slice.done; slice = await slices.next()) {
+              await yieldToRequests();
+              await this.audit.appendDerived(this.evaluate(slice.value).map((change) => accessChangedEvent(cause, change, derivation.effectiveAt)));
+            }
+          }
+        })(),
+      );
+    return { first, rest };
+  }
+
+  /** Keeps `work` until it settles, for `settle`. */
+  private tracked<T>(work: Promise<T>): Promise<T> {
+    const settled: Promise<unknown> = work.catch(() => undefined).finally(() => this.derivations.delete(settled));
+    this.derivations.add(settled);
+    return work;
   }
 
   /** Waits for derivations still writing (tests, shutdown). */
   async settle(): Promise<void> {
     while (this.derivations.size) await Promise.allSettled([...this.derivations]);
-  }
-
-  /** Writes the `user.access_changed` events of one cause; `answer` once the request may answer. */
-  private async record(cause: AuditEvent, answer: () => void): Promise<void> {
-    const derivation = await this.derive(cause);
-    if (!derivation) return;
-    let pending: AuditEvent[] = [];
-    let evaluated = 0;
-    for await (const scenarios of derivation.scenarios) {
-      evaluated += scenarios.length;
-      for (const change of this.evaluate(scenarios)) pending.push(accessChangedEvent(cause, change, derivation.effectiveAt));
-      // Past the first 1,000 members, each slice's events are written as it is evaluated, after the answer.
-      if (pending.length >= inlineMembers || evaluated >= inlineMembers) {
-        await this.audit.appendDerived(pending);
-        pending = [];
-        answer();
-      }
-      await yieldToRequests();
-    }
-    await this.audit.appendDerived(pending);
   }
 
   /** The members whose access differs between the two states, with both. */

@@ -1,4 +1,5 @@
-import type { AuditTrail } from "../audit/audit-trail";
+import type { AuditTrail, Change } from "../audit/audit-trail";
+import type { AuditEvent } from "../domain/audit";
 import type { RequestContext } from "../domain/context";
 import type { User } from "../domain/user";
 import type { OrganizationStore } from "../storage/organizations";
@@ -41,19 +42,41 @@ export class Deprovisioning {
     private readonly offboardingOutcomes?: OffboardingOutcomes,
   ) {}
 
-  /** Cuts every way in `user` had (the user as written by the change that took their access); answers the personal tokens revoked. */
-  async deprovision(ctx: RequestContext, user: User, reason: DeprovisionReason, detail?: string): Promise<string[]> {
+  /**
+   * Cuts every way in `user` had (the user as written by the change that took their access);
+   * answers the personal tokens revoked. `summaryWritten`: the change's own write already carried
+   * the summary `summaryWithChange` gave — nothing was left to cut when it was planned — so only
+   * what came in since (a personal token issued, the ownership given, in the moment between) is
+   * cut here, with a summary of its own; usually that is nothing and nothing is written.
+   */
+  async deprovision(ctx: RequestContext, user: User, reason: DeprovisionReason, detail?: string, options: { summaryWritten?: boolean } = {}): Promise<string[]> {
     if (reason === "unmapped") await this.endSessions(ctx, user, detail);
-    if ((reason === "deactivated" || reason === "deleted" || reason === "offboarded") && (await this.access.ownerOf(ctx)) === user.id) await this.vacateOwnership(ctx, user.id, reason);
+    const vacates = (reason === "deactivated" || reason === "deleted" || reason === "offboarded") && (await this.access.ownerOf(ctx)) === user.id;
+    if (vacates) await this.vacateOwnership(ctx, user.id, reason);
     const revoked = await this.tokens.revokeAllOf(ctx, user.id);
-    await this.audit.record(ctx, {
-      action: "user.access_revoked",
-      target: { type: "user", id: user.id, display: user.userName },
-      after: { why: reason, sessions: "all ended", personalTokens: revoked },
-    });
+    if (!options.summaryWritten || vacates || revoked.length) await this.audit.record(ctx, this.summary(user, reason, revoked));
     // The identity provider agrees with an HR offboarding: it is completed.
     if ((reason === "deactivated" || reason === "deleted") && user.offboarding) await this.offboardingOutcomes?.identityProviderDeprovisioned(ctx, user, reason);
     return revoked;
+  }
+
+  /**
+   * The summary `user.access_revoked` to write together with the change that takes `user`'s access
+   * (deactivation, suspension), in the same single-document write — when that write is all the
+   * deprovisioning needs: the member holds no live personal token and is not the Owner (their
+   * sessions end in that write, User.sessionEpoch). Then the summary costs no write of its own and
+   * is as crash-safe as the change (the audit outbox). Undefined when more must be cut: `deprovision`
+   * does it and records the summary after. Read from memory on the embedded database (the Owner
+   * from the resident organization, the tokens from their resident lookup key).
+   */
+  async summaryWithChange(ctx: RequestContext, user: User, reason: "deactivated" | "suspended"): Promise<AuditEvent | undefined> {
+    if (reason === "deactivated" && (await this.access.ownerOf(ctx)) === user.id) return undefined;
+    if ((await this.tokens.personalTokensOf(ctx, user.id)).some((token) => !token.revoked)) return undefined;
+    return this.audit.event(ctx, this.summary(user, reason, []));
+  }
+
+  private summary(user: User, reason: DeprovisionReason, revoked: readonly string[]): Change {
+    return { action: "user.access_revoked", target: { type: "user", id: user.id, display: user.userName }, after: { why: reason, sessions: "all ended", personalTokens: [...revoked] } };
   }
 
   /**

@@ -116,7 +116,7 @@ export class UserDirectory {
    * user — unless the client named the version it changes (If-Match): then the answer is 412.
    */
   async update(ctx: RequestContext, id: string, change: (current: User) => Promise<ProfileInput | undefined>, options: WriteOptions = {}): Promise<User> {
-    const { after, action } = await this.modify(ctx, id, options, async (before) => {
+    const { after, action, summary } = await this.modify(ctx, id, options, async (before) => {
       const input = await change(before);
       if (!input) return undefined;
       const { active: _active, ...attributes } = input;
@@ -136,9 +136,11 @@ export class UserDirectory {
         version: before.version + 1,
       };
       const action = deactivated ? "user.deactivated" : !before.active && after.active ? "user.reactivated" : "user.updated";
-      return { after, action, event: this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }), endSessions: deactivated };
+      // A deactivation's summary travels in this write when nothing else is left to cut (Deprovisioning.summaryWithChange).
+      const summary = deactivated ? await this.deprovisioning.summaryWithChange(ctx, after, "deactivated") : undefined;
+      return { after, action, event: this.audit.event(ctx, { action, target: userTarget(after), before: profileOf(before), after: profileOf(after) }), ...(summary ? { summary } : {}), endSessions: deactivated };
     });
-    if (action === "user.deactivated") await this.deprovisioning.deprovision(ctx, after, "deactivated");
+    if (action === "user.deactivated") await this.deprovisioning.deprovision(ctx, after, "deactivated", undefined, { summaryWritten: summary !== undefined });
     if (action === "user.reactivated") await this.deprovisioning.reactivated(ctx, after);
     return after;
   }
@@ -153,15 +155,16 @@ export class UserDirectory {
     ctx: Pick<RequestContext, "organizationId">,
     id: string,
     options: WriteOptions,
-    plan: (before: User) => Promise<{ after: User; event: AuditEvent; action?: string; part?: UserPart; endSessions?: boolean } | undefined>,
-  ): Promise<{ before: User; after: User; action?: string }> {
+    plan: (before: User) => Promise<{ after: User; event: AuditEvent; summary?: AuditEvent; action?: string; part?: UserPart; endSessions?: boolean } | undefined>,
+  ): Promise<{ before: User; after: User; action?: string; summary?: AuditEvent }> {
     for (let attempt = 1; ; attempt++) {
       const before = await this.get(ctx, id);
       checkVersion(before, options);
       const planned = await plan(before);
       if (!planned) return { before, after: before };
-      const { after, event, action, ...write } = planned;
-      if (await this.store.replace(before, after, event, write)) return { before, after, action };
+      const { after, event, summary, action, ...write } = planned;
+      // The summary of what the change ends (a deprovisioning's user.access_revoked) follows the change's own event.
+      if (await this.store.replace(before, after, summary ? [event, summary] : [event], write)) return { before, after, action, ...(summary ? { summary } : {}) };
       if (options.expectedVersion !== undefined) {
         throw new VersionMismatchError(`User ${id} has changed: another write came first, its version is no longer ${options.expectedVersion}`);
       }
@@ -211,7 +214,7 @@ export class UserDirectory {
    * hold waits for; the event keeps what was lifted.
    */
   async setSuspended(ctx: RequestContext, id: string, suspended: boolean, reason?: string): Promise<User> {
-    const { after, action } = await this.modify(ctx, id, {}, async (before) => {
+    const { after, action, summary } = await this.modify(ctx, id, {}, async (before) => {
       if (Boolean(before.suspended) === suspended) return undefined;
       const after: User = {
         ...before,
@@ -228,6 +231,7 @@ export class UserDirectory {
       const liftsHold = !suspended && before.offboarding !== undefined;
       if (liftsHold) delete (after as { offboarding?: unknown }).offboarding;
       const action = suspended ? "user.suspended" : "user.unsuspended";
+      const summary = suspended ? await this.deprovisioning.summaryWithChange(ctx, after, "suspended") : undefined;
       const event = this.audit.event(ctx, {
         action,
         target: userTarget(after),
@@ -235,9 +239,9 @@ export class UserDirectory {
         after: { suspended },
         ...(reason ? { reason } : {}),
       });
-      return { after, event, action, part: liftsHold ? "offboarding" : "suspended", endSessions: suspended };
+      return { after, event, ...(summary ? { summary } : {}), action, part: liftsHold ? "offboarding" : "suspended", endSessions: suspended };
     });
-    if (action === "user.suspended") await this.deprovisioning.deprovision(ctx, after, "suspended");
+    if (action === "user.suspended") await this.deprovisioning.deprovision(ctx, after, "suspended", undefined, { summaryWritten: summary !== undefined });
     return after;
   }
 

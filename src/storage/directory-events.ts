@@ -31,8 +31,11 @@ import { readById } from "./read-by-id";
 export class DirectoryEventLog {
   /** The highest number this process knows to be taken, per organization (a hint: others publish too). */
   private readonly taken = new Map<string, number>();
-  /** One publication at a time per organization in this process (they would only collide). */
-  private readonly publishing = new Map<string, Promise<unknown>>();
+  /**
+   * One insert at a time per organization in this process (they would only collide): what is
+   * published while one is under way waits here and goes in the next insert, all together.
+   */
+  private readonly waiting = new Map<string, { events: DirectoryEvent[]; done: { resolve(numbers: number[]): void; reject(error: unknown): void } }[]>();
   private readonly listeners = new Set<(organizationId: string) => void>();
 
   constructor(
@@ -56,43 +59,105 @@ export class DirectoryEventLog {
 
   /** Publishes the directory event of an audit event, if its action has one; its sequence number, or undefined. */
   async publish(audit: AuditEventDocument): Promise<number | undefined> {
-    const event = directoryEventOf({ ...audit, id: audit._id, reason: audit.reason ?? undefined });
-    if (!event) return undefined;
-    const organizationId = event.organizationId;
-    const previous = this.publishing.get(organizationId) ?? Promise.resolve();
-    const publication = previous.catch(() => undefined).then(() => this.append(event));
-    this.publishing.set(organizationId, publication);
-    try {
-      const sequence = await publication;
-      for (const listener of this.listeners) listener(organizationId);
-      return sequence;
-    } finally {
-      if (this.publishing.get(organizationId) === publication) this.publishing.delete(organizationId);
+    return (await this.publishAll([audit]))[0];
+  }
+
+  /**
+   * Publishes the directory events of several audit events (those whose action has one), in the
+   * order given: an organization's events take the next numbers in one `insertMany` — one round
+   * trip for a change's event and what follows from it, shared with the publications of concurrent
+   * requests (`enqueue`) — rather than one insert each. Answers each audit event's sequence number
+   * (undefined: no directory event).
+   */
+  async publishAll(audits: readonly AuditEventDocument[]): Promise<(number | undefined)[]> {
+    const sequences: (number | undefined)[] = audits.map(() => undefined);
+    const byOrganization = new Map<string, { at: number; event: DirectoryEvent }[]>();
+    audits.forEach((audit, at) => {
+      const event = directoryEventOf({ ...audit, id: audit._id, reason: audit.reason ?? undefined });
+      if (!event) return;
+      const list = byOrganization.get(event.organizationId) ?? [];
+      if (!byOrganization.has(event.organizationId)) byOrganization.set(event.organizationId, list);
+      list.push({ at, event });
+    });
+    await Promise.all(
+      [...byOrganization].map(async ([organizationId, events]) => {
+        const numbers = await this.enqueue(organizationId, events.map(({ event }) => event));
+        events.forEach(({ at }, i) => (sequences[at] = numbers[i]));
+      }),
+    );
+    return sequences;
+  }
+
+  /**
+   * Publishes an organization's events after everything this process was asked to publish before
+   * them (group commit): while an insert is under way, publications wait and then go together in
+   * the next one — at 16 concurrent SCIM creates, one or two inserts in flight instead of a queue
+   * of sixteen, each waiting for all before it. A failed insert fails every publication in it
+   * (their audit events stay in their documents' outboxes; recovery publishes them).
+   */
+  private enqueue(organizationId: string, events: DirectoryEvent[]): Promise<number[]> {
+    return new Promise<number[]>((resolve, reject) => {
+      const queue = this.waiting.get(organizationId);
+      if (queue) {
+        queue.push({ events, done: { resolve, reject } });
+        return;
+      }
+      this.waiting.set(organizationId, [{ events, done: { resolve, reject } }]);
+      void this.flush(organizationId);
+    });
+  }
+
+  private async flush(organizationId: string): Promise<void> {
+    for (;;) {
+      const batch = this.waiting.get(organizationId) ?? [];
+      if (!batch.length) {
+        this.waiting.delete(organizationId);
+        return;
+      }
+      this.waiting.set(organizationId, []);
+      try {
+        const numbers = await this.append(organizationId, batch.flatMap(({ events }) => events));
+        let from = 0;
+        for (const { events, done } of batch) {
+          done.resolve(numbers.slice(from, from + events.length));
+          from += events.length;
+        }
+        for (const listener of this.listeners) listener(organizationId);
+      } catch (error) {
+        for (const { done } of batch) done.reject(error);
+      }
     }
   }
 
-  private async append(event: DirectoryEvent): Promise<number> {
-    const organizationId = event.organizationId;
+  /**
+   * Takes the next numbers for `events`, in order, by inserting them under those `_id`s in one
+   * ordered `insertMany`. An ordered insert stops at the first number another process took
+   * meanwhile: those before it are stored (consecutive, so the sequence keeps no hole), the end is
+   * found again from the taken number, and the rest are inserted after it.
+   */
+  private async append(organizationId: string, events: readonly DirectoryEvent[]): Promise<number[]> {
+    const numbers: number[] = [];
     let last = this.taken.get(organizationId) ?? (await this.endFrom(organizationId, 0));
-    for (;;) {
-      const sequence = last + 1;
-      const doc: DirectoryEventDocument = { _id: DirectoryEventLog.idOf(organizationId, sequence), organizationId, sequence, event };
+    let rest = events;
+    while (rest.length) {
+      const docs: DirectoryEventDocument[] = rest.map((event, i) => ({ _id: DirectoryEventLog.idOf(organizationId, last + 1 + i), organizationId, sequence: last + 1 + i, event }));
       const inserted = await guarded(async () => {
         try {
-          await this.collection.insertOne(doc as never);
-          return true;
+          await this.collection.insertMany(docs as never[], { ordered: true });
+          return docs.length;
         } catch (error) {
-          if (isDuplicateKey(error)) return false;
-          throw error;
+          const at = duplicateAt(error);
+          if (at === undefined) throw error;
+          return at;
         }
       });
-      if (inserted) {
-        this.taken.set(organizationId, sequence);
-        return sequence;
-      }
-      // Another process published meanwhile: find the end again from here.
-      last = await this.endFrom(organizationId, sequence);
+      for (let i = 0; i < inserted; i++) numbers.push(last + 1 + i);
+      if (inserted) this.taken.set(organizationId, last + inserted);
+      rest = rest.slice(inserted);
+      // Another process published meanwhile (number last + inserted + 1 is taken): find the end again from there.
+      if (rest.length) last = await this.endFrom(organizationId, last + inserted + 1);
     }
+    return numbers;
   }
 
   private async exists(organizationId: string, sequence: number): Promise<boolean> {
@@ -200,6 +265,20 @@ export class DirectoryEventLog {
     }
     return deleted;
   }
+}
+
+/**
+ * Where an ordered insert stopped on a number already taken: how many of its documents were
+ * stored before it; undefined when it failed otherwise (the error is then the caller's).
+ */
+function duplicateAt(error: unknown): number | undefined {
+  const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+  const failures = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as { index?: unknown; code?: unknown; err?: { code?: unknown } }[];
+  const first = failures[0];
+  if (first && isDuplicateKey(Object.assign(new Error(String((first as { errmsg?: unknown }).errmsg ?? "")), { code: first.code ?? first.err?.code })) && typeof first.index === "number") return first.index;
+  // A single-document insert may report the duplicate without the per-write list.
+  if (!first && isDuplicateKey(error)) return 0;
+  return undefined;
 }
 
 /** The log of a database's events: one per models (like the write queue), so every path that moves audit events publishes. */

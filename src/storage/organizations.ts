@@ -8,7 +8,7 @@ import { readById } from "./read-by-id";
 import type { ChangeJournal } from "./change-journal";
 import { readThrough, ResidentDocuments, type DocumentsById } from "./resident-documents";
 import { writeQueueOf } from "./write-queue";
-import type { Models, OrganizationDocument, ScimTokenDocument } from "./models";
+import type { LookupKeyDocument, Models, OrganizationDocument, ScimTokenDocument } from "./models";
 import type { Outbox } from "./outbox";
 import { plainData } from "./plain";
 
@@ -52,9 +52,9 @@ function toScimToken(doc: ScimTokenDocument): ScimToken {
  * One document by `_id`, read from the database each time — or, given the change journal (the
  * embedded database's one server process), kept resident in memory (storage/resident-documents.ts).
  */
-function documentsById<T>(model: { collection: { collectionName: string; findOne(filter: object): Promise<unknown> } }, journal: ChangeJournal | undefined): DocumentsById<T> {
+function documentsById<T>(model: { collection: { collectionName: string; findOne(filter: object): Promise<unknown> } }, journal: ChangeJournal | undefined, options: { rememberMissing?: boolean } = {}): DocumentsById<T> {
   const load = (id: string) => guarded(() => readById<T>(model, id));
-  return journal ? new ResidentDocuments(model.collection.collectionName, load, journal) : readThrough(load);
+  return journal ? new ResidentDocuments(model.collection.collectionName, load, journal, options) : readThrough(load);
 }
 
 /**
@@ -197,6 +197,13 @@ export class OrganizationStore {
 export class ScimTokenStore {
   private readonly keys: LookupKeys;
   private readonly documents: DocumentsById<ScimTokenDocument>;
+  /**
+   * The lookup keys listing each member's personal tokens, read on every deprovisioning: resident
+   * with the tokens (absent ones too — most members have none), so a deactivation of a member
+   * without personal tokens reads nothing. Every write of such a key here goes through `written`;
+   * other processes' writes arrive through the change journal.
+   */
+  private readonly personalTokenKeys: DocumentsById<LookupKeyDocument>;
 
   constructor(
     private readonly models: Models,
@@ -205,6 +212,7 @@ export class ScimTokenStore {
   ) {
     this.keys = new LookupKeys(models);
     this.documents = documentsById(models.ScimToken, journal);
+    this.personalTokenKeys = documentsById(models.LookupKey, journal, { rememberMissing: true });
   }
 
   private get collection() {
@@ -217,7 +225,7 @@ export class ScimTokenStore {
 
   /** A user's personal tokens, found through a lookup key (deprovisioning must not scan). */
   async personalTokensOf(organizationId: string, userId: string): Promise<ScimToken[]> {
-    const ids = await this.keys.owners(this.personalTokensKey(organizationId, userId));
+    const ids = (await this.personalTokenKeys.get(this.personalTokensKey(organizationId, userId)))?.owners ?? [];
     const tokens = await Promise.all(ids.map((id) => this.findById(id)));
     return tokens.filter((t): t is ScimToken => t !== undefined && t.userId === userId);
   }
@@ -239,7 +247,14 @@ export class ScimTokenStore {
     } finally {
       this.documents.written(token.id);
     }
-    if (token.userId) await this.keys.addToIndex(this.personalTokensKey(token.organizationId, token.userId), token.id);
+    if (token.userId) {
+      const key = this.personalTokensKey(token.organizationId, token.userId);
+      try {
+        await this.keys.addToIndex(key, token.id);
+      } finally {
+        this.personalTokenKeys.written(key);
+      }
+    }
   }
 
   async findById(id: string): Promise<ScimToken | undefined> {
@@ -276,7 +291,12 @@ export class ScimTokenStore {
         this.documents.written(token.id);
       }
     }
-    await this.keys.remove(this.personalTokensKey(organizationId, userId));
+    const key = this.personalTokensKey(organizationId, userId);
+    try {
+      await this.keys.remove(key);
+    } finally {
+      this.personalTokenKeys.written(key);
+    }
     return tokens.length;
   }
 

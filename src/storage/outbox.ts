@@ -50,11 +50,14 @@ type CarrierCollection = mongo.Collection<Document>;
 /**
  * Work derived from delivered events that must be done before they leave their document — the
  * `user.access_changed` events (services/access-changes.ts). Idempotent: recovery runs it again for
- * events a crash left in a document. `answered` resolves when the request may answer, `finished`
- * when everything is done; only then is the event pulled from its document (or the tombstone deleted).
+ * events a crash left in a document. `first` answers, for each delivered event (same order), the
+ * derived events to be written together with it — in the same round trips, right after it in the
+ * directory event log — before the request answers; `rest()`, called once those are in the trail,
+ * writes the others (a large change's members beyond the first batch) and resolves when everything
+ * is done; only then is the event pulled from its document (or the tombstone deleted).
  */
 export interface OutboxFollower {
-  follow(events: readonly AuditEventDocument[]): { answered: Promise<void>; finished: Promise<void> };
+  follow(events: readonly AuditEventDocument[]): { first: Promise<readonly (readonly AuditEventDocument[])[]>; rest(): Promise<void> };
 }
 
 /**
@@ -99,13 +102,21 @@ export class Outbox {
     this.follower = follower;
   }
 
-  /** The follower's work for these events, or none. */
-  private followed(events: readonly AuditEventDocument[]): { answered: Promise<void>; finished: Promise<void> } {
-    if (!this.follower || !events.length) return { answered: Promise.resolve(), finished: Promise.resolve() };
+  /**
+   * The events together with what follows from them (the follower's first batch, each derived
+   * event right after its cause), and the follower's remaining work. When the derivation fails,
+   * `batch` is the events alone and `failure` says why: they still reach the trail, and stay in
+   * their document for recovery to derive again.
+   */
+  private async withFollowers(events: readonly AuditEventDocument[]): Promise<{ batch: readonly AuditEventDocument[]; rest: () => Promise<void>; failure?: unknown }> {
+    if (!this.follower || !events.length) return { batch: events, rest: async () => undefined };
     const followed = this.follower.follow(events);
-    // Whoever waits for `answered` alone still sees a failure through `finished` (handled there).
-    followed.answered.catch(() => undefined);
-    return followed;
+    try {
+      const first = await followed.first;
+      return { batch: events.flatMap((event, i) => [event, ...(first[i] ?? [])]), rest: () => followed.rest() };
+    } catch (failure) {
+      return { batch: events, rest: () => Promise.reject(failure), failure };
+    }
   }
 
   /** Adds the events to an update: `{...update, $push: {outbox: {$each: events}}}`. */
@@ -209,10 +220,11 @@ export class Outbox {
         this.writes.document(collection.collectionName, id, () => mirrored(resident, id, () => collection.updateOne({ _id: id } as never, update), () => resident?.applied(id, update))),
       );
     }
-    await this.append(events).catch(this.onDeliveryFailure);
+    const { batch, rest } = await this.withFollowers(events);
+    await this.append(batch).catch(this.onDeliveryFailure);
     // The caller deletes the tombstone, and its events with it, right after: what follows from them
     // is finished first. A failure is thrown, so the tombstone stays for recovery to finish.
-    await this.followed(events).finished;
+    await rest();
     return true;
   }
 
@@ -223,18 +235,19 @@ export class Outbox {
    * come from a document's outbox and may be in the trail already (see `recover`).
    */
   async append(events: readonly AuditEventDocument[], recovering = false): Promise<void> {
-    const index = residentAuditIndexOf(this.models);
-    for (const event of events) {
-      // Its directory event first (storage/directory-events.ts): an event in the trail has been
-      // published. Recovery finds events that may already be in the trail: those are not published again.
-      if (directoryEventTypeOf(event) && (!recovering || !(await readById(this.models.AuditEvent, event._id)))) await directoryEventLogOf(this.models).publish(event);
-      try {
-        await this.models.AuditEvent.collection.insertOne(event as never);
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
-      }
-      index?.add(event);
-    }
+    if (!events.length) return;
+    // Their directory events first (storage/directory-events.ts), in one insert: an event in the
+    // trail has been published. Recovery finds events that may already be in the trail: those are
+    // not published again.
+    const unpublished = recovering ? await this.notInTrail(events.filter((event) => directoryEventTypeOf(event))) : events;
+    await directoryEventLogOf(this.models).publishAll(unpublished);
+    await insertIntoTrail(this.models, events);
+  }
+
+  /** Those of `events` not in the trail yet (one `_id` read each, together). */
+  private async notInTrail(events: readonly AuditEventDocument[]): Promise<AuditEventDocument[]> {
+    const stored = await Promise.all(events.map((event) => guarded(() => readById(this.models.AuditEvent, event._id))));
+    return events.filter((_, i) => !stored[i]);
   }
 
   /**
@@ -243,22 +256,19 @@ export class Outbox {
    */
   async deliver(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]): Promise<void> {
     if (!events.length) return;
+    const { batch, rest, failure } = await this.withFollowers(events);
     try {
-      await this.append(events);
+      await this.append(batch);
     } catch (error) {
       this.onDeliveryFailure(error);
       return;
     }
-    const followed = this.followed(events);
-    try {
-      await followed.answered;
-    } catch (error) {
+    if (failure !== undefined) {
       // The events stay in the document: recovery appends them (a no-op) and follows them again.
-      followed.finished.catch(() => undefined);
-      this.onDeliveryFailure(error);
+      this.onDeliveryFailure(failure);
       return;
     }
-    const cleared: Promise<void> = followed.finished
+    const cleared: Promise<void> = rest()
       .then(() => this.clear(collection, id, events))
       .catch(this.onDeliveryFailure)
       .finally(() => this.clearing.delete(cleared));
@@ -288,8 +298,9 @@ export class Outbox {
     const stranded = (await guarded(() => collection.find({ "outbox._id": { $exists: true } }).limit(limit).toArray())) as unknown as T[];
     for (const doc of stranded) {
       const events = doc.outbox ?? [];
-      await this.append(events, true);
-      await this.followed(events).finished;
+      const { batch, rest } = await this.withFollowers(events);
+      await this.append(batch, true);
+      await rest();
       if (doc.deletedAt) await finishDeletion(doc);
       else await this.clear(collection, doc._id, events);
     }
@@ -379,6 +390,79 @@ export class OutboxRecoverySchedule {
     clearInterval(this.periodTimer);
     while (this.running) await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Inserts events into the audit trail: safe to repeat, an event already there is left as it is (a
+ * duplicate key is not an error here). Each is added to this process's resident audit index, when
+ * it keeps one (storage/audit-index.ts). Resolves once they are stored.
+ *
+ * Group commit: one insert at a time per database in a process; whatever requests hand in while
+ * one is under way goes together in the next (an unordered `insertMany`). At 16 concurrent SCIM
+ * creates that is one or two inserts in flight instead of sixteen, each a transaction of FerretDB's
+ * single SQLite writer. A failed insert fails every request in it (their events stay in their
+ * documents' outboxes, where recovery finds them).
+ */
+export function insertIntoTrail(models: Models, documents: readonly AuditEventDocument[]): Promise<void> {
+  if (!documents.length) return Promise.resolve();
+  let writer = trailWriters.get(models);
+  if (!writer) trailWriters.set(models, (writer = new TrailWriter(models)));
+  return writer.write(documents);
+}
+
+const trailWriters = new WeakMap<Models, TrailWriter>();
+
+class TrailWriter {
+  private waiting: { documents: readonly AuditEventDocument[]; resolve(): void; reject(error: unknown): void }[] | undefined;
+
+  constructor(private readonly models: Models) {}
+
+  write(documents: readonly AuditEventDocument[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.waiting) {
+        this.waiting.push({ documents, resolve, reject });
+        return;
+      }
+      this.waiting = [{ documents, resolve, reject }];
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    for (;;) {
+      const batch = this.waiting ?? [];
+      if (!batch.length) {
+        this.waiting = undefined;
+        return;
+      }
+      this.waiting = [];
+      try {
+        await insertEvents(this.models, batch.flatMap(({ documents }) => documents));
+        for (const { resolve } of batch) resolve();
+      } catch (error) {
+        for (const { reject } of batch) reject(error);
+      }
+    }
+  }
+}
+
+/** One unordered `insertMany` of events into the trail, duplicates tolerated; then the resident index. */
+async function insertEvents(models: Models, documents: readonly AuditEventDocument[]): Promise<void> {
+  try {
+    await models.AuditEvent.collection.insertMany(documents.map((document) => ({ ...document })) as never[], { ordered: false });
+  } catch (error) {
+    // Unordered: every event but the ones already stored was written; only another failure counts.
+    const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+    const failures = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as { code?: unknown; err?: { code?: unknown } }[];
+    const onlyDuplicates = failures.length > 0 && failures.every((failure) => (failure.code ?? failure.err?.code) === 11000);
+    if (!onlyDuplicates && !isDuplicateKey(error)) await guarded(() => Promise.reject(error));
+    if (!onlyDuplicates && isDuplicateKey(error) && failures.length === 0) {
+      // A duplicate without the per-write list: write them one by one instead.
+      for (const document of documents) await models.AuditEvent.collection.insertOne({ ...document } as never).catch((e: unknown) => (isDuplicateKey(e) ? undefined : guarded(() => Promise.reject(e))));
+    }
+  }
+  const index = residentAuditIndexOf(models);
+  for (const document of documents) index?.add(document);
 }
 
 /**

@@ -27,6 +27,9 @@ function copyOf<T>(value: T): T {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyOf(v)])) as T;
 }
 
+/** What a resident store remembers for an id known to have no document (ResidentDocuments' `rememberMissing`). */
+const missing: unique symbol = Symbol("missing");
+
 /** Every `get` reads the database: MongoDB, tests, the CLI — today's path. */
 export function readThrough<T>(load: (id: string) => Promise<T | null>): DocumentsById<T> {
   return { get: load, written() {}, revised() {} };
@@ -39,11 +42,13 @@ export function readThrough<T>(load: (id: string) => Promise<T | null>): Documen
  * processes' writes, which reach it through the change journal — checked before every answer.
  *
  * A read that started before a write or a journal refresh of the same document may finish after
- * it; its result is then not kept, so a stale read never overwrites a fresher state. Documents that do not exist are not remembered:
- * a flood of unknown ids costs reads, not memory.
+ * it; its result is then not kept, so a stale read never overwrites a fresher state. Documents that do not exist are not remembered
+ * (a flood of unknown ids costs reads, not memory) — unless `rememberMissing` says the ids are
+ * bounded and mostly absent (a member's personal-token key: one per member, absent for most),
+ * where "no such document" is worth keeping until a write or the journal says otherwise.
  */
 export class ResidentDocuments<T> implements DocumentsById<T> {
-  private readonly resident = new Map<string, T>();
+  private readonly resident = new Map<string, T | typeof missing>();
   /** Reads in flight, per id: a change made meanwhile marks them stale, and their result is not kept. */
   private readonly reading = new Map<string, Set<{ stale: boolean }>>();
 
@@ -51,6 +56,7 @@ export class ResidentDocuments<T> implements DocumentsById<T> {
     collection: string,
     private readonly load: (id: string) => Promise<T | null>,
     private readonly journal: ChangeJournal,
+    private readonly options: { rememberMissing?: boolean } = {},
   ) {
     journal.subscribe(collection, (ids) => {
       this.forget(ids);
@@ -61,13 +67,14 @@ export class ResidentDocuments<T> implements DocumentsById<T> {
   async get(id: string): Promise<T | null> {
     await this.journal.catchUp();
     const known = this.resident.get(id);
+    if (known === missing) return null;
     if (known !== undefined) return copyOf(known);
     const read = { stale: false };
     const reads = this.reading.get(id) ?? new Set();
     this.reading.set(id, reads.add(read));
     try {
       const doc = await this.load(id);
-      if (doc && !read.stale) this.resident.set(id, copyOf(doc));
+      if (!read.stale && (doc || this.options.rememberMissing)) this.resident.set(id, doc ? copyOf(doc) : missing);
       return doc;
     } finally {
       reads.delete(read);
@@ -82,7 +89,8 @@ export class ResidentDocuments<T> implements DocumentsById<T> {
   revised(id: string, change: (doc: T) => T): void {
     this.staleReads(id);
     const known = this.resident.get(id);
-    if (known !== undefined) this.resident.set(id, change(known));
+    if (known === missing) this.resident.delete(id);
+    else if (known !== undefined) this.resident.set(id, change(known));
   }
 
   private staleReads(id: string): void {

@@ -289,7 +289,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   }
 
   /**
-   * Writes one part of a user's stored state together with the event that records it, and keeps
+   * Writes one part of a user's stored state together with the events that record it (its own, and the summary of what it ends), and keeps
    * the keys in step — if, and only if, the stored user is still the version `before` was read at
    * (compare-and-set, see Outbox.updateIf). Answers false, with nothing written, when another write
    * came in between: the caller reads again and recomputes, or answers 412 (RFC 7644 §3.14).
@@ -306,13 +306,13 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
    * a failed write gives back the new key unless the user holds that name after all. What a crash
    * or another instance may still leave behind, `repairUserNameKeys` puts right.
    */
-  async replace(before: User, after: User, event: AuditEvent, options: { part?: UserPart; endSessions?: boolean } = {}): Promise<boolean> {
-    if (userNameKey(before.userName) === userNameKey(after.userName)) return this.write(before, after, event, options);
+  async replace(before: User, after: User, events: readonly AuditEvent[], options: { part?: UserPart; endSessions?: boolean } = {}): Promise<boolean> {
+    if (userNameKey(before.userName) === userNameKey(after.userName)) return this.write(before, after, events, options);
     return this.renames.document("users", after.id, async () => {
       await this.claimUserName(after.organizationId, after.userName, after.id);
       let written = false;
       try {
-        written = await this.write(before, after, event, options);
+        written = await this.write(before, after, events, options);
       } finally {
         if (written) await this.releaseUserName(before.organizationId, before.userName, before.id);
         else await this.giveBackUnlessHeld(after).catch(() => undefined);
@@ -327,7 +327,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
     if (!stored || userNameKey(stored.userName) !== userNameKey(after.userName)) await this.releaseUserName(after.organizationId, after.userName, after.id);
   }
 
-  private async write(before: User, after: User, event: AuditEvent, options: { part?: UserPart; endSessions?: boolean }): Promise<boolean> {
+  private async write(before: User, after: User, events: readonly AuditEvent[], options: { part?: UserPart; endSessions?: boolean }): Promise<boolean> {
     const { _id, groups: _groups, ...all } = toDocument(after);
     const part = options.part ?? "profile";
     const owned = fieldsOfPart(part);
@@ -342,7 +342,7 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
         ...(absent.length ? { $unset: Object.fromEntries(absent.map((field) => [field, ""])) } : {}),
         ...(options.endSessions ? { $inc: { sessionEpoch: 1 } } : {}),
       },
-      [event],
+      events,
       `A user with userName "${after.userName}" already exists`,
       this.resident,
     );

@@ -88,7 +88,7 @@ test("a write from a stale read of the user never lowers the session epoch (sess
   // What a concurrent request that read the user before the deactivation would write back.
   const store = (t.services.users as unknown as { store: import("../../src/storage/users").UserStore }).store;
   // It is refused: the write is conditioned on the version it was computed from.
-  expect(await store.replace(stale, { ...stale, displayName: "Stale Write", version: stale.version + 1 }, t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } }))).toBe(false);
+  expect(await store.replace(stale, { ...stale, displayName: "Stale Write", version: stale.version + 1 }, [t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } })])).toBe(false);
   await store.recordSignIn(userId, new Date(), undefined, t.services.audit.event(ctx, { action: "user.signed_in", target: { type: "user", id: userId } }));
   const after = await t.services.users.get(ctx, userId);
   expect(after.displayName).not.toBe("Stale Write");
@@ -108,7 +108,7 @@ test("a profile write from a read taken before a suspension (a racing SCIM PUT) 
 
   const store = (t.services.users as unknown as { store: import("../../src/storage/users").UserStore }).store;
   // Refused as computed from an older version; the PUT's retry reads the suspended user again.
-  expect(await store.replace(stale, { ...stale, displayName: "Racing PUT", version: stale.version + 1 }, t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } }))).toBe(false);
+  expect(await store.replace(stale, { ...stale, displayName: "Racing PUT", version: stale.version + 1 }, [t.services.audit.event(ctx, { action: "user.updated", target: { type: "user", id: userId } })])).toBe(false);
   await t.services.users.replace({ ...ctx, source: "scim" }, userId, { ...profileOf(stale), displayName: "Racing PUT" });
 
   const after = await t.services.users.get(ctx, userId);

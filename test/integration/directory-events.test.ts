@@ -3,6 +3,7 @@ import { runCommand } from "../../src/cli/commands";
 import { createServices } from "../../src/services";
 import type { AuditEventDocument } from "../../src/storage/models";
 import { Outbox } from "../../src/storage/outbox";
+import { DirectoryEventLog } from "../../src/storage/directory-events";
 import { buildUser, patchSchema, scimClient, secondInstance, startTestApp, type TestApp } from "../support/app";
 
 /**
@@ -177,6 +178,64 @@ describe("one sequence across instances, restarts and crashes", () => {
     } finally {
       await other.close();
     }
+  });
+
+  test("deactivations on two instances at once, each publishing its events in one insert, still form one gap-free sequence with each deactivation's events in order", async () => {
+    const org = await organizationWithEventsToken();
+    const other = await secondInstance(t);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) ids.push((await scimClient(t.app, org.token).post("/Users", buildUser({ userName: `leaver.${i}@example.com` })).expect(201)).body.id);
+      await Promise.all(ids.map((id, i) => scimClient(i % 2 ? other.app : t.app, org.token).patch(`/Users/${id}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "active", value: false }] }).expect(200)));
+      await Promise.all([t.services.settle(), other.services.settle()]);
+      const stored = (await t.db.models.DirectoryEvent.find({ organizationId: org.id, event: { $exists: true } }).lean()).sort((a, b) => a.sequence - b.sequence);
+      expect(stored.map((d) => d.sequence)).toEqual(Array.from({ length: stored.length }, (_, i) => i + 1));
+      // Each event once: 10 provisioned, and per deactivation its own event, the access change, the sessions' end.
+      expect(new Set(stored.map((d) => d.event!.id)).size).toBe(stored.length);
+      expect(stored).toHaveLength(40);
+      for (const id of ids) {
+        const types = stored.filter((d) => d.event!.data.id === id).map((d) => d.event!.type);
+        expect(types).toEqual(["member.provisioned", "member.deactivated", "member.access_changed", "session.revoked"]);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("publications made while an insert is under way go together in the next one, numbered in order", async () => {
+    const organizationId = `together-${Date.now()}`;
+    const audit = (id: string) => ({ _id: id, organizationId, at: new Date(), actor: { type: "operator", id: "t", name: "t" }, source: "cli", action: "user.provisioned", target: { type: "user", id }, requestId: "r" }) as unknown as AuditEventDocument;
+    const log = new DirectoryEventLog(t.db.models);
+    const collection = t.db.models.DirectoryEvent.collection;
+    const insertMany = collection.insertMany.bind(collection);
+    const inserted: number[] = [];
+    collection.insertMany = ((documents: Parameters<typeof insertMany>[0], options: Parameters<typeof insertMany>[1]) => {
+      inserted.push(documents.length);
+      return insertMany(documents, options);
+    }) as typeof collection.insertMany;
+    try {
+      // Sixteen requests publishing at once: the first goes alone, the other fifteen wait for it and go together.
+      const numbers = await Promise.all(Array.from({ length: 16 }, (_, i) => log.publishAll([audit(`u${i}`), audit(`v${i}`)])));
+      expect(numbers).toEqual(Array.from({ length: 16 }, (_, i) => [2 * i + 1, 2 * i + 2]));
+    } finally {
+      collection.insertMany = insertMany;
+    }
+    expect(inserted).toEqual([2, 30]);
+    const stored = (await t.db.models.DirectoryEvent.find({ organizationId }).lean()).sort((a, b) => a.sequence - b.sequence);
+    expect(stored.map((d) => d.event!.data.id)).toEqual(Array.from({ length: 16 }, (_, i) => [`u${i}`, `v${i}`]).flat());
+  });
+
+  test("a batch whose insert meets a number another process took stores what came before it and continues after that number", async () => {
+    const organizationId = `batch-${Date.now()}`;
+    const audit = (id: string) => ({ _id: id, organizationId, at: new Date(), actor: { type: "operator", id: "t", name: "t" }, source: "cli", action: "user.provisioned", target: { type: "user", id }, requestId: "r" }) as unknown as AuditEventDocument;
+    const log = new DirectoryEventLog(t.db.models);
+    expect(await log.publishAll([audit("u1")])).toEqual([1]);
+    // Another process took number 3 (as one would whose insert of 2 lost to this one's, a moment ago).
+    const taken = (await log.page(organizationId, { limit: 1 })).events[0];
+    await t.db.models.DirectoryEvent.collection.insertOne({ _id: DirectoryEventLog.idOf(organizationId, 3), organizationId, sequence: 3, event: { ...taken, data: { ...taken!.data, id: "other" } } } as never);
+    expect(await log.publishAll([audit("x"), audit("y"), audit("z")])).toEqual([2, 4, 5]);
+    const stored = (await t.db.models.DirectoryEvent.find({ organizationId }).lean()).sort((a, b) => a.sequence - b.sequence);
+    expect(stored.map((d) => [d.sequence, d.event!.data.id])).toEqual([[1, "u1"], [2, "x"], [3, "other"], [4, "y"], [5, "z"]]);
   });
 
   test("a change whose process died before its event reached the trail is listed once recovery runs, exactly once", async () => {

@@ -1,3 +1,7 @@
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { FileChangeJournal } from "../../src/storage/change-journal";
 import { buildUser, patchSchema, scimClient, startTestApp, type TestApp } from "../support/app";
 
 /**
@@ -95,5 +99,56 @@ describe("group hot paths are _id operations", () => {
 
   it("GET /Groups/{id}?excludedAttributes=members reads no member", async () => {
     expectOnlyIdFilters(await recorded(() => scim.get(`/Groups/${groupId}?excludedAttributes=members`).expect(200)));
+  });
+});
+
+/**
+ * What one deactivation (Entra's `PATCH active:false`) sends to the database, command by command,
+ * as the embedded database's one server runs it (resident directory, tokens, organizations and
+ * audit index): the user's write carrying its event and the summary of what it ended; then one
+ * insert of the directory events (the deactivation, the member's access change, the sessions'
+ * end) and one of their audit events; and the member's personal-token key, read once (it is
+ * remembered, absent too). The pull of the delivered events off the user follows in the
+ * background. Every round trip on FerretDB costs ≥ 1.3 ms, an insert ~10 ms (../shared/MONGODB.md).
+ */
+describe("a deactivation's round trips on the embedded database", () => {
+  let server: TestApp;
+  let commands: { name: string; target: string; documents?: number; pull: boolean }[] = [];
+
+  beforeAll(async () => {
+    const journal = FileChangeJournal.startFresh(path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-journal-")), "change-journal.ndjson"));
+    server = await startTestApp({}, { resident: { journal }, residentDirectory: true, residentAuditIndex: true, monitorCommands: true });
+    server.db.connection.getClient().on("commandStarted", (event) => {
+      const documents = event.command.documents as unknown[] | undefined;
+      const updates = event.command.updates as { u?: { $pullAll?: unknown } }[] | undefined;
+      commands.push({ name: event.commandName, target: String(event.command[event.commandName]), ...(documents ? { documents: documents.length } : {}), pull: Boolean(updates?.[0]?.u?.$pullAll) });
+    });
+  });
+  afterAll(() => server.close());
+
+  const deactivate = (client: ReturnType<typeof scimClient>, id: string) => client.patch(`/Users/${id}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "active", value: false }] }).expect(200);
+  /** The request's commands, without the background pull of its delivered events. */
+  async function requestCommands(action: () => Promise<unknown>) {
+    await server.services.settle();
+    commands = [];
+    await action();
+    const sent = commands.filter((c) => !c.pull).map(({ name, target, documents }) => `${name} ${target}${documents ? ` ×${documents}` : ""}`);
+    await server.services.settle();
+    return sent;
+  }
+
+  it("writes the user once and moves its three events in two inserts; the member's token key is read only the first time", async () => {
+    const org = await server.organization("Round Trips");
+    const client = scimClient(server.app, org.token);
+    const first = (await client.post("/Users", buildUser({ userName: "leaver.1@example.com" })).expect(201)).body.id as string;
+    const second = (await client.post("/Users", buildUser({ userName: "leaver.2@example.com" })).expect(201)).body.id as string;
+    await server.services.scimTokens.personalTokensOf({ organizationId: org.id }, second);
+
+    expect(await requestCommands(() => deactivate(client, first))).toEqual(["find lookup_keys", "update users", "insert directory_events ×3", "insert audit_events ×3"]);
+    expect(await requestCommands(() => deactivate(client, second))).toEqual(["update users", "insert directory_events ×3", "insert audit_events ×3"]);
+    const trail = await server.db.models.AuditEvent.find({ "target.id": second }).lean();
+    expect(trail.map((e) => e.action).sort()).toEqual(["user.access_changed", "user.access_revoked", "user.deactivated", "user.provisioned"]);
+    // The pull did follow: the user carries no event.
+    expect(((await server.db.models.User.collection.findOne({ _id: second } as never)) as { outbox?: unknown[] } | null)?.outbox ?? []).toEqual([]);
   });
 });

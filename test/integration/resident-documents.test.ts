@@ -9,7 +9,7 @@ import { loadConfig } from "../../src/config";
 import { appendChange, changeJournalPath, FileChangeJournal, type ChangedIds } from "../../src/storage/change-journal";
 import { embeddedDatabaseName, openConfiguredDatabase, type OpenedDatabase } from "../../src/storage/open";
 import { testServerUri } from "../support/database";
-import { buildUser, scimClient, startTestApp, type TestApp } from "../support/app";
+import { buildUser, patchSchema, scimClient, startTestApp, type TestApp } from "../support/app";
 
 /**
  * The embedded database's one server keeps tokens and organizations resident in memory; the CLI,
@@ -99,6 +99,26 @@ describe("tokens resident in the embedded database's server", () => {
     await scim.post("/Users", buildUser()).expect(201);
     await cli("access-settings", "--org", org.id, "--seat-limit", "1");
     await scim.post("/Users", buildUser()).expect(403);
+  });
+
+  it("a member's personal tokens are looked up once, absent ones too; a token the CLI issues afterwards is still revoked by the deactivation", async () => {
+    const org = await server.organization("Personal Keys");
+    const scim = scimClient(server.app, org.token);
+    const ctx = { organizationId: org.id, actor: { type: "system" as const, id: "t", name: "t" }, source: "system" as const, requestId: "t" };
+    const id = (await scim.post("/Users", buildUser({ userName: "keys@example.com" })).expect(201)).body.id as string;
+    expect(await server.services.scimTokens.personalTokensOf(ctx, id)).toEqual([]);
+    commands = [];
+    expect(await server.services.scimTokens.personalTokensOf(ctx, id)).toEqual([]);
+    expect(reads("lookup_keys")).toEqual([]);
+
+    // Another process issues one: the journal tells the server, which reads the key again.
+    await cli("user-token", "create", "--org", org.id, "--email", "keys@example.com", "--json");
+    await scim.patch(`/Users/${id}`, { schemas: [patchSchema], Operations: [{ op: "replace", path: "active", value: false }] }).expect(200);
+    const [token] = await server.services.scimTokens.personalTokensOf(ctx, id);
+    expect(token?.revoked).toBeInstanceOf(Date);
+    await server.services.settle();
+    const summaries = await server.db.models.AuditEvent.find({ action: "user.access_revoked", "target.id": id }).lean();
+    expect(summaries.map((e) => (e.after as { personalTokens: string[] }).personalTokens)).toEqual([[token!.id]]);
   });
 
   it("a token this server revokes is refused at once, and one it issues works at once", async () => {
