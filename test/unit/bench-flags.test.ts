@@ -9,6 +9,7 @@ describe("benchmark flags", () => {
       sizes: [2000],
       peerMaxUsers: 20000,
       auditEvents: 0,
+      seedUsers: 0,
       members: 1000,
       concurrency: 16,
       samples: 200,
@@ -29,6 +30,11 @@ describe("benchmark flags", () => {
   it("takes sizes, the peer comparison and Gatehouse's node flags from the command line", () => {
     const flags = parseBenchFlags(["--users", "20000", "--concurrency", "8", "--peer", "--rounds", "6", "--gatehouse-node-args=--cpu-prof  --cpu-prof-dir=/tmp/p"]);
     expect(flags).toMatchObject({ users: 20000, concurrency: 8, peer: true, rounds: 6, gatehouseNodeArgs: ["--cpu-prof", "--cpu-prof-dir=/tmp/p"] });
+  });
+
+  it("takes a number of users to seed before the server starts", () => {
+    expect(parseBenchFlags(["--peer", "--users", "2000", "--seed-users", "98000"])).toMatchObject({ users: 2000, seedUsers: 98000 });
+    expect(() => parseBenchFlags(["--seed-users", "lots"])).toThrow("--seed-users must be an integer from 0 to 10000000");
   });
 
   it("takes several sizes for one peer run, in ascending order, the largest as --users", () => {
