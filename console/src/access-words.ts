@@ -27,3 +27,10 @@ export const ROLE_LABELS: Record<string, string> = { owner: "Owner", admin: "Adm
  */
 export const roleLabel = (role: unknown) => (typeof role === "string" && role ? (ROLE_LABELS[role] ?? role) : "No access");
 export const roleId = (role: unknown): string | null => (typeof role === "string" ? role : null);
+
+/** The project roles an administrator assigns (a mapping's or a local member's), and "No access". */
+export const PROJECT_ROLE_OPTIONS = [
+  { id: "none", label: "No access" },
+  { id: "viewer", label: "Viewer" },
+  { id: "editor", label: "Editor" },
+];

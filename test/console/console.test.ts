@@ -263,6 +263,41 @@ describe("the console in Chromium", () => {
     await scan("Projects");
   });
 
+  it("assigns a local member a project role and takes it away again; a managed member is offered no project controls", async () => {
+    const [apollo] = (await request(t.app).get("/api/v1/projects").set("Authorization", `Bearer ${ownerToken}`).expect(200)).body.projects as { id: string; name: string }[];
+    // The member's stored local assignments (an Admin's answers show every project, a suspended member's none).
+    const stored = async () => ((await t.db.models.User.findById(localId).lean())?.localAccess?.projects ?? []).map((p: { projectId: string; role: string }) => ({ id: p.projectId, role: p.role }));
+    await visit("/members", "Members");
+    await page.getByRole("button", { name: "Manage ada@console.example" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("button", { name: /Role on Apollo 11/ }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("option", { name: "Viewer", exact: true }).click();
+    await dialog.getByLabel("Reason").fill("reads the launch dashboards");
+    await dialog.getByRole("button", { name: "Save projects" }).click();
+    await dialog.getByText("Projects changed.").waitFor();
+    expect(await stored()).toEqual([{ id: apollo!.id, role: "viewer" }]);
+    const [event] = await t.db.models.AuditEvent.find({ organizationId: org.id, action: "user.local_access_changed", "target.id": localId, reason: "reads the launch dashboards" }).lean();
+    expect(event).toBeDefined();
+    await scan("Member dialog (projects)");
+
+    await dialog.getByRole("button", { name: /Role on Apollo 11/ }).click();
+    await page.getByRole("option", { name: "No access", exact: true }).click();
+    await dialog.getByRole("button", { name: "Save projects" }).click();
+    // The status line already says "Projects changed." from the first save: wait for the stored state.
+    for (let tries = 0; tries < 50 && (await stored()).length; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await stored()).toEqual([]);
+    // The Save button was disabled while it saved, which takes the focus out of the dialog: back in, then Escape.
+    await dialog.focus();
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+
+    await page.getByRole("button", { name: "Manage grace@console.example" }).click();
+    await page.getByRole("dialog").getByText(/the role and projects come from the identity provider/).waitFor();
+    expect(await page.getByRole("dialog").getByRole("button", { name: "Save projects" }).count()).toBe(0);
+    await page.keyboard.press("Escape");
+  });
+
   it("saves settings", async () => {
     await visit("/settings", "Settings");
     await page.getByText("3 seats used; no limit.").waitFor();

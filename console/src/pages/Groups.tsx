@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { roleLabel } from "../access-words";
+import { PROJECT_ROLE_OPTIONS, roleLabel } from "../access-words";
 import { Button, Empty, ErrorNotice, formatTime, Loading, Select, useAction, type Option } from "../components/ui";
 import { useLoad } from "../useLoad";
 
@@ -14,7 +14,7 @@ type ProjectRole = Schemas["MappingProject"]["role"];
 const PAGE = 50;
 const MEMBERS_SHOWN = 100;
 const ORGANIZATION_ROLES: Option[] = [{ id: "none", label: "No organization role" }, ...["read_only", "user", "admin"].map((id) => ({ id, label: roleLabel(id) }))];
-const PROJECT_ROLES: Option[] = [{ id: "none", label: "No access" }, { id: "viewer", label: "Viewer" }, { id: "editor", label: "Editor" }];
+const PROJECT_ROLES: Option[] = PROJECT_ROLE_OPTIONS;
 const MATCH_LABELS: Record<Schemas["MappingMatch"]["kind"], string> = {
   group_id: "the group's id (follows renames)",
   external_id: "the identity provider's id for the group (follows renames)",

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { Form } from "react-aria-components";
-import { api, unwrap, type Member } from "../api/client";
-import { roleId, roleLabel } from "../access-words";
+import { api, unwrap, type Member, type Schemas } from "../api/client";
+import { PROJECT_ROLE_OPTIONS, roleId, roleLabel } from "../access-words";
 import { Badge, Button, DialogButton, Empty, ErrorNotice, formatTime, Loading, Select, TextField, useAction } from "../components/ui";
 import { useIsAdministrator, useMay, useSession, useSignedIn } from "../session";
 import { useLoad } from "../useLoad";
@@ -217,13 +217,15 @@ function MemberControls({ member, close, onChanged }: { member: Member; close():
         : undefined;
   const overlayDisabledReason = member.isOwner ? "The Owner cannot be suspended or given temporary access." : self ? "Not on yourself." : undefined;
 
-  const change = (what: string, call: () => Promise<unknown>, closeAfter = false) =>
+  const change = (what: string, call: () => Promise<unknown>, closeAfter = false) => {
+    setDone(null);
     void action.run(call).then((ok) => {
       if (!ok) return;
       setDone(what);
       onChanged();
       if (closeAfter) close();
     });
+  };
 
   return (
     <div className="member-controls">
@@ -243,6 +245,10 @@ function MemberControls({ member, close, onChanged }: { member: Member; close():
           Change role
         </Button>
       </section>
+
+      {!managed && !member.isOwner ? (
+        <ProjectAssignments member={member} disabledReason={roleDisabledReason} busy={action.busy} onSave={(projects) => change("Projects changed.", () => unwrap(api.PUT("/users/{id}", { params: { path: { id: member.id } }, body: { projects, ...(reason ? { reason } : {}) } })))} />
+      ) : null}
 
       <TextField label="Reason" value={reason} onChange={setReason} description="Recorded in the audit trail with the change (required for temporary access)." />
 
@@ -344,6 +350,49 @@ function OwnershipTransfer({ member, onTransferred }: { member: Member; onTransf
       )}
       {unavailable ? <p className="hint">{unavailable}</p> : null}
       {transfer.error ? <ErrorNotice message={transfer.error} /> : null}
+    </section>
+  );
+}
+
+/**
+ * A local member's projects: one role per project of the organization (“No access” for none),
+ * saved together — `PUT /users/{id}` replaces the member's local project assignments. An Admin's
+ * or the Owner's role reaches every project anyway; the page says so rather than hide the control.
+ */
+function ProjectAssignments({ member, disabledReason, busy, onSave }: { member: Member; disabledReason: string | undefined; busy: boolean; onSave(projects: NonNullable<Schemas["ChangeAccessRequest"]["projects"]>): void }) {
+  const { state } = useLoad(() => unwrap(api.GET("/projects")), "projects");
+  const [roles, setRoles] = useState<Record<string, string>>(() => Object.fromEntries(member.projects.map((p) => [p.id, String(p.role)])));
+  return (
+    <section aria-labelledby={`projects-of-${member.id}`}>
+      <h3 id={`projects-of-${member.id}`}>Projects</h3>
+      {member.allProjects ? <p className="hint">Their role reaches every project; assignments here count once the role is lower.</p> : null}
+      {state.status === "loading" ? <Loading what="projects" /> : null}
+      {state.status === "error" ? <ErrorNotice message={state.message} /> : null}
+      {state.status === "ready" ? (
+        state.data.projects.length === 0 ? (
+          <Empty>No project yet.</Empty>
+        ) : (
+          <>
+            {state.data.projects.map((project) => (
+              <Select
+                key={project.id}
+                label={`Role on ${project.name}`}
+                options={PROJECT_ROLE_OPTIONS}
+                value={roles[project.id] ?? "none"}
+                onChange={(role) => setRoles({ ...roles, [project.id]: role })}
+                isDisabled={disabledReason !== undefined}
+              />
+            ))}
+            <Button
+              isDisabled={disabledReason !== undefined || busy}
+              onPress={() => onSave(Object.entries(roles).filter(([id, role]) => role !== "none" && state.data.projects.some((p) => p.id === id)).map(([id, role]) => ({ id, role })) as NonNullable<Schemas["ChangeAccessRequest"]["projects"]>)}
+            >
+              Save projects
+            </Button>
+            {disabledReason ? <p className="hint">{disabledReason}</p> : null}
+          </>
+        )
+      ) : null}
     </section>
   );
 }
