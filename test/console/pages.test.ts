@@ -201,6 +201,8 @@ describe("the console's groups, tokens, activity, suspension and review pages", 
     expect(await dialog.getByRole("button", { name: "Suspend", exact: true }).count()).toBe(0);
     const member = (await asOwner(request(t.app).get(`/api/v1/users/${members.bob}`)).expect(200)).body;
     expect(member).toMatchObject({ status: "suspended", suspended: { reason: "contract paused" } });
+    // The Suspend button went away (Lift took its place): Escape from inside the dialog.
+    await dialog.focus();
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
 

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Form } from "react-aria-components";
 import { api, unwrap, type Member, type Schemas } from "../api/client";
 import { PROJECT_ROLE_OPTIONS, roleId, roleLabel } from "../access-words";
@@ -207,6 +207,12 @@ function MemberControls({ member, close, onChanged }: { member: Member; close():
   const [temporaryRole, setTemporaryRole] = useState("admin");
   const action = useAction();
   const [done, setDone] = useState<string | null>(null);
+  // The outcome takes the focus once per change: the button pressed may have gone (Suspend → Lift)
+  // or been disabled while it saved, which would leave the keyboard outside the dialog.
+  const statusRef = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    if (done) statusRef.current?.focus();
+  }, [done]);
 
   const roleDisabledReason = managed
     ? `Managed by ${managedByLabel(member)}: the role and projects come from the identity provider's groups and Gatehouse's group mappings. Change the person's groups there, or the mapping.`
@@ -303,7 +309,11 @@ function MemberControls({ member, close, onChanged }: { member: Member; close():
       {may("transfer_ownership") && !self ? <OwnershipTransfer member={member} onTransferred={onChanged} /> : null}
 
       {action.error ? <ErrorNotice message={action.error} /> : null}
-      {done ? <p role="status">{done}</p> : null}
+      {done ? (
+        <p role="status" tabIndex={-1} ref={statusRef}>
+          {done}
+        </p>
+      ) : null}
       <div className="actions">
         <Button onPress={close}>Close</Button>
       </div>
