@@ -202,11 +202,12 @@ export class Sessions {
     const now = this.now();
     const live: Session[] = [];
     const forget: string[] = [];
-    for (const id of ids) {
-      const session = await this.store.findById(id);
-      if (!session || session.organizationId !== ctx.organizationId || session.userId !== user.id || sessionRefusal(session, user, this.timeouts, now)) forget.push(id);
-      else live.push(session);
-    }
+    const sessions = await Promise.all(ids.map((id) => this.store.findById(id)));
+    ids.forEach((id, i) => {
+      const session = sessions[i];
+      if (session && this.isLiveSessionOf(session, ctx, user, now)) live.push(session);
+      else forget.push(id);
+    });
     if (forget.length) await this.store.forgetUserSessions(ctx.organizationId, user.id, forget);
     return live.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? -1 : 1));
   }
@@ -218,11 +219,14 @@ export class Sessions {
    */
   async endOwn(ctx: RequestContext, user: User, sessionId: string): Promise<void> {
     const session = await this.store.findById(sessionId);
-    if (!session || session.organizationId !== ctx.organizationId || session.userId !== user.id || sessionRefusal(session, user, this.timeouts, this.now())) {
-      throw new NotFoundError(`No session ${sessionId} of yours`);
-    }
+    if (!session || !this.isLiveSessionOf(session, ctx, user, this.now())) throw new NotFoundError(`No session ${sessionId} of yours`);
     await this.markEnded(ctx, session);
     await this.store.forgetUserSessions(ctx.organizationId, user.id, [session.id]);
+  }
+
+  /** The session is `user`'s, in this organization, and still lets them in. */
+  private isLiveSessionOf(session: Session, ctx: Pick<RequestContext, "organizationId">, user: User, now: Date): boolean {
+    return session.organizationId === ctx.organizationId && session.userId === user.id && !sessionRefusal(session, user, this.timeouts, now);
   }
 
   private async markEnded(ctx: RequestContext, session: Session, reason?: string): Promise<void> {
