@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { FileChangeJournal } from "../../src/storage/change-journal";
+import { appendChange, FileChangeJournal } from "../../src/storage/change-journal";
 import { buildUser, patchSchema, scimClient, startTestApp, type TestApp } from "../support/app";
 
 /**
@@ -116,8 +116,11 @@ describe("a deactivation's round trips on the embedded database", () => {
   let server: TestApp;
   let commands: { name: string; target: string; documents?: number; pull: boolean }[] = [];
 
+  let journalPath: string;
+
   beforeAll(async () => {
-    const journal = FileChangeJournal.startFresh(path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-journal-")), "change-journal.ndjson"));
+    journalPath = path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-journal-")), "change-journal.ndjson");
+    const journal = FileChangeJournal.startFresh(journalPath);
     server = await startTestApp({}, { resident: { journal }, residentDirectory: true, residentAuditIndex: true, monitorCommands: true });
     server.db.connection.getClient().on("commandStarted", (event) => {
       const documents = event.command.documents as unknown[] | undefined;
@@ -158,15 +161,17 @@ describe("a deactivation's round trips on the embedded database", () => {
     return { before, after: named(commands) };
   }
 
-  it("answers after one write of the user; its three events reach the trail in two inserts after the answer, then the pull; the member's token key is read only the first time", async () => {
+  it("answers after one write of the user; its three events reach the trail in two inserts after the answer, then the pull; the member's token key is read only when this server does not know it", async () => {
     const org = await server.organization("Round Trips");
     const client = scimClient(server.app, org.token);
     const first = (await client.post("/Users", buildUser({ userName: "leaver.1@example.com" })).expect(201)).body.id as string;
     const second = (await client.post("/Users", buildUser({ userName: "leaver.2@example.com" })).expect(201)).body.id as string;
-    await server.services.scimTokens.personalTokensOf({ organizationId: org.id }, second);
+    // Another process (the CLI) wrote the first member's personal-token key: the server reads it again.
+    appendChange(journalPath, { collection: "lookup_keys", ids: [`${org.id}/user.personalTokens/${first}`] });
 
     const moved = ["insert directory_events ×3", "insert audit_events ×3", "update users (pull)"];
     expect(await requestCommands(() => deactivate(client, first))).toEqual({ before: ["find lookup_keys", "update users"], after: moved });
+    // A member this server created holds no token it did not see issued: nothing is read.
     expect(await requestCommands(() => deactivate(client, second))).toEqual({ before: ["update users"], after: moved });
     const trail = await server.db.models.AuditEvent.find({ "target.id": second }).lean();
     expect(trail.map((e) => e.action).sort()).toEqual(["user.access_changed", "user.access_revoked", "user.deactivated", "user.provisioned"]);
