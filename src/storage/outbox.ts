@@ -426,13 +426,28 @@ class DeferredPulls {
     return this.eventIds.has(eventId);
   }
 
-  add(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]): void {
+  /**
+   * Defers the pull of a document's delivered events — unless that document already waits for one:
+   * a document changed again and again (a group under a stream of member changes) would otherwise
+   * carry ever more events, and FerretDB rewrites all of them with every update of it. Its events
+   * leave together now, so a document carries at most two changes' events.
+   */
+  async add(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]): Promise<void> {
     const key = `${collection.collectionName}/${id}`;
-    const entry = this.documents.get(key) ?? { collection, id, events: [], since: Date.now() };
-    entry.events.push(...events);
-    this.documents.set(key, entry);
-    for (const event of events) this.eventIds.add(event._id);
     this.lastDelivery = Date.now();
+    const waiting = this.documents.get(key);
+    if (waiting) {
+      this.documents.delete(key);
+      const all = [...waiting.events, ...events];
+      try {
+        await this.pull(collection, id, all);
+      } finally {
+        for (const event of waiting.events) this.eventIds.delete(event._id);
+      }
+      return;
+    }
+    this.documents.set(key, { collection, id, events: [...events], since: Date.now() });
+    for (const event of events) this.eventIds.add(event._id);
     if (this.documents.size >= this.maxDocuments) void this.flush();
     else this.schedule(this.idleMs);
   }

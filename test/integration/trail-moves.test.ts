@@ -115,6 +115,20 @@ describe("a deactivation answered before its move into the trail", () => {
   });
 });
 
+describe("the pull of delivered events, deferred until the server is quiet", () => {
+  test("a document changed again and again carries at most two changes' events, not all of them", async () => {
+    const org = await organization();
+    const scim = scimClient(t.app, org.scim);
+    const groupId = (await scim.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Busy 0" }).expect(201)).body.id as string;
+    for (let i = 1; i <= 8; i++) await scim.patch(`/Groups/${groupId}`, { schemas: [patchSchema], Operations: [{ op: "replace", value: { displayName: `Busy ${i}` } }] }).expect(204);
+    await trailSettled(t.db.models);
+    const carried = ((await t.db.models.Group.collection.findOne({ _id: groupId } as never)) as { outbox?: AuditEventDocument[] } | null)?.outbox ?? [];
+    expect(carried.length).toBeLessThanOrEqual(2);
+    await t.services.settle();
+    expect(((await t.db.models.Group.collection.findOne({ _id: groupId } as never)) as { outbox?: AuditEventDocument[] } | null)?.outbox ?? []).toEqual([]);
+  });
+});
+
 describe("a process that dies between the user's write and the move into the trail", () => {
   test("the deactivation was answered 200, its events wait in the user's document, and recovery moves each exactly once", async () => {
     class DiesBeforeTheMove extends Outbox {
