@@ -8,6 +8,7 @@ import { auditDocument, insertIntoTrail } from "../storage/outbox";
 import { residentAuditIndexOf } from "../storage/audit-index";
 import { directoryEventLogOf } from "../storage/directory-events";
 import { readById } from "../storage/read-by-id";
+import { trailSettled } from "../storage/trail-moves";
 import { auditEventOrder, auditEventQuery, type AuditFilter, type AuditPosition } from "./audit-query";
 
 export interface Change {
@@ -53,6 +54,9 @@ export class AuditTrail {
   async record(ctx: RequestContext, change: Change): Promise<AuditEvent> {
     const event = this.event(ctx, change);
     const document = auditDocument(event);
+    // After the changes this process is still moving (storage/trail-moves.ts): a summary follows
+    // the change it summarises in the event log.
+    await trailSettled(this.models);
     // Published before it enters the trail, as the outbox does (storage/directory-events.ts).
     await directoryEventLogOf(this.models).publish(document);
     await guarded(() => this.models.AuditEvent.collection.insertOne(document as never));
@@ -67,6 +71,7 @@ export class AuditTrail {
    */
   async appendAbsent(events: readonly AuditEvent[]): Promise<void> {
     const absent: AuditEvent[] = [];
+    await trailSettled(this.models);
     for (const event of events) if (!(await guarded(() => readById(this.models.AuditEvent, event.id)))) absent.push(event);
     if (absent.length) await this.appendDerived(absent);
   }
@@ -97,6 +102,8 @@ export class AuditTrail {
    * so a client never fetches an empty last page.
    */
   async search(organizationId: string, filter: AuditFilter, page: { limit: number; after?: AuditPosition }): Promise<{ events: AuditEvent[]; next?: AuditPosition }> {
+    // Every change answered before this read is in it (storage/trail-moves.ts: the embedded database's moves follow the answer).
+    await trailSettled(this.models);
     const index = residentAuditIndexOf(this.models);
     const docs = index?.ready
       ? // The embedded database's one server process: chosen in memory, read by _id (storage/audit-index.ts).
@@ -114,6 +121,7 @@ export class AuditTrail {
    * per event, served by the `{organizationId, source, at, _id}` index on MongoDB.
    */
   async tally(organizationId: string, source: AuditEvent["source"], from: Date, visit: (at: number, action: string) => void): Promise<void> {
+    await trailSettled(this.models);
     const index = residentAuditIndexOf(this.models);
     if (index && (await index.tally(organizationId, source, from, visit))) return;
     const cursor = this.models.AuditEvent.collection.find(auditEventQuery(organizationId, { source, from }), { projection: { at: 1, action: 1 }, sort: auditEventOrder, batchSize: 1000 });

@@ -139,6 +139,24 @@ function extensionOperations(op: string, value: Json | undefined, current: Recor
     .map(([attribute, item]) => ({ op, path: `${enterpriseUserSchema}:${attribute}`, value: item }));
 }
 
+/**
+ * The value of a PATCH that is exactly one `replace` of `active` by a boolean (Entra's and Okta's
+ * deactivation and reactivation: `{"op": "Replace", "path": "active", "value": "False"}`, any case,
+ * the path with or without the core schema's URN, the boolean as a string or not); undefined for
+ * anything else. RFC 7644 §3.5.2.3: replacing a singular attribute sets it — the resource with that
+ * one attribute changed, which is what applying the operation gives.
+ */
+export function activeReplacement(operations: unknown): boolean | undefined {
+  if (!Array.isArray(operations) || operations.length !== 1) return undefined;
+  const [operation] = operations as unknown[];
+  if (!isObject(operation)) return undefined;
+  const { op, path, value } = operation;
+  if (typeof op !== "string" || op.toLowerCase() !== "replace" || typeof path !== "string") return undefined;
+  if (withoutCoreUrn(path.trim()).toLowerCase() !== "active" || value === undefined) return undefined;
+  const active = booleanFromString(value);
+  return typeof active === "boolean" ? active : undefined;
+}
+
 function withoutCoreUrn(path: string): string {
   return path.toLowerCase().startsWith(`${coreUserSchema.toLowerCase()}:`) ? path.slice(coreUserSchema.length + 1) : path;
 }

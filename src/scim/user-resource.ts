@@ -8,7 +8,7 @@ import { toScimError } from "./errors";
 import { filterSchemaFromScimmy, type FilterSchema } from "./filter";
 import { userGroupsToScim } from "./group-mapping";
 import { attributeRequested, listResponse, parseListRequest, separateListParameters, type ListParameters } from "./list-request";
-import { normalizeIncomingUser, normalizeUserPatch, type PatchOperation } from "./quirks";
+import { activeReplacement, normalizeIncomingUser, normalizeUserPatch, type PatchOperation } from "./quirks";
 import { presentResource, validateIncoming } from "./resource-io";
 import { checkPatchPath } from "./patch-path";
 import { coreUserSchema, enterpriseUserSchema, profileFromScim, userToScim } from "./user-mapping";
@@ -108,7 +108,15 @@ export class UserResource extends SCIMMY.Resources.User {
       });
     };
     checkPaths(body.Operations);
+    const active = activeReplacement(body.Operations);
     const patched = async (user: User) => {
+      if (active !== undefined) {
+        // Entra's deactivation, the hottest PATCH: the one operation applied directly to the
+        // resource (RFC 7644 §3.5.2.3), then validated as every PATCH result is — without scimmy's
+        // PatchOp, whose passes over the whole resource cost more than the rest of the request's CPU.
+        const validated = validateIncoming(SCIMMY.Schemas.User as never, normalizeIncomingUser({ ...(await this.scimUser(scim, user)), active }), "PUT");
+        return profileFromScim(validated);
+      }
       const current = new SCIMMY.Schemas.User(await this.scimUser(scim, user), "out", UserResource.basepath() as unknown as string);
       const operations = Array.isArray(body.Operations)
         ? normalizeUserPatch(body.Operations as PatchOperation[], JSON.parse(JSON.stringify(current)) as ScimObject)

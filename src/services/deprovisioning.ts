@@ -61,6 +61,15 @@ export class Deprovisioning {
   }
 
   /**
+   * A member about to be created (`userId` is new) has nothing to cut but what they will be given:
+   * what deprovisioning would read about their personal tokens is known now (none), which spares
+   * their first deactivation a read on the embedded database.
+   */
+  newMember(ctx: Pick<RequestContext, "organizationId">, userId: string): void {
+    this.tokens.newMember(ctx, userId);
+  }
+
+  /**
    * The summary `user.access_revoked` to write together with the change that takes `user`'s access
    * (deactivation, suspension), in the same single-document write — when that write is all the
    * deprovisioning needs: the member holds no live personal token and is not the Owner (their

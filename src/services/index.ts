@@ -141,7 +141,9 @@ export function createServices(
     webhookSender?: WebhookSender;
   },
 ): Services {
-  const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure);
+  // The embedded database's one server (`resident`) moves events into the trail after the answer,
+  // behind a read barrier (storage/trail-moves.ts); elsewhere the request awaits the move.
+  const outbox = options.outbox ?? new Outbox(db.models, options.onAuditDeliveryFailure, { oneServer: Boolean(options.resident) });
   const audit = new AuditTrail(db.models);
   const tokenStore = new ScimTokenStore(db.models, outbox, options.resident?.journal);
   const scimTokens = new ScimTokens(tokenStore, audit);

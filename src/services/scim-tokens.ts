@@ -106,6 +106,11 @@ export class ScimTokens {
   }
 
   /** A user's personal tokens, revoked ones included (found through a lookup key, without a scan). */
+  /** A member about to be created holds no personal token yet (ScimTokenStore.newMember). */
+  newMember(ctx: Pick<RequestContext, "organizationId">, userId: string): void {
+    this.store.newMember(ctx.organizationId, userId);
+  }
+
   async personalTokensOf(ctx: Pick<RequestContext, "organizationId">, userId: string): Promise<ScimTokenSummary[]> {
     return (await this.store.personalTokensOf(ctx.organizationId, userId)).map(summarize);
   }

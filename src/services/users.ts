@@ -89,6 +89,7 @@ export class UserDirectory {
       groupIds: [],
     };
     if (user.active) await this.checkSeat(ctx);
+    this.deprovisioning.newMember(ctx, user.id);
     try {
       await this.store.insert(user, this.audit.event(ctx, { action: "user.provisioned", target: userTarget(user), after: profileOf(user) }));
     } catch (error) {

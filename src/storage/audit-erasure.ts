@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { residentAuditIndexOf } from "./audit-index";
 import { guarded } from "./database-errors";
 import { LookupKeys } from "./lookup-keys";
+import { trailSettled } from "./trail-moves";
 import { writeQueueOf } from "./write-queue";
 import type { AuditEventDocument, Models } from "./models";
 
@@ -45,6 +46,8 @@ export class AuditErasureStore {
   async rewriteTrail(organizationId: string, rewrite: (event: AuditEventDocument) => AuditEventDocument | undefined, concurrency = 8): Promise<{ scanned: number; rewritten: number }> {
     const changed: AuditEventDocument[] = [];
     let scanned = 0;
+    // The events of changes already answered are erased too (storage/trail-moves.ts).
+    await trailSettled(this.models);
     await guarded(async () => {
       const cursor = this.models.AuditEvent.collection.find({ organizationId } as never, { batchSize: 1000 });
       for await (const raw of cursor) {

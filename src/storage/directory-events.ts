@@ -2,6 +2,7 @@ import { directoryEventOf, type DirectoryEvent, type DirectoryEventType } from "
 import { guarded, isDuplicateKey } from "./database-errors";
 import type { AuditEventDocument, DirectoryEventDocument, Models } from "./models";
 import { readById } from "./read-by-id";
+import { trailSettled } from "./trail-moves";
 
 /**
  * The directory event log: each organization's directory events (domain/directory-events.ts) in
@@ -165,7 +166,8 @@ export class DirectoryEventLog {
   }
 
   /** The number of the organization's newest event (0: none yet). */
-  end(organizationId: string): Promise<number> {
+  async end(organizationId: string): Promise<number> {
+    await trailSettled(this.models);
     return this.endFrom(organizationId, this.taken.get(organizationId) ?? 0);
   }
 
@@ -199,6 +201,8 @@ export class DirectoryEventLog {
    * At most `maxExamined` numbers are read per call.
    */
   async page(organizationId: string, options: { after?: number; types?: ReadonlySet<DirectoryEventType>; limit: number; maxExamined?: number }): Promise<{ events: DirectoryEvent[]; position: number; sequences: number[] }> {
+    // The events of every change answered before this read are in it (storage/trail-moves.ts).
+    await trailSettled(this.models);
     const floor = await this.floor(organizationId);
     let position = Math.max(options.after ?? 0, floor);
     const events: DirectoryEvent[] = [];
@@ -230,6 +234,7 @@ export class DirectoryEventLog {
 
   /** One event by its number, if it is (still) kept. */
   async at(organizationId: string, sequence: number): Promise<DirectoryEvent | undefined> {
+    await trailSettled(this.models);
     const doc = await guarded(() => readById<DirectoryEventDocument>(this.models.DirectoryEvent, DirectoryEventLog.idOf(organizationId, sequence)));
     return doc?.event ?? undefined;
   }

@@ -223,6 +223,16 @@ export class ScimTokenStore {
     return LookupKeys.key(organizationId, "user.personalTokens", userId);
   }
 
+  /**
+   * A member about to be created holds no personal token: their key is remembered as absent
+   * (resident only), so their first deprovisioning reads nothing. Set before the member exists, when
+   * no token of theirs can have been issued; the first token issued forgets it (`written`, or the
+   * change journal for another process).
+   */
+  newMember(organizationId: string, userId: string): void {
+    this.personalTokenKeys.absent(this.personalTokensKey(organizationId, userId));
+  }
+
   /** A user's personal tokens, found through a lookup key (deprovisioning must not scan). */
   async personalTokensOf(organizationId: string, userId: string): Promise<ScimToken[]> {
     const ids = (await this.personalTokenKeys.get(this.personalTokensKey(organizationId, userId)))?.owners ?? [];

@@ -7,6 +7,7 @@ import { residentAuditIndexOf } from "./audit-index";
 import { directoryEventLogOf } from "./directory-events";
 import { readById } from "./read-by-id";
 import { directoryEventTypeOf } from "../domain/directory-events";
+import { attachPendingTrailMoves, PendingTrailMoves } from "./trail-moves";
 
 /** A document that can carry the audit events of its own changes until they reach the trail. */
 export interface OutboxCarrier {
@@ -69,9 +70,14 @@ export interface OutboxFollower {
  *
  * 1. the change and `$push: {outbox: event}` in one single-document write;
  * 2. the event inserted into `audit_events` under its own id (a duplicate means it was already
- *    moved: the move is idempotent), awaited, so the trail shows it when the request answers;
+ *    moved: the move is idempotent), its directory event published just before. On MongoDB (and
+ *    wherever this process is not the database's one server) the request awaits it, so the trail
+ *    shows it when the request answers. On the embedded database's one server (`oneServer`) the
+ *    request answers once step 1 is acknowledged and the move follows in the background; every
+ *    reader of the trail in the process waits for the moves under way first (storage/trail-moves.ts),
+ *    so the trail still shows the change to anyone who asks after the answer;
  * 3. the event pulled from the document, in the background (a leftover is harmless: step 2 again
- *    is a no-op).
+ *    is a no-op) — on the embedded database's one server, once the server is quiet (DeferredPulls).
  *
  * If step 2 or 3 never happens (a crash, the database gone for a moment), `recover` — run at
  * start-up and by the maintenance timer on every instance — finds the documents still carrying
@@ -86,12 +92,31 @@ export class Outbox {
   private readonly clearing = new Set<Promise<void>>();
   private readonly writes: WriteQueue;
   private follower: OutboxFollower | undefined;
+  /** The moves under way, when they follow the answer (`oneServer`); undefined: the request awaits its move. */
+  private readonly pending: PendingTrailMoves | undefined;
+  /** Resolves once the latest move has handed its directory events to the log (they are published in that order). */
+  private handedIn: Promise<void> = Promise.resolve();
+  private readonly pulls: DeferredPulls | undefined;
 
+  /**
+   * `oneServer`: this process is the embedded database's one server, the only reader and writer of
+   * the trail (storage/trail-moves.ts). A change's request then answers once the change and its
+   * events are in their document; the move into the trail follows in the background, behind the
+   * read barrier every reader of the trail waits at, and the pull of the delivered events off their
+   * document is deferred until the server is quiet (DeferredPulls). Off (MongoDB, several
+   * instances, the CLI): the request awaits the move and the pull follows at once, as before.
+   */
   constructor(
     private readonly models: Models,
     private readonly onDeliveryFailure: (error: unknown) => void = () => undefined,
+    options: { oneServer?: boolean; pullIdleMs?: number; pullMaxDelayMs?: number } = {},
   ) {
     this.writes = writeQueueOf(models);
+    if (options.oneServer) {
+      this.pending = new PendingTrailMoves();
+      attachPendingTrailMoves(models, this.pending);
+      this.pulls = new DeferredPulls((collection, id, events) => this.clear(collection, id, events), this.onDeliveryFailure, options.pullIdleMs, options.pullMaxDelayMs);
+    }
   }
 
   /**
@@ -220,6 +245,10 @@ export class Outbox {
         this.writes.document(collection.collectionName, id, () => mirrored(resident, id, () => collection.updateOne({ _id: id } as never, update), () => resident?.applied(id, update))),
       );
     }
+    // After the moves still under way here (a deactivation answered just before): the deletion's
+    // events follow them, and once it answers every event of the document is in the trail — where
+    // another process (the CLI's erasure of a deleted member) reads it.
+    await this.pending?.settled();
     const { batch, rest } = await this.withFollowers(events);
     await this.append(batch).catch(this.onDeliveryFailure);
     // The caller deletes the tombstone, and its events with it, right after: what follows from them
@@ -234,14 +263,32 @@ export class Outbox {
    * (storage/audit-index.ts), before the request that wrote it answers. `recovering`: the events
    * come from a document's outbox and may be in the trail already (see `recover`).
    */
-  async append(events: readonly AuditEventDocument[], recovering = false): Promise<void> {
-    if (!events.length) return;
-    // Their directory events first (storage/directory-events.ts), in one insert: an event in the
-    // trail has been published. Recovery finds events that may already be in the trail: those are
-    // not published again.
-    const unpublished = recovering ? await this.notInTrail(events.filter((event) => directoryEventTypeOf(event))) : events;
-    await directoryEventLogOf(this.models).publishAll(unpublished);
-    await insertIntoTrail(this.models, events);
+  async append(events: readonly AuditEventDocument[], recovering = false, order?: HandInOrder): Promise<void> {
+    try {
+      if (!events.length) return;
+      // Their directory events first (storage/directory-events.ts), in one insert: an event in the
+      // trail has been published. Recovery finds events that may already be in the trail: those are
+      // not published again.
+      const unpublished = recovering ? await this.notInTrail(events.filter((event) => directoryEventTypeOf(event))) : events;
+      // Moves that follow their answers are handed to the log in the order of their changes'
+      // writes (publishAll queues them synchronously), whatever each one's follower took.
+      if (order) await order.after;
+      const published = directoryEventLogOf(this.models).publishAll(unpublished);
+      order?.handIn();
+      await published;
+      await insertIntoTrail(this.models, events);
+    } finally {
+      order?.handIn();
+    }
+  }
+
+  /** The next place in the order of hand-ins (see append); undefined when requests await their moves. */
+  private nextInOrder(): HandInOrder | undefined {
+    if (!this.pending) return undefined;
+    const after = this.handedIn;
+    let handIn!: () => void;
+    this.handedIn = new Promise<void>((resolve) => (handIn = resolve));
+    return { after, handIn };
   }
 
   /** Those of `events` not in the trail yet (one `_id` read each, together). */
@@ -256,9 +303,30 @@ export class Outbox {
    */
   async deliver(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]): Promise<void> {
     if (!events.length) return;
-    const { batch, rest, failure } = await this.withFollowers(events);
+    if (!this.pending) return this.move(collection, id, events);
+    // The embedded database's one server: the events are durable in their document; the request
+    // answers now, and every reader of the trail waits for this move (storage/trail-moves.ts).
+    const order = this.nextInOrder();
+    this.pending.track(
+      events.map((event) => event._id),
+      this.move(collection, id, events, order),
+    );
+  }
+
+  /** Steps 2 and 3 (see deliver); reports its failures, never throws. */
+  private async move(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[], order?: HandInOrder): Promise<void> {
+    let followed: Awaited<ReturnType<Outbox["withFollowers"]>>;
     try {
-      await this.append(batch);
+      followed = await this.withFollowers(events);
+    } catch (error) {
+      // A follower that threw outright: the events stay for recovery, and the moves after this one go on.
+      order?.handIn();
+      this.onDeliveryFailure(error);
+      return;
+    }
+    const { batch, rest, failure } = followed;
+    try {
+      await this.append(batch, false, order);
     } catch (error) {
       this.onDeliveryFailure(error);
       return;
@@ -268,8 +336,9 @@ export class Outbox {
       this.onDeliveryFailure(failure);
       return;
     }
+    const pulls = this.pulls;
     const cleared: Promise<void> = rest()
-      .then(() => this.clear(collection, id, events))
+      .then(() => (pulls ? pulls.add(collection, id, events) : this.clear(collection, id, events)))
       .catch(this.onDeliveryFailure)
       .finally(() => this.clearing.delete(cleared));
     this.clearing.add(cleared);
@@ -284,9 +353,13 @@ export class Outbox {
     await this.writes.document(collection.collectionName, id, () => collection.updateOne({ _id: id } as never, { $pullAll: { outbox: [...events] } } as never));
   }
 
-  /** Waits for background clean-ups (shutdown, tests). */
+  /** Waits for the moves and clean-ups under way, deferred pulls included (shutdown, tests). */
   async settle(): Promise<void> {
-    while (this.clearing.size) await Promise.allSettled([...this.clearing]);
+    while (this.clearing.size || this.pending?.size || this.pulls?.size) {
+      await this.pending?.settled();
+      await Promise.allSettled([...this.clearing]);
+      await this.pulls?.flush();
+    }
   }
 
   /**
@@ -295,7 +368,10 @@ export class Outbox {
    * document is cleared. Returns how many documents were recovered. Safe on every instance at once.
    */
   async recover<T extends OutboxCarrier>(collection: CarrierCollection, finishDeletion: (tombstone: T) => Promise<void>, limit = 200): Promise<number> {
-    const stranded = (await guarded(() => collection.find({ "outbox._id": { $exists: true } }).limit(limit).toArray())) as unknown as T[];
+    // This process's own moves and pulls under way are not stranded: they finish by themselves.
+    await this.pending?.settled();
+    const found = (await guarded(() => collection.find({ "outbox._id": { $exists: true } }).limit(limit).toArray())) as unknown as T[];
+    const stranded = found.filter((doc) => doc.deletedAt || !(doc.outbox ?? []).every((event) => this.pending?.moving(event._id) || this.pulls?.waiting(event._id)));
     for (const doc of stranded) {
       const events = doc.outbox ?? [];
       const { batch, rest } = await this.withFollowers(events);
@@ -305,6 +381,119 @@ export class Outbox {
       else await this.clear(collection, doc._id, events);
     }
     return stranded.length;
+  }
+}
+
+/** A move's place in the order in which moves hand their directory events to the log. */
+interface HandInOrder {
+  /** Resolves when the move before has handed its events in. */
+  after: Promise<void>;
+  /** This move has handed its events in (called once they are queued, or when it gives up). */
+  handIn(): void;
+}
+
+/**
+ * The pulls of delivered events off their documents, on the embedded database's one server. A pull
+ * is another read and rewrite of the whole document by FerretDB, and it would compete with the next
+ * request for FerretDB's one writer; it is housekeeping, so it waits until no change has been
+ * delivered for `idleMs` (a quiet moment), or until the oldest has waited `maxDelayMs`, or until
+ * `maxDocuments` wait. A document's delivered events wait together and leave in one pull. Until
+ * then they stay in their document, where they are harmless: they are in the trail already, the
+ * resident directory holds no outbox, and recovery (which leaves these to the pulls, `waiting`)
+ * would only find them in the trail and clear them — which is also what happens to them after a
+ * crash.
+ */
+class DeferredPulls {
+  private readonly documents = new Map<string, { collection: CarrierCollection; id: string; events: AuditEventDocument[]; since: number }>();
+  private readonly eventIds = new Set<string>();
+  private lastDelivery = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pull: (collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]) => Promise<void>,
+    private readonly onFailure: (error: unknown) => void,
+    private readonly idleMs = 200,
+    private readonly maxDelayMs = 30_000,
+    private readonly maxDocuments = 5_000,
+  ) {}
+
+  get size(): number {
+    return this.documents.size;
+  }
+
+  waiting(eventId: string): boolean {
+    return this.eventIds.has(eventId);
+  }
+
+  /**
+   * Defers the pull of a document's delivered events — unless that document already waits for one:
+   * a document changed again and again (a group under a stream of member changes) would otherwise
+   * carry ever more events, and FerretDB rewrites all of them with every update of it. Its events
+   * leave together now, so a document carries at most two changes' events.
+   */
+  async add(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]): Promise<void> {
+    const key = `${collection.collectionName}/${id}`;
+    this.lastDelivery = Date.now();
+    const waiting = this.documents.get(key);
+    if (waiting) {
+      this.documents.delete(key);
+      const all = [...waiting.events, ...events];
+      try {
+        await this.pull(collection, id, all);
+      } finally {
+        for (const event of waiting.events) this.eventIds.delete(event._id);
+      }
+      return;
+    }
+    this.documents.set(key, { collection, id, events: [...events], since: Date.now() });
+    for (const event of events) this.eventIds.add(event._id);
+    if (this.documents.size >= this.maxDocuments) void this.flush();
+    else this.schedule(this.idleMs);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer || this.flushing) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.whenQuiet();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Pulls while the server is quiet (or the oldest has waited long enough); otherwise looks again later. */
+  private async whenQuiet(): Promise<void> {
+    const now = Date.now();
+    const oldest = Math.min(...[...this.documents.values()].map((entry) => entry.since));
+    if (now - this.lastDelivery < this.idleMs && now - oldest < this.maxDelayMs) {
+      this.schedule(this.idleMs - (now - this.lastDelivery));
+      return;
+    }
+    await this.flush(() => Date.now() - this.lastDelivery >= this.idleMs || Date.now() - oldest >= this.maxDelayMs);
+  }
+
+  /** Pulls what waits, one document at a time, as long as `go` allows (all of it when absent). */
+  flush(go: () => boolean = () => true): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushing = (async () => {
+      for (const [key, entry] of this.documents) {
+        if (!go()) break;
+        this.documents.delete(key);
+        try {
+          await this.pull(entry.collection, entry.id, entry.events);
+        } catch (error) {
+          this.onFailure(error);
+        } finally {
+          for (const event of entry.events) this.eventIds.delete(event._id);
+        }
+      }
+    })().finally(() => {
+      this.flushing = undefined;
+      if (this.documents.size) this.schedule(this.idleMs);
+    });
+    return this.flushing;
   }
 }
 

@@ -11,6 +11,12 @@ export interface DocumentsById<T> {
   written(id: string): void;
   /** This process changed the document with `change` (already written): applied to the resident copy. */
   revised(id: string, change: (doc: T) => T): void;
+  /**
+   * The document cannot exist yet (its id names something this process is about to create): it is
+   * remembered as missing, where missing ids are remembered, until a write or the journal says
+   * otherwise — a later write of it forgets this like any other.
+   */
+  absent(id: string): void;
 }
 
 /**
@@ -32,7 +38,7 @@ const missing: unique symbol = Symbol("missing");
 
 /** Every `get` reads the database: MongoDB, tests, the CLI — today's path. */
 export function readThrough<T>(load: (id: string) => Promise<T | null>): DocumentsById<T> {
-  return { get: load, written() {}, revised() {} };
+  return { get: load, written() {}, revised() {}, absent() {} };
 }
 
 /**
@@ -91,6 +97,10 @@ export class ResidentDocuments<T> implements DocumentsById<T> {
     const known = this.resident.get(id);
     if (known === missing) this.resident.delete(id);
     else if (known !== undefined) this.resident.set(id, change(known));
+  }
+
+  absent(id: string): void {
+    if (this.options.rememberMissing && !this.resident.has(id) && !this.reading.has(id)) this.resident.set(id, missing);
   }
 
   private staleReads(id: string): void {

@@ -196,6 +196,50 @@ describe("PATCH remove of active (RFC 7644 §3.5.2.2)", () => {
   });
 });
 
+describe("one replace of active (Entra's deactivation), applied without scimmy's PatchOp", () => {
+  /** The user as answered and as stored, without what differs between two users by nature. */
+  const comparable = async (id: string, answer: Record<string, unknown>) => {
+    const { id: _id, userName: _u, externalId: _e, meta, emails: _m, ...rest } = answer as Record<string, unknown> & { meta: Record<string, unknown> };
+    const stored = (await storedUser(id)) as unknown as Record<string, unknown>;
+    const { _id: _s, userName: _su, userNameLower: _sl, externalId: _se, emails: _sm, created: _c, lastModified: _lm, searchTerms: _st, ...kept } = stored;
+    return { answer: { ...rest, meta: { resourceType: meta.resourceType, version: typeof meta.version } }, stored: kept };
+  };
+  const profile = { name: { givenName: "Lee", familyName: "Ver" }, displayName: "Lee Ver", title: "Engineer", [enterpriseSchema]: { department: "R&D", manager: { value: "m-1" } } };
+
+  it.each([
+    ["False", [{ op: "Replace", path: "active", value: "False" }]],
+    [false, [{ op: "replace", path: `${userSchema}:active`, value: false }]],
+  ])("answers and stores what the general path does for value %p", async (_value, operations) => {
+    const direct = await newUser(profile);
+    const general = await newUser(profile);
+    const before = (await scim.get(`/Users/${direct}`).expect(200)).headers.etag;
+    const answered = await patchUser(direct, operations).expect(200);
+    // Two operations take scimmy's PatchOp; the second changes nothing.
+    const applied = await patchUser(general, [...operations, { op: "replace", path: "title", value: "Engineer" }]).expect(200);
+    expect(answered.body.active).toBe(false);
+    expect(await comparable(direct, answered.body)).toEqual(await comparable(general, applied.body));
+    // A new version, answered as the ETag a read then shows (RFC 7644 §3.14).
+    expect(answered.headers.etag).not.toBe(before);
+    expect((await scim.get(`/Users/${direct}`).expect(200)).headers.etag).toBe(answered.headers.etag);
+  });
+
+  it("reactivates with \"True\", and a replace that changes nothing writes nothing", async () => {
+    const id = await newUser(profile);
+    await patchUser(id, [{ op: "Replace", path: "active", value: "False" }]).expect(200);
+    const version = ((await storedUser(id)) as unknown as { version: number }).version;
+    await patchUser(id, [{ op: "Replace", path: "active", value: "False" }]).expect(200);
+    expect(((await storedUser(id)) as unknown as { version: number }).version).toBe(version);
+    expect((await patchUser(id, [{ op: "Replace", path: "active", value: "True" }]).expect(200)).body.active).toBe(true);
+  });
+
+  it("a value that is no boolean is refused as the general path refuses it", async () => {
+    const id = await newUser();
+    const res = await patchUser(id, [{ op: "replace", path: "active", value: "sometimes" }]);
+    expect(res.status).toBe(400);
+    expect(((await storedUser(id)) as unknown as { active: boolean }).active).toBe(true);
+  });
+});
+
 describe("inside Bulk (RFC 7644 §3.7)", () => {
   it("answers the malformed PATCH operation with 400 invalidPath, and the others still apply", async () => {
     const a = await newUser({ displayName: "Bulk A" });
