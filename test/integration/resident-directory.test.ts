@@ -272,8 +272,21 @@ describe("a write whose outcome is unknown", () => {
 });
 
 describe("the load", () => {
-  type Stored = { _id: string; organizationId: string; created: Date; version: number; userNameLower: string; title?: string; deletedAt?: Date; outbox?: unknown; searchTerms?: string[] };
-  const spec = { collectionName: "users", nameLowerOf: (d: Stored) => d.userNameLower, externalIdOf: () => undefined, notHeld: ["searchTerms"] };
+  type Stored = {
+    _id: string;
+    organizationId: string;
+    created: Date;
+    version: number;
+    userName?: string;
+    userNameLower: string;
+    managedBy?: string;
+    emails?: { value: string; type?: string; primary?: boolean }[];
+    title?: string;
+    deletedAt?: Date;
+    outbox?: unknown;
+    searchTerms?: string[];
+  };
+  const spec = { collectionName: "users", nameLowerOf: (d: Stored) => d.userNameLower, externalIdOf: () => undefined, notHeld: ["searchTerms"], sharedValues: ["managedBy", "type"] };
   const noJournal = { subscribe() {}, catchUp: () => Promise.resolve() };
 
   it("streams more documents than one batch, holds none of the fields memory does without, and lists them by created then id", async () => {
@@ -286,7 +299,10 @@ describe("the load", () => {
       organizationId: i % 10 === 0 ? "org-b" : "org-a",
       created: new Date(base + ((i * 31) % 600) * 1000),
       version: 1,
+      userName: `user${i}@example.com`,
       userNameLower: `user${i}@example.com`,
+      managedBy: i % 2 ? "scim" : "local",
+      emails: [{ value: `user${i}@example.com`, type: "work", primary: true }, { value: `u${i}@home.example`, type: i % 4 ? "home" : "other" }],
       searchTerms: [`user${i}`],
       ...(i % 3 === 0 ? { outbox: [{ type: "user.created" }] } : {}),
       ...(i % 97 === 0 ? { deletedAt: new Date(base) } : {}),
@@ -310,6 +326,10 @@ describe("the load", () => {
     expect(directory.all("org-b").map((d) => d._id)).toEqual(listingOrder("org-b"));
     const held = [...directory.all("org-a"), ...directory.all("org-b")];
     expect(held.filter((d) => "outbox" in d || "searchTerms" in d)).toEqual([]);
+    // Every field as stored (equal strings are held once: userNameLower and userName, the shared values).
+    const stored = new Map(live.map(({ outbox: _outbox, searchTerms: _terms, ...doc }) => [doc._id, doc]));
+    expect(held.length).toBe(stored.size);
+    for (const doc of held) expect(doc).toEqual(stored.get(doc._id));
     expect(directory.byName("org-a", "user1@example.com")?._id).toBe(docs[1]!._id);
     expect(directory.byName("org-b", "user0@example.com")).toBeUndefined(); // deleted
     // A document created afterwards goes to its place in the listing order.
