@@ -300,7 +300,7 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
   put(doc: D, options: { owned?: boolean; unordered?: boolean } = {}): void {
     if (!options.unordered) this.writtenWhileLoading?.add(doc._id);
     if (doc.deletedAt) {
-      this.remove(doc._id);
+      this.drop(doc._id);
       return;
     }
     const held = this.spec.notHeld ?? [];
@@ -324,6 +324,10 @@ export class ResidentDirectory<D extends ResidentDocument> implements ResidentCo
 
   remove(id: string): void {
     this.writtenWhileLoading?.add(id);
+    this.drop(id);
+  }
+
+  private drop(id: string): void {
     const previous = this.documents.get(id);
     if (!previous) return;
     this.unindex(previous);
