@@ -188,7 +188,15 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
       options.resident
         ? new ResidentDirectory<UserDocument>(
             models.User.collection,
-            { collectionName: models.User.collection.collectionName, nameLowerOf: (doc) => doc.userNameLower, externalIdOf: (doc) => doc.externalId ?? undefined, groupsOf: (doc) => doc.groups ?? [], searchableValuesOf: (doc) => searchableValuesOf(doc), notHeld: ["searchTerms"] },
+            {
+              collectionName: models.User.collection.collectionName,
+              nameLowerOf: (doc) => doc.userNameLower,
+              externalIdOf: (doc) => doc.externalId ?? undefined,
+              groupsOf: (doc) => doc.groups ?? [],
+              searchableValuesOf: (doc) => searchableValuesOf(doc),
+              notHeld: ["searchTerms"],
+              sharedValues: ["managedBy", "managedVia", "type"],
+            },
             options.journal ?? noOtherWriters,
           )
         : undefined,

@@ -270,3 +270,109 @@ describe("a write whose outcome is unknown", () => {
     await expect(failing.ready()).rejects.toBeInstanceOf(UnavailableError);
   });
 });
+
+describe("the load", () => {
+  type Stored = {
+    _id: string;
+    organizationId: string;
+    created: Date;
+    version: number;
+    userName?: string;
+    userNameLower: string;
+    managedBy?: string;
+    emails?: { value: string; type?: string; primary?: boolean }[];
+    title?: string;
+    deletedAt?: Date;
+    outbox?: unknown;
+    searchTerms?: string[];
+  };
+  const spec = { collectionName: "users", nameLowerOf: (d: Stored) => d.userNameLower, externalIdOf: () => undefined, notHeld: ["searchTerms"], sharedValues: ["managedBy", "type"] };
+  const noJournal = { subscribe() {}, catchUp: () => Promise.resolve() };
+
+  it("streams more documents than one batch, holds none of the fields memory does without, and lists them by created then id", async () => {
+    const { ResidentDirectory, loadBatchSize } = await import("../../src/storage/resident-directory");
+    const collection = resident.db.models.User.db.collection("resident_load_users");
+    const base = Date.UTC(2026, 0, 1);
+    // Stored out of listing order, with ties on created (then _id decides), a few deleted ones.
+    const docs: Stored[] = Array.from({ length: 2 * loadBatchSize + 500 }, (_, i) => ({
+      _id: `u-${String((i * 7919) % 10007).padStart(5, "0")}`,
+      organizationId: i % 10 === 0 ? "org-b" : "org-a",
+      created: new Date(base + ((i * 31) % 600) * 1000),
+      version: 1,
+      userName: `user${i}@example.com`,
+      userNameLower: `user${i}@example.com`,
+      managedBy: i % 2 ? "scim" : "local",
+      emails: [{ value: `user${i}@example.com`, type: "work", primary: true }, { value: `u${i}@home.example`, type: i % 4 ? "home" : "other" }],
+      searchTerms: [`user${i}`],
+      ...(i % 3 === 0 ? { outbox: [{ type: "user.created" }] } : {}),
+      ...(i % 97 === 0 ? { deletedAt: new Date(base) } : {}),
+    }));
+    await collection.insertMany(docs as never[]);
+    const asked: unknown[] = [];
+    const observed = new Proxy(collection, {
+      get: (target, name) => (name === "find" ? (filter: unknown, options: unknown) => (asked.push(options), target.find(filter as never, options as never)) : Reflect.get(target, name, target)),
+    });
+    const directory = new ResidentDirectory<Stored>(observed as never, spec, noJournal);
+    await directory.load();
+
+    expect(asked).toEqual([{ projection: { outbox: 0, searchTerms: 0 }, batchSize: loadBatchSize }]);
+    const live = docs.filter((d) => !d.deletedAt);
+    const listingOrder = (organizationId: string) =>
+      live
+        .filter((d) => d.organizationId === organizationId)
+        .sort((a, b) => a.created.getTime() - b.created.getTime() || (a._id < b._id ? -1 : 1))
+        .map((d) => d._id);
+    expect(directory.all("org-a").map((d) => d._id)).toEqual(listingOrder("org-a"));
+    expect(directory.all("org-b").map((d) => d._id)).toEqual(listingOrder("org-b"));
+    const held = [...directory.all("org-a"), ...directory.all("org-b")];
+    expect(held.filter((d) => "outbox" in d || "searchTerms" in d)).toEqual([]);
+    // Every field as stored (equal strings are held once: userNameLower and userName, the shared values).
+    const stored = new Map(live.map(({ outbox: _outbox, searchTerms: _terms, ...doc }) => [doc._id, doc]));
+    expect(held.length).toBe(stored.size);
+    for (const doc of held) expect(doc).toEqual(stored.get(doc._id));
+    expect(directory.byName("org-a", "user1@example.com")?._id).toBe(docs[1]!._id);
+    expect(directory.byName("org-b", "user0@example.com")).toBeUndefined(); // deleted
+    // A document created afterwards goes to its place in the listing order.
+    directory.inserted({ _id: "u-00000", organizationId: "org-b", created: new Date(base + 1500), version: 1, userNameLower: "late@example.com" });
+    expect(directory.all("org-b").map((d) => d._id)).toEqual([...listingOrder("org-b").filter((id) => live.find((d) => d._id === id)!.created.getTime() <= base + 1500), "u-00000", ...listingOrder("org-b").filter((id) => live.find((d) => d._id === id)!.created.getTime() > base + 1500)]);
+    await collection.drop();
+  });
+
+  it("re-reads by _id a document written while a reload streamed, rather than keep the older state the scan read", async () => {
+    const { ResidentDirectory } = await import("../../src/storage/resident-directory");
+    const collection = resident.db.models.User.collection;
+    const id = ids[11]!;
+    const before = (await collection.find({}).toArray()) as unknown as Stored[];
+    let gate = Promise.resolve();
+    // A scan that read the collection before the write below, and yields only once the gate opens.
+    const scanning = new Proxy(collection, {
+      get: (target, name) =>
+        name === "find"
+          ? () => ({
+              async *[Symbol.asyncIterator]() {
+                await gate;
+                yield* before.map((doc) => ({ ...doc }));
+              },
+            })
+          : Reflect.get(target, name, target),
+    });
+    const directory = new ResidentDirectory<Stored>(scanning as never, spec, noJournal);
+    await directory.load();
+    const original = directory.get(id)!;
+
+    let open!: () => void;
+    gate = new Promise((resolve) => (open = resolve));
+    const reloading = directory.load();
+    // The write lands in the database and is applied to memory while the scan is under way.
+    await directory.written(
+      [id],
+      () => collection.updateOne({ _id: id } as never, { $set: { title: "Written meanwhile" }, $inc: { version: 1 } }), () =>
+      directory.inserted({ ...original, title: "Written meanwhile", version: original.version + 1 }),
+    );
+    open();
+    await reloading;
+    await directory.ready();
+    expect(directory.get(id)).toMatchObject({ title: "Written meanwhile", version: original.version + 1 });
+    expect(await directory.versionOf(id)).toEqual({ version: original.version + 1 });
+  });
+});
