@@ -21,7 +21,7 @@ function appLogging() {
     req.organizationId = "org-1";
     res.json({ ok: true });
   });
-  app.get("/leak", (req, res) => {
+  app.get("/leak", (_req, res) => {
     logger.info({ req: { headers: { authorization: "Bearer secret-token" } } }, "handler");
     res.json({ ok: true });
   });
