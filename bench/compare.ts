@@ -1,11 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "./production-build";
 import type { BenchFlags } from "./flags";
-import { peakRssMb, pool, request, summary, timed, userBody, waitForLine } from "./driver";
+import { peakRssMb, pool, request, summary, timed, traceRequestsTo, userBody, waitForLine } from "./driver";
 import { startGatehouse } from "./gatehouse-under-test";
 import { cursorAtDepth, pageUrl, pagingOf, type Paging } from "./admin-api";
 import { printTables, type Check, type Figure, type Row, type Stage } from "./targets";
@@ -80,7 +80,12 @@ export async function runPeerComparison(flags: BenchFlags): Promise<void> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "gatehouse-peer-bench-"));
   try {
     progress("start Gatehouse (organization, Owner token" + (flags.auditEvents ? `, ${flags.auditEvents} audit events` : "") + ")");
-    const gatehouse = await startGatehouse({ dataDir: path.join(workDir, "gatehouse-data"), mongodbUri: flags.mongodbUri, auditEvents: flags.auditEvents, seedUsers: flags.seedUsers, nodeArgs: flags.gatehouseNodeArgs, progress });
+    if (flags.trace) {
+      mkdirSync(flags.trace, { recursive: true });
+      traceRequestsTo(path.join(flags.trace, "requests.ndjson"));
+    }
+    const logFile = flags.trace ? path.join(flags.trace, "gatehouse.log") : undefined;
+    const gatehouse = await startGatehouse({ dataDir: path.join(workDir, "gatehouse-data"), mongodbUri: flags.mongodbUri, auditEvents: flags.auditEvents, seedUsers: flags.seedUsers, nodeArgs: flags.gatehouseNodeArgs, logFile, progress });
     children.push(gatehouse.process);
 
     let peerProcess: ChildProcess | undefined;

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
 import http from "node:http";
 import { createInterface } from "node:readline";
 
@@ -63,6 +63,18 @@ export async function pool(count: number, concurrency: number, work: (i: number)
   );
 }
 
+/** Where every request's start, duration and status go when the run is traced (--trace DIR). */
+let requestTrace: WriteStream | undefined;
+
+/**
+ * Records every request from now on as one JSON line in `file`: wall-clock start (ms since the
+ * epoch), duration, method, port, path without its query, status. Lined up with the server's own
+ * log (same clock), it tells which requests were slow and what the server was doing meanwhile.
+ */
+export function traceRequestsTo(file: string): void {
+  requestTrace = createWriteStream(file, { flags: "a" });
+}
+
 export interface Answer {
   status: number;
   json<T>(): T;
@@ -70,11 +82,18 @@ export interface Answer {
 
 /** One HTTP request on a keep-alive agent; the body is read whole. */
 export function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; expect?: number[] } = {}): Promise<Answer> {
+  const at = Date.now();
+  const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: init.method ?? "GET", headers: init.headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
+        if (requestTrace) {
+          const { port, pathname } = new URL(url);
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          requestTrace.write(`${JSON.stringify({ at, ms, method: init.method ?? "GET", port: Number(port), path: pathname, status: res.statusCode })}\n`);
+        }
         const text = Buffer.concat(chunks).toString("utf8");
         if (init.expect && !init.expect.includes(res.statusCode!)) {
           reject(new Error(`${init.method ?? "GET"} ${url} → ${res.statusCode}: ${text.slice(0, 500)}`));

@@ -43,6 +43,10 @@ loopback HTTP; prints a table of rates and latencies. Asserts nothing. Issue 12'
                           the group created (every member's access changes), edited, previewed;
                           reports each request's time and the time until all its N
                           user.access_changed events are in the audit trail (default 0: not run)
+  --trace DIR             with --peer: write DIR/requests.ndjson (every request the bench sends: wall-clock
+                          start, duration, status) and DIR/gatehouse.log (the server's standard
+                          output: its request log, and what --gatehouse-node-args="--trace-gc"
+                          prints), to line slow requests up with what the server did meanwhile
   --help                  this text
 `;
 
@@ -62,6 +66,8 @@ export interface BenchFlags {
   mongodbUri?: string;
   gatehouseNodeArgs: string[];
   peer: boolean;
+  /** Directory for the request trace and the server's output (--trace); undefined: not traced. */
+  trace?: string;
   /** Members of the group whose mapping changes (--mapping-group); 0: that measurement is not run. */
   mappingGroup: number;
   help: boolean;
@@ -90,6 +96,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
       "gatehouse-node-args": { type: "string", default: "" },
       peer: { type: "boolean", default: false },
       "mapping-group": { type: "string", default: "0" },
+      trace: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -108,6 +115,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
     gatehouseNodeArgs: values["gatehouse-node-args"].split(" ").filter(Boolean),
     peer: values.peer,
     mappingGroup: integer("mapping-group", values["mapping-group"], 0, 10_000_000),
+    trace: values.trace,
     help: values.help,
   };
 }

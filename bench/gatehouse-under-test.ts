@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import mongoose from "mongoose";
@@ -136,6 +136,8 @@ export async function startGatehouse(options: {
   auditEvents: number;
   seedUsers?: number;
   nodeArgs: string[];
+  /** The server's standard output from the port line on (request log, --trace-gc) goes here; else it is drained. */
+  logFile?: string;
   progress: (what: string) => void;
 }): Promise<GatehouseUnderTest> {
   const external = options.mongodbUri ? withDatabase(options.mongodbUri, `bench_${Date.now()}`) : undefined;
@@ -170,8 +172,9 @@ export async function startGatehouse(options: {
   });
   // The server reads its whole directory before it listens: minutes at 100,000 seeded users.
   const [, port] = await waitForLine(server, /"port":(\d+),"msg":"SCIM base URL/, "Gatehouse", 600_000);
-  // Production logs one line per request; keep them on and drain them.
-  server.stdout!.resume();
+  // Production logs one line per request; keep them on and drain them (or keep them, --trace).
+  if (options.logFile) server.stdout!.pipe(createWriteStream(options.logFile, { flags: "a" }));
+  else server.stdout!.resume();
   let databasePid: number | undefined;
   if (!external) {
     const state = JSON.parse(readFileSync(path.join(options.dataDir, "embedded-database.json"), "utf8")) as { pid: number; ownerPid: number };

@@ -16,15 +16,23 @@ const acceptableRequestId = /^[\w.:-]{1,128}$/;
  * Gives each request an id (an incoming X-Request-Id is kept when it looks sane, so a load
  * balancer's id joins up) and writes one JSON line when the response is finished. The path is
  * logged without its query string; tokens travel in headers and are never logged.
+ *
+ * The line is six flat fields of known, non-secret values, so it is written by a child of the
+ * logger without the logger's redaction (http/logger.ts): no redaction path (`*.authorization`,
+ * `headers.cookie`, …) can match a flat line, yet pino's redaction walked every field of it on
+ * every request — about a quarter of all the memory a `userName eq` lookup allocated (a sampling
+ * heap profile of 800 lookups), and so a quarter of the young-generation garbage collections that
+ * land on requests. Every other log call keeps the redaction.
  */
 export function requestLog(logger: Logger) {
+  const lines = logger.child({}, { redact: [] });
   return (req: Request, res: Response, next: NextFunction): void => {
     const incoming = req.header("x-request-id");
     req.id = incoming && acceptableRequestId.test(incoming) ? incoming : randomUUID();
     res.setHeader("X-Request-Id", req.id);
     const started = process.hrtime.bigint();
     res.on("finish", () => {
-      logger.info({
+      lines.info({
         requestId: req.id,
         organizationId: req.organizationId,
         method: req.method,

@@ -102,6 +102,14 @@ export class Webhooks {
   /** Set by stopDelivery: a pass under way stops after its current step. */
   private halted = false;
   private unsubscribe: (() => void) | undefined;
+  /**
+   * The last pass found no endpoint registered at all: a publication then has no one to go to, and
+   * does not start a pass (one read of the registry per published batch — hundreds during a bulk
+   * sync — for nothing). A registration in this process kicks a pass itself; one made by another
+   * process (the CLI) is found by the next poll, within `pollMs`, and its position was taken at
+   * registration, so no event is missed, only sent up to a poll later.
+   */
+  private noEndpoints = false;
 
   constructor(
     private readonly store: WebhookStore,
@@ -224,12 +232,14 @@ export class Webhooks {
 
   // --- Delivery -------------------------------------------------------------------------------------
 
-  /** Starts delivering on this instance: every `pollMs`, and at once when this process publishes an event. */
+  /** Starts delivering on this instance: every `pollMs`, and at once when this process publishes an event (while any endpoint exists). */
   startDelivery(): void {
     if (!this.stopped) return;
     this.stopped = false;
     this.halted = false;
-    this.unsubscribe = this.log.onPublished(() => this.kick());
+    this.unsubscribe = this.log.onPublished(() => {
+      if (!this.noEndpoints) this.kick();
+    });
     this.timer = setInterval(() => this.kick(), this.schedule.pollMs);
     this.timer.unref();
     this.kick();
@@ -261,6 +271,7 @@ export class Webhooks {
   /** One pass over every endpoint: whatever is due is attempted (exported for tests and the CLI). */
   async deliverDue(): Promise<void> {
     const endpoints = await this.store.all();
+    this.noEndpoints = endpoints.length === 0;
     await Promise.all(endpoints.map((e) => this.work(e.id).catch(() => undefined)));
   }
 

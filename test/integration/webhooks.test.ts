@@ -262,6 +262,24 @@ describe("restarts, crashes and two instances", () => {
     }
   });
 
+  test("an endpoint another instance registers receives what this one publishes after it, though this one had found no endpoint", async () => {
+    // A fresh database: no endpoint anywhere, so this instance's publications start no pass.
+    const fresh = await startTestApp(allowLocal, fast);
+    const other = await secondInstance(fresh, allowLocal, fast);
+    fresh.services.webhooks.startDelivery();
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const org = await organizationWithEndpoint(other, "/registered-elsewhere");
+      await provision(fresh, org.token, "elsewhere@example.com");
+      await until(() => receiver.events("/registered-elsewhere").length >= 1);
+      expect(receiver.events("/registered-elsewhere").map((e) => e.type)).toEqual(["member.provisioned"]);
+    } finally {
+      await fresh.services.webhooks.stopDelivery();
+      await other.close();
+      await fresh.close();
+    }
+  });
+
   test("two server instances delivering from one database never send an event twice, and keep the order", async () => {
     const org = await organizationWithEndpoint(t, "/two");
     const other = await secondInstance(t, allowLocal, fast);

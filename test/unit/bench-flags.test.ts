@@ -18,6 +18,7 @@ describe("benchmark flags", () => {
       gatehouseNodeArgs: [],
       peer: false,
       mappingGroup: 0,
+      trace: undefined,
       help: false,
     });
   });
@@ -30,6 +31,10 @@ describe("benchmark flags", () => {
   it("takes sizes, the peer comparison and Gatehouse's node flags from the command line", () => {
     const flags = parseBenchFlags(["--users", "20000", "--concurrency", "8", "--peer", "--rounds", "6", "--gatehouse-node-args=--cpu-prof  --cpu-prof-dir=/tmp/p"]);
     expect(flags).toMatchObject({ users: 20000, concurrency: 8, peer: true, rounds: 6, gatehouseNodeArgs: ["--cpu-prof", "--cpu-prof-dir=/tmp/p"] });
+  });
+
+  it("takes a directory to trace the run's requests and the server's output into", () => {
+    expect(parseBenchFlags(["--peer", "--trace", "/tmp/trace"])).toMatchObject({ peer: true, trace: "/tmp/trace" });
   });
 
   it("takes a number of users to seed before the server starts", () => {
