@@ -27,6 +27,12 @@ export const intentionalScans: readonly IntentionalScan[] = [
     reason: "the resident directory's load at start, on the embedded database only (storage/resident-directory.ts)",
   },
   {
+    // test/integration/resident-directory.test.ts loads a ResidentDirectory over a scratch copy of
+    // the users collection, to control exactly what the load streams.
+    shape: "resident_load_users.find {}",
+    reason: "the same resident-directory load as users.find {}, over the load test's own scratch collection",
+  },
+  {
     shape: "groups.find {}",
     reason: "the resident directory's load at start, on the embedded database only (storage/resident-directory.ts)",
   },
