@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "./production-build";
 import type { BenchFlags } from "./flags";
-import { peakRssMb, pool, request, summary, timed, traceRequestsTo, userBody, waitForLine } from "./driver";
+import { peakRssMb, pool, request, summary, timed, traceRequestsTo, userBody, waitForLine, waitUntilIdle } from "./driver";
 import { startGatehouse } from "./gatehouse-under-test";
 import { cursorAtDepth, pageUrl, pagingOf, type Paging } from "./admin-api";
 import { printTables, type Check, type Figure, type Row, type Stage } from "./targets";
@@ -115,8 +115,14 @@ export async function runPeerComparison(flags: BenchFlags): Promise<void> {
       const targets = theirs && N <= flags.peerMaxUsers ? [ours, theirs] : [ours];
       const stage: Stage = { users: N, peer: targets.length > 1, rows: [] };
       stages.push(stage);
-      await measureStage({ flags, N, from: stored, targets, stage, progress });
+      const servers = [gatehouse.process.pid, gatehouse.databasePid, peerProcess?.pid].filter((pid): pid is number => pid !== undefined);
+      const settle = async (before: string) => {
+        const waited = await waitUntilIdle(servers);
+        if (waited > 1_000) progress(`  ${(waited / 1000).toFixed(1)} s until the servers were idle, before ${before}`);
+      };
+      await measureStage({ flags, N, from: stored, targets, stage, progress, settle });
       stored = N;
+      await settle("the admin API rows");
       await measureAdminApi({ N, stage, progress, adminBase: gatehouse.adminBase, adminHeaders, memberPaging, auditPaging, seededAuditEvents: gatehouse.seededAuditEvents });
 
       const server = peakRssMb(gatehouse.process.pid!);
@@ -174,8 +180,8 @@ function latencyRows(label: string, results: (number[] | string)[], options: { p
   return [row(`${label} p50`, "lower", pick("p50"), p50Checks, withPeer), row(`${label} p99`, "lower", pick("p99"), p99Checks, withPeer)];
 }
 
-async function measureStage(run: { flags: BenchFlags; N: number; from: number; targets: Target[]; stage: Stage; progress: (what: string) => void }): Promise<void> {
-  const { flags, N, from, targets, stage, progress } = run;
+async function measureStage(run: { flags: BenchFlags; N: number; from: number; targets: Target[]; stage: Stage; progress: (what: string) => void; settle: (before: string) => Promise<void> }): Promise<void> {
+  const { flags, N, from, targets, stage, progress, settle } = run;
   const C = flags.concurrency;
   const R = Math.max(1, Math.min(flags.rounds, N - from));
   const S = Math.max(R, flags.samples);
@@ -183,7 +189,9 @@ async function measureStage(run: { flags: BenchFlags; N: number; from: number; t
 
   /**
    * Runs one workload: R rounds, each giving every target its share in turn (Gatehouse, then
-   * the peer). A target whose request fails gets "n/a" with the answer that stopped it.
+   * the peer), each share begun once the servers are idle (`settle`), so neither side's leftover
+   * work lands on the other's share. A target whose request fails gets "n/a" with the answer that
+   * stopped it.
    */
   async function interleaved(work: (target: Target, round: number) => Promise<number[]>): Promise<(number[] | string)[]> {
     const results: (number[] | string)[] = targets.map(() => []);
@@ -191,6 +199,7 @@ async function measureStage(run: { flags: BenchFlags; N: number; from: number; t
       for (const [t, target] of targets.entries()) {
         const sofar = results[t];
         if (typeof sofar === "string") continue;
+        await settle(`${target.name}'s share`);
         try {
           sofar.push(...(await work(target, round)));
         } catch (error) {

@@ -21,6 +21,37 @@ export function summary(samples: number[]) {
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: sorted.length };
 }
 
+/** CPU time a process has used so far (user + system), in clock ticks from /proc; 0 without /proc. */
+function cpuTicks(pid: number): number {
+  try {
+    // The fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").pop()!.split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits until the given processes are idle together — under a tenth of one core over half a
+ * second — or `capMs` has passed, and returns how long it waited. The work a server deferred
+ * (Gatehouse's pulls of delivered events wait for a quiet moment) then runs before the next
+ * measured share, not during it, whichever side it belongs to.
+ */
+export async function waitUntilIdle(pids: number[], capMs = 300_000): Promise<number> {
+  const window = 500;
+  const ticksPerWindow = 100 * (window / 1000); // USER_HZ is 100 on Linux
+  const started = Date.now();
+  let before = pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+  while (Date.now() - started < capMs) {
+    await new Promise((resolve) => setTimeout(resolve, window));
+    const now = pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    if (now - before < ticksPerWindow / 10) break;
+    before = now;
+  }
+  return Date.now() - started;
+}
+
 /** Peak resident set size of a process, from /proc (VmHWM), in MB. */
 export function peakRssMb(pid: number): number {
   try {
