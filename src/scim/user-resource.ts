@@ -109,13 +109,14 @@ export class UserResource extends SCIMMY.Resources.User {
     };
     checkPaths(body.Operations);
     const active = activeReplacement(body.Operations);
+    // Every PATCH result is validated as a whole resource, as a PUT of it would be.
+    const validatedResult = (resource: unknown) => validateIncoming(SCIMMY.Schemas.User as never, normalizeIncomingUser(resource), "PUT");
     const patched = async (user: User) => {
       if (active !== undefined) {
         // Entra's deactivation, the hottest PATCH: the one operation applied directly to the
         // resource (RFC 7644 §3.5.2.3), then validated as every PATCH result is — without scimmy's
         // PatchOp, whose passes over the whole resource cost more than the rest of the request's CPU.
-        const validated = validateIncoming(SCIMMY.Schemas.User as never, normalizeIncomingUser({ ...(await this.scimUser(scim, user)), active }), "PUT");
-        return profileFromScim(validated);
+        return profileFromScim(validatedResult({ ...(await this.scimUser(scim, user)), active }));
       }
       const current = new SCIMMY.Schemas.User(await this.scimUser(scim, user), "out", UserResource.basepath() as unknown as string);
       const operations = Array.isArray(body.Operations)
@@ -133,7 +134,7 @@ export class UserResource extends SCIMMY.Resources.User {
         (operations as PatchOperation[]).some((o) => o.op === "remove" && typeof o.path === "string" && activePaths.has(o.path.trim().toLowerCase()));
       let profile: ReturnType<typeof profileFromScim> | undefined;
       await new SCIMMY.Messages.PatchOp({ ...body, Operations: operations } as never).apply(current as never, async (instance: unknown) => {
-        const validated = validateIncoming(SCIMMY.Schemas.User as never, normalizeIncomingUser(instance), "PUT");
+        const validated = validatedResult(instance);
         profile = profileFromScim(validated);
         if (activeRemoved && (validated.active === undefined || validated.active === null)) profile.active = null;
         return instance as never;

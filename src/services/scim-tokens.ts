@@ -105,12 +105,12 @@ export class ScimTokens {
     return (Object.keys(prefixes) as TokenPurpose[]).find((purpose) => prefixes[purpose] === prefix);
   }
 
-  /** A user's personal tokens, revoked ones included (found through a lookup key, without a scan). */
   /** A member about to be created holds no personal token yet (ScimTokenStore.newMember). */
   newMember(ctx: Pick<RequestContext, "organizationId">, userId: string): void {
     this.store.newMember(ctx.organizationId, userId);
   }
 
+  /** A user's personal tokens, revoked ones included (found through a lookup key, without a scan). */
   async personalTokensOf(ctx: Pick<RequestContext, "organizationId">, userId: string): Promise<ScimTokenSummary[]> {
     return (await this.store.personalTokensOf(ctx.organizationId, userId)).map(summarize);
   }
