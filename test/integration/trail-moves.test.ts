@@ -161,17 +161,23 @@ describe("a process that dies between the user's write and the move into the tra
   });
 
   test("recovery running while delivered events wait for their pull publishes nothing twice", async () => {
-    const org = await organization();
-    const userId = (await scimClient(t.app, org.scim).post("/Users", buildUser({ userName: "pull.pending@example.com" })).expect(201)).body.id as string;
-    await scimClient(t.app, org.scim).patch(`/Users/${userId}`, deactivation).expect(200);
-    await trailSettled(t.db.models);
-    // Moved, not yet pulled: the pull waits for a quiet moment.
-    const carried = ((await t.db.models.User.collection.findOne({ _id: userId } as never)) as { outbox?: AuditEventDocument[] } | null)?.outbox ?? [];
-    expect(carried.length).toBeGreaterThan(0);
-    await t.services.recoverAuditOutbox();
-    await t.services.settle();
-    const published = (await t.db.models.DirectoryEvent.find({ organizationId: org.id }).lean()).filter((d) => d.event?.data.id === userId);
-    expect(published.map((d) => d.event!.type)).toEqual(["member.provisioned", "member.deactivated", "member.access_changed", "session.revoked"]);
-    expect(((await t.db.models.User.collection.findOne({ _id: userId } as never)) as { outbox?: unknown[] } | null)?.outbox ?? []).toEqual([]);
+    // The pull waits for a quiet moment; a long one here, so a slow machine cannot pull before we look.
+    const patient = await secondInstance(t, {}, { ...oneServer(), outbox: (db) => new Outbox(db.models, undefined, { oneServer: true, pullIdleMs: 60_000, pullMaxDelayMs: 60_000 }) });
+    try {
+      const org = await organization(patient);
+      const userId = (await scimClient(patient.app, org.scim).post("/Users", buildUser({ userName: "pull.pending@example.com" })).expect(201)).body.id as string;
+      await scimClient(patient.app, org.scim).patch(`/Users/${userId}`, deactivation).expect(200);
+      await trailSettled(patient.db.models);
+      // Moved, not yet pulled.
+      const carried = ((await t.db.models.User.collection.findOne({ _id: userId } as never)) as { outbox?: AuditEventDocument[] } | null)?.outbox ?? [];
+      expect(carried.length).toBeGreaterThan(0);
+      await patient.services.recoverAuditOutbox();
+      await patient.services.settle();
+      const published = (await t.db.models.DirectoryEvent.find({ organizationId: org.id }).lean()).filter((d) => d.event?.data.id === userId);
+      expect(published.map((d) => d.event!.type)).toEqual(["member.provisioned", "member.deactivated", "member.access_changed", "session.revoked"]);
+      expect(((await t.db.models.User.collection.findOne({ _id: userId } as never)) as { outbox?: unknown[] } | null)?.outbox ?? []).toEqual([]);
+    } finally {
+      await patient.close();
+    }
   });
 });
