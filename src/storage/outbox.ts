@@ -75,7 +75,11 @@ export interface OutboxFollower {
  *    shows it when the request answers. On the embedded database's one server (`oneServer`) the
  *    request answers once step 1 is acknowledged and the move follows in the background; every
  *    reader of the trail in the process waits for the moves under way first (storage/trail-moves.ts),
- *    so the trail still shows the change to anyone who asks after the answer;
+ *    so the trail still shows the change to anyone who asks after the answer. There the move also
+ *    lingers a moment (25 ms) for the changes answered right after it: they go into the trail
+ *    together, one insert per collection instead of two per change — each a write of FerretDB's
+ *    one writer that the next request's own write would queue behind. A reader does not wait for
+ *    the linger: it starts the lingering moves at once;
  * 3. the event pulled from the document, in the background (a leftover is harmless: step 2 again
  *    is a no-op) — on the embedded database's one server, once the server is quiet (DeferredPulls).
  *
@@ -97,6 +101,10 @@ export class Outbox {
   /** Resolves once the latest move has handed its directory events to the log (they are published in that order). */
   private handedIn: Promise<void> = Promise.resolve();
   private readonly pulls: DeferredPulls | undefined;
+  /** The deliveries whose move waits for others to join it (`oneServer`). */
+  private lingering: LingeringBatch | undefined;
+  /** How long a move waits for others (`lingerMs`, 25 ms), and how many events start it at once (500). */
+  private readonly linger: { ms: number; maxEvents: number };
 
   /**
    * `oneServer`: this process is the embedded database's one server, the only reader and writer of
@@ -109,11 +117,12 @@ export class Outbox {
   constructor(
     private readonly models: Models,
     private readonly onDeliveryFailure: (error: unknown) => void = () => undefined,
-    options: { oneServer?: boolean; pullIdleMs?: number; pullMaxDelayMs?: number } = {},
+    options: { oneServer?: boolean; pullIdleMs?: number; pullMaxDelayMs?: number; lingerMs?: number; lingerMaxEvents?: number } = {},
   ) {
     this.writes = writeQueueOf(models);
+    this.linger = { ms: options.lingerMs ?? 25, maxEvents: options.lingerMaxEvents ?? 500 };
     if (options.oneServer) {
-      this.pending = new PendingTrailMoves();
+      this.pending = new PendingTrailMoves(() => this.startLingeringBatch());
       attachPendingTrailMoves(models, this.pending);
       this.pulls = new DeferredPulls((collection, id, events) => this.clear(collection, id, events), this.onDeliveryFailure, options.pullIdleMs, options.pullMaxDelayMs);
     }
@@ -303,18 +312,51 @@ export class Outbox {
    */
   async deliver(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[]): Promise<void> {
     if (!events.length) return;
-    if (!this.pending) return this.move(collection, id, events);
+    if (!this.pending) return this.move([{ collection, id, events }]);
     // The embedded database's one server: the events are durable in their document; the request
-    // answers now, and every reader of the trail waits for this move (storage/trail-moves.ts).
-    const order = this.nextInOrder();
+    // answers now, and every reader of the trail waits for this move (storage/trail-moves.ts). The
+    // move lingers for the changes answered right after it, to go into the trail together.
+    const batch = (this.lingering ??= this.openBatch());
+    batch.deliveries.push({ collection, id, events });
+    batch.events += events.length;
     this.pending.track(
       events.map((event) => event._id),
-      this.move(collection, id, events, order),
+      batch.moved,
     );
+    if (batch.events >= this.linger.maxEvents) this.startLingeringBatch();
   }
 
-  /** Steps 2 and 3 (see deliver); reports its failures, never throws. */
-  private async move(collection: CarrierCollection, id: string, events: readonly AuditEventDocument[], order?: HandInOrder): Promise<void> {
+  /**
+   * A batch of deliveries that waits `linger.ms` for more before it moves (see `linger`): one insert
+   * into `directory_events` and one into `audit_events` for all of them.
+   */
+  private openBatch(): LingeringBatch {
+    let start!: () => void;
+    const started = new Promise<void>((resolve) => (start = resolve));
+    const batch: LingeringBatch = {
+      deliveries: [],
+      events: 0,
+      start,
+      // The order of hand-ins is taken when the batch starts: batches start in the order they opened.
+      moved: started.then(() => this.move(batch.deliveries, this.nextInOrder())),
+      timer: setTimeout(() => this.startLingeringBatch(), this.linger.ms),
+    };
+    batch.timer.unref();
+    return batch;
+  }
+
+  /** Starts the lingering batch's move now (its time is up, it is full, or a reader of the trail waits). */
+  private startLingeringBatch(): void {
+    const batch = this.lingering;
+    if (!batch) return;
+    this.lingering = undefined;
+    clearTimeout(batch.timer);
+    batch.start();
+  }
+
+  /** Steps 2 and 3 for the deliveries, their events together (see deliver); reports its failures, never throws. */
+  private async move(deliveries: readonly Delivery[], order?: HandInOrder): Promise<void> {
+    const events = deliveries.length === 1 ? deliveries[0]!.events : deliveries.flatMap((delivery) => delivery.events);
     let followed: Awaited<ReturnType<Outbox["withFollowers"]>>;
     try {
       followed = await this.withFollowers(events);
@@ -332,13 +374,14 @@ export class Outbox {
       return;
     }
     if (failure !== undefined) {
-      // The events stay in the document: recovery appends them (a no-op) and follows them again.
+      // The events stay in their documents: recovery appends them (a no-op) and follows them again.
       this.onDeliveryFailure(failure);
       return;
     }
     const pulls = this.pulls;
     const cleared: Promise<void> = rest()
-      .then(() => (pulls ? pulls.add(collection, id, events) : this.clear(collection, id, events)))
+      .then(() => Promise.all(deliveries.map(({ collection, id, events }) => (pulls ? pulls.add(collection, id, events) : this.clear(collection, id, events)))))
+      .then(() => undefined)
       .catch(this.onDeliveryFailure)
       .finally(() => this.clearing.delete(cleared));
     this.clearing.add(cleared);
@@ -382,6 +425,23 @@ export class Outbox {
     }
     return stranded.length;
   }
+}
+
+/** A document's new events, to be moved into the trail. */
+interface Delivery {
+  collection: CarrierCollection;
+  id: string;
+  events: readonly AuditEventDocument[];
+}
+
+/** Deliveries waiting to move together (Outbox.deliver on the embedded database's one server). */
+interface LingeringBatch {
+  deliveries: Delivery[];
+  events: number;
+  start: () => void;
+  /** Settles once the batch's move has (see Outbox.move: it never rejects). */
+  moved: Promise<void>;
+  timer: NodeJS.Timeout;
 }
 
 /** A move's place in the order in which moves hand their directory events to the log. */

@@ -22,6 +22,9 @@ export class PendingTrailMoves {
   private readonly moves = new Set<Promise<void>>();
   private readonly eventIds = new Map<string, number>();
 
+  /** `hurry`: starts the moves that wait to go together (Outbox's lingering batch) — a reader is waiting for them. */
+  constructor(private readonly hurry: () => void = () => undefined) {}
+
   /** Tracks a move of the events with `ids` until it settles (whether it succeeded or not). */
   track(ids: readonly string[], move: Promise<void>): void {
     for (const id of ids) this.eventIds.set(id, (this.eventIds.get(id) ?? 0) + 1);
@@ -50,13 +53,16 @@ export class PendingTrailMoves {
   }
 
   /**
-   * Resolves once every move under way now has settled (moves begun later are not waited for, so a
-   * steady stream of changes cannot hold a reader back). A move that failed left its events in their
-   * document for recovery, as a failed move did when the request awaited it.
+   * Resolves once every move under way now has settled — those still waiting to go together with
+   * others are started at once (`hurry`), so no reader waits for a batch to fill. Moves begun later
+   * are not waited for, so a steady stream of changes cannot hold a reader back. A move that failed
+   * left its events in their document for recovery, as a failed move did when the request awaited it.
    */
   async settled(): Promise<void> {
     if (!this.moves.size) return;
-    await Promise.all([...this.moves]);
+    const waited = [...this.moves];
+    this.hurry();
+    await Promise.all(waited);
   }
 }
 

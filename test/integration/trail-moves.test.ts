@@ -115,6 +115,63 @@ describe("a deactivation answered before its move into the trail", () => {
   });
 });
 
+describe("changes answered in quick succession move into the trail together", () => {
+  /** Counts the inserts into directory_events from now on. */
+  function countInserts(app: TestApp): { count: () => number; stop: () => void } {
+    const collection = app.db.models.DirectoryEvent.collection;
+    const insertMany = collection.insertMany;
+    let count = 0;
+    collection.insertMany = ((...args: Parameters<typeof insertMany>) => {
+      count++;
+      return insertMany.apply(collection, args);
+    }) as typeof insertMany;
+    return { count: () => count, stop: () => (collection.insertMany = insertMany) };
+  }
+
+  test("three deactivations answered one after another: one insert for all of them, and a reader of the trail does not wait for the linger", async () => {
+    // A linger of a minute: only the reader can start the batch, so the test sees exactly that.
+    const lingering = await secondInstance(t, {}, { ...oneServer(), outbox: (db) => new Outbox(db.models, undefined, { oneServer: true, lingerMs: 60_000 }) });
+    try {
+      const org = await organization(lingering);
+      const scim = scimClient(lingering.app, org.scim);
+      const ids: string[] = [];
+      for (const name of ["first", "second", "third"]) ids.push((await scim.post("/Users", buildUser({ userName: `${name}.leaver@example.com` })).expect(201)).body.id as string);
+      await trailSettled(lingering.db.models);
+
+      const inserts = countInserts(lingering);
+      try {
+        for (const id of ids) await scim.patch(`/Users/${id}`, deactivation).expect(200);
+        // Nothing has moved yet: the events wait in their documents.
+        expect(inserts.count()).toBe(0);
+        expect(await t.db.models.AuditEvent.countDocuments({ "target.id": { $in: ids }, action: "user.deactivated" })).toBe(0);
+        const started = Date.now();
+        const feed = (await api(lingering.app, org.events).get("/events?limit=100").expect(200)).body as { events: { type: string; data: { id: string } }[] };
+        expect(Date.now() - started).toBeLessThan(30_000);
+        expect(feed.events.filter((e) => e.type === "member.deactivated").map((e) => e.data.id)).toEqual(ids);
+        expect(inserts.count()).toBe(1);
+      } finally {
+        inserts.stop();
+      }
+      const audit = ((await api(lingering.app, org.owner).get("/audit?action=user.deactivated").expect(200)).body as { events: { target: { id: string } }[] }).events;
+      expect(audit.map((e) => e.target.id).sort()).toEqual([...ids].sort());
+      await lingering.services.settle();
+      for (const id of ids) expect(((await t.db.models.User.collection.findOne({ _id: id } as never)) as { outbox?: unknown[] } | null)?.outbox ?? []).toEqual([]);
+    } finally {
+      await lingering.close();
+    }
+  });
+
+  test("with no reader, the lingering move still reaches the trail by itself, soon after the change", async () => {
+    const org = await organization();
+    const userId = (await scimClient(t.app, org.scim).post("/Users", buildUser({ userName: "unobserved@example.com" })).expect(201)).body.id as string;
+    await scimClient(t.app, org.scim).patch(`/Users/${userId}`, deactivation).expect(200);
+    const deadline = Date.now() + 10_000;
+    // Read the database itself, not through the barrier: nothing hurries the move.
+    while (!(await t.db.models.AuditEvent.countDocuments({ "target.id": userId, action: "user.deactivated" })) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await t.db.models.AuditEvent.countDocuments({ "target.id": userId, action: "user.deactivated" })).toBe(1);
+  });
+});
+
 describe("the pull of delivered events, deferred until the server is quiet", () => {
   test("a document changed again and again carries at most two changes' events, not all of them", async () => {
     const org = await organization();
