@@ -103,7 +103,7 @@ export class Outbox {
   private readonly pulls: DeferredPulls | undefined;
   /** The deliveries whose move waits for others to join it (`oneServer`). */
   private lingering: LingeringBatch | undefined;
-  /** How long a move waits for others (`lingerMs`, 25 ms), and how many events start it at once (500). */
+  /** How long a move waits for others (`lingerMs`, 25 ms; 0: it starts at once), and how many events start it at once (500). */
   private readonly linger: { ms: number; maxEvents: number };
 
   /**
@@ -316,6 +316,13 @@ export class Outbox {
     // The embedded database's one server: the events are durable in their document; the request
     // answers now, and every reader of the trail waits for this move (storage/trail-moves.ts). The
     // move lingers for the changes answered right after it, to go into the trail together.
+    if (this.linger.ms <= 0) {
+      this.pending.track(
+        events.map((event) => event._id),
+        this.move([{ collection, id, events }], this.nextInOrder()),
+      );
+      return;
+    }
     const batch = (this.lingering ??= this.openBatch());
     batch.deliveries.push({ collection, id, events });
     batch.events += events.length;

@@ -5,7 +5,7 @@ import { loadConfig, type Config } from "../../src/config";
 import { createLogger } from "../../src/http/logger";
 import type { Services } from "../../src/services";
 import { connectDatabase, type Database } from "../../src/storage/connection";
-import type { Outbox } from "../../src/storage/outbox";
+import { Outbox } from "../../src/storage/outbox";
 import { FileChangeJournal, type ChangeJournal } from "../../src/storage/change-journal";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
@@ -70,12 +70,17 @@ export async function startTestApp(environment: Record<string, string> = {}, ove
   });
   // GATEHOUSE_TEST_RESIDENT=1 runs a suite as the embedded database's one server runs (resident
   // documents, a change journal of its own): not for suites that start a second instance.
-  const resident = overrides.resident ?? (process.env.GATEHOUSE_TEST_RESIDENT === "1" ? { journal: FileChangeJournal.startFresh(path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-journal-")), "change-journal.ndjson")) } : undefined);
+  const residentByEnvironment = !overrides.resident && process.env.GATEHOUSE_TEST_RESIDENT === "1";
+  const resident = overrides.resident ?? (residentByEnvironment ? { journal: FileChangeJournal.startFresh(path.join(mkdtempSync(path.join(os.tmpdir(), "gatehouse-journal-")), "change-journal.ndjson")) } : undefined);
+  // The suites run that way read the trail from the database itself, which no reader in the server
+  // does (they wait at the read barrier, storage/trail-moves.ts): their moves start at once rather
+  // than linger for the next change's (test/integration/trail-moves.test.ts covers the linger).
+  const outbox = overrides.outbox ?? (residentByEnvironment ? (database: Database) => new Outbox(database.models, undefined, { oneServer: true, lingerMs: 0 }) : undefined);
   // The server's own wiring (src/composition.ts), with the test seams it offers.
   const residentDirectory = overrides.residentDirectory ?? residentMode();
   const { services, app } = composeServer(config, db, {
     logger: createLogger("silent"),
-    ...(overrides.outbox ? { outbox: overrides.outbox } : {}),
+    ...(outbox ? { outbox } : {}),
     ...(overrides.sessionClock ? { sessionClock: overrides.sessionClock } : {}),
     ...(resident ? { resident } : {}),
     ...(overrides.residentAuditIndex ? { residentAuditIndex: true } : {}),
