@@ -316,13 +316,6 @@ export class Outbox {
     // The embedded database's one server: the events are durable in their document; the request
     // answers now, and every reader of the trail waits for this move (storage/trail-moves.ts). The
     // move lingers for the changes answered right after it, to go into the trail together.
-    if (this.linger.ms <= 0) {
-      this.pending.track(
-        events.map((event) => event._id),
-        this.move([{ collection, id, events }], this.nextInOrder()),
-      );
-      return;
-    }
     const batch = (this.lingering ??= this.openBatch());
     batch.deliveries.push({ collection, id, events });
     batch.events += events.length;
@@ -330,7 +323,7 @@ export class Outbox {
       events.map((event) => event._id),
       batch.moved,
     );
-    if (batch.events >= this.linger.maxEvents) this.startLingeringBatch();
+    if (this.linger.ms <= 0 || batch.events >= this.linger.maxEvents) this.startLingeringBatch();
   }
 
   /**
