@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { composeServer } from "./composition";
 import { ConfigError, loadConfig } from "./config";
-import { limitHeapGrowth, residentHeapGrowingPercent } from "./heap-growth";
+import { limitHeapGrowth, residentHeapGrowingPercent, residentHeapHeadroomBytes } from "./heap-growth";
 import { createLogger } from "./http/logger";
 import { onUncertainOutcome } from "./storage/database-errors";
 import { openConfiguredDatabase } from "./storage/open";
@@ -54,7 +54,9 @@ async function main(): Promise<void> {
 
   if (residentDirectory) {
     // The directory is held in memory: keep V8's heap close to what is live (heap-growth.ts).
-    if (limitHeapGrowth()) logger.info({ heapGrowingPercent: residentHeapGrowingPercent }, "heap growth limited (resident directory)");
+    if (limitHeapGrowth()) {
+      logger.info({ heapGrowingPercent: residentHeapGrowingPercent, heapHeadroomMb: residentHeapHeadroomBytes / 1024 / 1024 }, "heap growth limited (resident directory)");
+    }
     const started = Date.now();
     await services.load();
     logger.info({ ms: Date.now() - started }, "users and groups loaded into memory (resident directory)");
