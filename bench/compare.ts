@@ -100,6 +100,10 @@ export async function runPeerComparison(flags: BenchFlags): Promise<void> {
     }
     const peerPort = peerProcess ? (await waitForLine(peerProcess, /^listening (\d+)$/, "Better Auth"))[1] : undefined;
     peerProcess?.stdout!.resume();
+    const bareProcess = spawn(process.execPath, [path.join(__dirname, "bare-server.js")], { env: {}, stdio: ["ignore", "pipe", "inherit"] });
+    children.push(bareProcess);
+    const bareBase = `http://127.0.0.1:${(await waitForLine(bareProcess, /^listening (\d+)$/, "the bare HTTP server"))[1]}`;
+    bareProcess.stdout!.resume();
 
     const headers = (token: string) => ({ Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" });
     const ours: Target = { name: "Gatehouse", peer: false, base: gatehouse.scimBase, headers: headers(gatehouse.scimToken), userIds: [], groups: new Map() };
@@ -115,12 +119,12 @@ export async function runPeerComparison(flags: BenchFlags): Promise<void> {
       const targets = theirs && N <= flags.peerMaxUsers ? [ours, theirs] : [ours];
       const stage: Stage = { users: N, peer: targets.length > 1, rows: [] };
       stages.push(stage);
-      const servers = [gatehouse.process.pid, gatehouse.databasePid, peerProcess?.pid].filter((pid): pid is number => pid !== undefined);
+      const servers = [gatehouse.process.pid, gatehouse.databasePid, peerProcess?.pid, bareProcess.pid].filter((pid): pid is number => pid !== undefined);
       const settle = async (before: string) => {
         const waited = await waitUntilIdle(servers);
         if (waited > 1_000) progress(`  ${(waited / 1000).toFixed(1)} s until the servers were idle, before ${before}`);
       };
-      await measureStage({ flags, N, from: stored, targets, stage, progress, settle });
+      await measureStage({ flags, N, from: stored, targets, stage, progress, settle, bareBase });
       stored = N;
       await settle("the admin API rows");
       await measureAdminApi({ N, stage, progress, adminBase: gatehouse.adminBase, adminHeaders, memberPaging, auditPaging, seededAuditEvents: gatehouse.seededAuditEvents });
@@ -180,8 +184,8 @@ function latencyRows(label: string, results: (number[] | string)[], options: { p
   return [row(`${label} p50`, "lower", pick("p50"), p50Checks, withPeer), row(`${label} p99`, "lower", pick("p99"), p99Checks, withPeer)];
 }
 
-async function measureStage(run: { flags: BenchFlags; N: number; from: number; targets: Target[]; stage: Stage; progress: (what: string) => void; settle: (before: string) => Promise<void> }): Promise<void> {
-  const { flags, N, from, targets, stage, progress, settle } = run;
+async function measureStage(run: { flags: BenchFlags; N: number; from: number; targets: Target[]; stage: Stage; progress: (what: string) => void; settle: (before: string) => Promise<void>; bareBase: string }): Promise<void> {
+  const { flags, N, from, targets, stage, progress, settle, bareBase } = run;
   const C = flags.concurrency;
   const R = Math.max(1, Math.min(flags.rounds, N - from));
   const S = Math.max(R, flags.samples);
@@ -271,6 +275,20 @@ async function measureStage(run: { flags: BenchFlags; N: number; from: number; t
       ),
       { p99TwiceP50: true },
     ),
+  );
+
+  // The instrument's floor, measured the same way: the bare server does nothing per request, so
+  // its p99 over its p50 is what this driver and machine add to any server's tail.
+  progress(`N = ${N}: the bare HTTP server's stored answer`);
+  const floor: number[] = [];
+  for (let round = 0; round < R; round++) {
+    await settle("the bare server's share");
+    floor.push(...(await sequential(round, async () => void (await request(`${bareBase}/Users`, { expect: [200] })))));
+  }
+  const floorStats = summary(floor);
+  rows.push(
+    row("the instrument: a bare HTTP server's stored answer, one at a time, p50", "lower", [{ value: floorStats.p50, text: ms(floorStats.p50) }], []),
+    row("the instrument: a bare HTTP server's stored answer, one at a time, p99", "lower", [{ value: floorStats.p99, text: `${ms(floorStats.p99)} (${(floorStats.p99 / floorStats.p50).toFixed(1)} × its p50)` }], []),
   );
 
   progress(`N = ${N}: GET by id`);
