@@ -117,11 +117,17 @@ export class LookupKeys {
     await guarded(() => this.writes.document("lookup_keys", key, () => this.models.LookupKey.updateOne({ _id: key }, { $set: { owners: [owner] } }, { upsert: true })));
   }
 
-  /** Every key of one kind, optionally only those starting with `prefix`: a scan, for repairs only. */
-  async ofKind(kind: string, prefix?: string): Promise<{ key: string; owners: string[] }[]> {
+  /**
+   * Visits every key of one kind, optionally only those starting with `prefix`: a scan, for repairs
+   * only, read in batches so that a directory's keys are never all in memory at once.
+   */
+  async eachOfKind(kind: string, prefix: string | undefined, visit: (key: string, owners: readonly string[]) => void): Promise<void> {
     const pattern = prefix ? `^${escapeRegExp(prefix)}` : `/${escapeRegExp(kind)}/`;
-    const docs = await guarded(() => this.models.LookupKey.find({ _id: { $regex: pattern } }).lean<LookupKeyDocument[]>());
-    return docs.map((d) => ({ key: d._id, owners: d.owners ?? [] }));
+    await guarded(async () => {
+      for await (const doc of this.models.LookupKey.find({ _id: { $regex: pattern } }).lean<LookupKeyDocument>().cursor({ batchSize: 1000 })) {
+        visit(doc._id, doc.owners ?? []);
+      }
+    });
   }
 
   /**

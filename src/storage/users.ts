@@ -398,19 +398,40 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
   async repairUserNameKeys(organizationId?: string): Promise<{ restored: string[]; removed: string[] }> {
     const restored: string[] = [];
     const removed: string[] = [];
-    // Two scans compared in memory; only a disagreement costs reads, re-checked under the user's lock.
-    const users = await guarded(() =>
-      this.models.User.find({ ...(organizationId ? { organizationId } : {}), deletedAt: { $exists: false } })
+    // Two scans compared as they stream: every user's key as it should be, then the keys as they
+    // are, each read in batches. Only a disagreement costs reads, re-checked under the user's lock.
+    // (Holding both scans whole — 100,000 users and their keys — took ~60 MB at start-up.)
+    const expected = new Map<string, string>();
+    const toRestore: { key: string; id: string }[] = [];
+    const toRelease: { key: string; owner: string }[] = [];
+    await guarded(async () => {
+      const users = this.models.User.find({ ...(organizationId ? { organizationId } : {}), deletedAt: { $exists: false } })
         .select({ _id: 1, organizationId: 1, userName: 1 })
-        .lean<Pick<UserDocument, "_id" | "organizationId" | "userName">[]>(),
-    );
+        .lean<Pick<UserDocument, "_id" | "organizationId" | "userName">>()
+        .cursor({ batchSize: 1000 });
+      for await (const { _id: id, organizationId: org, userName } of users) {
+        const key = this.userNameKey(org, userName);
+        // Two users under one key (a race the claim should have stopped): the second is looked at under its lock.
+        if (expected.has(key)) toRestore.push({ key, id });
+        else expected.set(key, id);
+      }
+    });
     const prefix = organizationId ? `${organizationId}/${userNameKeyKind}/` : undefined;
-    const keys = new Map((await this.keys.ofKind(userNameKeyKind, prefix)).map(({ key, owners }) => [key, owners]));
-    const keyOfUser = new Map(users.map((u) => [u._id, this.userNameKey(u.organizationId, u.userName)]));
+    await this.keys.eachOfKind(userNameKeyKind, prefix, (key, owners) => {
+      const id = expected.get(key);
+      expected.delete(key);
+      if (id !== undefined && owners.length === 1 && owners[0] === id) return;
+      // Held by someone else too (or instead): the user whose name it is gets it back, the others let go.
+      if (id !== undefined) toRestore.push({ key, id });
+      for (const owner of owners) if (owner !== id) toRelease.push({ key, owner });
+    });
+    // A user whose key was not among the stored keys at all.
+    for (const [key, id] of expected) toRestore.push({ key, id });
+    expected.clear();
 
-    for (const { _id: id, organizationId: org, userName } of users) {
-      const owners = keys.get(this.userNameKey(org, userName));
-      if (owners?.length === 1 && owners[0] === id) continue;
+    const organizationOf = (key: string) => key.slice(0, key.indexOf(`/${userNameKeyKind}/`));
+    for (const { key: expectedKey, id } of toRestore) {
+      const org = organizationOf(expectedKey);
       await this.renames.document("users", id, async () => {
         const user = await this.findById(org, id);
         if (!user) return;
@@ -421,17 +442,14 @@ export class UserStore extends DirectoryStore<User, UserDocument> {
         restored.push(key);
       });
     }
-    for (const [key, owners] of keys) {
-      for (const owner of owners) {
-        if (keyOfUser.get(owner) === key) continue;
-        await this.renames.document("users", owner, async () => {
-          const organization = key.slice(0, key.indexOf(`/${userNameKeyKind}/`));
-          const holder = await this.findById(organization, owner);
-          if (holder && this.userNameKey(organization, holder.userName) === key) return;
-          await this.keys.release(key, owner);
-          removed.push(key);
-        });
-      }
+    for (const { key, owner } of toRelease) {
+      await this.renames.document("users", owner, async () => {
+        const organization = organizationOf(key);
+        const holder = await this.findById(organization, owner);
+        if (holder && this.userNameKey(organization, holder.userName) === key) return;
+        await this.keys.release(key, owner);
+        removed.push(key);
+      });
     }
     return { restored, removed };
   }
