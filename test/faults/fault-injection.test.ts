@@ -240,6 +240,14 @@ beforeAll(async () => {
   groupId = group.answer!.body.id;
 }, 60_000);
 
+/** No answer was a 5xx other than 503; when one was, the failure names the server's log of it (its error). */
+function expectNoOther5xx(during: Attempt[]): void {
+  const other = during.filter((a) => typeof a.status === "number" && a.status >= 500 && a.status !== 503);
+  if (!other.length) return;
+  const logged = other.map((a) => server.failedRequests.find((line) => line.includes(a.requestId)) ?? `${a.requestId}: no "request failed" line`);
+  throw new Error(`${other.length} answers were a 5xx other than 503: ${JSON.stringify(other.slice(0, 5))}\nthe server's log of them:\n${logged.slice(0, 5).join("\n")}`);
+}
+
 afterAll(async () => {
   aborted = true;
   await Promise.all(running);
@@ -263,7 +271,7 @@ describe("faults under concurrent writes", () => {
     const during = attempts.slice(before);
     // The stall was seen (503s), and nothing hung: every answer came well within the 20 s cap.
     expect(during.filter((a) => a.status === 503).length).toBeGreaterThan(0);
-    expect(during.filter((a) => typeof a.status === "number" && a.status >= 500 && a.status !== 503)).toEqual([]);
+    expectNoOther5xx(during);
     expect(Math.max(...during.map((a) => a.ms))).toBeLessThan(15_000);
   }, 60_000);
 
@@ -281,7 +289,7 @@ describe("faults under concurrent writes", () => {
     // database, succeed: either is fine; nothing else is.
     const during = attempts.slice(before);
     expect(during.length).toBeGreaterThan(0);
-    expect(during.filter((a) => typeof a.status === "number" && a.status >= 500 && a.status !== 503)).toEqual([]);
+    expectNoOther5xx(during);
   }, 60_000);
 
   it("survives the server process killed (SIGKILL) and started again", async () => {
@@ -292,7 +300,7 @@ describe("faults under concurrent writes", () => {
     });
     const during = attempts.slice(before);
     expect(during.filter((a) => a.status === "cut").length).toBeGreaterThan(0);
-    expect(during.filter((a) => typeof a.status === "number" && a.status >= 500 && a.status !== 503)).toEqual([]);
+    expectNoOther5xx(during);
   }, 60_000);
 
   it("answers 503 to a create the database applied without answering, and its audit event reaches the trail within a minute", async () => {
@@ -365,7 +373,7 @@ describe("what the HTTP API shows afterwards", () => {
   }, 60_000);
 
   it("answered no 5xx other than 503 to any request", () => {
-    expect(attempts.filter((a) => typeof a.status === "number" && a.status >= 500 && a.status !== 503)).toEqual([]);
+    expectNoOther5xx(attempts);
   });
 
   it("holds every acknowledged user exactly once, under its last acknowledged userName", () => {

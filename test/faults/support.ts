@@ -145,6 +145,8 @@ const serverEntry = path.resolve(__dirname, "..", "..", "dist", "main.js");
 /** The built server (`node dist/main.js`) as a child process, its log kept for failure messages. */
 export class ServerProcess {
   readonly log: string[] = [];
+  /** Every "request failed" line (a 5xx other than 503 and its error), kept whole: the log above rolls. */
+  readonly failedRequests: string[] = [];
   private child: ChildProcess | undefined;
 
   /** `baseUrl` is where it listens (its PORT and HOST in `env`). */
@@ -159,7 +161,9 @@ export class ServerProcess {
     const child = spawn(process.execPath, [serverEntry], { env: { ...process.env, ...this.env }, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     const collect = (chunk: string) => {
-      this.log.push(...chunk.split("\n").filter(Boolean));
+      const lines = chunk.split("\n").filter(Boolean);
+      this.log.push(...lines);
+      this.failedRequests.push(...lines.filter((line) => line.includes('"request failed"')));
       if (this.log.length > 500) this.log.splice(0, this.log.length - 500);
     };
     child.stdout!.setEncoding("utf8").on("data", collect);
