@@ -4,6 +4,7 @@ import { composeServer } from "./composition";
 import { ConfigError, loadConfig } from "./config";
 import { limitHeapGrowth, residentHeapGrowingPercent, residentHeapHeadroomBytes } from "./heap-growth";
 import { createLogger } from "./http/logger";
+import { serverFor } from "./http/server";
 import { onUncertainOutcome } from "./storage/database-errors";
 import { openConfiguredDatabase } from "./storage/open";
 import { residentAuditIndexOf } from "./storage/audit-index";
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     logger.info({ ms: Date.now() - started }, "users and groups loaded into memory (resident directory)");
   }
 
-  const server: Server = app.listen(config.port, config.host, () => {
+  const server: Server = serverFor(app).listen(config.port, config.host, () => {
     const { port } = server.address() as AddressInfo;
     logger.info({ scimBaseUrl: `${config.publicBaseUrl}/scim/v2`, port }, `SCIM base URL: ${config.publicBaseUrl}/scim/v2`);
   });
