@@ -197,6 +197,8 @@ export class OrganizationStore {
 export class ScimTokenStore {
   private readonly keys: LookupKeys;
   private readonly documents: DocumentsById<ScimTokenDocument>;
+  /** The last-use writes under way, by token (markUsed). */
+  private readonly lastUseWrites = new Map<string, Promise<void>>();
   /**
    * The lookup keys listing each member's personal tokens, read on every deprovisioning: resident
    * with the tokens (absent ones too — most members have none), so a deactivation of a member
@@ -315,9 +317,22 @@ export class ScimTokenStore {
     return this.outbox.recover(this.collection, async () => undefined);
   }
 
-  async markUsed(id: string, at: Date): Promise<void> {
-    // A hint for administrators: the resident copy takes it first, so a burst of requests writes it once.
+  /**
+   * Records when a token was last used (a hint for administrators, to the minute). The resident
+   * copy takes it first, so requests that read the token afterwards see it recorded; requests that
+   * read it before — an identity provider's opening burst, all in flight at once — wait for the
+   * one write under way instead of each queuing its own: on FerretDB, writes of one document go one
+   * at a time, and the 16th request of the first burst of creates on a fresh server waited behind
+   * 15 identical writes (measured: up to 0.9 s).
+   */
+  markUsed(id: string, at: Date): Promise<void> {
+    const under = this.lastUseWrites.get(id);
+    if (under) return under;
     this.documents.revised(id, (doc) => ({ ...doc, lastUsedAt: at }));
-    await guarded(() => writeQueueOf(this.models).document("scim_tokens", id, () => this.models.ScimToken.updateOne({ _id: id }, { $set: { lastUsedAt: at } })));
+    const write = guarded(() => writeQueueOf(this.models).document("scim_tokens", id, () => this.models.ScimToken.updateOne({ _id: id }, { $set: { lastUsedAt: at } })))
+      .then(() => undefined)
+      .finally(() => this.lastUseWrites.delete(id));
+    this.lastUseWrites.set(id, write);
+    return write;
   }
 }

@@ -179,3 +179,14 @@ describe("a deactivation's round trips on the embedded database", () => {
     expect(((await server.db.models.User.collection.findOne({ _id: second } as never)) as { outbox?: unknown[] } | null)?.outbox ?? []).toEqual([]);
   });
 });
+
+describe("a SCIM token's last use", () => {
+  it("is written once for a burst of requests that all read the token before its use was recorded", async () => {
+    const fresh = await t.organization("Burst");
+    const client = scimClient(t.app, fresh.token);
+    const ops = await recorded(() => Promise.all(Array.from({ length: 12 }, () => client.get("/Users?count=1").expect(200))));
+    expect(ops.filter((op) => op.collection === "scim_tokens" && op.method === "updateOne")).toHaveLength(1);
+    const stored = await t.db.models.ScimToken.findById(fresh.tokenId).lean<{ lastUsedAt?: Date }>();
+    expect(stored?.lastUsedAt).toBeInstanceOf(Date);
+  });
+});
